@@ -1,0 +1,45 @@
+# dutychat: `make run` starts a demo, `make test` runs every test.
+# Both install what is missing first (virtual environment, Python and npm packages).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+VENDOR     := static/vendor/socket.io.esm.min.js
+ARTIFACTS  := test-artifacts
+
+.PHONY: run test deps browser clean
+
+run: deps
+	$(BIN)/dutychat run --demo
+
+test: deps browser
+	$(BIN)/pytest
+	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
+
+deps: $(PY_STAMP) $(VENDOR)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR): $(NODE_STAMP)
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
+	touch $@
+
+# Browser tests drive Debian's chromium; no browser download is possible.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache

@@ -1,0 +1,225 @@
+"""Staff accounts, argon2id password hashes and login sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from chat_server.db import AuthSession, Staff
+
+# argon2-cffi's defaults are RFC 9106's low-memory argon2id profile.
+_hasher = PasswordHasher()
+# Verifying against this keeps unknown user names as slow as wrong passwords.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def sees_reports(self) -> bool:
+        return self in (Role.MANAGER, Role.ADMIN)
+
+
+class AccountError(ValueError):
+    """A staff account operation was refused; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    id: int
+    username: str
+    display_name: str
+    alias: str
+    role: Role
+    languages: tuple[str, ...]
+    max_chats: int
+    disabled: bool
+
+    def public(self) -> dict[str, object]:
+        """Staff-facing view (never sent to a visitor)."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "alias": self.alias,
+            "role": self.role.value,
+            "languages": list(self.languages),
+            "max_chats": self.max_chats,
+        }
+
+
+def _account(row: Staff) -> StaffAccount:
+    return StaffAccount(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        alias=row.alias,
+        role=Role(row.role),
+        languages=tuple(code for code in row.languages.split(",") if code),
+        max_chats=row.max_chats,
+        disabled=row.disabled,
+    )
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def _naive(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(tzinfo=None)
+
+
+class StaffRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def add(
+        self,
+        username: str,
+        password: str,
+        *,
+        display_name: str,
+        alias: str,
+        role: Role = Role.STAFF,
+        languages: tuple[str, ...] = (),
+        max_chats: int = 3,
+        now: datetime,
+    ) -> StaffAccount:
+        username = username.strip().lower()
+        if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            raise AccountError("username must be 1-64 letters, digits, '.', '_' or '-'")
+        if not alias.strip() or len(alias) > 64:
+            raise AccountError("alias must be 1-64 characters")
+        if not 1 <= max_chats <= 50:
+            raise AccountError("max_chats must be between 1 and 50")
+        row = Staff(
+            username=username,
+            display_name=display_name.strip() or username,
+            alias=alias.strip(),
+            password_hash=hash_password(password),
+            role=role.value,
+            languages=",".join(languages),
+            max_chats=max_chats,
+            disabled=False,
+            created_at=_naive(now),
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise AccountError(f"username {username!r} is taken") from None
+        return _account(row)
+
+    async def get(self, staff_id: int) -> StaffAccount | None:
+        async with self._sessions() as session:
+            row = await session.get(Staff, staff_id)
+            return _account(row) if row else None
+
+    async def by_username(self, username: str) -> StaffAccount | None:
+        async with self._sessions() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+            return _account(row) if row else None
+
+    async def list(self) -> list[StaffAccount]:
+        async with self._sessions() as session:
+            return [_account(r) for r in await session.scalars(select(Staff).order_by(Staff.username))]
+
+    async def verify(self, username: str, password: str) -> StaffAccount | None:
+        """Return the account if the password is right and it is enabled."""
+        async with self._sessions() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+        try:
+            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or row.disabled:
+            return None
+        if _hasher.check_needs_rehash(row.password_hash):
+            async with self._sessions.begin() as session:
+                stored = await session.get(Staff, row.id)
+                if stored is not None:
+                    stored.password_hash = _hasher.hash(password)
+        return _account(row)
+
+    async def set_disabled(self, username: str, disabled: bool) -> StaffAccount:
+        async with self._sessions.begin() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+            if row is None:
+                raise AccountError(f"no staff member {username!r}")
+            row.disabled = disabled
+            if disabled:
+                await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+            return _account(row)
+
+    async def reset_password(self, username: str, password: str) -> StaffAccount:
+        password_hash = hash_password(password)
+        async with self._sessions.begin() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+            if row is None:
+                raise AccountError(f"no staff member {username!r}")
+            row.password_hash = password_hash
+            # A reset password logs out every session of that account.
+            await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+            return _account(row)
+
+
+class LoginSessions:
+    """Server-side login sessions; the cookie holds a random token."""
+
+    def __init__(self, sessions: async_sessionmaker, secret: bytes, lifetime: timedelta) -> None:
+        self._sessions = sessions
+        self._secret = secret
+        self._lifetime = lifetime
+
+    def _hash(self, token: str) -> str:
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+
+    async def create(self, staff_id: int, now: datetime) -> str:
+        token = secrets.token_urlsafe(32)
+        async with self._sessions.begin() as session:
+            session.add(
+                AuthSession(
+                    token_hash=self._hash(token),
+                    staff_id=staff_id,
+                    created_at=_naive(now),
+                    expires_at=_naive(now + self._lifetime),
+                )
+            )
+            await session.execute(delete(AuthSession).where(AuthSession.expires_at < _naive(now)))
+        return token
+
+    async def staff_for(self, token: str | None, now: datetime) -> StaffAccount | None:
+        """Return the enabled account a valid, unexpired token belongs to."""
+        if not token or len(token) > 128:
+            return None
+        async with self._sessions() as session:
+            row = await session.get(AuthSession, self._hash(token))
+            if row is None or row.expires_at <= _naive(now):
+                return None
+            staff = await session.get(Staff, row.staff_id)
+            if staff is None or staff.disabled:
+                return None
+            return _account(staff)
+
+    async def revoke(self, token: str | None) -> None:
+        if not token or len(token) > 128:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(delete(AuthSession).where(AuthSession.token_hash == self._hash(token)))

@@ -1,0 +1,62 @@
+"""Application factory: wiring only, no I/O."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from chat_server.clock import Clock, SystemClock
+from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
+from chat_server.lifecycle import database_context, service_context, store_context
+from chat_server.realtime.notifier import SocketNotifier
+from chat_server.settings import Settings
+from chat_server.web import auth, public, reports
+from chat_server.web.middleware import security
+from chat_server.web.openapi import openapi
+from chat_server.web.pages import setup_pages
+
+
+def create_sio(settings: Settings) -> socketio.AsyncServer:
+    server = settings.server
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        # A browser page from any other origin is refused at the handshake.
+        cors_allowed_origins=[server.public_origin, *server.allowed_origins],
+        cors_credentials=True,
+        max_http_buffer_size=settings.limits.max_packet_bytes,
+        logger=False,
+        engineio_logger=False,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", public.healthz)
+    app.router.add_get("/api/status", public.status)
+    app.router.add_get("/api/topics", public.topics)
+    app.router.add_post("/api/auth/login", auth.login)
+    app.router.add_post("/api/auth/logout", auth.logout)
+    app.router.add_get("/api/auth/me", auth.me)
+    app.router.add_get("/api/reports/summary", reports.summary)
+    app.router.add_get("/api/openapi.json", openapi)
+    setup_pages(app)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the dutychat application from ready settings (secret key included)."""
+    app = web.Application(middlewares=[security], client_max_size=64 * 1024)
+    app[settings_key] = settings
+    app[clock_key] = clock or SystemClock()
+    app[ready_key] = {"ready": False}
+    sio = create_sio(settings)
+    notifier = SocketNotifier()
+    notifier.bind(sio)
+    app[sio_key] = sio
+    app[notifier_key] = notifier
+    sio.attach(app)
+    setup_routes(app)
+    app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(store_context)
+    app.cleanup_ctx.append(service_context)
+    return app

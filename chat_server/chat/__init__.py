@@ -1,0 +1,1 @@
+"""The chat domain: models, routing, service."""

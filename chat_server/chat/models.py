@@ -1,0 +1,104 @@
+"""Chat domain types: frozen dataclasses and enums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ChatState(StrEnum):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    UNANSWERED = "unanswered"
+    CLOSED = "closed"
+    BLOCKED = "blocked"
+
+
+class Sender(StrEnum):
+    VISITOR = "visitor"
+    STAFF = "staff"
+
+
+class EndReason(StrEnum):
+    VISITOR_LEFT = "visitor_left"
+    STAFF_ENDED = "staff_ended"
+    VISITOR_TIMEOUT = "visitor_timeout"
+    DUTY_ENDED = "duty_ended"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    chat_id: str
+    seq: int
+    sender: Sender
+    client_id: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A live chat as the chat store keeps it."""
+
+    chat_id: str
+    # Random id of the session row this chat will become.
+    session_id: str
+    resume_hash: str
+    language: str
+    visitor_alias: str
+    state: ChatState
+    created_at: datetime
+    staff_id: int | None = None
+    shift_id: int | None = None
+    assigned_at: datetime | None = None
+    first_assigned_at: datetime | None = None
+    last_seq: int = 0
+    visitor_messages: int = 0
+    staff_messages: int = 0
+    visitor_connected: bool = True
+    visitor_left_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def was_answered(self) -> bool:
+        return self.first_assigned_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPresence:
+    """A staff member's live duty state, shared by all workers."""
+
+    staff_id: int
+    alias: str
+    max_chats: int
+    available: bool = False
+    sockets: int = 0
+    disconnected_at: datetime | None = None
+    # When the member last received a chat (or checked in): routing tie-break.
+    last_chat_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """The counts-only row written once when a chat ends."""
+
+    session_id: str
+    started_at: datetime
+    wait_seconds: int
+    duration_seconds: int
+    outcome: Outcome
+    language: str
+    visitor_messages: int
+    staff_messages: int
+    shift_id: int | None
+    topics: tuple[str, ...] = field(default=())

@@ -1,0 +1,79 @@
+"""Writing counts-only session rows and counting them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from chat_server.chat.models import Outcome, SessionRecord
+from chat_server.db import ChatSessionRow, SessionTopic
+
+
+def round_down(instant: datetime, minutes: int) -> datetime:
+    """Round an aware instant down to a whole number of minutes since midnight UTC."""
+    instant = instant.astimezone(UTC)
+    midnight = instant.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(minutes=minutes)
+    return midnight + ((instant - midnight) // step) * step
+
+
+class SessionRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def write(self, record: SessionRecord) -> bool:
+        """Write a session row once; a second write of the same id is a no-op."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(
+                    ChatSessionRow(
+                        id=record.session_id,
+                        started_at=record.started_at.astimezone(UTC).replace(tzinfo=None),
+                        wait_seconds=record.wait_seconds,
+                        duration_seconds=record.duration_seconds,
+                        outcome=record.outcome.value,
+                        language=record.language,
+                        visitor_messages=record.visitor_messages,
+                        staff_messages=record.staff_messages,
+                        shift_id=record.shift_id,
+                    )
+                )
+                await session.flush()
+                session.add_all(SessionTopic(session_id=record.session_id, topic_code=t) for t in record.topics)
+        except IntegrityError:
+            async with self._sessions() as session:
+                if await session.get(ChatSessionRow, record.session_id) is not None:
+                    return False
+            raise
+        return True
+
+    async def summary(self, start: date, end: date, zone: ZoneInfo) -> dict[str, object]:
+        """Count sessions by outcome and topic for local dates start..end inclusive."""
+        lower = datetime.combine(start, time(0), zone).astimezone(UTC).replace(tzinfo=None)
+        upper = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC).replace(tzinfo=None)
+        in_range = (ChatSessionRow.started_at >= lower, ChatSessionRow.started_at < upper)
+        async with self._sessions() as session:
+            outcomes = dict(
+                (await session.execute(
+                    select(ChatSessionRow.outcome, func.count()).where(*in_range).group_by(ChatSessionRow.outcome)
+                )).all()
+            )
+            topics = dict(
+                (await session.execute(
+                    select(SessionTopic.topic_code, func.count())
+                    .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
+                    .where(*in_range)
+                    .group_by(SessionTopic.topic_code)
+                    .order_by(SessionTopic.topic_code)
+                )).all()
+            )
+        by_outcome = {o.value: int(outcomes.get(o.value, 0)) for o in Outcome}
+        return {
+            "total": sum(by_outcome.values()),
+            "by_outcome": by_outcome,
+            "by_topic": {code: int(n) for code, n in topics.items()},
+        }

@@ -1,0 +1,581 @@
+"""The chat service: every rule of the chat lifecycle, between the edges and the stores."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chat_server import errors
+from chat_server.accounts import StaffAccount
+from chat_server.chat.models import (
+    Chat,
+    ChatState,
+    EndReason,
+    Message,
+    Outcome,
+    Sender,
+    SessionRecord,
+    StaffPresence,
+)
+from chat_server.chat.records import SessionRepository, round_down
+from chat_server.chat.routing import Candidate, choose_staff, queue_estimate_seconds
+from chat_server.clock import Clock, iso
+from chat_server.errors import ChatError
+from chat_server.settings import ChatSettings, RosterSettings
+from chat_server.store.base import ChatStore
+from chat_server.topics import Taxonomy
+from roster.repository import RosterCache
+from roster.schedule import Shift, is_open, next_opening, shift_of
+
+log = logging.getLogger(__name__)
+
+MAX_TOPICS = 10
+# Pseudonyms: a word and a number, made per chat and never reused knowingly.
+_ALIAS_WORDS = ("Guest", "Visitor", "Friend")
+
+
+class Notifier(Protocol):
+    """How the service reaches connected clients (the socket layer implements it)."""
+
+    async def to_visitor(self, chat_id: str, event: str, data: dict[str, Any]) -> None: ...
+
+    async def to_staff(self, staff_id: int, event: str, data: dict[str, Any]) -> None: ...
+
+    async def to_all_staff(self, event: str, data: dict[str, Any]) -> None: ...
+
+
+def hash_resume_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    return {
+        "chat_id": message.chat_id,
+        "seq": message.seq,
+        "sender": message.sender.value,
+        "client_id": message.client_id,
+        "text": message.text,
+        "sent_at": iso(message.sent_at),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    chat: dict[str, Any]
+    resume_token: str | None
+    chat_id: str | None
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        store: ChatStore,
+        roster: RosterCache,
+        records: SessionRepository,
+        taxonomy: Taxonomy,
+        chat_settings: ChatSettings,
+        roster_settings: RosterSettings,
+        clock: Clock,
+        notifier: Notifier,
+    ) -> None:
+        self.store = store
+        self.roster = roster
+        self.records = records
+        self.taxonomy = taxonomy
+        self.settings = chat_settings
+        self.early = timedelta(minutes=roster_settings.check_in_early_minutes)
+        self.clock = clock
+        self.notifier = notifier
+        self._dispatch_lock = asyncio.Lock()
+        self._pushed_positions: dict[str, int] = {}
+        self._durations: deque[float] = deque(maxlen=50)
+        # Rows that could not be written yet (database down): retried by sweep.
+        self._unwritten: list[SessionRecord] = []
+
+    # ------------------------------------------------------------------ status
+
+    async def status(self) -> dict[str, Any]:
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        open_now = is_open(shifts, now)
+        return {
+            "open": open_now,
+            "next_opening": None if open_now else iso(next_opening(shifts, now)),
+            "languages": list(self.settings.languages),
+            "max_message_length": self.settings.max_message_length,
+        }
+
+    # ------------------------------------------------------------------ visitor
+
+    async def start_chat(self, language: str) -> StartResult:
+        if language not in self.settings.languages:
+            raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        if not is_open(shifts, now):
+            await self._write(
+                SessionRecord(
+                    session_id=secrets.token_hex(16),
+                    started_at=round_down(now, self.settings.session_time_resolution_minutes),
+                    wait_seconds=0,
+                    duration_seconds=0,
+                    outcome=Outcome.CLOSED,
+                    language=language,
+                    visitor_messages=0,
+                    staff_messages=0,
+                    shift_id=None,
+                )
+            )
+            view = self._closed_view(language, next_opening(shifts, now))
+            return StartResult(view, None, None)
+        token = secrets.token_urlsafe(32)
+        chat = Chat(
+            chat_id="c_" + secrets.token_urlsafe(16),
+            session_id=secrets.token_hex(16),
+            resume_hash=hash_resume_token(token),
+            language=language,
+            visitor_alias=f"{secrets.choice(_ALIAS_WORDS)} {secrets.randbelow(9000) + 1000}",
+            state=ChatState.WAITING,
+            created_at=now,
+        )
+        await self.store.create_chat(chat)
+        await self.dispatch()
+        current = await self.store.get_chat(chat.chat_id) or chat
+        return StartResult(await self.visitor_view(current), token, chat.chat_id)
+
+    async def resume(self, token: str, last_seq: int) -> tuple[Chat, dict[str, Any], list[dict[str, Any]]]:
+        chat = await self.store.chat_by_resume_hash(hash_resume_token(token))
+        if chat is None or chat.state is ChatState.ENDED:
+            raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
+        now = self.clock.now()
+        if (
+            not chat.visitor_connected
+            and chat.visitor_left_at is not None
+            and now - chat.visitor_left_at >= timedelta(seconds=self.settings.visitor_grace_seconds)
+        ):
+            raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
+        chat = await self.store.set_visitor_connected(chat.chat_id, True, now) or chat
+        if chat.staff_id is not None:
+            await self.notifier.to_staff(
+                chat.staff_id, "chat:presence", {"chat_id": chat.chat_id, "visitor_connected": True}
+            )
+        messages = await self.store.messages_after(chat.chat_id, last_seq)
+        self._pushed_positions.pop(chat.chat_id, None)
+        return chat, await self.visitor_view(chat), [message_view(m) for m in messages]
+
+    async def visitor_chat(self, chat_id: str | None, *, need_active: bool) -> Chat:
+        chat = await self.store.get_chat(chat_id) if chat_id else None
+        if chat is None or chat.state is ChatState.ENDED:
+            raise ChatError(errors.NO_ACTIVE_CHAT, "this connection holds no chat")
+        if need_active and chat.state is not ChatState.ACTIVE:
+            raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active yet")
+        return chat
+
+    async def has_live_chat(self, chat_id: str | None) -> bool:
+        chat = await self.store.get_chat(chat_id) if chat_id else None
+        return chat is not None and chat.state is not ChatState.ENDED
+
+    async def visitor_message(self, chat_id: str | None, client_id: str, text: str) -> tuple[int, bool]:
+        text = self._check_text(text)
+        chat = await self.visitor_chat(chat_id, need_active=True)
+        return await self._send(chat, Sender.VISITOR, client_id, text)
+
+    async def visitor_typing(self, chat_id: str | None, typing: bool) -> None:
+        chat = await self.visitor_chat(chat_id, need_active=True)
+        if chat.staff_id is not None:
+            await self.notifier.to_staff(
+                chat.staff_id, "typing", {"chat_id": chat.chat_id, "sender": "visitor", "typing": typing}
+            )
+
+    async def visitor_fetch(self, chat_id: str | None, after_seq: int) -> list[dict[str, Any]]:
+        chat = await self.visitor_chat(chat_id, need_active=False)
+        return [message_view(m) for m in await self.store.messages_after(chat.chat_id, after_seq)]
+
+    async def visitor_end(self, chat_id: str | None) -> None:
+        chat = await self.visitor_chat(chat_id, need_active=False)
+        await self._end(chat, EndReason.VISITOR_LEFT)
+
+    async def visitor_disconnected(self, chat_id: str) -> None:
+        chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now())
+        if chat is not None and chat.staff_id is not None:
+            await self.notifier.to_staff(
+                chat.staff_id, "chat:presence", {"chat_id": chat_id, "visitor_connected": False}
+            )
+
+    # ------------------------------------------------------------------ staff
+
+    async def staff_connected(self, account: StaffAccount) -> None:
+        await self.store.staff_connected(account.id, account.alias, account.max_chats)
+
+    async def staff_disconnected(self, staff_id: int) -> None:
+        await self.store.staff_disconnected(staff_id, self.clock.now())
+
+    async def duty_view(self, staff_id: int) -> dict[str, Any]:
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        shift = shift_of(shifts, staff_id, now, self.early)
+        presence = next((p for p in await self.store.presences() if p.staff_id == staff_id), None)
+        return {
+            "available": bool(presence and presence.available),
+            "on_shift": shift is not None,
+            "shift_ends_at": iso(shift.ends_at) if shift else None,
+        }
+
+    async def check_in(self, staff_id: int) -> dict[str, Any]:
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        if shift_of(shifts, staff_id, now, self.early) is None:
+            raise ChatError(errors.NOT_ON_SHIFT, "no shift of yours covers now")
+        await self.store.set_available(staff_id, True, now)
+        duty = await self.duty_view(staff_id)
+        await self.notifier.to_staff(staff_id, "duty:state", duty)
+        await self.dispatch()
+        return duty
+
+    async def check_out(self, staff_id: int) -> dict[str, Any]:
+        await self.store.set_available(staff_id, False, self.clock.now())
+        duty = await self.duty_view(staff_id)
+        await self.notifier.to_staff(staff_id, "duty:state", duty)
+        return duty
+
+    async def sync(self, account: StaffAccount) -> dict[str, Any]:
+        chats = sorted(await self.store.chats_of_staff(account.id), key=lambda c: c.created_at)
+        return {
+            "staff": {"id": account.id, "alias": account.alias, "role": account.role.value,
+                      "max_chats": account.max_chats},
+            "duty": await self.duty_view(account.id),
+            "chats": [await self.staff_view(c) for c in chats],
+            "queue": await self.queue_view(),
+        }
+
+    async def staff_chat(self, staff_id: int, chat_id: str) -> Chat:
+        chat = await self.store.get_chat(chat_id)
+        if chat is None or chat.staff_id != staff_id:
+            raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
+        return chat
+
+    async def staff_message(self, staff_id: int, chat_id: str, client_id: str, text: str) -> tuple[int, bool]:
+        text = self._check_text(text)
+        chat = await self.staff_chat(staff_id, chat_id)
+        if chat.state is not ChatState.ACTIVE:
+            raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        return await self._send(chat, Sender.STAFF, client_id, text)
+
+    async def staff_typing(self, staff_id: int, chat_id: str, typing: bool) -> None:
+        chat = await self.staff_chat(staff_id, chat_id)
+        if chat.state is not ChatState.ACTIVE:
+            raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        await self.notifier.to_visitor(
+            chat_id, "typing", {"chat_id": chat_id, "sender": "staff", "typing": typing}
+        )
+
+    async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> list[dict[str, Any]]:
+        chat = await self.staff_chat(staff_id, chat_id)
+        return [message_view(m) for m in await self.store.messages_after(chat.chat_id, after_seq)]
+
+    async def staff_end(self, staff_id: int, chat_id: str, topics: list[str]) -> Outcome:
+        codes = tuple(dict.fromkeys(topics))
+        if not codes:
+            raise ChatError(errors.TOPICS_REQUIRED, "tag the chat with at least one topic")
+        if len(codes) > MAX_TOPICS:
+            raise ChatError(errors.INVALID_PAYLOAD, f"at most {MAX_TOPICS} topics")
+        unknown = [c for c in codes if c not in self.taxonomy.active_codes]
+        if unknown:
+            raise ChatError(errors.UNKNOWN_TOPIC, f"unknown topic code {unknown[0]!r}")
+        chat = await self.staff_chat(staff_id, chat_id)
+        if chat.state is not ChatState.ENDED:
+            ended = await self._end(chat, EndReason.STAFF_ENDED, finish=False)
+            if ended is None:
+                raise ChatError(errors.CHAT_NOT_FOUND, "the chat has just ended")
+        finished = await self.store.finish_chat(chat_id)
+        if finished is None:
+            raise ChatError(errors.CHAT_NOT_FOUND, "the chat was already closed")
+        await self._write(self._record(finished, codes))
+        await self.notifier.to_staff(staff_id, "chat:removed", {"chat_id": chat_id, "reason": "tagged"})
+        return finished.outcome or Outcome.ANSWERED
+
+    # ------------------------------------------------------------------ routing
+
+    async def dispatch(self) -> None:
+        """Assign queued chats to on-duty staff with capacity, then push positions."""
+        async with self._dispatch_lock:
+            now = self.clock.now()
+            shifts = await self.roster.shifts(now)
+            while await self.store.queue():
+                candidates = await self._candidates(shifts, now)
+                choice = choose_staff(list(candidates.values()))
+                if choice is None:
+                    break
+                shift = shift_of(shifts, choice.staff_id, now)
+                chat = await self.store.assign_next(
+                    choice.staff_id, choice.max_chats, shift.shift_id if shift else None, now
+                )
+                if chat is None:
+                    break
+                self._pushed_positions.pop(chat.chat_id, None)
+                await self._announce_assignment(chat)
+            await self._push_queue()
+
+    async def _candidates(self, shifts: list[Shift], now: datetime) -> dict[int, Candidate]:
+        on_duty = {s.staff_id for s in shifts if s.covers(now)}
+        loads = await self.store.staff_loads()
+        return {
+            p.staff_id: Candidate(p.staff_id, loads.get(p.staff_id, 0), p.max_chats, p.last_chat_at)
+            for p in await self.store.presences()
+            if p.available and p.sockets > 0 and p.staff_id in on_duty
+        }
+
+    async def _announce_assignment(self, chat: Chat) -> None:
+        assert chat.staff_id is not None
+        await self.notifier.to_visitor(chat.chat_id, "chat:state", await self.visitor_view(chat))
+        await self.notifier.to_staff(chat.staff_id, "chat:assigned", await self.staff_view(chat))
+
+    async def _push_queue(self) -> None:
+        queue = await self.store.queue()
+        serving = await self._serving_count()
+        waiting = set()
+        for position, chat in enumerate(queue, start=1):
+            waiting.add(chat.chat_id)
+            if self._pushed_positions.get(chat.chat_id) != position:
+                self._pushed_positions[chat.chat_id] = position
+                await self.notifier.to_visitor(
+                    chat.chat_id,
+                    "queue:position",
+                    {
+                        "chat_id": chat.chat_id,
+                        "position": position,
+                        "estimate_seconds": queue_estimate_seconds(position, serving, self._mean_duration()),
+                    },
+                )
+        for chat_id in list(self._pushed_positions):
+            if chat_id not in waiting:
+                del self._pushed_positions[chat_id]
+        await self.notifier.to_all_staff("queue:update", {"queue": self._queue_entries(queue)})
+
+    async def _serving_count(self) -> int:
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        return len(await self._candidates(shifts, now)) or len({s.staff_id for s in shifts if s.covers(now)})
+
+    def _mean_duration(self) -> float:
+        if not self._durations:
+            return self.settings.default_chat_seconds
+        return sum(self._durations) / len(self._durations)
+
+    # ------------------------------------------------------------------ sweeping
+
+    async def sweep(self) -> None:
+        """Apply every deadline: visitor and staff grace, wrap-up, end of duty."""
+        now = self.clock.now()
+        visitor_grace = timedelta(seconds=self.settings.visitor_grace_seconds)
+        wrapup = timedelta(seconds=self.settings.wrapup_seconds)
+        for chat in await self.store.all_chats():
+            if chat.state is ChatState.ENDED:
+                if chat.ended_at is not None and now - chat.ended_at >= wrapup:
+                    finished = await self.store.finish_chat(chat.chat_id)
+                    if finished is not None:
+                        await self._write(self._record(finished, ()))
+                        if finished.staff_id is not None:
+                            await self.notifier.to_staff(
+                                finished.staff_id, "chat:removed", {"chat_id": chat.chat_id, "reason": "wrapup_expired"}
+                            )
+            elif not chat.visitor_connected and chat.visitor_left_at and now - chat.visitor_left_at >= visitor_grace:
+                await self._end(chat, EndReason.VISITOR_TIMEOUT)
+        await self._requeue_lost_staff(now)
+        shifts = await self.roster.shifts(now)
+        if not is_open(shifts, now):
+            opening = iso(next_opening(shifts, now))
+            for chat in await self.store.queue():
+                ended = await self.store.end_chat(chat.chat_id, EndReason.DUTY_ENDED, Outcome.UNANSWERED, now)
+                if ended is not None:
+                    await self.notifier.to_visitor(
+                        chat.chat_id,
+                        "chat:ended",
+                        {"chat_id": chat.chat_id, "reason": EndReason.DUTY_ENDED.value, "next_opening": opening},
+                    )
+                    finished = await self.store.finish_chat(chat.chat_id)
+                    if finished is not None:
+                        await self._write(self._record(finished, ()))
+        await self._retry_unwritten()
+        await self.dispatch()
+
+    async def _requeue_lost_staff(self, now: datetime) -> None:
+        grace = timedelta(seconds=self.settings.staff_grace_seconds)
+        for presence in await self.store.presences():
+            if presence.sockets or presence.disconnected_at is None or now - presence.disconnected_at < grace:
+                continue
+            await self._release_staff(presence, now)
+
+    async def _release_staff(self, presence: StaffPresence, now: datetime) -> None:
+        active = [c for c in await self.store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
+        # Requeue newest first so the longest-running chat ends up at the very front.
+        for chat in sorted(active, key=lambda c: c.created_at, reverse=True):
+            requeued = await self.store.requeue(chat.chat_id, now)
+            if requeued is None:
+                continue
+            view = await self.visitor_view(requeued)
+            view["reason"] = "staff_disconnected"
+            await self.notifier.to_visitor(chat.chat_id, "chat:state", view)
+            await self.notifier.to_staff(
+                presence.staff_id, "chat:removed", {"chat_id": chat.chat_id, "reason": "requeued"}
+            )
+        if presence.available:
+            await self.store.set_available(presence.staff_id, False, now)
+            log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_text(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise ChatError(errors.MESSAGE_EMPTY, "the message is empty")
+        if len(text) > self.settings.max_message_length:
+            raise ChatError(
+                errors.MESSAGE_TOO_LONG,
+                f"Message is longer than {self.settings.max_message_length} characters.",
+            )
+        return text
+
+    async def _send(self, chat: Chat, sender: Sender, client_id: str, text: str) -> tuple[int, bool]:
+        result = await self.store.append_message(chat.chat_id, sender, client_id, text, self.clock.now())
+        if result is None:
+            if sender is Sender.VISITOR:
+                raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active")
+            raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        message, duplicate = result
+        if not duplicate:
+            data = message_view(message)
+            await self.notifier.to_visitor(chat.chat_id, "message:new", data)
+            if chat.staff_id is not None:
+                await self.notifier.to_staff(chat.staff_id, "message:new", data)
+        return message.seq, duplicate
+
+    async def _end(self, chat: Chat, reason: EndReason, finish: bool = True) -> Chat | None:
+        """End a live chat: tell both sides; write the row unless topics are due."""
+        now = self.clock.now()
+        outcome = Outcome.ANSWERED if chat.was_answered else Outcome.ABANDONED
+        ended = await self.store.end_chat(chat.chat_id, reason, outcome, now)
+        if ended is None:
+            return None
+        self._pushed_positions.pop(chat.chat_id, None)
+        await self.notifier.to_visitor(
+            chat.chat_id, "chat:ended", {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None}
+        )
+        if ended.first_assigned_at is not None and ended.assigned_at is not None:
+            self._durations.append((now - ended.first_assigned_at).total_seconds())
+        if ended.staff_id is not None and ended.state is ChatState.ENDED:
+            await self.notifier.to_staff(
+                ended.staff_id,
+                "chat:ended",
+                {"chat_id": chat.chat_id, "reason": reason.value, "needs_topics": reason is not EndReason.STAFF_ENDED},
+            )
+        # Waiting chats and chats taken from their staff have nobody to tag them.
+        if finish and (ended.staff_id is None or chat.state is ChatState.WAITING):
+            finished = await self.store.finish_chat(chat.chat_id)
+            if finished is not None:
+                await self._write(self._record(finished, ()))
+        await self.dispatch()
+        return ended
+
+    def _record(self, chat: Chat, topics: tuple[str, ...]) -> SessionRecord:
+        ended_at = chat.ended_at or self.clock.now()
+        answered_at = chat.first_assigned_at
+        wait = (answered_at or ended_at) - chat.created_at
+        duration = ended_at - answered_at if answered_at else timedelta(0)
+        return SessionRecord(
+            session_id=chat.session_id,
+            started_at=round_down(chat.created_at, self.settings.session_time_resolution_minutes),
+            wait_seconds=max(0, int(wait.total_seconds())),
+            duration_seconds=max(0, int(duration.total_seconds())),
+            outcome=chat.outcome or Outcome.ABANDONED,
+            language=chat.language,
+            visitor_messages=chat.visitor_messages,
+            staff_messages=chat.staff_messages,
+            shift_id=chat.shift_id,
+            topics=topics,
+        )
+
+    async def _write(self, record: SessionRecord) -> None:
+        try:
+            await self.records.write(record)
+        except Exception:
+            # Keep the counts and retry; the row has no content to leak.
+            log.exception("session row not written yet; will retry", extra={"outcome": record.outcome.value})
+            self._unwritten.append(record)
+
+    async def _retry_unwritten(self) -> None:
+        pending, self._unwritten = self._unwritten, []
+        for record in pending:
+            await self._write(record)
+
+    async def flush(self) -> None:
+        """Write every owed row (shutdown)."""
+        await self._retry_unwritten()
+
+    # ------------------------------------------------------------------ views
+
+    def _closed_view(self, language: str, opening: datetime | None) -> dict[str, Any]:
+        return {
+            "chat_id": None,
+            "state": "closed",
+            "language": language,
+            "position": None,
+            "estimate_seconds": None,
+            "staff_alias": None,
+            "next_opening": iso(opening),
+            "last_seq": 0,
+        }
+
+    async def visitor_view(self, chat: Chat) -> dict[str, Any]:
+        position = estimate = None
+        if chat.state is ChatState.WAITING:
+            queue = [c.chat_id for c in await self.store.queue()]
+            position = queue.index(chat.chat_id) + 1 if chat.chat_id in queue else None
+            if position is not None:
+                estimate = queue_estimate_seconds(position, await self._serving_count(), self._mean_duration())
+        alias = None
+        if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
+            presence = next((p for p in await self.store.presences() if p.staff_id == chat.staff_id), None)
+            alias = presence.alias if presence else None
+        return {
+            "chat_id": chat.chat_id,
+            "state": chat.state.value,
+            "language": chat.language,
+            "position": position,
+            "estimate_seconds": estimate,
+            "staff_alias": alias,
+            "next_opening": None,
+            "last_seq": chat.last_seq,
+        }
+
+    async def staff_view(self, chat: Chat) -> dict[str, Any]:
+        messages = await self.store.messages_after(chat.chat_id, 0) if chat.state is ChatState.ACTIVE else []
+        return {
+            "chat_id": chat.chat_id,
+            "state": chat.state.value,
+            "language": chat.language,
+            "visitor_alias": chat.visitor_alias,
+            "visitor_connected": chat.visitor_connected,
+            "waited_seconds": int(((chat.first_assigned_at or self.clock.now()) - chat.created_at).total_seconds()),
+            "assigned_at": iso(chat.assigned_at),
+            "last_seq": chat.last_seq,
+            "messages": [message_view(m) for m in messages],
+            "end_reason": chat.end_reason.value if chat.end_reason else None,
+        }
+
+    async def queue_view(self) -> list[dict[str, Any]]:
+        return self._queue_entries(await self.store.queue())
+
+    @staticmethod
+    def _queue_entries(queue: list[Chat]) -> list[dict[str, Any]]:
+        return [
+            {"chat_id": c.chat_id, "position": i, "language": c.language, "waiting_since": iso(c.created_at)}
+            for i, c in enumerate(queue, start=1)
+        ]

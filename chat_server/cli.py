@@ -1,0 +1,279 @@
+"""The `dutychat` command: run, migrate, staff, shift."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chat_server.accounts import AccountError, Role, StaffRepository
+from chat_server.app import create_app
+from chat_server.db import create_engine, migrate, sessionmaker
+from chat_server.keys import sessions_key, settings_key
+from chat_server.privacy import AccessLogger, configure_logging
+from chat_server.settings import Settings, SettingsError, ensure_secret, load_settings
+from roster.repository import ShiftRepository
+
+log = logging.getLogger("dutychat")
+
+DEMO_STAFF = (
+    ("demo-staff", "Aino", "Demo Staff", Role.STAFF),
+    ("demo-staff2", "Leo", "Second Demo Staff", Role.STAFF),
+    ("demo-manager", "Mika", "Demo Manager", Role.MANAGER),
+)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {"server": {}}
+    if getattr(args, "host", None):
+        overrides["server"]["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["server"]["port"] = args.port
+    if getattr(args, "data_dir", None):
+        overrides["server"]["data_dir"] = args.data_dir
+    settings = load_settings(args.config, overrides)
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    return ensure_secret(settings)
+
+
+async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        return await work(sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- run
+
+
+async def _demo_setup(app: web.Application) -> None:
+    """Create demo accounts with fresh passwords and a shift covering now; print them."""
+    settings = app[settings_key]
+    staff = StaffRepository(app[sessions_key])
+    shifts = ShiftRepository(app[sessions_key])
+    now = datetime.now(UTC)
+    lines = []
+    for username, alias, name, role in DEMO_STAFF:
+        password = secrets.token_urlsafe(9)
+        account = await staff.by_username(username)
+        if account is None:
+            account = await staff.add(
+                username, password, display_name=name, alias=alias, role=role,
+                languages=settings.chat.languages, max_chats=settings.chat.default_max_chats, now=now,
+            )
+        else:
+            await staff.reset_password(username, password)
+            await staff.set_disabled(username, False)
+        covering = await shifts.of_staff(account.id, now, now + timedelta(seconds=1))
+        if not covering:
+            await shifts.add(account.id, now - timedelta(minutes=5), now + timedelta(hours=8), "demo shift")
+        lines.append(f"    {username:<14} password {password:<14} ({role.value}, alias shown to visitors: {alias})")
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    print(
+        "\n".join(
+            [
+                "",
+                "dutychat demo is running (SQLite, in-memory chat store, one process).",
+                f"  Visitor demo page: {base}/demo/",
+                f"  Staff console:     {base}/console/",
+                "  Demo accounts (passwords are new at every start):",
+                *lines,
+                "  Every demo account has a shift covering the next 8 hours: log in, check in, then",
+                "  open the demo page in another window and start a chat.",
+                "",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.demo:
+        # The demo's printed URLs must work from this machine.
+        settings = settings.replace(
+            server={"public_url": f"http://{settings.server.host}:{settings.server.port}"}
+        )
+    configure_logging(settings.logging)
+    app = create_app(settings)
+    if args.demo:
+        app.on_startup.append(_demo_setup)
+    log.info("starting", extra={"host": settings.server.host, "port": settings.server.port})
+    web.run_app(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        access_log=logging.getLogger("dutychat.access") if settings.logging.access_log else None,
+        access_log_class=AccessLogger,
+        shutdown_timeout=settings.server.shutdown_timeout_seconds,
+        print=None,
+        handle_signals=True,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def done(_sessions: Any) -> int:
+        print("database is up to date")
+        return 0
+
+    return asyncio.run(_with_db(settings, done))
+
+
+# ---------------------------------------------------------------- staff
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """Return (password, generated)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Again: "):
+            raise AccountError("the passwords differ")
+        return first, False
+    return secrets.token_urlsafe(12), True
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work(sessions: Any) -> int:
+        repo = StaffRepository(sessions)
+        now = datetime.now(UTC)
+        if args.staff_command == "add":
+            password, generated = _read_password(args)
+            account = await repo.add(
+                args.username,
+                password,
+                display_name=args.name or args.username,
+                alias=args.alias,
+                role=Role(args.role),
+                languages=tuple(x for x in args.languages.split(",") if x),
+                max_chats=args.max_chats or settings.chat.default_max_chats,
+                now=now,
+            )
+            print(f"added {account.username} ({account.role.value}, alias {account.alias})")
+            if generated:
+                print(f"password: {password}")
+        elif args.staff_command == "list":
+            for a in await repo.list():
+                state = "disabled" if a.disabled else "active"
+                print(f"{a.username:<20} {a.role.value:<8} {state:<8} alias={a.alias} max_chats={a.max_chats} "
+                      f"languages={','.join(a.languages)}")
+        elif args.staff_command in ("disable", "enable"):
+            account = await repo.set_disabled(args.username, args.staff_command == "disable")
+            print(f"{account.username} is {'disabled' if account.disabled else 'enabled'}")
+        elif args.staff_command == "reset-password":
+            password, generated = _read_password(args)
+            await repo.reset_password(args.username, password)
+            print(f"password of {args.username} reset; its sessions are logged out")
+            if generated:
+                print(f"password: {password}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_shift(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work(sessions: Any) -> int:
+        staff = await StaffRepository(sessions).by_username(args.username)
+        if staff is None:
+            raise AccountError(f"no staff member {args.username!r}")
+        start = _instant(args.start, settings)
+        end = _instant(args.end, settings)
+        shift = await ShiftRepository(sessions).add(staff.id, start, end, args.note)
+        print(f"shift {shift.shift_id}: {staff.username} {shift.starts_at.isoformat()} - {shift.ends_at.isoformat()}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _instant(value: str, settings: Settings) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise AccountError(f"{value!r} is not a date and time like 2026-12-01T12:00") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=settings.organisation.zone)
+    return parsed.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dutychat", description="Anonymous outreach chat with duty rosters.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="settings file (TOML) over config/default.toml")
+    common.add_argument("--data-dir", type=Path, help="folder for the SQLite database and secret key (./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="serve chats")
+    run.add_argument("--host", help="address to listen on (127.0.0.1)")
+    run.add_argument("--port", type=int, help="port to listen on (8080)")
+    run.add_argument("--demo", action="store_true", help="create demo accounts and a shift, print them")
+    run.set_defaults(func=cmd_run)
+
+    mig = sub.add_parser("migrate", parents=[common], help="apply database migrations")
+    mig.set_defaults(func=cmd_migrate)
+
+    staff = sub.add_parser("staff", help="manage staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", parents=[common], help="add a staff account")
+    add.add_argument("username")
+    add.add_argument("--alias", required=True, help="the only name visitors see")
+    add.add_argument("--name", help="real name, shown to colleagues only")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
+    add.add_argument("--languages", default="", help="comma-separated language codes, e.g. fi,en")
+    add.add_argument("--max-chats", type=int, help="concurrent chats (default from settings)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    staff_sub.add_parser("list", parents=[common], help="list staff accounts")
+    for name in ("disable", "enable"):
+        p = staff_sub.add_parser(name, parents=[common], help=f"{name} an account")
+        p.add_argument("username")
+    reset = staff_sub.add_parser("reset-password", parents=[common], help="set a new password")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    staff.set_defaults(func=cmd_staff)
+
+    shift = sub.add_parser("shift", help="manage duty shifts")
+    shift_sub = shift.add_subparsers(dest="shift_command", required=True)
+    sadd = shift_sub.add_parser("add", parents=[common], help="add a shift (local times in the organisation's zone)")
+    sadd.add_argument("username")
+    sadd.add_argument("--start", required=True, help="e.g. 2026-12-01T12:00")
+    sadd.add_argument("--end", required=True, help="e.g. 2026-12-01T16:00")
+    sadd.add_argument("--note", default="")
+    shift.set_defaults(func=cmd_shift)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"dutychat: {exc}", file=sys.stderr)
+        return 2
+    except AccountError as exc:
+        print(f"dutychat: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

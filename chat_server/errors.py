@@ -1,0 +1,39 @@
+"""Error codes shared by the socket and HTTP edges (documented in docs/protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+INVALID_PAYLOAD: Final = "invalid_payload"
+UNKNOWN_EVENT: Final = "unknown_event"
+RATE_LIMITED: Final = "rate_limited"
+MESSAGE_TOO_LONG: Final = "message_too_long"
+MESSAGE_EMPTY: Final = "message_empty"
+UNSUPPORTED_LANGUAGE: Final = "unsupported_language"
+CHAT_ALREADY_STARTED: Final = "chat_already_started"
+NO_ACTIVE_CHAT: Final = "no_active_chat"
+RESUME_FAILED: Final = "resume_failed"
+CHAT_NOT_FOUND: Final = "chat_not_found"
+CHAT_NOT_ACTIVE: Final = "chat_not_active"
+NOT_ON_SHIFT: Final = "not_on_shift"
+TOPICS_REQUIRED: Final = "topics_required"
+UNKNOWN_TOPIC: Final = "unknown_topic"
+UNAUTHENTICATED: Final = "unauthenticated"
+ORIGIN_NOT_ALLOWED: Final = "origin_not_allowed"
+FORBIDDEN: Final = "forbidden"
+INVALID_CREDENTIALS: Final = "invalid_credentials"
+INVALID_REQUEST: Final = "invalid_request"
+NOT_FOUND: Final = "not_found"
+INTERNAL_ERROR: Final = "internal_error"
+
+
+class ChatError(Exception):
+    """A client request the chat service refuses, with its documented code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_ack(self) -> dict[str, object]:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}

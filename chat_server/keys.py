@@ -1,0 +1,33 @@
+"""Every typed application key."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.chat.records import SessionRepository
+from chat_server.chat.service import ChatService
+from chat_server.clock import Clock
+from chat_server.realtime.notifier import SocketNotifier
+from chat_server.settings import Settings
+from chat_server.store.base import ChatStore
+from chat_server.topics import Taxonomy
+from roster.repository import RosterCache, ShiftRepository
+
+settings_key = web.AppKey("settings", Settings)
+clock_key = web.AppKey("clock", Clock)
+sio_key = web.AppKey("sio", socketio.AsyncServer)
+notifier_key = web.AppKey("notifier", SocketNotifier)
+engine_key = web.AppKey("engine", AsyncEngine)
+sessions_key = web.AppKey("sessions", async_sessionmaker)
+staff_key = web.AppKey("staff", StaffRepository)
+logins_key = web.AppKey("logins", LoginSessions)
+records_key = web.AppKey("records", SessionRepository)
+shifts_key = web.AppKey("shifts", ShiftRepository)
+roster_key = web.AppKey("roster", RosterCache)
+taxonomy_key = web.AppKey("taxonomy", Taxonomy)
+store_key = web.AppKey("store", ChatStore)
+service_key = web.AppKey("service", ChatService)
+ready_key = web.AppKey("ready", dict)

@@ -1,0 +1,113 @@
+"""Cleanup contexts: every resource opens and closes in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.chat.records import SessionRepository
+from chat_server.chat.service import ChatService
+from chat_server.db import create_engine, migrate, sessionmaker
+from chat_server.keys import (
+    clock_key,
+    engine_key,
+    logins_key,
+    notifier_key,
+    ready_key,
+    records_key,
+    roster_key,
+    service_key,
+    sessions_key,
+    settings_key,
+    shifts_key,
+    sio_key,
+    staff_key,
+    store_key,
+    taxonomy_key,
+)
+from chat_server.realtime.staff import StaffNamespace
+from chat_server.realtime.visitor import VisitorNamespace
+from chat_server.settings import TOPICS_FILE
+from chat_server.store.memory import MemoryChatStore
+from chat_server.topics import load_taxonomy, sync_topics
+from roster.repository import RosterCache, ShiftRepository
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 1.0
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    if not settings.database.url:
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    if settings.database.migrate_on_start:
+        await migrate(engine)
+    sessions = sessionmaker(engine)
+    taxonomy = load_taxonomy(TOPICS_FILE, settings.chat.languages)
+    await sync_topics(sessions, taxonomy)
+    app[engine_key] = engine
+    app[sessions_key] = sessions
+    app[taxonomy_key] = taxonomy
+    app[staff_key] = StaffRepository(sessions)
+    app[logins_key] = LoginSessions(sessions, settings.secret, timedelta(hours=settings.auth.session_hours))
+    app[records_key] = SessionRepository(sessions)
+    app[shifts_key] = ShiftRepository(sessions)
+    app[roster_key] = RosterCache(app[shifts_key])
+    yield
+    await engine.dispose()
+
+
+async def store_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    if settings.chat.store != "memory":
+        raise RuntimeError("chat.store = 'redis' is not available in this release")
+    store = MemoryChatStore()
+    app[store_key] = store
+    yield
+    await store.close()
+
+
+async def service_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    service = ChatService(
+        store=app[store_key],
+        roster=app[roster_key],
+        records=app[records_key],
+        taxonomy=app[taxonomy_key],
+        chat_settings=settings.chat,
+        roster_settings=settings.roster,
+        clock=app[clock_key],
+        notifier=app[notifier_key],
+    )
+    app[service_key] = service
+    sio = app[sio_key]
+    limits = settings.limits
+    sio.register_namespace(VisitorNamespace(service, limits.events_per_second, limits.event_burst))
+    sio.register_namespace(
+        StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
+    )
+    sweeper = asyncio.create_task(_sweep_forever(service), name="dutychat-sweeper")
+    app[ready_key]["ready"] = True
+    yield
+    app[ready_key]["ready"] = False
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    await service.flush()
+
+
+async def _sweep_forever(service: ChatService) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        try:
+            await service.sweep()
+        except Exception:
+            log.exception("sweep failed")

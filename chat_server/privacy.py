@@ -1,0 +1,102 @@
+"""Logging that cannot carry message text, addresses or user agents."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import UTC, datetime
+from types import TracebackType
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+from chat_server.settings import LoggingSettings
+
+# LogRecord attributes that are not `extra` fields.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Only these extra fields may reach a log line; anything else is dropped, so
+# a careless `extra={"text": ...}` cannot leak content.
+# Loggers whose arguments are known to be our own configuration, never user input.
+_TRUSTED_ARGS = ("alembic.",)
+ALLOWED_EXTRA = frozenset(
+    {"event", "namespace", "staff_id", "outcome", "status", "method", "path", "duration_ms", "count", "host", "port"}
+)
+
+
+def safe_traceback(exc_info: tuple[type[BaseException], BaseException, TracebackType | None]) -> str:
+    """Describe an exception by type and frames only: its message may hold user text."""
+    exc_type, _exc, tb = exc_info
+    frames = traceback.extract_tb(tb)
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
+    return f"{exc_type.__name__} at {where}" if where else exc_type.__name__
+
+
+def _message(record: logging.LogRecord) -> str:
+    if record.args and record.name.startswith(_TRUSTED_ARGS):
+        return record.getMessage()
+    return str(record.msg)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            # Only the format string: arguments are never interpolated, since a
+            # third-party library might pass user input as an argument.
+            "msg": _message(record),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key in ALLOWED_EXTRA:
+                data[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            data["exception"] = safe_traceback(record.exc_info)  # type: ignore[arg-type]
+        return json.dumps(data, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD and k in ALLOWED_EXTRA
+        )
+        line = f"{datetime.fromtimestamp(record.created, UTC):%Y-%m-%dT%H:%M:%S} {record.levelname} {record.name}: {_message(record)}"
+        if extras:
+            line += f" [{extras}]"
+        if record.exc_info and record.exc_info[0] is not None:
+            line += f" | {safe_traceback(record.exc_info)}"  # type: ignore[arg-type]
+        return line
+
+
+def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.level)
+    # Their debug output includes packet payloads, i.e. message text.
+    for noisy in ("socketio", "engineio", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.level)))
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Method, path without query, status and time; never address or user agent."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.rel_url.path,
+                "status": response.status,
+                "duration_ms": round(time * 1000, 1),
+            },
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)

@@ -1,0 +1,1 @@
+"""socket.io edge: parse payloads, call the chat service, emit, map errors."""

@@ -1,0 +1,30 @@
+"""Emit service events to socket.io rooms (across workers via the manager)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from chat_server.realtime.staff import ALL_STAFF_ROOM, staff_room
+from chat_server.realtime.visitor import chat_room
+
+
+class SocketNotifier:
+    def __init__(self) -> None:
+        self.sio: socketio.AsyncServer | None = None
+
+    def bind(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def to_visitor(self, chat_id: str, event: str, data: dict[str, Any]) -> None:
+        if self.sio is not None:
+            await self.sio.emit(event, data, room=chat_room(chat_id), namespace="/visitor")
+
+    async def to_staff(self, staff_id: int, event: str, data: dict[str, Any]) -> None:
+        if self.sio is not None:
+            await self.sio.emit(event, data, room=staff_room(staff_id), namespace="/staff")
+
+    async def to_all_staff(self, event: str, data: dict[str, Any]) -> None:
+        if self.sio is not None:
+            await self.sio.emit(event, data, room=ALL_STAFF_ROOM, namespace="/staff")

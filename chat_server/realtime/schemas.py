@@ -1,0 +1,65 @@
+"""Payload schemas of every client event, declared beside nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ChatId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Seq = Annotated[StrictInt, Field(ge=0)]
+# Length is checked by the service against the setting, with its own error code;
+# this bound only stops absurd payloads before they reach it.
+Text = Annotated[StrictStr, Field(max_length=100_000)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Empty(Payload):
+    pass
+
+
+class StartChat(Payload):
+    language: Annotated[StrictStr, Field(min_length=1, max_length=16)]
+
+
+class ResumeChat(Payload):
+    resume_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    last_seq: Seq = 0
+
+
+class VisitorMessage(Payload):
+    client_id: ClientId
+    text: Text
+
+
+class VisitorTyping(Payload):
+    typing: StrictBool
+
+
+class VisitorFetch(Payload):
+    after_seq: Seq
+
+
+class StaffMessage(Payload):
+    chat_id: ChatId
+    client_id: ClientId
+    text: Text
+
+
+class StaffTyping(Payload):
+    chat_id: ChatId
+    typing: StrictBool
+
+
+class StaffFetch(Payload):
+    chat_id: ChatId
+    after_seq: Seq
+
+
+class StaffEnd(Payload):
+    chat_id: ChatId
+    topics: Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(max_length=50)]

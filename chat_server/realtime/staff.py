@@ -1,0 +1,102 @@
+"""The /staff namespace: authenticated by the HTTP login's session cookie."""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+
+from chat_server import errors
+from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
+from chat_server.chat.service import ChatService
+from chat_server.realtime import schemas
+from chat_server.realtime.base import EventNamespace
+
+SESSION_COOKIE = "dutychat_session"
+ALL_STAFF_ROOM = "staff"
+
+
+def staff_room(staff_id: int) -> str:
+    return f"staff:{staff_id}"
+
+
+def session_token(cookie_header: str | None) -> str | None:
+    if not cookie_header:
+        return None
+    try:
+        morsel = SimpleCookie(cookie_header).get(SESSION_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
+
+
+class StaffNamespace(EventNamespace):
+    def __init__(
+        self,
+        service: ChatService,
+        logins: LoginSessions,
+        staff: StaffRepository,
+        rate: float,
+        burst: int,
+    ) -> None:
+        # Staff type fast in several chats at once: a more generous bucket.
+        super().__init__("/staff", rate * 4, burst * 2)
+        self.service = service
+        self.logins = logins
+        self.staff = staff
+        self._account: dict[str, StaffAccount] = {}
+        self.event("staff:sync", schemas.Empty, self.staff_sync)
+        self.event("duty:check_in", schemas.Empty, self.check_in)
+        self.event("duty:check_out", schemas.Empty, self.check_out)
+        self.event("message:send", schemas.StaffMessage, self.message_send)
+        self.event("typing:set", schemas.StaffTyping, self.typing_set)
+        self.event("messages:fetch", schemas.StaffFetch, self.messages_fetch)
+        self.event("chat:end", schemas.StaffEnd, self.chat_end)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = session_token(environ.get("HTTP_COOKIE"))
+        account = await self.logins.staff_for(token, self.service.clock.now())
+        if account is None:
+            raise socketio.exceptions.ConnectionRefusedError(
+                errors.UNAUTHENTICATED,
+                {"code": errors.UNAUTHENTICATED, "message": "Log in first; the session is missing or expired."},
+            )
+        self._account[sid] = account
+        await self.enter_room(sid, staff_room(account.id))
+        await self.enter_room(sid, ALL_STAFF_ROOM)
+        await self.service.staff_connected(account)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.forget(sid)
+        account = self._account.pop(sid, None)
+        if account is not None:
+            await self.service.staff_disconnected(account.id)
+
+    def _me(self, sid: str) -> StaffAccount:
+        return self._account[sid]
+
+    async def staff_sync(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        return await self.service.sync(self._me(sid))
+
+    async def check_in(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        return {"duty": await self.service.check_in(self._me(sid).id)}
+
+    async def check_out(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        return {"duty": await self.service.check_out(self._me(sid).id)}
+
+    async def message_send(self, sid: str, payload: schemas.StaffMessage) -> dict[str, Any]:
+        seq, duplicate = await self.service.staff_message(
+            self._me(sid).id, payload.chat_id, payload.client_id, payload.text
+        )
+        return {"seq": seq, "duplicate": duplicate}
+
+    async def typing_set(self, sid: str, payload: schemas.StaffTyping) -> None:
+        await self.service.staff_typing(self._me(sid).id, payload.chat_id, payload.typing)
+
+    async def messages_fetch(self, sid: str, payload: schemas.StaffFetch) -> dict[str, Any]:
+        return {"messages": await self.service.staff_fetch(self._me(sid).id, payload.chat_id, payload.after_seq)}
+
+    async def chat_end(self, sid: str, payload: schemas.StaffEnd) -> dict[str, Any]:
+        outcome = await self.service.staff_end(self._me(sid).id, payload.chat_id, payload.topics)
+        return {"outcome": outcome.value}

@@ -1,0 +1,292 @@
+"""Typed settings from config/*.toml, a --config file and DUTYCHAT_* variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
+TOPICS_FILE = CONFIG_DIR / "topics.toml"
+SECRET_FILE_NAME = "secret_key"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _origin(value: str) -> str:
+    value = value.rstrip("/")
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+        raise ValueError(f"{value!r} is not an origin like https://example.org")
+    return value
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    allowed_origins: tuple[str, ...] = ()
+    data_dir: Path = Path("./var")
+    shutdown_timeout_seconds: float = Field(10, ge=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if scheme not in ("http", "https"):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_origin(v) for v in value)
+
+    @property
+    def public_origin(self) -> str:
+        scheme, _, rest = self.public_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+    migrate_on_start: bool = True
+
+
+class ChatSettings(_Section):
+    store: Literal["memory", "redis"] = "memory"
+    redis_url: str = ""
+    languages: tuple[str, ...] = ("fi", "sv", "en")
+    max_message_length: int = Field(2000, ge=1, le=20000)
+    visitor_grace_seconds: float = Field(120, gt=0)
+    staff_grace_seconds: float = Field(30, gt=0)
+    default_max_chats: int = Field(3, ge=1, le=50)
+    wrapup_seconds: float = Field(600, gt=0)
+    default_chat_seconds: float = Field(600, gt=0)
+    session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one language is needed")
+        for code in value:
+            if not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower()):
+                raise ValueError(f"{code!r} is not a two-letter lower-case language code")
+        return value
+
+    @model_validator(mode="after")
+    def _check_store(self) -> "ChatSettings":
+        if self.store == "redis" and not self.redis_url:
+            raise ValueError("store = 'redis' needs chat.redis_url")
+        return self
+
+
+class LimitSettings(_Section):
+    max_packet_bytes: int = Field(65536, ge=1024)
+    events_per_second: float = Field(5.0, gt=0)
+    event_burst: int = Field(20, ge=1)
+
+
+class RosterSettings(_Section):
+    check_in_early_minutes: int = Field(15, ge=0, le=24 * 60)
+
+
+class OrganisationSettings(_Section):
+    timezone: str = "Europe/Helsinki"
+    quick_exit_url: str = "https://www.google.com/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quick_exit_url")
+    @classmethod
+    def _check_exit(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AuthSettings(_Section):
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    secret_key: str = ""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+    access_log: bool = True
+
+
+class TestingSettings(_Section):
+    movable_clock: bool = False
+
+
+class Settings(BaseSettings):
+    """Every dutychat setting; see config/default.toml for what each means."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DUTYCHAT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    chat: ChatSettings = ChatSettings()
+    limits: LimitSettings = LimitSettings()
+    roster: RosterSettings = RosterSettings()
+    organisation: OrganisationSettings = OrganisationSettings()
+    auth: AuthSettings = AuthSettings()
+    logging: LoggingSettings = LoggingSettings()
+    testing: TestingSettings = TestingSettings()
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.server.data_dir / 'dutychat.db').resolve()}"
+
+    @property
+    def secret(self) -> bytes:
+        if not self.auth.secret_key:
+            raise SettingsError("auth.secret_key is not set (see ensure_secret)")
+        return self.auth.secret_key.encode()
+
+    def replace(self, **sections: dict[str, Any]) -> "Settings":
+        """Return a copy with some keys of some sections changed, validated."""
+        data = self.model_dump()
+        _deep_merge(data, sections)
+        return _build(data, {})
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """Lowest-precedence source: the merged TOML files."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"]) or "settings"
+        env = "DUTYCHAT_" + "__".join(str(p).upper() for p in err["loc"])
+        lines.append(f"invalid setting {name} ({env}): {err['msg']}")
+    return "\n".join(lines)
+
+
+def _build(file_data: dict[str, Any], overrides: dict[str, Any], use_env: bool = False) -> Settings:
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            if use_env:
+                return (init_settings, env_settings, _DictSource(settings_cls, file_data))
+            return (init_settings, _DictSource(settings_cls, file_data))
+
+    try:
+        loaded = _Loaded(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    use_env: bool = True,
+) -> Settings:
+    """Load settings: overrides > environment > config_file > config/default.toml."""
+    data = _read_toml(DEFAULT_CONFIG)
+    if config_file is not None:
+        _deep_merge(data, _read_toml(config_file))
+    return _build(data, overrides or {}, use_env=use_env)
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Return settings with a secret key, generating one into the data dir once."""
+    if settings.auth.secret_key:
+        return settings
+    data_dir = settings.server.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_FILE_NAME
+    if not path.exists():
+        # O_EXCL: two workers starting together must not overwrite each other's key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    if path.stat().st_mode & 0o077:
+        raise SettingsError(f"{path} must not be readable by others (chmod 600)")
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SettingsError(f"{path} holds a secret key shorter than 32 characters")
+    return settings.replace(auth={"secret_key": key})

@@ -1,0 +1,89 @@
+"""The chat store protocol.
+
+Every decision that must not race across workers is one call here, so that a
+Redis implementation can make each one atomic (a Lua script or transaction):
+`assign_next`, `requeue`, `end_chat`, `finish_chat`, `append_message`.
+Message text lives only here, and only while its chat lives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, StaffPresence
+
+
+class ChatStore(Protocol):
+    async def close(self) -> None:
+        """Release connections; the memory store forgets everything."""
+
+    # chats and the queue
+    async def create_chat(self, chat: Chat) -> None:
+        """Store a new waiting chat at the back of the queue."""
+
+    async def get_chat(self, chat_id: str) -> Chat | None:
+        """Return a live chat (waiting, active or ended awaiting topics)."""
+
+    async def chat_by_resume_hash(self, resume_hash: str) -> Chat | None:
+        """Return the live chat a resume token belongs to."""
+
+    async def all_chats(self) -> list[Chat]:
+        """Return every live chat (for the sweeper)."""
+
+    async def queue(self) -> list[Chat]:
+        """Return the waiting chats, front of the queue first."""
+
+    async def chats_of_staff(self, staff_id: int) -> list[Chat]:
+        """Return the active and ended-awaiting-topics chats of a staff member."""
+
+    async def assign_next(
+        self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
+    ) -> Chat | None:
+        """Atomically give the front of the queue to a staff member below capacity."""
+
+    async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
+        """Atomically put an active chat back at the front of the queue."""
+
+    async def end_chat(
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+    ) -> Chat | None:
+        """Atomically end a waiting or active chat and delete its messages.
+
+        Only the first caller gets the ended chat; later calls get None.
+        """
+
+    async def finish_chat(self, chat_id: str) -> Chat | None:
+        """Atomically remove an ended chat; only the first caller gets it."""
+
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
+        """Record that the visitor's connection dropped or came back."""
+
+    # messages
+    async def append_message(
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+    ) -> tuple[Message, bool] | None:
+        """Add a message with the next sequence number to an active chat.
+
+        A client_id already used by this sender returns the first message and
+        True (duplicate). None when the chat is not active.
+        """
+
+    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
+        """Return the chat's messages with seq > after_seq, in order."""
+
+    # staff presence
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
+        """Count one more socket of a staff member."""
+
+    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
+        """Count one socket less; with none left, note when the last one went."""
+
+    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
+        """Check a staff member in or out."""
+
+    async def presences(self) -> list[StaffPresence]:
+        """Return every known staff presence."""
+
+    async def staff_loads(self) -> dict[int, int]:
+        """Return the number of active chats per staff member."""

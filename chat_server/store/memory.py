@@ -1,0 +1,193 @@
+"""In-memory chat store for one process.
+
+Each method runs without awaiting, so on one event loop it is atomic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+from datetime import datetime
+
+from chat_server.chat.models import (
+    Chat,
+    ChatState,
+    EndReason,
+    Message,
+    Outcome,
+    Sender,
+    StaffPresence,
+)
+
+
+class MemoryChatStore:
+    def __init__(self) -> None:
+        self._chats: dict[str, Chat] = {}
+        self._by_resume: dict[str, str] = {}
+        self._queue: deque[str] = deque()
+        self._messages: dict[str, list[Message]] = {}
+        self._client_ids: dict[str, dict[tuple[Sender, str], int]] = {}
+        self._presence: dict[int, StaffPresence] = {}
+
+    async def close(self) -> None:
+        self._chats.clear()
+        self._by_resume.clear()
+        self._queue.clear()
+        self._messages.clear()
+        self._client_ids.clear()
+        self._presence.clear()
+
+    async def create_chat(self, chat: Chat) -> None:
+        if chat.chat_id in self._chats:
+            raise ValueError("chat exists")
+        self._chats[chat.chat_id] = chat
+        self._by_resume[chat.resume_hash] = chat.chat_id
+        self._messages[chat.chat_id] = []
+        self._client_ids[chat.chat_id] = {}
+        self._queue.append(chat.chat_id)
+
+    async def get_chat(self, chat_id: str) -> Chat | None:
+        return self._chats.get(chat_id)
+
+    async def chat_by_resume_hash(self, resume_hash: str) -> Chat | None:
+        chat_id = self._by_resume.get(resume_hash)
+        return self._chats.get(chat_id) if chat_id else None
+
+    async def all_chats(self) -> list[Chat]:
+        return list(self._chats.values())
+
+    async def queue(self) -> list[Chat]:
+        return [self._chats[c] for c in self._queue]
+
+    async def chats_of_staff(self, staff_id: int) -> list[Chat]:
+        return [
+            c
+            for c in self._chats.values()
+            if c.staff_id == staff_id and c.state in (ChatState.ACTIVE, ChatState.ENDED)
+        ]
+
+    def _load(self, staff_id: int) -> int:
+        return sum(
+            1 for c in self._chats.values() if c.staff_id == staff_id and c.state is ChatState.ACTIVE
+        )
+
+    async def assign_next(
+        self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
+    ) -> Chat | None:
+        if not self._queue or self._load(staff_id) >= capacity:
+            return None
+        chat_id = self._queue.popleft()
+        chat = self._chats[chat_id]
+        chat = replace(
+            chat,
+            state=ChatState.ACTIVE,
+            staff_id=staff_id,
+            shift_id=shift_id if chat.shift_id is None else chat.shift_id,
+            assigned_at=now,
+            first_assigned_at=chat.first_assigned_at or now,
+        )
+        self._chats[chat_id] = chat
+        presence = self._presence.get(staff_id)
+        if presence is not None:
+            self._presence[staff_id] = replace(presence, last_chat_at=now)
+        return chat
+
+    async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.ACTIVE:
+            return None
+        chat = replace(chat, state=ChatState.WAITING, staff_id=None, assigned_at=None)
+        self._chats[chat_id] = chat
+        self._queue.appendleft(chat_id)
+        return chat
+
+    async def end_chat(
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+    ) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is ChatState.ENDED:
+            return None
+        if chat.state is ChatState.WAITING:
+            self._queue.remove(chat_id)
+        chat = replace(chat, state=ChatState.ENDED, ended_at=now, end_reason=reason, outcome=outcome)
+        self._chats[chat_id] = chat
+        self._by_resume.pop(chat.resume_hash, None)
+        self._messages.pop(chat_id, None)
+        self._client_ids.pop(chat_id, None)
+        return chat
+
+    async def finish_chat(self, chat_id: str) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.ENDED:
+            return None
+        del self._chats[chat_id]
+        return chat
+
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is ChatState.ENDED:
+            return None
+        chat = replace(chat, visitor_connected=connected, visitor_left_at=None if connected else now)
+        self._chats[chat_id] = chat
+        return chat
+
+    async def append_message(
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+    ) -> tuple[Message, bool] | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.ACTIVE:
+            return None
+        seen = self._client_ids[chat_id]
+        if (sender, client_id) in seen:
+            return self._messages[chat_id][seen[(sender, client_id)] - 1], True
+        seq = chat.last_seq + 1
+        message = Message(chat_id, seq, sender, client_id, text, now)
+        self._messages[chat_id].append(message)
+        seen[(sender, client_id)] = seq
+        if sender is Sender.VISITOR:
+            chat = replace(chat, last_seq=seq, visitor_messages=chat.visitor_messages + 1)
+        else:
+            chat = replace(chat, last_seq=seq, staff_messages=chat.staff_messages + 1)
+        self._chats[chat_id] = chat
+        return message, False
+
+    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
+        return [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
+
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
+        presence = self._presence.get(staff_id) or StaffPresence(staff_id, alias, max_chats)
+        presence = replace(
+            presence, alias=alias, max_chats=max_chats, sockets=presence.sockets + 1, disconnected_at=None
+        )
+        self._presence[staff_id] = presence
+        return presence
+
+    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
+        presence = self._presence.get(staff_id)
+        if presence is None:
+            return None
+        sockets = max(0, presence.sockets - 1)
+        presence = replace(presence, sockets=sockets, disconnected_at=now if sockets == 0 else None)
+        self._presence[staff_id] = presence
+        return presence
+
+    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
+        presence = self._presence.get(staff_id)
+        if presence is None:
+            return None
+        changes: dict[str, object] = {"available": available}
+        if available and not presence.available:
+            changes["last_chat_at"] = presence.last_chat_at or now
+        presence = replace(presence, **changes)  # type: ignore[arg-type]
+        self._presence[staff_id] = presence
+        return presence
+
+    async def presences(self) -> list[StaffPresence]:
+        return list(self._presence.values())
+
+    async def staff_loads(self) -> dict[int, int]:
+        loads: dict[int, int] = {}
+        for chat in self._chats.values():
+            if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
+                loads[chat.staff_id] = loads.get(chat.staff_id, 0) + 1
+        return loads

@@ -1,0 +1,71 @@
+"""Security headers, origin checks and JSON errors for every HTTP response."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from chat_server import errors
+from chat_server.keys import settings_key
+from chat_server.web.responses import ApiError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def allowed_origins(request: web.Request) -> set[str]:
+    server = request.app[settings_key].server
+    return {server.public_origin, *server.allowed_origins}
+
+
+def _csp(frame_ancestors: str) -> str:
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
+@web.middleware
+async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse cross-origin writes; answer API errors as JSON; add headers."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in allowed_origins(request):
+            response: web.StreamResponse = _error(errors.ORIGIN_NOT_ALLOWED, "This origin may not do this.", 403)
+            return _headers(request, response)
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = exc
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/"):
+            raise
+        code = errors.NOT_FOUND if exc.status == 404 else errors.INVALID_REQUEST
+        response = _error(code, exc.reason, exc.status)
+    except Exception:
+        log.exception("request failed", extra={"method": request.method, "path": request.rel_url.path})
+        response = _error(errors.INTERNAL_ERROR, "Unexpected server error.", 500)
+    return _headers(request, response)
+
+
+def _error(code: str, message: str, status: int) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    if request.path.startswith("/widget/"):
+        server = request.app[settings_key].server
+        ancestors = " ".join(["'self'", *server.allowed_origins])
+    else:
+        ancestors = "'none'" if not request.path.startswith("/demo/") else "'self'"
+    response.headers.setdefault("Content-Security-Policy", _csp(ancestors))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,1 @@
+"""Duty roster: shifts, who is on duty, opening hours."""

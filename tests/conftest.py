@@ -1,0 +1,157 @@
+"""Fixtures: a real dutychat server on a loopback port, staff and shifts in its database."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from chat_server.accounts import Role, StaffAccount
+from chat_server.app import create_app
+from chat_server.chat.service import ChatService
+from chat_server.clock import MovableClock
+from chat_server.keys import records_key, roster_key, service_key, sessions_key, shifts_key, staff_key
+from chat_server.privacy import configure_logging
+from chat_server.settings import Settings, load_settings
+from tests.clients import StaffMember, Visitor, login
+
+PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
+    """Test settings: defaults, no environment, a fixed secret, a private data dir."""
+    base: dict[str, Any] = {
+        "server": {"data_dir": str(data_dir), "public_url": "http://127.0.0.1:8080"},
+        "auth": {"secret_key": "test-secret-" + "x" * 40},
+        "logging": {"level": "DEBUG"},
+        # Tests send quickly; the rate limit has its own test.
+        "limits": {"events_per_second": 1000.0, "event_burst": 1000},
+    }
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    return load_settings(overrides=base, use_env=False)
+
+
+@dataclass
+class Live:
+    """A running server and what tests need to drive it."""
+
+    server: TestServer
+    clock: MovableClock
+    settings: Settings
+    log: io.StringIO
+    clients: list[Any] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def app(self):  # type: ignore[no-untyped-def]
+        return self.server.app
+
+    @property
+    def service(self) -> ChatService:
+        return self.app[service_key]
+
+    async def add_staff(
+        self, username: str, *, alias: str | None = None, role: Role = Role.STAFF, max_chats: int = 3,
+        shift: bool = True,
+    ) -> StaffAccount:
+        account = await self.app[staff_key].add(
+            username, PASSWORD, display_name=f"Real Name {username}", alias=alias or username.title(),
+            role=role, languages=("fi", "en"), max_chats=max_chats, now=self.clock.now(),
+        )
+        if shift:
+            await self.add_shift(account.id, self.clock.now() - timedelta(hours=1), self.clock.now() + timedelta(hours=4))
+        return account
+
+    async def add_shift(self, staff_id: int, start: datetime, end: datetime) -> None:
+        await self.app[shifts_key].add(staff_id, start, end)
+        self.app[roster_key].invalidate()
+
+    async def visitor(self, origin: str | None = None) -> Visitor:
+        client = Visitor(self.url, origin)
+        await client.connect()
+        self.clients.append(client)
+        return client
+
+    async def staff(self, username: str, check_in: bool = True) -> StaffMember:
+        cookie = await login(self.url, username, PASSWORD)
+        client = StaffMember(self.url, cookie)
+        await client.connect()
+        self.clients.append(client)
+        if check_in:
+            await client.check_in()
+        return client
+
+    async def summary(self) -> dict[str, Any]:
+        today = self.clock.now().astimezone(self.settings.organisation.zone).date()
+        return await self.app[records_key].summary(
+            today - timedelta(days=1), today + timedelta(days=1), self.settings.organisation.zone
+        )
+
+    async def session_rows(self) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from chat_server.db import ChatSessionRow, SessionTopic
+
+        async with self.app[sessions_key]() as session:
+            rows = (await session.scalars(select(ChatSessionRow))).all()
+            topics = (await session.scalars(select(SessionTopic))).all()
+        by_session: dict[str, list[str]] = {}
+        for t in topics:
+            by_session.setdefault(t.session_id, []).append(t.topic_code)
+        return [
+            {c.name: getattr(r, c.name) for c in ChatSessionRow.__table__.columns}
+            | {"topics": sorted(by_session.get(r.id, []))}
+            for r in rows
+        ]
+
+
+async def start_live(tmp_path: Path, **sections: dict[str, Any]) -> Live:
+    settings = make_settings(tmp_path / "data", **sections)
+    log = io.StringIO()
+    configure_logging(settings.logging, stream=log)
+    clock = MovableClock()
+    server = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    await server.start_server()
+    return Live(server, clock, settings, log)
+
+
+async def stop_live(live: Live) -> None:
+    for client in live.clients:
+        await client.disconnect()
+    await live.server.close()
+    logging.getLogger().handlers.clear()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    server = await start_live(tmp_path)
+    yield server
+    await stop_live(server)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+async def settle(seconds: float = 0.1) -> None:
+    await asyncio.sleep(seconds)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
