@@ -26,7 +26,7 @@ class EventClient:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._changed = asyncio.Event()
-        for name in events:
+        for name in (*events, "connect_error"):
             self.sio.on(name, self._recorder(name), namespace=namespace)
 
     def _recorder(self, name: str) -> Callable[[Any], Any]:
@@ -37,13 +37,23 @@ class EventClient:
         return record
 
     async def connect(self, transports: list[str] | None = None) -> None:
-        await self.sio.connect(
-            self.base_url,
-            namespaces=[self.namespace],
-            transports=transports or ["websocket"],
-            headers=self.headers,
-            wait_timeout=5,
-        )
+        try:
+            await self.sio.connect(
+                self.base_url,
+                namespaces=[self.namespace],
+                transports=transports or ["websocket"],
+                headers=self.headers,
+                wait_timeout=5,
+            )
+        except socketio.exceptions.ConnectionError:
+            await self._close_http()
+            raise
+
+    async def _close_http(self) -> None:
+        # A refused client keeps its HTTP session open; close it ourselves.
+        http = getattr(self.sio.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
 
     async def call(self, event: str, data: dict[str, Any], timeout: float = 5) -> Any:
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
@@ -76,6 +86,7 @@ class EventClient:
     async def disconnect(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+        await self._close_http()
         # python-socketio's client finishes its tasks shortly after disconnect.
         await asyncio.sleep(0.05)
 

@@ -19,7 +19,7 @@ from chat_server.app import create_app
 from chat_server.chat.service import ChatService
 from chat_server.clock import MovableClock
 from chat_server.keys import records_key, roster_key, service_key, sessions_key, shifts_key, staff_key
-from chat_server.privacy import configure_logging
+from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.settings import Settings, load_settings
 from tests.clients import StaffMember, Visitor, login
 
@@ -125,7 +125,7 @@ async def start_live(tmp_path: Path, **sections: dict[str, Any]) -> Live:
     configure_logging(settings.logging, stream=log)
     clock = MovableClock()
     server = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(access_log=logging.getLogger("dutychat.access"), access_log_class=AccessLogger)
     return Live(server, clock, settings, log)
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from chat_server import errors
 from chat_server.keys import settings_key
-from chat_server.web.responses import ApiError
+from chat_server.web.responses import ApiError, error_response
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,25 +34,21 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin is not None and origin not in allowed_origins(request):
-            response: web.StreamResponse = _error(errors.ORIGIN_NOT_ALLOWED, "This origin may not do this.", 403)
+            response: web.StreamResponse = error_response(errors.ORIGIN_NOT_ALLOWED, "This origin may not do this.")
             return _headers(request, response)
     try:
         response = await handler(request)
     except ApiError as exc:
-        response = exc
+        response = error_response(exc.code, exc.message)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/"):
             raise
         code = errors.NOT_FOUND if exc.status == 404 else errors.INVALID_REQUEST
-        response = _error(code, exc.reason, exc.status)
+        response = error_response(code, exc.reason, exc.status)
     except Exception:
         log.exception("request failed", extra={"method": request.method, "path": request.rel_url.path})
-        response = _error(errors.INTERNAL_ERROR, "Unexpected server error.", 500)
+        response = error_response(errors.INTERNAL_ERROR, "Unexpected server error.")
     return _headers(request, response)
-
-
-def _error(code: str, message: str, status: int) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def _headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:

@@ -22,15 +22,18 @@ STATUS = {
 }
 
 
-class ApiError(web.HTTPException):
-    """Raise to answer with a documented error code."""
+class ApiError(Exception):
+    """Raise to answer with a documented error code (the middleware renders it)."""
 
     def __init__(self, code: str, message: str) -> None:
-        self.status_code = STATUS[code]
-        super().__init__(
-            text=web.json_response({"error": {"code": code, "message": message}}).text,
-            content_type="application/json",
-        )
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = STATUS[code]
+
+
+def error_response(code: str, message: str, status: int | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status or STATUS[code])
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,30 @@
+// JSON over HTTP for the console (docs/protocol.md §6). The session is an
+// HttpOnly cookie, so requests only need credentials: "same-origin".
+
+export async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    return { ok: false, status: 0, error: { code: "network" } };
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    /* empty or non-JSON body */
+  }
+  if (response.ok) return { ok: true, status: response.status, data };
+  return { ok: false, status: response.status, error: (data && data.error) || { code: `http_${response.status}` } };
+}
+
+export const login = (username, password) => api("POST", "/api/auth/login", { username, password });
+export const logout = () => api("POST", "/api/auth/logout");
+export const me = () => api("GET", "/api/auth/me");
+export const status = () => api("GET", "/api/status");
+export const topics = (lang) => api("GET", `/api/topics?lang=${encodeURIComponent(lang)}`);

@@ -1,0 +1,347 @@
+// One chat in the staff console: a tab in the tab list and its panel (log,
+// visitor state, composer). The console module owns the socket and routes
+// server events to the right ChatTab.
+
+import { el, formatTime } from "../shared/dom.js";
+import { language, t } from "../i18n/i18n.js";
+import { call } from "../shared/rpc.js";
+import { Sender, Thread } from "../shared/thread.js";
+import { TypingNotifier } from "../shared/typing.js";
+
+const VISITOR_TYPING_TIMEOUT_MS = 15000;
+let counter = 0; // DOM ids: chat_id is opaque, so never build ids from it
+
+export function languageName(code) {
+  try {
+    return new Intl.DisplayNames([language()], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+export function durationText(seconds) {
+  const s = Math.max(0, Math.round(seconds || 0));
+  if (s < 60) return t("console.duration.seconds", { n: s });
+  return t("console.duration.minutes", { n: Math.round(s / 60) });
+}
+
+function endedText(reason) {
+  if (reason === "visitor_left") return t("console.chat.ended_visitor_left");
+  if (reason === "visitor_timeout") return t("console.chat.ended_visitor_timeout");
+  return t("console.chat.ended_other");
+}
+
+export class ChatTab {
+  // desk: {socket(), maxLength(), select(tab, focus), requestEnd(tab), announce(text), unreadChanged()}
+  constructor(chat, desk) {
+    this.desk = desk;
+    this.id = chat.chat_id;
+    this.n = ++counter;
+    this.chat = { ...chat, messages: undefined };
+    this.thread = new Thread("staff");
+    this.nodes = new Map();
+    this.unread = 0;
+    this.selected = false;
+    this.fetching = false;
+    this.sender = new Sender(this.thread, {
+      send: (item) =>
+        call(desk.socket(), "message:send", { chat_id: this.id, client_id: item.client_id, text: item.text }),
+      chatId: () => this.id,
+      onChange: () => this.renderLog(),
+      onGap: () => this.fetchMissing(),
+    });
+    this.typing = new TypingNotifier((value) => {
+      if (this.isActive()) call(desk.socket(), "typing:set", { chat_id: this.id, typing: value });
+    });
+    this.build();
+    this.update(chat, { countUnread: false });
+  }
+
+  isActive() {
+    return this.chat.state === "active";
+  }
+
+  alias() {
+    return this.chat.visitor_alias || t("console.chat.visitor");
+  }
+
+  build() {
+    const n = this.n;
+    this.badge = el("span", { class: "badge", "aria-hidden": "true" });
+    this.badgeText = el("span", { class: "visually-hidden" });
+    this.flag = el("span", { class: "tab-flag" });
+    this.tab = el(
+      "button",
+      {
+        type: "button",
+        role: "tab",
+        id: `tab-${n}`,
+        class: "tab",
+        "aria-controls": `panel-${n}`,
+        "aria-selected": "false",
+        tabindex: "-1",
+        onclick: () => this.desk.select(this, false),
+      },
+      el("span", { class: "tab-name", text: this.alias() }),
+      // Spaces keep the accessible name readable: "Friend 12 ended — tag topics 2 unread".
+      " ",
+      this.flag,
+      " ",
+      this.badge,
+      this.badgeText,
+    );
+
+    this.meta = el("p", { class: "chat-meta" });
+    this.presence = el("p", { class: "chat-presence" });
+    this.endedNote = el("p", { class: "chat-ended", role: "status" });
+    this.endButton = el("button", { type: "button", class: "btn btn-danger", onclick: () => this.desk.requestEnd(this, false) });
+    this.log = el("ol", {
+      class: "log",
+      role: "log",
+      // Announcements go through the console's single live region instead,
+      // so that background tabs can be announced too, without double reading.
+      "aria-live": "off",
+      "aria-label": t("console.chat.log_label", { alias: this.alias() }),
+      tabindex: "0",
+    });
+    this.typingNote = el("p", { class: "typing", hidden: true });
+    this.textarea = el("textarea", {
+      id: `reply-${n}`,
+      rows: "3",
+      maxlength: String(this.desk.maxLength()),
+      "aria-describedby": `hint-${n}`,
+      oninput: () => this.typing.input(this.textarea.value.trim() !== ""),
+      onkeydown: (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.form.requestSubmit();
+        }
+      },
+    });
+    this.sendButton = el("button", { type: "submit", class: "btn btn-primary", text: t("console.chat.send") });
+    this.form = el(
+      "form",
+      { class: "composer", onsubmit: (event) => this.send(event) },
+      el("label", { for: `reply-${n}`, text: t("console.chat.reply_label", { alias: this.alias() }) }),
+      el("div", { class: "composer-row" }, this.textarea, this.sendButton),
+      el("p", { id: `hint-${n}`, class: "hint", text: t("console.chat.composer_hint") }),
+    );
+    this.panel = el(
+      "section",
+      { role: "tabpanel", id: `panel-${n}`, class: "chat-panel", "aria-labelledby": `tab-${n}`, hidden: true },
+      el(
+        "header",
+        { class: "chat-head" },
+        el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
+        this.endButton,
+      ),
+      this.endedNote,
+      this.log,
+      this.typingNote,
+      this.form,
+    );
+  }
+
+  // Merge a StaffChat (from staff:sync or chat:assigned).
+  update(chat, { countUnread = true } = {}) {
+    const { messages, ...meta } = chat;
+    this.chat = { ...this.chat, ...meta };
+    const before = new Set(this.thread.messages.keys());
+    this.thread.addAll(messages);
+    if (countUnread) {
+      for (const m of this.thread.list()) if (!before.has(m.seq) && m.sender === "visitor") this.noteUnread();
+    }
+    if (this.isActive()) this.sender.start();
+    else this.sender.stop();
+    this.render();
+    if (this.chat.last_seq > this.thread.lastSeq || this.thread.hasGap()) this.fetchMissing();
+  }
+
+  receive(message) {
+    if (!this.thread.add(message)) return;
+    if (message.sender === "visitor") {
+      this.setVisitorTyping(false);
+      const visible = this.selected && document.visibilityState === "visible";
+      this.desk.announce(
+        visible
+          ? t("console.announce.message", { alias: this.alias(), text: message.text })
+          : t("console.announce.message_other", { alias: this.alias() }),
+      );
+      this.noteUnread();
+    }
+    this.renderLog();
+    if (this.thread.hasGap()) this.fetchMissing();
+  }
+
+  noteUnread() {
+    if (this.selected && document.visibilityState === "visible") return;
+    this.unread += 1;
+    this.renderTab();
+    this.desk.unreadChanged();
+  }
+
+  clearUnread() {
+    if (!this.unread) return;
+    this.unread = 0;
+    this.renderTab();
+    this.desk.unreadChanged();
+  }
+
+  async fetchMissing() {
+    if (this.fetching) return;
+    this.fetching = true;
+    try {
+      const ack = await call(this.desk.socket(), "messages:fetch", { chat_id: this.id, after_seq: this.thread.lastSeq });
+      if (ack.ok && this.thread.addAll(ack.messages)) this.renderLog();
+    } finally {
+      this.fetching = false;
+    }
+  }
+
+  send(event) {
+    event.preventDefault();
+    const text = this.textarea.value.trim();
+    if (!text || !this.isActive()) return;
+    this.thread.enqueue(text, "s");
+    this.textarea.value = "";
+    this.typing.stop();
+    this.renderLog();
+    this.log.scrollTop = this.log.scrollHeight;
+    this.sender.pump();
+  }
+
+  setVisitorTyping(on) {
+    clearTimeout(this.typingTimer);
+    this.typingNote.textContent = on ? t("console.chat.typing", { alias: this.alias() }) : "";
+    this.typingNote.hidden = !on;
+    // A lost "stopped typing" must not leave the indicator up for ever.
+    if (on) this.typingTimer = setTimeout(() => this.setVisitorTyping(false), VISITOR_TYPING_TIMEOUT_MS);
+  }
+
+  setPresence(connected) {
+    this.chat.visitor_connected = connected;
+    this.render();
+  }
+
+  markEnded(reason) {
+    this.chat.state = "ended";
+    this.chat.end_reason = reason;
+    this.sender.stop();
+    this.typing.reset();
+    this.setVisitorTyping(false);
+    this.render();
+  }
+
+  // The connection dropped: the server forgot our typing state, and sending
+  // waits until staff:sync has confirmed the chat is still ours.
+  pause() {
+    this.sender.stop();
+    this.typing.reset();
+  }
+
+  setSelected(selected) {
+    this.selected = selected;
+    this.tab.setAttribute("aria-selected", String(selected));
+    this.tab.tabIndex = selected ? 0 : -1;
+    this.panel.hidden = !selected;
+    if (selected) this.clearUnread();
+  }
+
+  destroy() {
+    this.sender.stop();
+    this.typing.reset();
+    clearTimeout(this.typingTimer);
+    this.tab.remove();
+    this.panel.remove();
+  }
+
+  render() {
+    const chat = this.chat;
+    const ended = chat.state === "ended";
+    const parts = [languageName(chat.language)];
+    if (Number.isFinite(chat.waited_seconds)) parts.push(t("console.chat.waited", { duration: durationText(chat.waited_seconds) }));
+    this.meta.textContent = parts.join(" · ");
+    this.presence.textContent = ended
+      ? ""
+      : chat.visitor_connected === false
+        ? t("console.chat.visitor_offline")
+        : t("console.chat.visitor_online");
+    this.presence.classList.toggle("offline", chat.visitor_connected === false);
+    this.endedNote.textContent = ended ? endedText(chat.end_reason) : "";
+    this.endedNote.hidden = !ended;
+    this.endButton.textContent = ended ? t("console.chat.tag_topics") : t("console.chat.end");
+    this.textarea.disabled = ended;
+    this.sendButton.disabled = ended;
+    this.form.hidden = ended;
+    this.renderTab();
+    this.renderLog();
+  }
+
+  renderTab() {
+    const ended = this.chat.state === "ended";
+    this.flag.textContent = ended ? t("console.chat.tab_needs_topics") : "";
+    this.flag.hidden = !ended;
+    this.badge.textContent = this.unread ? String(this.unread) : "";
+    this.badge.hidden = !this.unread;
+    this.badgeText.textContent = this.unread ? t("console.chat.unread", { n: this.unread }) : "";
+    this.tab.classList.toggle("tab-ended", ended);
+  }
+
+  // In-place update, keyed like the widget: own messages by client_id so the
+  // "sending" line becomes "sent" instead of being replaced.
+  renderLog() {
+    const log = this.log;
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    const lang = language();
+    const entries = this.thread.list().map((m) => ({
+      key: m.sender === "staff" && m.client_id ? `c:${m.client_id}` : `s:${m.seq}`,
+      own: m.sender === "staff",
+      sender: m.sender === "staff" ? t("console.chat.you") : this.alias(),
+      time: formatTime(m.sent_at, lang),
+      text: m.text,
+      state: m.sender === "staff" ? t("console.delivery.sent") : "",
+    }));
+    for (const item of this.thread.outbox) {
+      const failed = item.status === "failed";
+      entries.push({
+        key: `c:${item.client_id}`,
+        own: true,
+        sender: t("console.chat.you"),
+        time: "",
+        text: item.text,
+        state: failed ? t("console.delivery.failed", { code: item.error }) : t("console.delivery.sending"),
+        failed,
+      });
+    }
+    const wanted = new Set(entries.map((e) => e.key));
+    for (const [key, node] of this.nodes) {
+      if (!wanted.has(key)) {
+        node.remove();
+        this.nodes.delete(key);
+      }
+    }
+    entries.forEach((entry, index) => {
+      let node = this.nodes.get(entry.key);
+      if (!node) {
+        node = el(
+          "li",
+          { class: entry.own ? "msg msg-own" : "msg msg-other" },
+          el("p", { class: "msg-meta" }, el("span", { class: "msg-sender" }), " ", el("span", { class: "msg-time" })),
+          el("p", { class: "msg-text" }),
+          el("p", { class: "msg-state" }),
+        );
+        this.nodes.set(entry.key, node);
+      }
+      node.querySelector(".msg-sender").textContent = entry.sender;
+      node.querySelector(".msg-time").textContent = entry.time;
+      const body = node.querySelector(".msg-text");
+      if (body.textContent !== entry.text) body.textContent = entry.text;
+      const state = node.querySelector(".msg-state");
+      state.textContent = entry.state;
+      state.hidden = !entry.state;
+      node.classList.toggle("msg-failed", Boolean(entry.failed));
+      if (log.children[index] !== node) log.insertBefore(node, log.children[index] || null);
+    });
+    if (nearBottom) log.scrollTop = log.scrollHeight;
+  }
+}

@@ -1,0 +1,446 @@
+// Staff console: sign in over HTTP, then live work over the /staff socket
+// (docs/protocol.md §4). After every (re)connect staff:sync is the source of
+// truth; server events keep the picture current in between.
+
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { loadLanguage, t, translateDom } from "../i18n/i18n.js";
+import { call, errorCode, sleep } from "../shared/rpc.js";
+import { $, el, formatTime } from "../shared/dom.js";
+import * as http from "./api.js";
+import { ChatTab, durationText, languageName } from "./chats.js";
+import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
+
+const DEFAULT_MAX_LENGTH = 2000;
+
+const desk = {
+  socket: null,
+  staff: null,
+  duty: null,
+  queue: [],
+  tabs: new Map(), // chat_id -> ChatTab
+  selected: null, // ChatTab
+  maxLength: DEFAULT_MAX_LENGTH,
+  connectedOnce: false,
+  syncing: false,
+};
+
+// The interface ChatTab uses to reach the rest of the console.
+const deskApi = {
+  socket: () => desk.socket,
+  maxLength: () => desk.maxLength,
+  select: (tab, focus) => selectTab(tab, focus),
+  requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
+  announce: (text) => announce(text),
+  unreadChanged: () => updateTitle(),
+};
+
+// ------------------------------------------------------------ announcements
+
+// One polite live region for the whole console. Each announcement is a new
+// child element, so that several in quick succession (a new chat, then the
+// check-in result) are all read instead of replacing one another; old ones
+// are pruned once they have surely been spoken.
+function announce(text) {
+  const region = $("announcer");
+  const line = el("p", { text });
+  region.append(line);
+  setTimeout(() => line.remove(), 15000);
+}
+
+function updateTitle() {
+  let unread = 0;
+  for (const tab of desk.tabs.values()) unread += tab.unread;
+  document.title = unread ? `(${unread}) ${t("console.title")}` : t("console.title");
+}
+
+let bannerTimer = null;
+
+function banner(text, { autoHide = false, error = false } = {}) {
+  const node = $("conn-banner");
+  clearTimeout(bannerTimer);
+  node.textContent = text || "";
+  node.hidden = !text;
+  node.classList.toggle("banner-error", error);
+  if (autoHide) bannerTimer = setTimeout(() => (node.hidden = true), 4000);
+}
+
+// ------------------------------------------------------------ sign in / out
+
+function showLogin(message) {
+  $("desk-view").hidden = true;
+  $("logout").hidden = true;
+  $("whoami").textContent = "";
+  $("login-view").hidden = false;
+  const error = $("login-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  $("username").focus();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const button = $("login-submit");
+  button.disabled = true;
+  try {
+    const result = await http.login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    if (result.ok) return enterDesk(result.data.staff);
+    const code = result.error.code;
+    const key =
+      code === "invalid_credentials"
+        ? "console.login.error_credentials"
+        : code === "origin_not_allowed"
+          ? "console.login.error_origin"
+          : code === "network"
+            ? "console.login.error_network"
+            : "console.login.error_other";
+    showLogin(t(key));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onLogout() {
+  await http.logout();
+  teardown();
+  showLogin(t("console.login.signed_out"));
+}
+
+function teardown() {
+  if (desk.socket) {
+    desk.socket.off();
+    desk.socket.disconnect();
+    desk.socket = null;
+  }
+  for (const tab of desk.tabs.values()) tab.destroy();
+  desk.tabs.clear();
+  desk.selected = null;
+  desk.connectedOnce = false;
+  if (endDialogOpen()) $("end-dialog").close();
+  banner(null);
+  renderChatsEmpty();
+  updateTitle();
+}
+
+// The session expired or was revoked while we were signed in.
+function sessionEnded() {
+  teardown();
+  showLogin(t("console.login.session_ended"));
+}
+
+async function enterDesk(staff) {
+  desk.staff = staff;
+  $("login-view").hidden = true;
+  $("desk-view").hidden = false;
+  $("logout").hidden = false;
+  $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
+  renderDuty();
+  renderQueue();
+  renderChatsEmpty();
+
+  const [status, topics] = await Promise.all([http.status(), http.topics("en")]);
+  if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
+  setTaxonomy(topics.ok ? topics.data : null);
+  connect();
+}
+
+// ------------------------------------------------------------ socket
+
+function connect() {
+  // forceNew: after a sign-out and a new sign-in the handshake must carry the
+  // new session cookie, and old listeners must not linger on a cached socket.
+  const socket = io("/staff", {
+    forceNew: true,
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    reconnectionDelayMax: 10000,
+  });
+  desk.socket = socket;
+
+  socket.on("connect", () => {
+    if (desk.connectedOnce) banner(t("console.conn.back"), { autoHide: true });
+    desk.connectedOnce = true;
+    sync();
+  });
+  socket.on("disconnect", (reason) => {
+    for (const tab of desk.tabs.values()) tab.pause();
+    if (reason === "io client disconnect") return;
+    banner(t("console.conn.lost"));
+    // socket.io does not reconnect on its own after a server-side disconnect.
+    if (reason === "io server disconnect") setTimeout(() => desk.socket === socket && socket.connect(), 2000);
+  });
+  socket.on("connect_error", (err) => {
+    // A namespace refusal carries the code as message and in data (protocol
+    // §2.1); a refused Origin is a plain transport error that socket.io retries.
+    const code = (err && err.data && err.data.code) || (err && err.message);
+    if (code === "unauthenticated") return sessionEnded();
+    if (code === "origin_not_allowed") return banner(t("console.conn.origin"), { error: true });
+    banner(t("console.conn.lost"));
+    if (!socket.active) setTimeout(() => desk.socket === socket && socket.connect(), 5000);
+  });
+
+  socket.on("chat:assigned", (chat) => {
+    if (!chat || !chat.chat_id) return;
+    const isNew = !desk.tabs.has(chat.chat_id);
+    const tab = upsertChat(chat);
+    if (isNew) {
+      announce(t("console.announce.new_chat", { alias: tab.alias() }));
+      // Take focus only when nothing else is going on, never from a composer.
+      if (!desk.selected) selectTab(tab, !isTyping());
+    }
+  });
+  socket.on("message:new", (message) => {
+    const tab = message && desk.tabs.get(message.chat_id);
+    if (tab) tab.receive(message);
+  });
+  socket.on("typing", (event) => {
+    const tab = event && desk.tabs.get(event.chat_id);
+    if (tab) tab.setVisitorTyping(Boolean(event.typing));
+  });
+  socket.on("chat:presence", (event) => {
+    const tab = event && desk.tabs.get(event.chat_id);
+    if (!tab) return;
+    tab.setPresence(Boolean(event.visitor_connected));
+    announce(
+      t(event.visitor_connected ? "console.announce.visitor_back" : "console.announce.visitor_away", {
+        alias: tab.alias(),
+      }),
+    );
+  });
+  socket.on("chat:ended", (event) => {
+    const tab = event && desk.tabs.get(event.chat_id);
+    if (!tab) return;
+    if (!event.needs_topics) {
+      const key = tab.ending ? "console.announce.ended" : "console.announce.chat_closed";
+      removeTab(tab, t(key, { alias: tab.alias() }));
+      return;
+    }
+    tab.markEnded(event.reason);
+    announce(t("console.announce.needs_topics", { alias: tab.alias() }));
+    requestEnd(tab, true);
+  });
+  socket.on("chat:removed", (event) => {
+    const tab = event && desk.tabs.get(event.chat_id);
+    if (tab) removeTab(tab, t(tab.ending ? "console.announce.ended" : "console.announce.removed", { alias: tab.alias() }));
+  });
+  socket.on("queue:update", (event) => {
+    if (!event || !Array.isArray(event.queue)) return;
+    desk.queue = event.queue;
+    renderQueue();
+  });
+  socket.on("duty:state", (duty) => {
+    desk.duty = duty;
+    renderDuty();
+  });
+}
+
+function isTyping() {
+  const active = document.activeElement;
+  return Boolean(active && active.tagName === "TEXTAREA" && active.value);
+}
+
+async function sync() {
+  if (desk.syncing) return;
+  desk.syncing = true;
+  try {
+    for (let attempt = 0; desk.socket && desk.socket.connected; attempt += 1) {
+      const ack = await call(desk.socket, "staff:sync", {});
+      if (ack.ok) return applySync(ack);
+      if (errorCode(ack) === "disconnected") return; // the next connect syncs again
+      await sleep(Math.min(1000 * 2 ** attempt, 15000));
+    }
+  } finally {
+    desk.syncing = false;
+  }
+}
+
+function applySync(ack) {
+  desk.staff = { ...desk.staff, ...ack.staff };
+  desk.duty = ack.duty;
+  desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
+  const chats = Array.isArray(ack.chats) ? ack.chats : [];
+  const current = new Set(chats.map((chat) => chat.chat_id));
+  // Chats we no longer hold were requeued or finished while we were away.
+  for (const tab of [...desk.tabs.values()]) {
+    if (!current.has(tab.id)) removeTab(tab, t("console.announce.removed", { alias: tab.alias() }));
+  }
+  for (const chat of chats) upsertChat(chat);
+  if (!desk.selected && desk.tabs.size) selectTab(desk.tabs.values().next().value, false);
+  renderDuty();
+  renderQueue();
+}
+
+// ------------------------------------------------------------ chat tabs
+
+function upsertChat(chat) {
+  let tab = desk.tabs.get(chat.chat_id);
+  if (tab) {
+    tab.update(chat);
+  } else {
+    tab = new ChatTab(chat, deskApi);
+    desk.tabs.set(chat.chat_id, tab);
+    $("tablist").append(tab.tab);
+    $("panels").append(tab.panel);
+  }
+  renderChatsEmpty();
+  updateTitle();
+  return tab;
+}
+
+function removeTab(tab, message) {
+  closeIfFor(tab.id);
+  const wasSelected = desk.selected === tab;
+  const hadFocus = tab.tab.contains(document.activeElement) || tab.panel.contains(document.activeElement);
+  tab.destroy();
+  desk.tabs.delete(tab.id);
+  if (wasSelected) {
+    desk.selected = null;
+    const next = desk.tabs.values().next().value;
+    if (next) selectTab(next, hadFocus);
+  }
+  if (message) announce(message);
+  renderChatsEmpty();
+  updateTitle();
+}
+
+function selectTab(tab, focus) {
+  if (desk.selected && desk.selected !== tab) desk.selected.setSelected(false);
+  desk.selected = tab;
+  tab.setSelected(true);
+  updateTitle();
+  if (focus) tab.tab.focus();
+}
+
+// Arrow keys move between tabs (WAI-ARIA tabs pattern, automatic activation).
+function onTablistKey(event) {
+  const tabs = [...desk.tabs.values()];
+  const index = tabs.indexOf(desk.selected);
+  if (index < 0) return;
+  let next = null;
+  if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+  else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+  else if (event.key === "Home") next = tabs[0];
+  else if (event.key === "End") next = tabs[tabs.length - 1];
+  if (!next) return;
+  event.preventDefault();
+  selectTab(next, true);
+}
+
+function renderChatsEmpty() {
+  $("no-chats").hidden = desk.tabs.size > 0;
+  $("tablist").hidden = desk.tabs.size === 0;
+}
+
+function requestEnd(tab, unsolicited) {
+  if (unsolicited && endDialogOpen()) return; // the tab stays marked; the button reopens it
+  openEndDialog({
+    chatId: tab.id,
+    alias: tab.alias(),
+    ended: tab.chat.state === "ended",
+    unsolicited,
+    submit: async (topics) => {
+      // The server may report the chat gone (chat:removed / chat:ended) before
+      // our ack arrives; while this is set those events say "ended", not "taken away".
+      tab.ending = true;
+      const ack = await call(desk.socket, "chat:end", { chat_id: tab.id, topics });
+      if (ack.ok) {
+        if (desk.tabs.get(tab.id) === tab) removeTab(tab, t("console.announce.ended", { alias: tab.alias() }));
+        return null;
+      }
+      tab.ending = false;
+      const code = errorCode(ack);
+      if (code === "chat_not_found") {
+        if (desk.tabs.get(tab.id) === tab) removeTab(tab, t("console.announce.removed", { alias: tab.alias() }));
+        return null;
+      }
+      if (code === "topics_required") return t("console.end.error_none");
+      if (code === "unknown_topic") return t("console.end.error_unknown_topic");
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.end.error_other", { code });
+    },
+  });
+}
+
+// ------------------------------------------------------------ duty & queue
+
+function renderDuty() {
+  const duty = desk.duty;
+  const known = Boolean(duty);
+  let shift = t("console.duty.unknown");
+  if (known) {
+    shift = duty.on_shift
+      ? duty.shift_ends_at
+        ? t("console.duty.on_shift_until", { time: formatTime(duty.shift_ends_at, "en-GB") })
+        : t("console.duty.on_shift")
+      : t("console.duty.off_shift");
+  }
+  $("duty-shift").textContent = shift;
+  $("duty-available").textContent = known
+    ? t(duty.available ? "console.duty.available" : "console.duty.unavailable")
+    : t("console.duty.unknown");
+  $("check-in").disabled = !known || duty.available;
+  $("check-out").disabled = !known || !duty.available;
+}
+
+async function changeDuty(event, button) {
+  const error = $("duty-error");
+  error.hidden = true;
+  button.disabled = true;
+  const ack = await call(desk.socket, event, {});
+  if (ack.ok) {
+    desk.duty = ack.duty;
+    announce(t(ack.duty.available ? "console.duty.now_available" : "console.duty.now_unavailable"));
+  } else {
+    const code = errorCode(ack);
+    error.textContent =
+      code === "not_on_shift"
+        ? t("console.duty.error_not_on_shift")
+        : code === "disconnected" || code === "timeout"
+          ? t("console.duty.error_connection")
+          : t("console.duty.error_other", { code });
+    error.hidden = false;
+  }
+  renderDuty();
+}
+
+function renderQueue() {
+  const queue = [...desk.queue].sort((a, b) => a.position - b.position);
+  $("queue-count").textContent = t("console.queue.count", { n: queue.length });
+  $("queue-empty").hidden = queue.length > 0;
+  const now = Date.now();
+  $("queue-list").replaceChildren(
+    ...queue.map((entry) => {
+      const since = Date.parse(entry.waiting_since);
+      const waited = Number.isFinite(since) ? durationText((now - since) / 1000) : "";
+      return el(
+        "li",
+        {},
+        t("console.queue.entry", { position: entry.position, language: languageName(entry.language), waited }),
+      );
+    }),
+  );
+}
+
+// ------------------------------------------------------------ boot
+
+async function boot() {
+  await loadLanguage("en");
+  translateDom();
+  updateTitle();
+  installEndDialog();
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", onLogout);
+  $("check-in").addEventListener("click", (event) => changeDuty("duty:check_in", event.currentTarget));
+  $("check-out").addEventListener("click", (event) => changeDuty("duty:check_out", event.currentTarget));
+  $("tablist").addEventListener("keydown", onTablistKey);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && desk.selected) desk.selected.clearUnread();
+  });
+  setInterval(renderQueue, 30000); // waiting times keep growing
+
+  const session = await http.me();
+  if (session.ok) enterDesk(session.data.staff);
+  else showLogin(session.status === 0 ? t("console.login.error_network") : null);
+}
+
+boot();

@@ -1,0 +1,54 @@
+// Translation catalogues: flat {key: string} JSON files, one per language,
+// with identical key sets. Strings may contain {name} placeholders.
+
+// Names of the languages in their own language, for the language switch:
+// someone who cannot read the current UI language must still find their own.
+export const LANGUAGE_NAMES = { fi: "suomi", sv: "svenska", en: "English" };
+export const CATALOGUES = Object.keys(LANGUAGE_NAMES);
+export const FALLBACK = "en";
+
+let strings = {};
+let current = FALLBACK;
+
+export function language() {
+  return current;
+}
+
+export async function loadLanguage(lang) {
+  if (!CATALOGUES.includes(lang)) lang = FALLBACK;
+  const response = await fetch(`/static/i18n/${lang}.json`, { credentials: "omit" });
+  if (!response.ok) throw new Error(`catalogue ${lang}: HTTP ${response.status}`);
+  strings = await response.json();
+  current = lang;
+  document.documentElement.lang = lang;
+  return lang;
+}
+
+export function t(key, params = {}) {
+  const template = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+  return template.replace(/\{(\w+)\}/g, (match, name) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : match,
+  );
+}
+
+// Static markup names its strings with data-i18n (text) and
+// data-i18n-<attribute> (e.g. data-i18n-aria-label, data-i18n-placeholder),
+// so switching language is one pass over the document.
+export function translateDom(root = document) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("*")) {
+    for (const attr of node.getAttributeNames()) {
+      if (attr.startsWith("data-i18n-")) node.setAttribute(attr.slice("data-i18n-".length), t(node.getAttribute(attr)));
+    }
+  }
+}
+
+// First of `wanted` (e.g. ["fi-FI", "sv"]) whose primary subtag is offered.
+export function pickLanguage(wanted, offered) {
+  for (const tag of wanted) {
+    if (typeof tag !== "string") continue;
+    const primary = tag.toLowerCase().split("-")[0];
+    if (offered.includes(primary)) return primary;
+  }
+  return offered.includes(FALLBACK) ? FALLBACK : offered[0] || FALLBACK;
+}

@@ -1,0 +1,185 @@
+// DOM rendering for the widget. Everything a visitor or staff member typed is
+// inserted with textContent (see shared/dom.js); links stay plain text.
+
+import { $, el, formatTime } from "../shared/dom.js";
+import { t } from "../i18n/i18n.js";
+
+const VIEWS = ["loading", "error", "closed", "intro", "chat"];
+
+export function showView(name) {
+  for (const view of VIEWS) $(`view-${view}`).hidden = view !== name;
+}
+
+export function formatOpening(iso, lang) {
+  const date = iso ? new Date(iso) : null;
+  if (!date || Number.isNaN(date.getTime())) return null;
+  // No timeZone option: the visitor's own local time is what they plan by.
+  return new Intl.DateTimeFormat(lang, {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(date);
+}
+
+export function openingText(iso, lang) {
+  const when = formatOpening(iso, lang);
+  return when ? t("widget.closed.next", { when }) : t("widget.closed.none");
+}
+
+function durationText(seconds, lang) {
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  try {
+    return new Intl.NumberFormat(lang, { style: "unit", unit: "minute", unitDisplay: "long" }).format(minutes);
+  } catch {
+    return `${minutes} min`;
+  }
+}
+
+export function waitingText(chat, lang) {
+  const parts = [];
+  if (chat.position === 1) parts.push(t("widget.waiting.position_next"));
+  else if (Number.isInteger(chat.position)) parts.push(t("widget.waiting.position", { position: chat.position }));
+  if (Number.isFinite(chat.estimate_seconds) && chat.estimate_seconds > 0) {
+    parts.push(t("widget.waiting.estimate", { duration: durationText(chat.estimate_seconds, lang) }));
+  } else {
+    parts.push(t("widget.waiting.no_estimate"));
+  }
+  return parts.join(" ");
+}
+
+export function setText(id, text) {
+  const node = $(id);
+  if (node.textContent !== text) node.textContent = text;
+}
+
+export function showBanner(text) {
+  setText("banner", text);
+  $("banner").hidden = false;
+}
+
+export function hideBanner() {
+  $("banner").hidden = true;
+}
+
+export function setTyping(text) {
+  setText("typing", text || "");
+  $("typing").hidden = !text;
+}
+
+export function showComposerError(text) {
+  setText("composer-error", text || "");
+  $("composer-error").hidden = !text;
+}
+
+// --- message log ---------------------------------------------------------
+//
+// The log is updated in place, never rebuilt: a rebuilt role="log" region
+// would read every message out again. Own messages are keyed by client_id so
+// the bubble created while "sending" is the one that later says "sent".
+
+const nodes = new Map(); // key -> <li>
+
+function keyOf(message) {
+  return message.sender === "visitor" && message.client_id ? `c:${message.client_id}` : `s:${message.seq}`;
+}
+
+function messageNode(key, own) {
+  const li = el(
+    "li",
+    { class: own ? "msg msg-own" : "msg msg-other", dataset: { key } },
+    el("p", { class: "msg-meta" }, el("span", { class: "msg-sender" }), " ", el("span", { class: "msg-time" })),
+    el("p", { class: "msg-text" }),
+  );
+  if (own) li.append(el("p", { class: "msg-state" }));
+  return li;
+}
+
+function fill(li, { sender, time, text, state, failed }) {
+  li.querySelector(".msg-sender").textContent = sender;
+  li.querySelector(".msg-time").textContent = time;
+  const body = li.querySelector(".msg-text");
+  if (body.textContent !== text) body.textContent = text;
+  const stateNode = li.querySelector(".msg-state");
+  if (stateNode) {
+    stateNode.textContent = state;
+    li.classList.toggle("msg-failed", Boolean(failed));
+  }
+}
+
+function failureKey(code) {
+  return code === "message_too_long" || code === "message_empty" ? `widget.error.${code}` : "widget.error.send_failed";
+}
+
+// notes: [{key, afterSeq, text}] — local system lines such as "Aino joined".
+export function renderLog(thread, notes, { lang, staffName }) {
+  const log = $("log");
+  const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  const entries = [];
+
+  for (const m of thread.list()) {
+    const own = m.sender === "visitor";
+    entries.push({
+      key: keyOf(m),
+      order: m.seq,
+      own,
+      data: {
+        sender: own ? t("widget.you") : m.alias || staffName || t("widget.staff_default"),
+        time: formatTime(m.sent_at, lang),
+        text: m.text,
+        state: own ? t("widget.delivery.sent") : "",
+      },
+    });
+  }
+  for (const note of notes) entries.push({ key: note.key, order: note.afterSeq + 0.5, note });
+  entries.sort((a, b) => a.order - b.order);
+  for (const item of thread.outbox) {
+    const failed = item.status === "failed";
+    entries.push({
+      key: `c:${item.client_id}`,
+      own: true,
+      data: {
+        sender: t("widget.you"),
+        time: "",
+        text: item.text,
+        state: failed ? `${t("widget.delivery.failed")}: ${t(failureKey(item.error))}` : t("widget.delivery.sending"),
+        failed,
+      },
+    });
+  }
+
+  const wanted = new Set(entries.map((e) => e.key));
+  for (const [key, node] of nodes) {
+    if (!wanted.has(key)) {
+      node.remove();
+      nodes.delete(key);
+    }
+  }
+  entries.forEach((entry, index) => {
+    let node = nodes.get(entry.key);
+    if (!node) {
+      node = entry.note ? el("li", { class: "note", dataset: { key: entry.key } }) : messageNode(entry.key, entry.own);
+      nodes.set(entry.key, node);
+    }
+    if (entry.note) node.textContent = t(entry.note.text, entry.note.params);
+    else fill(node, entry.data);
+    if (log.children[index] !== node) log.insertBefore(node, log.children[index] || null);
+  });
+  if (nearBottom) log.scrollTop = log.scrollHeight;
+}
+
+export function clearLog() {
+  nodes.clear();
+  $("log").replaceChildren();
+}
+
+export function buildLanguageSelect(select, offered, current, names) {
+  select.replaceChildren(
+    ...offered.map((code) => {
+      const option = el("option", { value: code, lang: code, text: names[code] });
+      option.selected = code === current;
+      return option;
+    }),
+  );
+}

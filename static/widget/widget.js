@@ -1,0 +1,569 @@
+// The visitor's chat. Flow (docs/protocol.md §3):
+//   GET /api/status → closed | intro → chat:start → waiting → active → ended
+// with chat:resume after every reconnect or reload of the same tab.
+
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { call, errorCode, sleep } from "../shared/rpc.js";
+import { Sender, Thread } from "../shared/thread.js";
+import { $ } from "../shared/dom.js";
+import { TypingNotifier } from "../shared/typing.js";
+import * as store from "./store.js";
+import * as view from "./view.js";
+import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
+
+const params = new URLSearchParams(location.search);
+const embedded = params.get("embed") === "1" && window.parent !== window;
+const STAFF_TYPING_TIMEOUT_MS = 15000;
+const DEFAULT_MAX_LENGTH = 2000;
+// chat:ended reasons (protocol §3.2) plus our own resume_failed.
+const ENDED_REASONS = [
+  "visitor_left",
+  "staff_ended",
+  "visitor_timeout",
+  "duty_ended",
+  "resumed_elsewhere",
+  "blocked",
+  "resume_failed",
+];
+
+const app = {
+  status: null,
+  lang: FALLBACK,
+  offered: CATALOGUES,
+  wantedLanguages: [],
+  socket: null,
+  // phase: loading | error | closed | intro | starting | chat | ended
+  phase: "loading",
+  errorKey: null,
+  token: null,
+  chat: null, // last ChatState
+  thread: new Thread("visitor"),
+  sender: null,
+  notes: [],
+  endReason: null,
+  endNextOpening: null,
+  resuming: false,
+  fetching: false,
+  lostConnection: false,
+};
+
+// ---------------------------------------------------------------- helpers
+
+function maxLength() {
+  const n = app.status && app.status.max_message_length;
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_LENGTH;
+}
+
+function staffName() {
+  return (app.chat && app.chat.staff_alias) || null;
+}
+
+function persist() {
+  if (!app.token) return;
+  store.saveChat({
+    resume_token: app.token,
+    chat_id: app.chat && app.chat.chat_id,
+    language: app.lang,
+    chat: app.chat,
+    thread: app.thread.toJSON(),
+  });
+}
+
+function addNote(text, params = {}) {
+  app.notes.push({ key: `n:${app.notes.length}`, afterSeq: app.thread.maxSeq, text, params });
+}
+
+function newThread(saved) {
+  app.thread = new Thread("visitor", saved);
+  app.notes = [];
+  view.clearLog();
+  if (app.sender) app.sender.stop();
+  app.sender = new Sender(app.thread, {
+    send: (item) => call(app.socket, "message:send", { client_id: item.client_id, text: item.text }),
+    chatId: () => app.chat && app.chat.chat_id,
+    onChange: () => {
+      persist();
+      renderLog();
+    },
+    onGap: fetchMissing,
+  });
+}
+
+// Only accept a #rgb / #rrggbb accent; anything else keeps the default.
+function applyColour(raw) {
+  const match = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(raw || "");
+  if (!match) return;
+  let hex = match[1];
+  if (hex.length === 3) hex = [...hex].map((c) => c + c).join("");
+  const channel = (i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+  // Pick whichever text colour contrasts more with the accent (WCAG formula).
+  const onAccent = 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? "#ffffff" : "#111111";
+  document.documentElement.style.setProperty("--accent", `#${hex}`);
+  document.documentElement.style.setProperty("--on-accent", onAccent);
+}
+
+// ---------------------------------------------------------------- render
+
+function render() {
+  const phase = app.phase;
+  if (phase === "loading" || phase === "error" || phase === "closed" || phase === "intro") view.showView(phase);
+  else view.showView("chat");
+
+  if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
+  if (phase === "closed") view.setText("closed-next", view.openingText(app.status && app.status.next_opening, app.lang));
+  if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
+}
+
+function renderChat() {
+  const chat = app.chat;
+  const active = app.phase === "chat" && chat && chat.state === "active";
+  const waiting = app.phase === "chat" && chat && chat.state === "waiting";
+  let status = "";
+  if (app.phase === "starting") status = t("widget.starting");
+  else if (waiting) status = view.waitingText(chat, app.lang);
+  else if (active) status = t("widget.active.with", { alias: staffName() || t("widget.staff_default") });
+  view.setText("chat-status", status);
+  $("chat-status").hidden = !status;
+
+  $("composer").hidden = !active;
+  $("leave").hidden = !(waiting || active);
+  $("ended").hidden = app.phase !== "ended";
+  if (!active) view.setTyping(null);
+  if (app.phase === "ended") {
+    const known = ENDED_REASONS.includes(app.endReason);
+    view.setText("ended-reason", t(known ? `widget.ended.${app.endReason}` : "widget.ended.title"));
+    const next = app.endReason === "duty_ended" ? view.openingText(app.endNextOpening, app.lang) : "";
+    view.setText("ended-next", next);
+    $("ended-next").hidden = !next;
+  }
+  renderLog();
+}
+
+function renderLog() {
+  view.renderLog(app.thread, app.notes, { lang: app.lang, staffName: staffName() });
+  $("log").hidden = app.thread.messages.size === 0 && app.thread.outbox.length === 0 && app.notes.length === 0;
+}
+
+function setPhase(phase) {
+  app.phase = phase;
+  render();
+}
+
+function showError(key) {
+  app.errorKey = key;
+  setPhase("error");
+  $("error-text").focus();
+}
+
+// Move focus only when the control that had it just disappeared, so keyboard
+// and screen reader users are never left on <body>.
+function focusIfLost(id) {
+  const active = document.activeElement;
+  if (!active || active === document.body || active.closest("[hidden]")) $(id).focus();
+}
+
+// ---------------------------------------------------------------- status
+
+let reopenTimer = null;
+
+async function fetchStatus() {
+  try {
+    const response = await fetch("/api/status", { credentials: "omit", cache: "no-store" });
+    if (!response.ok) return null;
+    app.status = await response.json();
+  } catch {
+    return null;
+  }
+  // When the chat is closed, look again shortly after it is due to open so a
+  // visitor who keeps the page open sees the start button without reloading.
+  clearTimeout(reopenTimer);
+  const next = app.status.next_opening ? Date.parse(app.status.next_opening) : NaN;
+  if (!app.status.open && Number.isFinite(next)) {
+    const delay = next - Date.now() + 2000;
+    if (delay > 0 && delay < 2 ** 31 - 1) reopenTimer = setTimeout(refreshStatus, delay);
+  }
+  return app.status;
+}
+
+function showStatus() {
+  setPhase(app.status.open ? "intro" : "closed");
+}
+
+async function refreshStatus() {
+  if (app.phase === "chat" || app.phase === "starting") return;
+  const status = await fetchStatus();
+  if (app.phase === "chat" || app.phase === "starting") return;
+  if (!status) return showError("widget.error.unreachable");
+  if (app.phase !== "ended") showStatus();
+}
+
+// ---------------------------------------------------------------- socket
+
+function getSocket() {
+  if (app.socket) return app.socket;
+  // WebSocket first (no sticky sessions needed behind a load balancer),
+  // falling back to long-polling where a proxy blocks WebSockets.
+  const socket = io("/visitor", {
+    autoConnect: false,
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    reconnectionDelayMax: 10000,
+  });
+  socket.on("connect", onConnect);
+  socket.on("disconnect", onDisconnect);
+  socket.on("connect_error", onConnectError);
+  socket.on("chat:state", (chat) => applyChatState(chat));
+  socket.on("queue:position", onQueuePosition);
+  socket.on("message:new", onMessage);
+  socket.on("typing", onStaffTyping);
+  socket.on("chat:ended", (event) => {
+    if (event && app.chat && event.chat_id === app.chat.chat_id) endChat(event.reason, event.next_opening);
+  });
+  app.socket = socket;
+  return socket;
+}
+
+// Resolves to the connected socket, or null if that failed in time.
+function connect(timeoutMs = 15000) {
+  const socket = getSocket();
+  if (socket.connected) return Promise.resolve(socket);
+  return new Promise((resolve) => {
+    const finish = (ok) => {
+      clearTimeout(timer);
+      socket.off("connect", onOk);
+      socket.off("connect_error", onFail);
+      if (!ok) socket.disconnect();
+      resolve(ok ? socket : null);
+    };
+    const onOk = () => finish(true);
+    const onFail = (err) => {
+      if (err && err.data && err.data.code) finish(false); // refused by the server: no point waiting
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on("connect", onOk);
+    socket.on("connect_error", onFail);
+    socket.connect();
+  });
+}
+
+function onConnect() {
+  if (app.token && app.phase === "chat") resume();
+}
+
+function onDisconnect(reason) {
+  if (app.sender) app.sender.stop();
+  typing.reset();
+  if (reason === "io client disconnect") return;
+  if (app.phase === "chat" && app.token) {
+    app.lostConnection = true;
+    view.showBanner(t("widget.reconnecting"));
+  }
+  // socket.io does not reconnect by itself after a server-side disconnect.
+  if (reason === "io server disconnect") setTimeout(() => app.token && app.socket.connect(), 2000);
+}
+
+function onConnectError(err) {
+  if (!app.token || app.phase !== "chat") return;
+  // Kept for servers that refuse the namespace with a code; a refused Origin
+  // is a transport error (HTTP 400) that socket.io keeps retrying.
+  if (err && ((err.data && err.data.code) || err.message) === "origin_not_allowed") {
+    app.socket.disconnect();
+    return showError("widget.error.origin");
+  }
+  // A refusal by the server is not retried by socket.io; transport errors are.
+  if (!app.socket.active) setTimeout(() => app.token && app.socket.connect(), 5000);
+}
+
+// ---------------------------------------------------------------- chat flow
+
+async function startChat() {
+  if (app.phase === "starting" || app.phase === "chat") return;
+  newThread();
+  app.chat = null;
+  setPhase("starting");
+  $("chat-status").focus();
+  const socket = await connect();
+  if (!socket) return showError("widget.error.unreachable");
+  const ack = await call(socket, "chat:start", { language: app.lang });
+  if (!ack.ok) {
+    // chat_already_started after a lost ack: this socket holds a chat we have
+    // no token for. A fresh connection gives a fresh socket; the orphan chat
+    // expires on the server after its grace period.
+    if (errorCode(ack) === "chat_already_started") socket.disconnect();
+    return showError(errorCode(ack) === "timeout" ? "widget.error.unreachable" : "widget.error.generic");
+  }
+  if (ack.chat.state === "closed") {
+    app.status = { ...(app.status || {}), open: false, next_opening: ack.chat.next_opening };
+    socket.disconnect();
+    setPhase("closed");
+    $("closed-title").focus();
+    return;
+  }
+  app.token = ack.resume_token;
+  app.phase = "chat";
+  applyChatState(ack.chat);
+  persist();
+}
+
+function restoreChat(saved) {
+  app.token = saved.resume_token;
+  app.chat = saved.chat || { chat_id: saved.chat_id, state: "waiting" };
+  newThread(saved.thread);
+  app.lostConnection = true;
+  setPhase("chat");
+  view.showBanner(t("widget.reconnecting"));
+  getSocket().connect();
+}
+
+async function resume() {
+  if (app.resuming) return;
+  app.resuming = true;
+  try {
+    for (let attempt = 0; app.token && app.phase === "chat"; attempt += 1) {
+      const ack = await call(app.socket, "chat:resume", { resume_token: app.token, last_seq: app.thread.lastSeq });
+      const code = ack.ok ? null : errorCode(ack);
+      if (ack.ok || code === "chat_already_started") {
+        // chat_already_started: this very socket already holds the chat.
+        if (ack.ok) {
+          app.thread.addAll(ack.messages);
+          applyChatState(ack.chat);
+        } else if (app.chat && app.chat.state === "active") {
+          app.sender.start();
+        }
+        connectionRestored();
+        fetchMissing();
+        return;
+      }
+      if (code === "resume_failed") return endChat("resume_failed", null);
+      if (code === "disconnected") return; // the next "connect" resumes
+      await sleep(Math.min(1000 * 2 ** attempt, 15000));
+    }
+  } finally {
+    app.resuming = false;
+  }
+}
+
+function connectionRestored() {
+  if (!app.lostConnection) return;
+  app.lostConnection = false;
+  view.showBanner(t("widget.reconnected"));
+  setTimeout(() => {
+    if (!app.lostConnection) view.hideBanner();
+  }, 3000);
+}
+
+function applyChatState(chat) {
+  if (!chat || (app.chat && chat.chat_id && chat.chat_id !== app.chat.chat_id)) return;
+  if (app.phase !== "chat") return;
+  const previous = app.chat ? app.chat.state : null;
+  const previousAlias = staffName();
+  app.chat = { ...(app.chat || {}), ...chat };
+  if (chat.state === "ended") return endChat(chat.reason, chat.next_opening);
+
+  if (chat.state === "active") {
+    if (previous !== "active" || previousAlias !== chat.staff_alias) {
+      addNote("widget.active.joined", { alias: chat.staff_alias || t("widget.staff_default") });
+    }
+    app.sender.start();
+    if (previous !== "active") focusIfLost("message");
+  } else {
+    app.sender.stop();
+    if (chat.reason === "staff_disconnected" && previous === "active") addNote("widget.waiting.requeued");
+  }
+  persist();
+  renderChat();
+  if (app.chat.last_seq > app.thread.lastSeq) fetchMissing();
+}
+
+function onQueuePosition(update) {
+  if (!update || !app.chat || update.chat_id !== app.chat.chat_id || app.phase !== "chat") return;
+  app.chat.position = update.position;
+  app.chat.estimate_seconds = update.estimate_seconds;
+  persist();
+  renderChat();
+}
+
+function onMessage(message) {
+  if (!message || !app.chat || message.chat_id !== app.chat.chat_id || app.phase !== "chat") return;
+  // Remember who wrote it: after a requeue another staff member may answer.
+  if (message.sender === "staff") message.alias = staffName();
+  if (!app.thread.add(message)) return;
+  if (message.sender === "staff") view.setTyping(null);
+  persist();
+  renderLog();
+  if (app.thread.hasGap()) fetchMissing();
+}
+
+async function fetchMissing() {
+  if (app.fetching || app.phase !== "chat") return;
+  if (!app.thread.hasGap() && !(app.chat && app.chat.last_seq > app.thread.lastSeq)) return;
+  app.fetching = true;
+  try {
+    const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
+    if (ack.ok && app.thread.addAll(ack.messages)) {
+      persist();
+      renderLog();
+    }
+  } finally {
+    app.fetching = false;
+  }
+}
+
+let staffTypingTimer = null;
+
+function onStaffTyping(event) {
+  if (!event || !app.chat || event.chat_id !== app.chat.chat_id || app.chat.state !== "active") return;
+  clearTimeout(staffTypingTimer);
+  if (event.typing) {
+    view.setTyping(t("widget.typing", { alias: staffName() || t("widget.staff_default") }));
+    // A lost "stopped typing" must not leave the indicator up for ever.
+    staffTypingTimer = setTimeout(() => view.setTyping(null), STAFF_TYPING_TIMEOUT_MS);
+  } else {
+    view.setTyping(null);
+  }
+}
+
+function endChat(reason, nextOpening) {
+  if (app.phase !== "chat" && app.phase !== "starting") return;
+  app.phase = "ended";
+  app.token = null;
+  app.endReason = reason;
+  app.endNextOpening = nextOpening || null;
+  app.lostConnection = false;
+  if (app.sender) app.sender.stop();
+  store.clearChat();
+  view.hideBanner();
+  // Nothing is left to say on this socket; a new chat connects again. For
+  // resumed_elsewhere this also stops the two tabs taking the chat from each other.
+  if (app.socket) app.socket.disconnect();
+  renderChat();
+  $("ended-reason").focus();
+}
+
+async function leaveChat() {
+  stopTyping();
+  await call(app.socket, "chat:end", {});
+  // Whatever the answer (also no_active_chat or a lost connection), the
+  // visitor wants out; the server ends an orphaned chat after its grace period.
+  endChat("visitor_left", null);
+}
+
+function newChat() {
+  app.phase = "intro";
+  startChat();
+}
+
+function leaveQuickly() {
+  quickExit(neutralUrl(app.status), app.socket);
+}
+
+// ---------------------------------------------------------------- composer
+
+const typing = new TypingNotifier((value) => {
+  if (app.chat && app.chat.state === "active") call(app.socket, "typing:set", { typing: value });
+});
+
+function onComposerInput() {
+  view.showComposerError(null);
+  typing.input($("message").value.trim() !== "");
+}
+
+function stopTyping() {
+  typing.stop();
+}
+
+function sendMessage(event) {
+  event.preventDefault();
+  const box = $("message");
+  const text = box.value.trim();
+  if (!text) return;
+  if (text.length > maxLength()) return view.showComposerError(t("widget.error.message_too_long"));
+  app.thread.enqueue(text, "v");
+  box.value = "";
+  stopTyping();
+  persist();
+  renderLog();
+  $("log").scrollTop = $("log").scrollHeight;
+  app.sender.pump();
+}
+
+function onComposerKey(event) {
+  // Enter sends, Shift+Enter is a newline; never interrupt an IME composition.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+}
+
+// ---------------------------------------------------------------- language
+
+async function switchLanguage(lang) {
+  if (!app.offered.includes(lang)) return;
+  try {
+    app.lang = await loadLanguage(lang);
+  } catch {
+    return;
+  }
+  store.saveLanguage(app.lang);
+  if (app.token) persist();
+  translateDom();
+  render();
+}
+
+function offeredLanguages() {
+  const server = app.status && Array.isArray(app.status.languages) ? app.status.languages : CATALOGUES;
+  const both = CATALOGUES.filter((code) => server.includes(code));
+  return both.length ? both : [FALLBACK];
+}
+
+// ---------------------------------------------------------------- boot
+
+function wireControls() {
+  installQuickExit($("quick-exit"), leaveQuickly);
+  $("start").addEventListener("click", startChat);
+  $("new-chat").addEventListener("click", newChat);
+  $("leave").addEventListener("click", leaveChat);
+  $("refresh").addEventListener("click", refreshStatus);
+  $("retry").addEventListener("click", () => (app.token ? location.reload() : refreshStatus()));
+  $("composer").addEventListener("submit", sendMessage);
+  $("message").addEventListener("input", onComposerInput);
+  $("message").addEventListener("keydown", onComposerKey);
+  $("lang-select").addEventListener("change", (event) => switchLanguage(event.target.value));
+  if (embedded) {
+    $("minimise").hidden = false;
+    $("minimise").addEventListener("click", () => window.parent.postMessage({ type: "dutychat:close" }, "*"));
+  }
+}
+
+async function boot() {
+  applyColour(params.get("colour"));
+  wireControls();
+  const saved = store.loadChat();
+  // An explicit choice in this tab wins, then the host page's, then the browser's.
+  app.wantedLanguages = [
+    store.loadLanguage(),
+    saved && saved.language,
+    params.get("lang"),
+    ...(navigator.languages || [navigator.language]),
+  ];
+  const guess = pickLanguage(app.wantedLanguages, CATALOGUES);
+  const [status] = await Promise.all([fetchStatus(), loadLanguage(guess).catch(() => loadLanguage(FALLBACK))]);
+
+  app.offered = offeredLanguages();
+  app.lang = pickLanguage(app.wantedLanguages, app.offered);
+  if (app.lang !== guess) await loadLanguage(app.lang);
+  translateDom();
+  view.buildLanguageSelect($("lang-select"), app.offered, app.lang, LANGUAGE_NAMES);
+  $("message").maxLength = maxLength();
+
+  if (saved) return restoreChat(saved);
+  if (!status) return showError("widget.error.unreachable");
+  showStatus();
+}
+
+boot().catch(() => showError("widget.error.generic"));

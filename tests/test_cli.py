@@ -1,0 +1,115 @@
+"""The `dutychat` command line: settings, accounts, shifts, run and shut down."""
+
+from __future__ import annotations
+
+import signal
+import stat
+from pathlib import Path
+
+import aiohttp
+
+from tests.processes import ServerProcess, clean_env, dutychat
+
+
+def test_staff_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    out = dutychat("staff", "add", "aino", "--alias", "Aino", "--name", "Aino Example", "--role", "manager",
+                   "--languages", "fi,en", "--password-stdin", data_dir=data, stdin="a long enough password\n")
+    assert "added aino (manager, alias Aino)" in out.stdout
+    listed = dutychat("staff", "list", data_dir=data).stdout
+    assert "aino" in listed and "manager" in listed and "active" in listed and "languages=fi,en" in listed
+    dup = dutychat("staff", "add", "aino", "--alias", "X", "--password-stdin", data_dir=data,
+                   stdin="another long password\n", check=False)
+    assert dup.returncode == 1 and "taken" in dup.stderr
+    short = dutychat("staff", "add", "leo", "--alias", "Leo", "--password-stdin", data_dir=data,
+                     stdin="short\n", check=False)
+    assert short.returncode == 1 and "at least" in short.stderr
+    # Without a terminal and without --password-stdin, a password is generated and shown once.
+    generated = dutychat("staff", "add", "leo", "--alias", "Leo", data_dir=data, stdin="")
+    assert "password: " in generated.stdout
+    assert "disabled" in dutychat("staff", "disable", "leo", data_dir=data).stdout
+    assert "disabled" in dutychat("staff", "list", data_dir=data).stdout
+    assert "enabled" in dutychat("staff", "enable", "leo", data_dir=data).stdout
+    reset = dutychat("staff", "reset-password", "leo", "--password-stdin", data_dir=data, stdin="a new long password\n")
+    assert "reset" in reset.stdout
+    missing = dutychat("staff", "disable", "nobody", data_dir=data, check=False)
+    assert missing.returncode == 1 and "no staff member" in missing.stderr
+    shift = dutychat("shift", "add", "aino", "--start", "2026-12-01T12:00", "--end", "2026-12-01T16:00", data_dir=data)
+    # Local Helsinki noon is 10:00 UTC in winter.
+    assert "2026-12-01T10:00:00+00:00" in shift.stdout
+    # The secret key is generated once, private to its owner.
+    secret = data / "secret_key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_password_hashes_are_argon2id(tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data, stdin="a long enough password\n")
+    with sqlite3.connect(data / "dutychat.db") as db:
+        (hashed,) = db.execute("select password_hash from staff").fetchone()
+    assert hashed.startswith("$argon2id$")
+
+
+def test_bad_setting_stops_start_up_naming_it(tmp_path: Path) -> None:
+    env = clean_env(DUTYCHAT_CHAT__VISITOR_GRACE_SECONDS="soon")
+    result = dutychat("migrate", data_dir=tmp_path, env=env, check=False)
+    assert result.returncode == 2
+    assert "chat.visitor_grace_seconds" in result.stderr and "DUTYCHAT_CHAT__VISITOR_GRACE_SECONDS" in result.stderr
+    config = tmp_path / "bad.toml"
+    config.write_text('[organisation]\ntimezone = "Mars/Olympus"\n')
+    result = dutychat("migrate", "--config", str(config), data_dir=tmp_path, check=False)
+    assert result.returncode == 2 and "organisation.timezone" in result.stderr
+    config.write_text("[chat]\nno_such_setting = 1\n")
+    result = dutychat("migrate", "--config", str(config), data_dir=tmp_path, check=False)
+    assert result.returncode == 2 and "chat.no_such_setting" in result.stderr
+
+
+def test_config_file_and_environment_override(tmp_path: Path) -> None:
+    from chat_server.settings import load_settings
+
+    config = tmp_path / "mine.toml"
+    config.write_text("[chat]\nmax_message_length = 500\nlanguages = [\"fi\", \"en\"]\n")
+    settings = load_settings(config, use_env=False)
+    assert settings.chat.max_message_length == 500 and settings.chat.languages == ("fi", "en")
+    assert settings.chat.visitor_grace_seconds == 120  # untouched keys keep their defaults
+    import os
+
+    os.environ["DUTYCHAT_CHAT__MAX_MESSAGE_LENGTH"] = "300"
+    try:
+        assert load_settings(config).chat.max_message_length == 300
+    finally:
+        del os.environ["DUTYCHAT_CHAT__MAX_MESSAGE_LENGTH"]
+
+
+async def test_run_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log")
+    try:
+        await server.wait_ready()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/api/status") as r:
+                assert r.status == 200
+                assert (await r.json())["open"] is False
+    finally:
+        code = server.stop(signal.SIGTERM)
+    assert code == 0, server.output()
+    assert "demo" not in server.output().lower()
+
+
+async def test_run_demo_prints_accounts_and_opens_chat(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--demo")
+    try:
+        await server.wait_ready()
+        output = server.output()
+        assert "demo-staff" in output and "/console/" in output and "/demo/" in output
+        password = output.split("demo-staff", 1)[1].split("password", 1)[1].split()[0]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/api/status") as r:
+                assert (await r.json())["open"] is True
+            async with http.post(f"{server.url}/api/auth/login",
+                                 json={"username": "demo-staff", "password": password}) as r:
+                assert r.status == 200
+    finally:
+        code = server.stop(signal.SIGINT)
+    assert code == 0, server.output()
