@@ -161,8 +161,9 @@ class ChatService:
             and now - chat.visitor_left_at >= timedelta(seconds=self.settings.visitor_grace_seconds)
         ):
             raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
+        was_connected = chat.visitor_connected
         chat = await self.store.set_visitor_connected(chat.chat_id, True, now) or chat
-        if chat.staff_id is not None:
+        if chat.staff_id is not None and not was_connected:
             await self.notifier.to_staff(
                 chat.staff_id, "chat:presence", {"chat_id": chat.chat_id, "visitor_connected": True}
             )
