@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import socketio
 from aiohttp import web
 
@@ -26,9 +28,21 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         max_http_buffer_size=settings.limits.max_packet_bytes,
         logger=False,
         engineio_logger=False,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=server.ping_interval_seconds,
+        ping_timeout=server.ping_timeout_seconds,
     )
+
+
+async def close_connections(app: web.Application) -> None:
+    """Close every socket.io connection so clients reconnect (elsewhere) at once."""
+    sio = app[sio_key]
+    engine = sio.eio
+    # wait=False: a polling client that is already gone would never drain its queue.
+    for sock in list(engine.sockets.values()):
+        await sock.close(wait=False, reason=engine.reason.SERVER_DISCONNECT)
+    engine.sockets.clear()
+    await asyncio.sleep(0.2)  # let the close packets go out
+    await sio.shutdown()
 
 
 def setup_routes(app: web.Application) -> None:
@@ -56,6 +70,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[notifier_key] = notifier
     sio.attach(app)
     setup_routes(app)
+    app.on_shutdown.append(close_connections)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(store_context)
     app.cleanup_ctx.append(service_context)

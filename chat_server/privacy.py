@@ -83,15 +83,25 @@ def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.level)))
 
 
+def route_of(request: BaseRequest) -> str:
+    """The matched route's pattern: a raw path could carry anything a client typed."""
+    match_info = getattr(request, "match_info", None)
+    route = getattr(match_info, "route", None)
+    resource = getattr(route, "resource", None)
+    if resource is None:
+        return "<unmatched>"
+    return resource.canonical
+
+
 class AccessLogger(AbstractAccessLogger):
-    """Method, path without query, status and time; never address or user agent."""
+    """Method, route pattern, status and time; never address, user agent or raw path."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
             "request",
             extra={
                 "method": request.method,
-                "path": request.rel_url.path,
+                "path": route_of(request),
                 "status": response.status,
                 "duration_ms": round(time * 1000, 1),
             },

@@ -41,6 +41,8 @@ class ServerSettings(_Section):
     allowed_origins: tuple[str, ...] = ()
     data_dir: Path = Path("./var")
     shutdown_timeout_seconds: float = Field(10, ge=0)
+    ping_interval_seconds: float = Field(20, gt=0, le=300)
+    ping_timeout_seconds: float = Field(20, gt=0, le=300)
 
     @field_validator("public_url")
     @classmethod

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from chat_server import errors
 from chat_server.keys import settings_key
+from chat_server.privacy import route_of
 from chat_server.web.responses import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
         code = errors.NOT_FOUND if exc.status == 404 else errors.INVALID_REQUEST
         response = error_response(code, exc.reason, exc.status)
     except Exception:
-        log.exception("request failed", extra={"method": request.method, "path": request.rel_url.path})
+        log.exception("request failed", extra={"method": request.method, "path": route_of(request)})
         response = error_response(errors.INTERNAL_ERROR, "Unexpected server error.")
     return _headers(request, response)
 

@@ -1,0 +1,121 @@
+"""A canary string sent through a chat is found nowhere afterwards.
+
+The real `dutychat run` process serves the chat at DEBUG log level; the clients
+connect from a distinct loopback address with a distinct user agent, so the
+address and the user agent are canaries too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from pathlib import Path
+
+import aiohttp
+import socketio
+
+from tests.processes import ServerProcess, clean_env, dutychat
+
+CLIENT_ADDRESS = "127.0.0.73"
+PASSWORD = "a long enough password"
+
+
+def scan(root: Path, needles: list[bytes]) -> list[str]:
+    """Return 'file: needle' for every file under root holding a needle."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in needles:
+                if needle in data or needle.decode().encode("utf-16-le") in data:
+                    found.append(f"{path}: {needle!r}")
+    return found
+
+
+def client(user_agent: str) -> tuple[socketio.AsyncClient, aiohttp.ClientSession]:
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(CLIENT_ADDRESS, 0)),
+        headers={"User-Agent": user_agent},
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+    )
+    return socketio.AsyncClient(http_session=http, reconnection=False), http
+
+
+async def test_canary_is_nowhere_after_the_chat(tmp_path: Path) -> None:
+    canary = "CANARY" + secrets.token_hex(8)
+    agent = "CanaryAgent/" + secrets.token_hex(6)
+    data_dir = tmp_path / "data"
+    dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n")
+    dutychat("shift", "add", "aino", "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00", data_dir=data_dir)
+    # A short heartbeat lets the polling client's disconnect finish quickly.
+    env = clean_env(DUTYCHAT_LOGGING__LEVEL="DEBUG", DUTYCHAT_SERVER__PING_INTERVAL_SECONDS="1")
+    server = ServerProcess(data_dir, tmp_path / "server.log", env=env)
+    staff_sio, staff_http = client(agent)
+    visitor_sio, visitor_http = client(agent)
+    prober_sio, prober_http = client(agent)
+    try:
+        await server.wait_ready()
+        async with staff_http.post(f"{server.url}/api/auth/login",
+                                   json={"username": "aino", "password": PASSWORD}) as r:
+            assert r.status == 200
+            cookie = r.cookies["dutychat_session"].value
+        # Bad logins carrying the canary must not log it either.
+        async with staff_http.post(f"{server.url}/api/auth/login",
+                                   json={"username": canary, "password": canary}) as r:
+            assert r.status == 401
+        async with staff_http.get(f"{server.url}/api/{canary}?q={canary}") as r:
+            assert r.status == 404
+        await staff_sio.connect(server.url, namespaces=["/staff"], transports=["websocket"],
+                                headers={"Cookie": f"dutychat_session={cookie}"})
+        assert (await staff_sio.call("duty:check_in", {}, namespace="/staff"))["ok"]
+        await visitor_sio.connect(server.url, namespaces=["/visitor"], transports=["polling"])
+        start = await visitor_sio.call("chat:start", {"language": "fi"}, namespace="/visitor")
+        chat_id = start["chat"]["chat_id"]
+        assert start["chat"]["state"] == "active"
+        for i in range(3):
+            sent = await visitor_sio.call("message:send", {"client_id": f"v{i}", "text": f"visitor {canary} {i}"},
+                                          namespace="/visitor")
+            assert sent["ok"]
+            reply = await staff_sio.call("message:send", {"chat_id": chat_id, "client_id": f"s{i}",
+                                                          "text": f"staff {canary} {i}"}, namespace="/staff")
+            assert reply["ok"]
+        # Invalid input carrying the canary, on another socket.
+        await prober_sio.connect(server.url, namespaces=["/visitor"], transports=["websocket"])
+        for event, payload in [
+            ("message:send", {"client_id": "x", "text": canary}),
+            ("chat:start", {"language": canary}),
+            (canary, {"text": canary}),
+            ("chat:resume", {"resume_token": canary, "last_seq": 0}),
+            ("typing:set", {"typing": canary}),
+            ("message:send", {"client_id": canary + "!", "text": canary}),
+        ]:
+            assert (await prober_sio.call(event, payload, namespace="/visitor"))["ok"] is False
+        too_long = await visitor_sio.call("message:send", {"client_id": "long", "text": canary * 500},
+                                          namespace="/visitor")
+        assert too_long["error"]["code"] == "message_too_long"
+        ended = await staff_sio.call("chat:end", {"chat_id": chat_id, "topics": ["health.mental"]}, namespace="/staff")
+        assert ended["ok"]
+    finally:
+        for sio in (visitor_sio, staff_sio, prober_sio):
+            if sio.connected:
+                await sio.disconnect()
+        for http in (staff_http, visitor_http, prober_http):
+            await http.close()
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+
+    output = server.output()
+    # The server did log the traffic (so the scan below means something)...
+    assert '"path": "/api/auth/login"' in output and '"status": 401' in output
+    # ...but never the content, the address or the user agent.
+    for needle in (canary, CLIENT_ADDRESS, agent):  # noqa
+        assert needle not in output, f"{needle} found in the log output"
+    leaks = scan(data_dir, [canary.encode(), CLIENT_ADDRESS.encode(), agent.encode()])
+    assert not leaks, leaks
+    # The session row was written, with counts only.
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "dutychat.db") as db:
+        rows = db.execute("select outcome, visitor_messages, staff_messages from chat_sessions").fetchall()
+        dump = "\n".join(db.iterdump())
+    assert rows == [("answered", 3, 3)]
+    assert canary not in dump and CLIENT_ADDRESS not in dump and agent not in dump
