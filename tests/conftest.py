@@ -22,6 +22,7 @@ from chat_server.keys import records_key, roster_key, service_key, sessions_key,
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.settings import Settings, load_settings
 from tests.clients import StaffMember, Visitor, login
+from tests.processes import free_port
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,11 +121,14 @@ class Live:
 
 
 async def start_live(tmp_path: Path, **sections: dict[str, Any]) -> Live:
-    settings = make_settings(tmp_path / "data", **sections)
+    """Start dutychat in this process on a free loopback port (its public URL)."""
+    port = free_port()
+    server_section = {"public_url": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
+    settings = make_settings(tmp_path / "data", server=server_section, **sections)
     log = io.StringIO()
     configure_logging(settings.logging, stream=log)
     clock = MovableClock()
-    server = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    server = TestServer(create_app(settings, clock=clock), host="127.0.0.1", port=port)
     await server.start_server(access_log=logging.getLogger("dutychat.access"), access_log_class=AccessLogger)
     return Live(server, clock, settings, log)
 

@@ -283,7 +283,6 @@ async def test_waiting_visitors_are_told_when_duty_ends(live: Live) -> None:
     visitor = await live.visitor()
     assert (await visitor.start())["chat"]["state"] == "waiting"
     live.clock.move(timedelta(minutes=11))
-    live.app["roster"].invalidate() if False else None
     await live.service.sweep()
     ended = await visitor.wait_for("chat:ended")
     assert ended["reason"] == "duty_ended"
@@ -319,3 +318,19 @@ async def test_staff_cannot_touch_another_members_chat(live: Live) -> None:
         ("chat:end", {"chat_id": visitor.chat_id, "topics": ["other.other"]}),
     ]:
         assert (await other.call(event, payload))["error"]["code"] == "chat_not_found"
+
+
+async def test_visitor_never_sees_login_or_real_name(live: Live) -> None:
+    await live.add_staff("aino.login", alias="Aino")
+    staff = await live.staff("aino.login")
+    visitor = await live.visitor()
+    acks = [await visitor.start()]
+    acks.append(await visitor.send("hello", "v1"))
+    await staff.send(visitor.chat_id, "hi", "s1")
+    await staff.call("typing:set", {"chat_id": visitor.chat_id, "typing": True})
+    await visitor.wait_for("typing")
+    await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["other.other"]})
+    await visitor.wait_for("chat:ended")
+    seen = repr(acks) + repr(dict(visitor.received))
+    assert "Aino" in seen
+    assert "aino.login" not in seen and "Real Name" not in seen

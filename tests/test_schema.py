@@ -1,0 +1,105 @@
+"""Migrations build exactly the schema the models describe, on SQLite and PostgreSQL;
+the topic taxonomy is complete and its codes are never deleted."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+from chat_server.db import Base, Topic, create_engine, migrate, sessionmaker
+from chat_server.settings import TOPICS_FILE, load_settings
+from chat_server.topics import TaxonomyError, load_taxonomy, sync_topics
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database on this machine's server."""
+    name = "dutychat_test_" + secrets.token_hex(4)
+    try:
+        admin = await asyncpg.connect(PG_ADMIN)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is needed for this test: {exc}")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def assert_schema_matches(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        await migrate(engine)  # a second run is a no-op
+
+        def diff(conn):  # type: ignore[no-untyped-def]
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_match_models_on_sqlite(tmp_path: Path) -> None:
+    await assert_schema_matches(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+
+async def test_migrations_match_models_on_postgresql(pg_url: str) -> None:
+    await assert_schema_matches(pg_url)
+
+
+def test_taxonomy_has_every_label() -> None:
+    languages = load_settings(use_env=False).chat.languages
+    taxonomy = load_taxonomy(TOPICS_FILE, languages)
+    codes = [t.code for g in taxonomy.groups for t in g.topics]
+    assert len(codes) == len(set(codes)) >= 20
+    for group in taxonomy.groups:
+        for item in (group, *group.topics):
+            assert set(languages) <= set(item.labels), item.code
+
+
+def test_taxonomy_refuses_missing_labels_and_duplicates(tmp_path: Path) -> None:
+    bad = tmp_path / "topics.toml"
+    bad.write_text('[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n')
+    with pytest.raises(TaxonomyError, match="lacks labels"):
+        load_taxonomy(bad, ("fi", "en"))
+    bad.write_text(
+        '[[group]]\ncode = "a"\nlabel = { en = "A" }\n'
+        '[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n'
+    )
+    with pytest.raises(TaxonomyError, match="twice"):
+        load_taxonomy(bad, ("en",))
+
+
+async def test_removed_topic_is_retired_not_deleted(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        await migrate(engine)
+        sessions = sessionmaker(engine)
+        full = tmp_path / "full.toml"
+        full.write_text(
+            '[[group]]\ncode = "a"\nlabel = { en = "A" }\n'
+            '[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n[[group.topic]]\ncode = "a.c"\nlabel = { en = "C" }\n'
+        )
+        await sync_topics(sessions, load_taxonomy(full, ("en",)))
+        smaller = tmp_path / "smaller.toml"
+        smaller.write_text('[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n')
+        taxonomy = load_taxonomy(smaller, ("en",))
+        await sync_topics(sessions, taxonomy)
+        async with sessions() as session:
+            rows = {t.code: t.retired for t in await session.scalars(select(Topic))}
+        assert rows == {"a.b": False, "a.c": True}
+        assert taxonomy.active_codes == {"a.b"}
+    finally:
+        await engine.dispose()
