@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -19,8 +20,13 @@ from chat_server.db import AuthSession, Staff
 
 # argon2-cffi's defaults are RFC 9106's low-memory argon2id profile.
 _hasher = PasswordHasher()
-# Verifying against this keeps unknown user names as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps unknown user names as slow as wrong passwords."""
+    return _hasher.hash("not a password")
+
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -146,7 +152,7 @@ class StaffRepository:
         async with self._sessions() as session:
             row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
         try:
-            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+            _hasher.verify(row.password_hash if row else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row.disabled:

@@ -95,6 +95,7 @@ class ChatService:
         self.notifier = notifier
         self._dispatch_lock = asyncio.Lock()
         self._pushed_positions: dict[str, int] = {}
+        self._pushed_queue: list[dict[str, Any]] | None = None
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
@@ -358,7 +359,11 @@ class ChatService:
         for chat_id in list(self._pushed_positions):
             if chat_id not in waiting:
                 del self._pushed_positions[chat_id]
-        await self.notifier.to_all_staff("queue:update", {"queue": self._queue_entries(queue)})
+        entries = self._queue_entries(queue)
+        # The sweep dispatches every second; staff hear only of real changes.
+        if entries != self._pushed_queue:
+            self._pushed_queue = entries
+            await self.notifier.to_all_staff("queue:update", {"queue": entries})
 
     async def _serving_count(self) -> int:
         now = self.clock.now()
