@@ -11,6 +11,11 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Rule for migrations: never let batch mode rebuild a table that others point at
+# (staff, shifts, chat_sessions) on SQLite. Rebuilding drops the old table, and
+# with foreign keys on its ON DELETE rules fire: shift links in chat_sessions go
+# NULL, a rebuilt staff table deletes every shift. Alter such tables in place
+# (add columns, create indexes), as 0002 does.
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import AsyncIterator
+import secrets
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,3 +162,130 @@ async def settle(seconds: float = 0.1) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+# --- Redis: the real server on 127.0.0.1:6379 when it answers, else a throwaway one ---
+
+REDIS_SERVER_BIN = Path("/usr/bin/redis-server")
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
+class RedisServer:
+    """A throwaway redis-server process on a free loopback port."""
+
+    proc: "subprocess.Popen[bytes]"
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def start_redis_server(directory: Path, *args: str) -> RedisServer:
+    """Start redis-server with its working directory (any dump file) in `directory`."""
+    if not REDIS_SERVER_BIN.exists():
+        pytest.fail(f"{REDIS_SERVER_BIN} is missing: install Debian's redis-server to run the Redis tests")
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(REDIS_SERVER_BIN), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    server = RedisServer(proc, port)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"redis-server {' '.join(args)} exited with {proc.returncode}")
+        if _redis_answers(server.url):
+            return server
+        time.sleep(0.05)
+    server.stop()
+    pytest.fail("redis-server did not answer PING within 10 seconds")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis URL for tests: the local server if it answers, else a throwaway non-persisting one."""
+    if _redis_answers(LOCAL_REDIS_URL):
+        yield LOCAL_REDIS_URL
+        return
+    server = start_redis_server(tmp_path_factory.mktemp("redis"), "--save", "", "--appendonly", "no")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def redis_keys(url: str, prefix: str) -> dict[str, int]:
+    """Every key under a prefix with its TTL in seconds (-1: none)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return {key: client.ttl(key) for key in client.scan_iter(match=f"{prefix}*", count=1000)}
+    finally:
+        client.close()
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    """Delete every key under a prefix, and nothing else."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start:start + 500])
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A unique key prefix for one test; its keys are deleted afterwards."""
+    prefix = f"dutychat-test:{secrets.token_hex(8)}:"
+    yield prefix
+    delete_redis_keys(redis_url, prefix)
+
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database on this machine's server."""
+    import secrets
+
+    import asyncpg
+
+    name = "dutychat_test_" + secrets.token_hex(4)
+    try:
+        admin = await asyncpg.connect(PG_ADMIN)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is needed for this test: {exc}")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

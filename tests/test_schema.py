@@ -3,11 +3,8 @@ the topic taxonomy is complete and its codes are never deleted."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,25 +13,6 @@ from sqlalchemy import select
 from chat_server.db import Base, Topic, create_engine, migrate, sessionmaker
 from chat_server.settings import TOPICS_FILE, load_settings
 from chat_server.topics import TaxonomyError, load_taxonomy, sync_topics
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A throwaway PostgreSQL database on this machine's server."""
-    name = "dutychat_test_" + secrets.token_hex(4)
-    try:
-        admin = await asyncpg.connect(PG_ADMIN)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is needed for this test: {exc}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
 
 async def assert_schema_matches(url: str) -> None:
     engine = create_engine(url)
