@@ -65,4 +65,12 @@ def _headers(request: web.Request, response: web.StreamResponse) -> web.StreamRe
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    elif (
+        request.method == "GET"
+        and response.status == 200
+        and not response.prepared
+        and not request.path.startswith("/socket.io/")  # engine.io compresses its own
+    ):
+        # Pages and assets only: API answers are small and may carry secrets (BREACH).
+        response.enable_compression()
     return response
