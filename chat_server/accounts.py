@@ -69,7 +69,7 @@ class StaffAccount:
         }
 
 
-def _account(row: Staff) -> StaffAccount:
+def account_of(row: Staff) -> StaffAccount:
     return StaffAccount(
         id=row.id,
         username=row.username,
@@ -131,21 +131,21 @@ class StaffRepository:
                 session.add(row)
         except IntegrityError:
             raise AccountError(f"username {username!r} is taken") from None
-        return _account(row)
+        return account_of(row)
 
     async def get(self, staff_id: int) -> StaffAccount | None:
         async with self._sessions() as session:
             row = await session.get(Staff, staff_id)
-            return _account(row) if row else None
+            return account_of(row) if row else None
 
     async def by_username(self, username: str) -> StaffAccount | None:
         async with self._sessions() as session:
             row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
-            return _account(row) if row else None
+            return account_of(row) if row else None
 
     async def list(self) -> list[StaffAccount]:
         async with self._sessions() as session:
-            return [_account(r) for r in await session.scalars(select(Staff).order_by(Staff.username))]
+            return [account_of(r) for r in await session.scalars(select(Staff).order_by(Staff.username))]
 
     async def verify(self, username: str, password: str) -> StaffAccount | None:
         """Return the account if the password is right and it is enabled."""
@@ -162,7 +162,7 @@ class StaffRepository:
                 stored = await session.get(Staff, row.id)
                 if stored is not None:
                     stored.password_hash = _hasher.hash(password)
-        return _account(row)
+        return account_of(row)
 
     async def set_disabled(self, username: str, disabled: bool) -> StaffAccount:
         async with self._sessions.begin() as session:
@@ -172,7 +172,7 @@ class StaffRepository:
             row.disabled = disabled
             if disabled:
                 await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
-            return _account(row)
+            return account_of(row)
 
     async def reset_password(self, username: str, password: str) -> StaffAccount:
         password_hash = hash_password(password)
@@ -183,7 +183,7 @@ class StaffRepository:
             row.password_hash = password_hash
             # A reset password logs out every session of that account.
             await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
-            return _account(row)
+            return account_of(row)
 
 
 class LoginSessions:
@@ -222,7 +222,7 @@ class LoginSessions:
             staff = await session.get(Staff, row.staff_id)
             if staff is None or staff.disabled:
                 return None
-            return _account(staff)
+            return account_of(staff)
 
     async def revoke(self, token: str | None) -> None:
         if not token or len(token) > 128:

@@ -12,7 +12,7 @@ from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, s
 from chat_server.lifecycle import database_context, service_context, store_context
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
-from chat_server.web import auth, public, reports
+from chat_server.web import auth, public, reports, roster_api
 from chat_server.web.middleware import security
 from chat_server.web.openapi import openapi
 from chat_server.web.pages import setup_pages
@@ -53,6 +53,21 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/logout", auth.logout)
     app.router.add_get("/api/auth/me", auth.me)
     app.router.add_get("/api/reports/summary", reports.summary)
+    app.router.add_get("/api/schedule", public.schedule)
+    app.router.add_get("/api/staff", roster_api.staff_directory)
+    app.router.add_get("/api/roster", roster_api.roster_week)
+    app.router.add_get("/api/roster/mine", roster_api.my_shifts)
+    app.router.add_get("/api/roster/slots", roster_api.list_slots)
+    app.router.add_post("/api/roster/slots", roster_api.create_slot)
+    app.router.add_patch("/api/roster/slots/{slot_id}", roster_api.change_slot)
+    app.router.add_delete("/api/roster/slots/{slot_id}", roster_api.retire_slot)
+    app.router.add_put("/api/roster/slots/{slot_id}/dates/{day}", roster_api.set_date)
+    app.router.add_delete("/api/roster/slots/{slot_id}/dates/{day}", roster_api.clear_date)
+    app.router.add_post("/api/roster/slots/{slot_id}/dates/{day}/staff", roster_api.assign)
+    app.router.add_delete("/api/roster/slots/{slot_id}/dates/{day}/staff/{staff_id}", roster_api.unassign)
+    app.router.add_post("/api/roster/calendar", roster_api.create_calendar)
+    app.router.add_delete("/api/roster/calendar", roster_api.revoke_calendar)
+    app.router.add_get("/ical/{token}.ics", roster_api.calendar_feed)
     app.router.add_get("/api/openapi.json", openapi)
     setup_pages(app)
 

@@ -24,6 +24,8 @@ FORBIDDEN: Final = "forbidden"
 INVALID_CREDENTIALS: Final = "invalid_credentials"
 INVALID_REQUEST: Final = "invalid_request"
 NOT_FOUND: Final = "not_found"
+CONFLICT: Final = "conflict"
+RELEASE_TOO_LATE: Final = "release_too_late"
 INTERNAL_ERROR: Final = "internal_error"
 
 

@@ -14,7 +14,8 @@ from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
-from roster.repository import RosterCache, ShiftRepository
+from roster.ical import CalendarFeeds
+from roster.repository import RosterCache, ShiftRepository, SlotRepository
 
 settings_key = web.AppKey("settings", Settings)
 clock_key = web.AppKey("clock", Clock)
@@ -27,6 +28,8 @@ logins_key = web.AppKey("logins", LoginSessions)
 records_key = web.AppKey("records", SessionRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)
 roster_key = web.AppKey("roster", RosterCache)
+slots_key = web.AppKey("slots", SlotRepository)
+calendars_key = web.AppKey("calendars", CalendarFeeds)
 taxonomy_key = web.AppKey("taxonomy", Taxonomy)
 store_key = web.AppKey("store", ChatStore)
 service_key = web.AppKey("service", ChatService)

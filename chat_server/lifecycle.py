@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
+    calendars_key,
+    slots_key,
     clock_key,
     engine_key,
     logins_key,
@@ -33,10 +36,13 @@ from chat_server.keys import (
 )
 from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
-from chat_server.settings import TOPICS_FILE
+from chat_server.settings import TOPICS_FILE, ChatSettings
+from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
+from chat_server.store.redis import RedisChatStore
 from chat_server.topics import load_taxonomy, sync_topics
-from roster.repository import RosterCache, ShiftRepository
+from roster.ical import CalendarFeeds
+from roster.repository import RosterCache, ShiftRepository, SlotRepository
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[logins_key] = LoginSessions(sessions, settings.secret, timedelta(hours=settings.auth.session_hours))
     app[records_key] = SessionRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)
+    app[slots_key] = SlotRepository(sessions)
+    app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[roster_key] = RosterCache(app[shifts_key])
     yield
     await engine.dispose()
@@ -67,12 +75,39 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
 
 async def store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
-    if settings.chat.store != "memory":
-        raise RuntimeError("chat.store = 'redis' is not available in this release")
-    store = MemoryChatStore()
+    store: ChatStore
+    if settings.chat.store == "redis":
+        store = await open_redis_store(settings.chat)
+    else:
+        store = MemoryChatStore()
     app[store_key] = store
     yield
     await store.close()
+
+
+async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
+    """Connect the Redis chat store; refuse a server that would write chats to disk."""
+    store = RedisChatStore.from_url(
+        chat.redis_url, prefix=chat.redis_key_prefix, ttl_seconds=chat.redis_key_ttl_seconds
+    )
+    try:
+        persistence = await store.check_persistence()
+    except RedisError as exc:
+        await store.close()
+        # The exception text names host and port, never the password in the URL.
+        raise RuntimeError(f"chat.redis_url: cannot reach Redis ({exc})") from exc
+    if persistence is None:
+        return store
+    if chat.redis_accept_persistence:
+        log.warning("Redis persists data to disk and chat.redis_accept_persistence is set: %s", persistence)
+        return store
+    await store.close()
+    # Principle 1: message text must never reach a disk, so a persisting Redis is refused.
+    raise RuntimeError(
+        f"Redis at chat.redis_url would write chat messages to disk: {persistence}. "
+        'Turn persistence off on that server (CONFIG SET save "" and CONFIG SET appendonly no, '
+        "and the same in redis.conf), or set chat.redis_accept_persistence = true to accept it."
+    )
 
 
 async def service_context(app: web.Application) -> AsyncIterator[None]:

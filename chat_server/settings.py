@@ -75,6 +75,9 @@ class DatabaseSettings(_Section):
 class ChatSettings(_Section):
     store: Literal["memory", "redis"] = "memory"
     redis_url: str = ""
+    redis_accept_persistence: bool = False
+    redis_key_prefix: str = Field("dutychat:", min_length=1, max_length=100)
+    redis_key_ttl_seconds: int = Field(86400, ge=60)
     languages: tuple[str, ...] = ("fi", "sv", "en")
     max_message_length: int = Field(2000, ge=1, le=20000)
     visitor_grace_seconds: float = Field(120, gt=0)
@@ -109,6 +112,8 @@ class LimitSettings(_Section):
 
 class RosterSettings(_Section):
     check_in_early_minutes: int = Field(15, ge=0, le=24 * 60)
+    release_notice_hours: float = Field(48, ge=0, le=24 * 60)
+    hand_over_at_shift_end: bool = True
 
 
 class OrganisationSettings(_Section):

@@ -104,3 +104,17 @@ class ShiftRow(Base):
         # without rebuilding the table (see migration 0002).
         Index("uq_shifts_slot_occurrence_staff", "slot_id", "occurrence_date", "staff_id", unique=True),
     )
+
+
+class CalendarFeedRow(Base):
+    """A secret calendar feed URL of a staff member: their own shifts, or (managers) all."""
+
+    __tablename__ = "calendar_feeds"
+
+    # Keyed hash of the URL token; the token itself is shown once.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("staff_id", "scope", name="uq_calendar_feeds_staff_scope"),)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict, Unpack
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -306,14 +306,27 @@ class SlotRepository:
             )
         return expand(slots, exceptions, start, end, include_cancelled=include_cancelled)
 
-    async def assign(self, slot_id: int, occurrence_date: date, staff_id: int, note: str = "") -> Shift:
+    async def occurrence(self, slot_id: int, day: date) -> Occurrence:
+        """Return the slot's occurrence on a local date (NotFound if it has none)."""
+        async with self._sessions() as session:
+            return await self._occurrence(session, slot_id, day)
+
+    async def assign(
+        self, slot_id: int, occurrence_date: date, staff_id: int, note: str = "", *, only_open_place: bool = False,
+    ) -> Shift:
         """Assign a staff member to an occurrence: a shift with the occurrence's UTC times.
 
         Refuses (NotFound) an unknown slot, staff member or occurrence, and
-        (Conflict) a cancelled occurrence or a second assignment of the same person.
+        (Conflict) a cancelled occurrence, a second assignment of the same
+        person, or, with only_open_place (self sign-up), a full occurrence.
         """
         try:
             async with self._sessions.begin() as session:
+                if only_open_place:
+                    # Lock the slot row so two sign-ups cannot both take the last place.
+                    await session.execute(
+                        select(DutySlotRow.id).where(DutySlotRow.id == slot_id).with_for_update()
+                    )
                 occ = await self._occurrence(session, slot_id, occurrence_date)
                 if occ.cancelled:
                     raise Conflict(f"slot {slot_id} is cancelled on {occurrence_date.isoformat()}")
@@ -321,6 +334,14 @@ class SlotRepository:
                     raise NotFound(f"no staff member {staff_id}")
                 if await self._assigned_row(session, slot_id, occurrence_date, staff_id) is not None:
                     raise Conflict("already assigned to this occurrence")
+                if only_open_place:
+                    taken = await session.scalar(
+                        select(func.count()).select_from(ShiftRow).where(
+                            ShiftRow.slot_id == slot_id, ShiftRow.occurrence_date == occurrence_date
+                        )
+                    )
+                    if (taken or 0) >= occ.needed:
+                        raise Conflict("this duty has no open place")
                 row = ShiftRow(
                     staff_id=staff_id, starts_at=to_db(occ.starts_at), ends_at=to_db(occ.ends_at), note=note,
                     slot_id=slot_id, occurrence_date=occurrence_date,
@@ -455,23 +476,28 @@ class RosterCache:
         self._loaded_at: datetime | None = None
         self._window: tuple[datetime, datetime] | None = None
         self._lock = asyncio.Lock()
+        # Bumped by invalidate; a load that began before a bump is stale when it ends.
+        self._generation = 0
+        self._loaded_generation = -1
 
     def invalidate(self) -> None:
-        self._loaded_at = None
+        self._generation += 1
 
     async def shifts(self, now: datetime) -> list[Shift]:
         if self._fresh(now):
             return self._shifts
         async with self._lock:
             if not self._fresh(now):
+                generation = self._generation
                 start, end = now - _WINDOW_BEFORE, now + _WINDOW_AFTER
                 self._shifts = await self._repository.between(start, end)
                 self._window = (start, end)
                 self._loaded_at = now
+                self._loaded_generation = generation
         return self._shifts
 
     def _fresh(self, now: datetime) -> bool:
-        if self._loaded_at is None or self._window is None:
+        if self._loaded_at is None or self._window is None or self._loaded_generation != self._generation:
             return False
         # A moved test clock can jump out of the loaded window.
         in_window = self._window[0] + _WINDOW_BEFORE / 2 <= now <= self._window[1] - _WINDOW_AFTER / 2

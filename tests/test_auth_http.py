@@ -17,7 +17,9 @@ def session() -> aiohttp.ClientSession:
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: object, **kw: object) -> aiohttp.ClientResponse:
-    return await http.post(url, json=body, **kw)
+    response = await http.post(url, json=body, **kw)
+    await response.read()  # releases the connection; .json() still works
+    return response
 
 
 async def test_login_me_logout(live: Live) -> None:
@@ -32,8 +34,8 @@ async def test_login_me_logout(live: Live) -> None:
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
         me = await http.get(f"{live.url}/api/auth/me")
         assert me.status == 200 and (await me.json())["staff"]["role"] == "staff"
-        out = await http.post(f"{live.url}/api/auth/logout")
-        assert out.status == 200
+        async with http.post(f"{live.url}/api/auth/logout") as out:
+            assert out.status == 200
         # The session is revoked server-side, not just forgotten by the client.
         token = r.cookies["dutychat_session"].value
         replay = await http.get(f"{live.url}/api/auth/me", headers={"Cookie": f"dutychat_session={token}"})
@@ -90,7 +92,8 @@ async def test_disabled_account_cannot_log_in_and_loses_sessions(live: Live) -> 
         from chat_server.keys import staff_key
 
         await live.app[staff_key].set_disabled("aino", True)
-        assert (await http.get(f"{live.url}/api/auth/me")).status == 401
+        async with http.get(f"{live.url}/api/auth/me") as me:
+            assert me.status == 401
         r = await post(http, f"{live.url}/api/auth/login", {"username": "aino", "password": PASSWORD})
         assert r.status == 401
 
@@ -157,13 +160,14 @@ async def test_status_topics_health_openapi(live: Live) -> None:
         topics = await (await http.get(f"{live.url}/api/topics?lang=fi")).json()
         health = topics["groups"][0]
         assert health["code"] == "health" and health["label"] == "Terveys"
-        assert (await http.get(f"{live.url}/healthz")).status == 200
+        async with http.get(f"{live.url}/healthz") as health:
+            assert health.status == 200
         doc = await (await http.get(f"{live.url}/api/openapi.json")).json()
         assert doc["openapi"].startswith("3.1")
         r = await http.get(f"{live.url}/api/nothing-here")
         assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
-        page = await http.get(f"{live.url}/console/")
-        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        async with http.get(f"{live.url}/console/") as page:
+            assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
 
 
 async def test_openapi_documents_every_api_route(live: Live) -> None:
@@ -172,7 +176,8 @@ async def test_openapi_documents_every_api_route(live: Live) -> None:
     routes = {
         (r.method.lower(), r.resource.canonical)
         for r in live.app.router.routes()
-        if r.resource is not None and (r.resource.canonical.startswith("/api/") or r.resource.canonical == "/healthz")
+        if r.resource is not None
+        and (r.resource.canonical.startswith(("/api/", "/ical/")) or r.resource.canonical == "/healthz")
         and r.method != "HEAD"
     }
     documented = {(m, p) for p, ops in DOCUMENT["paths"].items() for m in ops}

@@ -91,11 +91,14 @@ class ChatService:
         self.taxonomy = taxonomy
         self.settings = chat_settings
         self.early = timedelta(minutes=roster_settings.check_in_early_minutes)
+        self.hand_over = roster_settings.hand_over_at_shift_end
         self.clock = clock
         self.notifier = notifier
         self._dispatch_lock = asyncio.Lock()
         self._pushed_positions: dict[str, int] = {}
         self._pushed_queue: list[dict[str, Any]] | None = None
+        self._on_shift: dict[int, bool] = {}
+        self._warned: set[str] = set()
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
@@ -368,7 +371,8 @@ class ChatService:
     async def _serving_count(self) -> int:
         now = self.clock.now()
         shifts = await self.roster.shifts(now)
-        return len(await self._candidates(shifts, now)) or len({s.staff_id for s in shifts if s.covers(now)})
+        # Only members checked in and connected serve: no one serving, no estimate.
+        return len(await self._candidates(shifts, now))
 
     def _mean_duration(self) -> float:
         if not self._durations:
@@ -396,6 +400,7 @@ class ChatService:
                 await self._end(chat, EndReason.VISITOR_TIMEOUT)
         await self._requeue_lost_staff(now)
         shifts = await self.roster.shifts(now)
+        await self._follow_shift_ends(shifts, now)
         if not is_open(shifts, now):
             opening = iso(next_opening(shifts, now))
             for chat in await self.store.queue():
@@ -411,6 +416,45 @@ class ChatService:
                         await self._write(self._record(finished, ()))
         await self._retry_unwritten()
         await self.dispatch()
+
+    async def _follow_shift_ends(self, shifts: list[Shift], now: datetime) -> None:
+        """Tell members when their shift starts or ends; hand over chats left open at its end."""
+        on_shift_now = {s.staff_id for s in shifts if s.covers(now, self.early)}
+        for presence in await self.store.presences():
+            on_shift = presence.staff_id in on_shift_now
+            if presence.sockets and self._on_shift.get(presence.staff_id) != on_shift:
+                self._on_shift[presence.staff_id] = on_shift
+                await self.notifier.to_staff(presence.staff_id, "duty:state", await self.duty_view(presence.staff_id))
+        on_duty = {s.staff_id for s in shifts if s.covers(now)}
+        for staff_id, load in (await self.store.staff_loads()).items():
+            if load == 0 or staff_id in on_duty:
+                continue
+            for chat in await self.store.chats_of_staff(staff_id):
+                if chat.state is ChatState.ACTIVE:
+                    await self._hand_over(chat, staff_id, shifts, now)
+
+    async def _hand_over(self, chat: Chat, staff_id: int, shifts: list[Shift], now: datetime) -> None:
+        """Move a chat from a member whose shift ended to one on duty, or warn the member once."""
+        if self.hand_over:
+            choice = choose_staff(list((await self._candidates(shifts, now)).values()))
+            if choice is not None:
+                moved = await self.store.transfer(chat.chat_id, staff_id, choice.staff_id, choice.max_chats, now)
+                if moved is not None:
+                    self._warned.discard(chat.chat_id)
+                    view = await self.visitor_view(moved)
+                    view["reason"] = "handed_over"
+                    await self.notifier.to_visitor(chat.chat_id, "chat:state", view)
+                    await self.notifier.to_staff(staff_id, "chat:removed", {"chat_id": chat.chat_id, "reason": "handed_over"})
+                    await self.notifier.to_staff(moved.staff_id, "chat:assigned", await self.staff_view(moved))  # type: ignore[arg-type]
+                    return
+        if chat.chat_id not in self._warned:
+            self._warned.add(chat.chat_id)
+            await self.notifier.to_staff(
+                staff_id,
+                "duty:warning",
+                {"code": "shift_ended_with_chats", "chat_id": chat.chat_id,
+                 "message": "Your shift has ended; nobody on duty can take this chat. It stays with you."},
+            )
 
     async def _requeue_lost_staff(self, now: datetime) -> None:
         grace = timedelta(seconds=self.settings.staff_grace_seconds)
@@ -471,6 +515,7 @@ class ChatService:
         if ended is None:
             return None
         self._pushed_positions.pop(chat.chat_id, None)
+        self._warned.discard(chat.chat_id)
         await self.notifier.to_visitor(
             chat.chat_id, "chat:ended", {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None}
         )

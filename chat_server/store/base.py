@@ -2,7 +2,7 @@
 
 Every decision that must not race across workers is one call here, so that a
 Redis implementation can make each one atomic (a Lua script or transaction):
-`assign_next`, `requeue`, `end_chat`, `finish_chat`, `append_message`.
+`assign_next`, `transfer`, `requeue`, `end_chat`, `finish_chat`, `append_message`.
 Message text lives only here, and only while its chat lives.
 """
 
@@ -41,6 +41,11 @@ class ChatStore(Protocol):
         self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
     ) -> Chat | None:
         """Atomically give the front of the queue to a staff member below capacity."""
+
+    async def transfer(
+        self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
+    ) -> Chat | None:
+        """Atomically move an active chat of from_staff to to_staff if to_staff is below capacity."""
 
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
         """Atomically put an active chat back at the front of the queue."""

@@ -92,6 +92,21 @@ class MemoryChatStore:
             self._presence[staff_id] = replace(presence, last_chat_at=now)
         return chat
 
+    async def transfer(
+        self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
+    ) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.ACTIVE or chat.staff_id != from_staff:
+            return None
+        if self._load(to_staff) >= capacity:
+            return None
+        chat = replace(chat, staff_id=to_staff, assigned_at=now)
+        self._chats[chat_id] = chat
+        presence = self._presence.get(to_staff)
+        if presence is not None:
+            self._presence[to_staff] = replace(presence, last_chat_at=now)
+        return chat
+
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is not ChatState.ACTIVE:

@@ -23,6 +23,115 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _OUTCOMES = ["answered", "abandoned", "unanswered", "closed", "blocked"]
+_OBJ: dict[str, Any] = {"type": "object"}
+_SESSION = [{"session": []}]
+_DATE = {"type": "string", "format": "date"}
+_HHMM = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
+_RANGE = [
+    {"name": "from", "in": "query", "schema": _DATE},
+    {"name": "to", "in": "query", "schema": _DATE},
+]
+_SLOT_ID = {"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_DAY = {"name": "day", "in": "path", "required": True, "schema": _DATE}
+_ROLE_ERRORS = {
+    "400": _err("Malformed request", errors.INVALID_REQUEST),
+    "401": _err("Not logged in", errors.UNAUTHENTICATED),
+    "403": _err("Role may not", errors.FORBIDDEN),
+}
+_SLOT_FIELDS = {
+    "kind": {"type": "string", "enum": ["weekly", "once"]},
+    "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
+    "date": _DATE,
+    "start": _HHMM,
+    "end": _HHMM,
+    "needed": {"type": "integer", "minimum": 1, "maximum": 50},
+    "languages": {"type": "array", "items": {"type": "string"}},
+    "valid_from": _DATE,
+    "valid_until": {"type": ["string", "null"], "format": "date"},
+    "note": {"type": "string", "maxLength": 500},
+}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok: str = "200", params: list[Any] | None = None, body: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None, public: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {ok: _ok("OK", _OBJ)}}
+    if not public:
+        op["security"] = _SESSION
+        op["responses"].update(_ROLE_ERRORS)
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    op["responses"].update(extra or {})
+    return op
+
+
+_NOT_FOUND = {"404": _err("No such slot, date or shift", errors.NOT_FOUND)}
+_CONFLICT = {"409": _err("Clashes with the roster", errors.CONFLICT)}
+
+ROSTER_PATHS: dict[str, Any] = {
+    "/api/schedule": {
+        "get": _op("Public opening hours, times only", params=[
+            {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 28}}
+        ], public=True, extra={"400": _err("Bad days", errors.INVALID_REQUEST)}),
+    },
+    "/api/staff": {"get": _op("Staff list (managers)")},
+    "/api/roster": {"get": _op("Occurrences with staff and gaps in a local date range", params=_RANGE)},
+    "/api/roster/mine": {"get": _op("The caller's own shifts", params=_RANGE)},
+    "/api/roster/slots": {
+        "get": _op("Slots and date exceptions (managers)", params=[
+            {"name": "retired", "in": "query", "schema": {"type": "boolean"}}
+        ]),
+        "post": _op("Create a slot (managers)", ok="201", body=_body(_SLOT_FIELDS, ["kind", "start", "end"]),
+                    extra=_CONFLICT),
+    },
+    "/api/roster/slots/{slot_id}": {
+        "patch": _op("Change a slot (managers)", params=[_SLOT_ID],
+                     body=_body({k: v for k, v in _SLOT_FIELDS.items() if k != "kind"}), extra=_NOT_FOUND | _CONFLICT),
+        "delete": _op("Retire a slot (managers)", params=[_SLOT_ID], extra=_NOT_FOUND),
+    },
+    "/api/roster/slots/{slot_id}/dates/{day}": {
+        "put": _op("Cancel a date or change its times (managers)", params=[_SLOT_ID, _DAY], body=_body({
+            "cancelled": {"type": "boolean"}, "start": _HHMM, "end": _HHMM, "note": {"type": "string"},
+        }), extra=_NOT_FOUND),
+        "delete": _op("Restore a date (managers)", params=[_SLOT_ID, _DAY], extra=_NOT_FOUND),
+    },
+    "/api/roster/slots/{slot_id}/dates/{day}/staff": {
+        "post": _op("Sign up (staff) or assign (managers)", ok="201", params=[_SLOT_ID, _DAY],
+                    body=_body({"staff_id": {"type": "integer"}, "note": {"type": "string"}}),
+                    extra=_NOT_FOUND | _CONFLICT),
+    },
+    "/api/roster/slots/{slot_id}/dates/{day}/staff/{staff_id}": {
+        "delete": _op("Release a shift", params=[
+            _SLOT_ID, _DAY, {"name": "staff_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ], extra=_NOT_FOUND | {"403": _err("Role may not, or too close to the start",
+                                            errors.FORBIDDEN, errors.RELEASE_TOO_LATE)}),
+    },
+    "/api/roster/calendar": {
+        "post": _op("Create a secret calendar feed URL", ok="201",
+                    body=_body({"scope": {"type": "string", "enum": ["own", "all"]}})),
+        "delete": _op("Revoke a calendar feed", params=[
+            {"name": "scope", "in": "query", "schema": {"type": "string", "enum": ["own", "all"]}}
+        ]),
+    },
+    "/ical/{token}.ics": {
+        "get": {
+            "summary": "iCalendar feed of a secret token",
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "iCalendar", "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                "404": _err("Unknown or revoked", errors.NOT_FOUND),
+            },
+        }
+    },
+}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -83,13 +192,22 @@ DOCUMENT: dict[str, Any] = {
                         "Status",
                         {
                             "type": "object",
-                            "required": ["open", "next_opening", "languages", "max_message_length", "quick_exit_url"],
+                            "required": ["open", "next_opening", "languages", "max_message_length", "quick_exit_url",
+                                         "timezone", "opening_hours"],
                             "properties": {
                                 "open": {"type": "boolean"},
                                 "next_opening": {"type": ["string", "null"], "format": "date-time"},
                                 "languages": {"type": "array", "items": {"type": "string"}},
                                 "max_message_length": {"type": "integer"},
                                 "quick_exit_url": {"type": "string", "format": "uri"},
+                                "timezone": {"type": "string"},
+                                "opening_hours": {"type": "array", "items": {"type": "object", "properties": {
+                                    "date": {"type": "string", "format": "date"},
+                                    "periods": {"type": "array", "items": {"type": "object", "properties": {
+                                        "start": {"type": "string", "format": "date-time"},
+                                        "end": {"type": "string", "format": "date-time"},
+                                    }}},
+                                }}},
                             },
                         },
                     )
@@ -177,6 +295,7 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        **ROSTER_PATHS,
         "/api/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": _ok("OpenAPI", {"type": "object"})}}
         },

@@ -5,14 +5,48 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from chat_server.keys import engine_key, ready_key, service_key, settings_key, taxonomy_key
+from chat_server import errors
+from chat_server.clock import iso
+from chat_server.keys import clock_key, engine_key, ready_key, roster_key, service_key, settings_key, taxonomy_key
+from chat_server.web.responses import ApiError
+from roster.schedule import opening_hours
+
+STATUS_DAYS = 7
+MAX_SCHEDULE_DAYS = 28
+
+
+async def _hours(request: web.Request, days: int) -> list[dict[str, object]]:
+    """Opening hours per local day from assigned shifts: times only, never who."""
+    now = request.app[clock_key].now()
+    shifts = await request.app[roster_key].shifts(now)
+    zone = request.app[settings_key].organisation.zone
+    return [
+        {"date": day.day.isoformat(), "periods": [{"start": iso(p.start), "end": iso(p.end)} for p in day.periods]}
+        for day in opening_hours(shifts, now, days, zone)
+    ]
 
 
 async def status(request: web.Request) -> web.Response:
-    """Answer whether chat is open, when it opens next, and what it offers."""
+    """Answer whether chat is open, when it opens next, this week's hours and what it offers."""
     data = await request.app[service_key].status()
-    data["quick_exit_url"] = request.app[settings_key].organisation.quick_exit_url
+    organisation = request.app[settings_key].organisation
+    data["quick_exit_url"] = organisation.quick_exit_url
+    data["timezone"] = organisation.timezone
+    data["opening_hours"] = await _hours(request, STATUS_DAYS)
     return web.json_response(data)
+
+
+async def schedule(request: web.Request) -> web.Response:
+    """Answer the public opening hours for the coming days (times only)."""
+    try:
+        days = int(request.query.get("days", STATUS_DAYS))
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_SCHEDULE_DAYS:
+        raise ApiError(errors.INVALID_REQUEST, f"days must be 1 to {MAX_SCHEDULE_DAYS}.")
+    return web.json_response(
+        {"timezone": request.app[settings_key].organisation.timezone, "days": await _hours(request, days)}
+    )
 
 
 async def topics(request: web.Request) -> web.Response:

@@ -18,6 +18,8 @@ STATUS = {
     errors.FORBIDDEN: 403,
     errors.ORIGIN_NOT_ALLOWED: 403,
     errors.NOT_FOUND: 404,
+    errors.CONFLICT: 409,
+    errors.RELEASE_TOO_LATE: 403,
     errors.INTERNAL_ERROR: 500,
 }
 

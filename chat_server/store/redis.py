@@ -1,0 +1,684 @@
+"""Redis chat store shared by several worker processes.
+
+Same semantics as `MemoryChatStore` (the contract tests run against both). Every
+write that must not race across workers (assign, transfer, requeue, end, finish,
+append, create, presence) is one Lua script, so Redis runs it
+atomically; reads that need a consistent snapshot (the queue, a staff member's
+chats) are Lua scripts too.
+
+Key layout, all under a configurable prefix P (default "dutychat:"):
+
+    P chat:{id}            hash   a live chat; absent fields mean None
+    P msgs:{id}            zset   "{seq} {json}" scored by seq, while the chat lives
+    P cids:{id}            hash   json([sender, client_id]) -> seq, for de-duplication
+    P resume:{hash}        string resume-token hash -> chat id, while the chat can resume
+    P queue                list   waiting chat ids, front first
+    P chats                set    every live chat id (for all_chats)
+    P staff:{sid}:active   set    active chat ids of a staff member (capacity check)
+    P staff:{sid}:chats    set    active and ended-awaiting-topics chat ids of a staff member
+    P loads                hash   staff id -> number of active chats (for staff_loads)
+    P presence:{sid}       hash   a staff member's presence
+    P presences            set    staff ids that have a presence hash
+
+TTL policy: every key expires `ttl_seconds` after the last write that touched
+it. A script that writes a chat refreshes every key of that chat and every index
+it is in, so an index never expires before a chat it lists; readers skip ids
+whose chat has expired. `end_chat` deletes the messages, client ids and resume
+index; `finish_chat` deletes the chat hash and its index entries, so nothing of
+a finished chat is left. Empty sets, lists and hashes vanish by themselves.
+
+Scripts receive the keys they know in advance in KEYS. Keys derived from stored
+data (a chat's resume key and its staff member's sets, the chat popped from the
+queue) are built inside the script from the prefix in ARGV[1]: that is correct
+on a single Redis server (and with replicas), though not on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ResponseError
+
+from chat_server.chat.models import (
+    Chat,
+    ChatState,
+    EndReason,
+    Message,
+    Outcome,
+    Sender,
+    StaffPresence,
+)
+
+DEFAULT_PREFIX = "dutychat:"
+DEFAULT_TTL_SECONDS = 86400
+DEFAULT_MAX_CONNECTIONS = 50
+# How long a caller waits for a free pooled connection before an error: overload
+# queues callers instead of opening ever more connections.
+POOL_TIMEOUT_SECONDS = 20.0
+
+# Shared by every script: ARGV[1] is the key prefix, ARGV[2] the TTL in seconds.
+_PRELUDE = """
+local prefix = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local function touch(key)
+  redis.call('EXPIRE', key, ttl)
+end
+local function chat_key(id)
+  return prefix .. 'chat:' .. id
+end
+local function active_key(staff)
+  return prefix .. 'staff:' .. staff .. ':active'
+end
+local function staff_chats_key(staff)
+  return prefix .. 'staff:' .. staff .. ':chats'
+end
+-- Take a chat off a staff member's load; the set makes this idempotent.
+local function unload(loads, staff, id)
+  if redis.call('SREM', active_key(staff), id) == 1 then
+    if redis.call('HINCRBY', loads, staff, -1) <= 0 then
+      redis.call('HDEL', loads, staff)
+    end
+  end
+end
+-- Refresh the TTL of every key of a chat and of each index that lists it.
+local function touch_chat(id, queue, chats, loads)
+  local ck = chat_key(id)
+  touch(ck)
+  touch(prefix .. 'msgs:' .. id)
+  touch(prefix .. 'cids:' .. id)
+  touch(chats)
+  local fields = redis.call('HMGET', ck, 'resume_hash', 'staff_id', 'state')
+  if fields[1] then touch(prefix .. 'resume:' .. fields[1]) end
+  if fields[2] then
+    touch(active_key(fields[2]))
+    touch(staff_chats_key(fields[2]))
+    touch(loads)
+  end
+  if fields[3] == 'waiting' then touch(queue) end
+end
+"""
+
+# KEYS: chat, resume, queue, chats. ARGV: prefix, ttl, chat id, field, value, ...
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
+redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
+touch(KEYS[1])
+touch(KEYS[3])
+touch(KEYS[4])
+return 1
+"""
+
+# KEYS: resume. ARGV: prefix, ttl.
+_BY_RESUME = """
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+return redis.call('HGETALL', chat_key(id))
+"""
+
+# KEYS: queue. ARGV: prefix, ttl. Returns the hashes of the waiting chats in order.
+_READ_QUEUE = """
+local out = {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local h = redis.call('HGETALL', chat_key(id))
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+"""
+
+# KEYS: an id set. ARGV: prefix, ttl, key kind ("chat:" or "presence:").
+_READ_SET = """
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local h = redis.call('HGETALL', prefix .. ARGV[3] .. id)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+"""
+
+# KEYS: queue, chats, loads, staff active set, staff chats set, presence, presences.
+# ARGV: prefix, ttl, staff id, capacity, shift id or "", now.
+_ASSIGN = """
+local staff = ARGV[3]
+-- Forget active entries whose chat expired, so a lost chat cannot block capacity.
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  if redis.call('HGET', chat_key(id), 'state') ~= 'active' then
+    unload(KEYS[3], staff, id)
+  end
+end
+-- The set is the truth; resynchronise the counter in case the set itself expired.
+local load = redis.call('SCARD', KEYS[4])
+if load > 0 then redis.call('HSET', KEYS[3], staff, load) else redis.call('HDEL', KEYS[3], staff) end
+if load >= tonumber(ARGV[4]) then return {} end
+local id, ck
+repeat
+  id = redis.call('LPOP', KEYS[1])
+  if not id then return {} end
+  ck = chat_key(id)
+until redis.call('EXISTS', ck) == 1
+redis.call('HSET', ck, 'state', 'active', 'staff_id', staff, 'assigned_at', ARGV[6])
+if ARGV[5] ~= '' and redis.call('HEXISTS', ck, 'shift_id') == 0 then
+  redis.call('HSET', ck, 'shift_id', ARGV[5])
+end
+if redis.call('HEXISTS', ck, 'first_assigned_at') == 0 then
+  redis.call('HSET', ck, 'first_assigned_at', ARGV[6])
+end
+redis.call('SADD', KEYS[4], id)
+redis.call('SADD', KEYS[5], id)
+redis.call('HINCRBY', KEYS[3], staff, 1)
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('HSET', KEYS[6], 'last_chat_at', ARGV[6])
+  touch(KEYS[6])
+  touch(KEYS[7])
+end
+touch(KEYS[1])
+touch_chat(id, KEYS[1], KEYS[2], KEYS[3])
+return redis.call('HGETALL', ck)
+"""
+
+# KEYS: chat, queue, chats, loads, to active set, to chats set, to presence, presences.
+# ARGV: prefix, ttl, chat id, from staff, to staff, capacity, now.
+_TRANSFER = """
+local id, from, to = ARGV[3], ARGV[4], ARGV[5]
+local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
+if fields[1] ~= 'active' or fields[2] ~= from then return {} end
+if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {} end
+unload(KEYS[4], from, id)
+redis.call('SREM', staff_chats_key(from), id)
+redis.call('HSET', KEYS[1], 'staff_id', to, 'assigned_at', ARGV[7])
+redis.call('SADD', KEYS[5], id)
+redis.call('SADD', KEYS[6], id)
+redis.call('HINCRBY', KEYS[4], to, 1)
+if redis.call('EXISTS', KEYS[7]) == 1 then
+  redis.call('HSET', KEYS[7], 'last_chat_at', ARGV[7])
+  touch(KEYS[7])
+  touch(KEYS[8])
+end
+touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id.
+_REQUEUE = """
+local id = ARGV[3]
+local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
+if fields[1] ~= 'active' then return {} end
+redis.call('HSET', KEYS[1], 'state', 'waiting')
+redis.call('HDEL', KEYS[1], 'staff_id', 'assigned_at')
+redis.call('LPUSH', KEYS[2], id)
+if fields[2] then
+  unload(KEYS[4], fields[2], id)
+  redis.call('SREM', staff_chats_key(fields[2]), id)
+end
+touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: chat, queue, chats, loads, msgs, cids. ARGV: prefix, ttl, chat id, reason, outcome, now.
+_END = """
+local id = ARGV[3]
+local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id', 'resume_hash')
+local state = fields[1]
+if not state or state == 'ended' then return {} end
+if state == 'waiting' then redis.call('LREM', KEYS[2], 0, id) end
+if state == 'active' and fields[2] then unload(KEYS[4], fields[2], id) end
+redis.call('HSET', KEYS[1], 'state', 'ended', 'ended_at', ARGV[6], 'end_reason', ARGV[4], 'outcome', ARGV[5])
+if fields[3] then
+  local rk = prefix .. 'resume:' .. fields[3]
+  if redis.call('GET', rk) == id then redis.call('DEL', rk) end
+end
+-- Message text exists only while the chat lives.
+redis.call('DEL', KEYS[5], KEYS[6])
+touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: chat, chats, msgs, cids. ARGV: prefix, ttl, chat id.
+_FINISH = """
+local id = ARGV[3]
+if redis.call('HGET', KEYS[1], 'state') ~= 'ended' then return {} end
+local h = redis.call('HGETALL', KEYS[1])
+local staff = redis.call('HGET', KEYS[1], 'staff_id')
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+redis.call('SREM', KEYS[2], id)
+if staff then
+  redis.call('SREM', staff_chats_key(staff), id)
+  redis.call('SREM', active_key(staff), id)
+end
+return h
+"""
+
+# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now.
+_VISITOR = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'ended' then return {} end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'visitor_connected', '1')
+  redis.call('HDEL', KEYS[1], 'visitor_left_at')
+else
+  redis.call('HSET', KEYS[1], 'visitor_connected', '0', 'visitor_left_at', ARGV[5])
+end
+touch_chat(ARGV[3], KEYS[2], KEYS[3], KEYS[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: chat, msgs, cids, queue, chats, loads.
+# ARGV: prefix, ttl, chat id, dedupe field, payload json, counter field.
+# Returns false (not active) or {duplicate 0/1, "{seq} {payload}"}.
+_APPEND = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return false end
+local seen = redis.call('HGET', KEYS[3], ARGV[4])
+if seen then
+  local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
+  if first[1] then return {1, first[1]} end
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'last_seq', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[6], 1)
+local member = seq .. ' ' .. ARGV[5]
+redis.call('ZADD', KEYS[2], seq, member)
+redis.call('HSET', KEYS[3], ARGV[4], seq)
+touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
+return {0, member}
+"""
+
+# KEYS: presence, presences. ARGV: prefix, ttl, staff id, alias, max chats.
+_CONNECTED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'staff_id', ARGV[3], 'available', '0', 'sockets', '0')
+end
+redis.call('HSET', KEYS[1], 'alias', ARGV[4], 'max_chats', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'sockets', 1)
+redis.call('HDEL', KEYS[1], 'disconnected_at')
+redis.call('SADD', KEYS[2], ARGV[3])
+touch(KEYS[1])
+touch(KEYS[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: presence, presences. ARGV: prefix, ttl, now.
+_DISCONNECTED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local sockets = tonumber(redis.call('HGET', KEYS[1], 'sockets')) - 1
+if sockets < 0 then sockets = 0 end
+redis.call('HSET', KEYS[1], 'sockets', sockets)
+if sockets == 0 then
+  redis.call('HSET', KEYS[1], 'disconnected_at', ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], 'disconnected_at')
+end
+touch(KEYS[1])
+touch(KEYS[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: presence, presences. ARGV: prefix, ttl, "1"/"0", now.
+_AVAILABLE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if ARGV[3] == '1' and redis.call('HGET', KEYS[1], 'available') == '0'
+    and redis.call('HEXISTS', KEYS[1], 'last_chat_at') == 0 then
+  redis.call('HSET', KEYS[1], 'last_chat_at', ARGV[4])
+end
+redis.call('HSET', KEYS[1], 'available', ARGV[3])
+touch(KEYS[1])
+touch(KEYS[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
+def _ts(value: datetime) -> str:
+    """Serialise an aware datetime as an ISO string in UTC."""
+    if value.tzinfo is None:
+        # A naive time would come back meaning something else on another worker.
+        raise ValueError("the chat store needs timezone-aware datetimes")
+    return value.astimezone(UTC).isoformat()
+
+
+def _parse_ts(value: str) -> datetime:
+    """Parse an ISO string written by `_ts` back into an aware UTC datetime."""
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _parse_opt_ts(value: str | None) -> datetime | None:
+    """Parse an optional timestamp field."""
+    return _parse_ts(value) if value is not None else None
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """Turn a flat HGETALL reply from a script into a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _int_or_none(value: str | None) -> int | None:
+    """Parse an optional integer field."""
+    return int(value) if value is not None else None
+
+
+def _chat_fields(chat: Chat) -> list[str]:
+    """Flatten a chat into hash field/value pairs; None fields are left out."""
+    values: dict[str, str | None] = {
+        "chat_id": chat.chat_id,
+        "session_id": chat.session_id,
+        "resume_hash": chat.resume_hash,
+        "language": chat.language,
+        "visitor_alias": chat.visitor_alias,
+        "state": chat.state.value,
+        "created_at": _ts(chat.created_at),
+        "staff_id": str(chat.staff_id) if chat.staff_id is not None else None,
+        "shift_id": str(chat.shift_id) if chat.shift_id is not None else None,
+        "assigned_at": _ts(chat.assigned_at) if chat.assigned_at else None,
+        "first_assigned_at": _ts(chat.first_assigned_at) if chat.first_assigned_at else None,
+        "last_seq": str(chat.last_seq),
+        "visitor_messages": str(chat.visitor_messages),
+        "staff_messages": str(chat.staff_messages),
+        "visitor_connected": "1" if chat.visitor_connected else "0",
+        "visitor_left_at": _ts(chat.visitor_left_at) if chat.visitor_left_at else None,
+        "ended_at": _ts(chat.ended_at) if chat.ended_at else None,
+        "end_reason": chat.end_reason.value if chat.end_reason else None,
+        "outcome": chat.outcome.value if chat.outcome else None,
+    }
+    flat: list[str] = []
+    for name, value in values.items():
+        if value is not None:
+            flat += [name, value]
+    return flat
+
+
+def _chat(flat: list[str]) -> Chat | None:
+    """Build a chat from a flat hash reply; an empty reply means no chat."""
+    if not flat:
+        return None
+    h = _pairs(flat)
+    return Chat(
+        chat_id=h["chat_id"],
+        session_id=h["session_id"],
+        resume_hash=h["resume_hash"],
+        language=h["language"],
+        visitor_alias=h["visitor_alias"],
+        state=ChatState(h["state"]),
+        created_at=_parse_ts(h["created_at"]),
+        staff_id=_int_or_none(h.get("staff_id")),
+        shift_id=_int_or_none(h.get("shift_id")),
+        assigned_at=_parse_opt_ts(h.get("assigned_at")),
+        first_assigned_at=_parse_opt_ts(h.get("first_assigned_at")),
+        last_seq=int(h["last_seq"]),
+        visitor_messages=int(h["visitor_messages"]),
+        staff_messages=int(h["staff_messages"]),
+        visitor_connected=h["visitor_connected"] == "1",
+        visitor_left_at=_parse_opt_ts(h.get("visitor_left_at")),
+        ended_at=_parse_opt_ts(h.get("ended_at")),
+        end_reason=EndReason(h["end_reason"]) if "end_reason" in h else None,
+        outcome=Outcome(h["outcome"]) if "outcome" in h else None,
+    )
+
+
+def _presence(flat: list[str]) -> StaffPresence | None:
+    """Build a staff presence from a flat hash reply; empty means none."""
+    if not flat:
+        return None
+    h = _pairs(flat)
+    return StaffPresence(
+        staff_id=int(h["staff_id"]),
+        alias=h["alias"],
+        max_chats=int(h["max_chats"]),
+        available=h["available"] == "1",
+        sockets=int(h["sockets"]),
+        disconnected_at=_parse_opt_ts(h.get("disconnected_at")),
+        last_chat_at=_parse_opt_ts(h.get("last_chat_at")),
+    )
+
+
+def _message(chat_id: str, member: str) -> Message:
+    """Decode a "{seq} {json}" message member."""
+    seq, _, payload = member.partition(" ")
+    data = json.loads(payload)
+    return Message(
+        chat_id=chat_id,
+        seq=int(seq),
+        sender=Sender(data["sender"]),
+        client_id=data["client_id"],
+        text=data["text"],
+        sent_at=_parse_ts(data["sent_at"]),
+    )
+
+
+def _dedupe_field(sender: Sender, client_id: str) -> str:
+    """Name the (sender, client id) pair; JSON keeps any client id unambiguous and encodable."""
+    return json.dumps([sender.value, client_id])
+
+
+class RedisChatStore:
+    """A ChatStore in Redis: each racing decision is one atomic Lua script."""
+
+    def __init__(
+        self, client: Redis, prefix: str = DEFAULT_PREFIX, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    ) -> None:
+        """Use a client created with decode_responses=True; the store owns and closes it."""
+        if ttl_seconds < 1:
+            raise ValueError("ttl_seconds must be at least 1")
+        self._redis = client
+        self._prefix = prefix
+        self._ttl = int(ttl_seconds)
+        self._queue_key = prefix + "queue"
+        self._chats_key = prefix + "chats"
+        self._loads_key = prefix + "loads"
+        self._presences_key = prefix + "presences"
+        scripts = {
+            "create": _CREATE, "by_resume": _BY_RESUME, "read_queue": _READ_QUEUE, "read_set": _READ_SET,
+            "assign": _ASSIGN, "transfer": _TRANSFER, "requeue": _REQUEUE, "end": _END, "finish": _FINISH,
+            "visitor": _VISITOR, "append": _APPEND, "connected": _CONNECTED, "disconnected": _DISCONNECTED,
+            "available": _AVAILABLE,
+        }
+        # register_script runs EVALSHA and reloads the script after a Redis restart.
+        self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in scripts.items()}
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> RedisChatStore:
+        """Connect through a bounded pool on which overload waits instead of failing."""
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=POOL_TIMEOUT_SECONDS, decode_responses=True
+        )
+        return cls(Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds)
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every key this store writes."""
+        return self._prefix
+
+    async def close(self) -> None:
+        """Close the client and its pool; the data stays in Redis for the other workers."""
+        await self._redis.aclose()
+
+    async def check_persistence(self) -> str | None:
+        """Describe how the server writes data to disk, or None when it does not."""
+        try:
+            save = (await self._redis.config_get("save")).get("save", "")
+            appendonly = (await self._redis.config_get("appendonly")).get("appendonly", "no")
+        except ResponseError as exc:
+            # Managed services often rename CONFIG; unknown must count as persisting.
+            return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
+        found = []
+        if save.strip():
+            found.append(f"RDB snapshots are enabled (save {save!r})")
+        if appendonly.strip().lower() == "yes":
+            found.append("the append-only file is enabled (appendonly yes)")
+        return "; ".join(found) or None
+
+    def _k(self, kind: str, ident: object) -> str:
+        """Name a key of this store."""
+        return f"{self._prefix}{kind}:{ident}"
+
+    async def _run(self, name: str, keys: list[str], *args: object) -> Any:
+        """Run a registered script with the prefix and TTL as its first arguments."""
+        return await self._scripts[name](keys=keys, args=[self._prefix, self._ttl, *args])
+
+    # chats and the queue
+    async def create_chat(self, chat: Chat) -> None:
+        """Store a new waiting chat at the back of the queue."""
+        keys = [self._k("chat", chat.chat_id), self._k("resume", chat.resume_hash), self._queue_key, self._chats_key]
+        if not await self._run("create", keys, chat.chat_id, *_chat_fields(chat)):
+            raise ValueError("chat exists")
+
+    async def get_chat(self, chat_id: str) -> Chat | None:
+        """Return a live chat (waiting, active or ended awaiting topics)."""
+        return _chat(_flatten(await self._redis.hgetall(self._k("chat", chat_id))))
+
+    async def chat_by_resume_hash(self, resume_hash: str) -> Chat | None:
+        """Return the live chat a resume token belongs to."""
+        return _chat(await self._run("by_resume", [self._k("resume", resume_hash)]))
+
+    async def all_chats(self) -> list[Chat]:
+        """Return every live chat (for the sweeper)."""
+        return _sorted(c for c in map(_chat, await self._run("read_set", [self._chats_key], "chat:")) if c)
+
+    async def queue(self) -> list[Chat]:
+        """Return the waiting chats, front of the queue first."""
+        return [c for c in map(_chat, await self._run("read_queue", [self._queue_key])) if c]
+
+    async def chats_of_staff(self, staff_id: int) -> list[Chat]:
+        """Return the active and ended-awaiting-topics chats of a staff member."""
+        found = await self._run("read_set", [self._k("staff", f"{staff_id}:chats")], "chat:")
+        return _sorted(
+            c
+            for c in map(_chat, found)
+            if c and c.staff_id == staff_id and c.state in (ChatState.ACTIVE, ChatState.ENDED)
+        )
+
+    async def assign_next(
+        self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
+    ) -> Chat | None:
+        """Atomically give the front of the queue to a staff member below capacity."""
+        keys = [
+            self._queue_key,
+            self._chats_key,
+            self._loads_key,
+            self._k("staff", f"{staff_id}:active"),
+            self._k("staff", f"{staff_id}:chats"),
+            self._k("presence", staff_id),
+            self._presences_key,
+        ]
+        shift = "" if shift_id is None else str(shift_id)
+        return _chat(await self._run("assign", keys, staff_id, capacity, shift, _ts(now)))
+
+    async def transfer(
+        self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
+    ) -> Chat | None:
+        """Atomically move an active chat of from_staff to to_staff if to_staff is below capacity."""
+        keys = [
+            self._k("chat", chat_id),
+            self._queue_key,
+            self._chats_key,
+            self._loads_key,
+            self._k("staff", f"{to_staff}:active"),
+            self._k("staff", f"{to_staff}:chats"),
+            self._k("presence", to_staff),
+            self._presences_key,
+        ]
+        return _chat(await self._run("transfer", keys, chat_id, from_staff, to_staff, capacity, _ts(now)))
+
+    async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
+        """Atomically put an active chat back at the front of the queue."""
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        return _chat(await self._run("requeue", keys, chat_id))
+
+    async def end_chat(
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+    ) -> Chat | None:
+        """Atomically end a waiting or active chat and delete its messages; first caller only."""
+        keys = [
+            self._k("chat", chat_id),
+            self._queue_key,
+            self._chats_key,
+            self._loads_key,
+            self._k("msgs", chat_id),
+            self._k("cids", chat_id),
+        ]
+        return _chat(await self._run("end", keys, chat_id, reason.value, outcome.value, _ts(now)))
+
+    async def finish_chat(self, chat_id: str) -> Chat | None:
+        """Atomically remove an ended chat; only the first caller gets it."""
+        keys = [self._k("chat", chat_id), self._chats_key, self._k("msgs", chat_id), self._k("cids", chat_id)]
+        return _chat(await self._run("finish", keys, chat_id))
+
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
+        """Record that the visitor's connection dropped or came back."""
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now)))
+
+    # messages
+    async def append_message(
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+    ) -> tuple[Message, bool] | None:
+        """Add a message with the next sequence number to an active chat, once per client id."""
+        keys = [
+            self._k("chat", chat_id),
+            self._k("msgs", chat_id),
+            self._k("cids", chat_id),
+            self._queue_key,
+            self._chats_key,
+            self._loads_key,
+        ]
+        # ensure_ascii keeps any str (even lone surrogates) encodable, like the memory store.
+        payload = json.dumps({"sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now)})
+        counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
+        result = await self._run(
+            "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter
+        )
+        if not result:
+            return None
+        duplicate, member = result
+        return _message(chat_id, member), bool(int(duplicate))
+
+    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
+        """Return the chat's messages with seq > after_seq, in order."""
+        members = await self._redis.zrangebyscore(self._k("msgs", chat_id), f"({after_seq}", "+inf")
+        return [_message(chat_id, m) for m in members]
+
+    # staff presence
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
+        """Count one more socket of a staff member."""
+        keys = [self._k("presence", staff_id), self._presences_key]
+        presence = _presence(await self._run("connected", keys, staff_id, alias, max_chats))
+        assert presence is not None  # the script always creates it
+        return presence
+
+    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
+        """Count one socket less; with none left, note when the last one went."""
+        keys = [self._k("presence", staff_id), self._presences_key]
+        return _presence(await self._run("disconnected", keys, _ts(now)))
+
+    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
+        """Check a staff member in or out."""
+        keys = [self._k("presence", staff_id), self._presences_key]
+        return _presence(await self._run("available", keys, "1" if available else "0", _ts(now)))
+
+    async def presences(self) -> list[StaffPresence]:
+        """Return every known staff presence."""
+        found = await self._run("read_set", [self._presences_key], "presence:")
+        return sorted((p for p in map(_presence, found) if p), key=lambda p: p.staff_id)
+
+    async def staff_loads(self) -> dict[int, int]:
+        """Return the number of active chats per staff member."""
+        loads = await self._redis.hgetall(self._loads_key)
+        return {int(k): int(v) for k, v in loads.items() if int(v) > 0}
+
+
+def _flatten(mapping: dict[str, str]) -> list[str]:
+    """Turn a client-side HGETALL dict into the flat form scripts return."""
+    return [part for item in mapping.items() for part in item]
+
+
+def _sorted(chats: Iterable[Chat]) -> list[Chat]:
+    """Order chats by creation, as the memory store's insertion order has them."""
+    return sorted(chats, key=lambda c: (c.created_at, c.chat_id))
