@@ -20,6 +20,7 @@ from chat_server.app import create_app
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import sessions_key, settings_key
 from chat_server.privacy import AccessLogger, configure_logging
+from chat_server.lifecycle import StartupError
 from chat_server.settings import Settings, SettingsError, ensure_secret, load_settings
 from roster.repository import ShiftRepository
 
@@ -273,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     except AccountError as exc:
         print(f"dutychat: {exc}", file=sys.stderr)
         return 1
+    except StartupError as exc:
+        print(f"dutychat: cannot start: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

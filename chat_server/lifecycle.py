@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
 
 
+class StartupError(RuntimeError):
+    """A resource refused to start; the message names the setting and the fix."""
+
+
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     if not settings.database.url:
@@ -95,7 +99,7 @@ async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
     except RedisError as exc:
         await store.close()
         # The exception text names host and port, never the password in the URL.
-        raise RuntimeError(f"chat.redis_url: cannot reach Redis ({exc})") from exc
+        raise StartupError(f"chat.redis_url: cannot reach Redis ({exc})") from exc
     if persistence is None:
         return store
     if chat.redis_accept_persistence:
@@ -103,7 +107,7 @@ async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
         return store
     await store.close()
     # Principle 1: message text must never reach a disk, so a persisting Redis is refused.
-    raise RuntimeError(
+    raise StartupError(
         f"Redis at chat.redis_url would write chat messages to disk: {persistence}. "
         'Turn persistence off on that server (CONFIG SET save "" and CONFIG SET appendonly no, '
         "and the same in redis.conf), or set chat.redis_accept_persistence = true to accept it."

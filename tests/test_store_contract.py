@@ -1,0 +1,665 @@
+"""One contract for every chat store: each operation, each edge, and the decisions that must not race.
+
+Every test runs against the in-memory store and the Redis store. "Workers" are
+separate store instances (for Redis, separate clients and pools, as separate
+processes would have); the memory store has one process, so its workers share
+one instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from chat_server.chat.models import Chat, ChatState, EndReason, Outcome, Sender, StaffPresence
+from chat_server.store.base import ChatStore
+from chat_server.store.memory import MemoryChatStore
+from chat_server.store.redis import RedisChatStore
+from tests.conftest import redis_keys, start_redis_server
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=1)
+T2 = T0 + timedelta(minutes=2)
+
+Workers = Callable[[int], Awaitable[list[ChatStore]]]
+
+
+def chat(n: int) -> Chat:
+    return Chat(f"c{n}", f"s{n}", f"r{n}", "fi", f"Guest {n}", ChatState.WAITING, T0 + timedelta(seconds=n))
+
+
+def ids(chats: list[Chat]) -> list[str]:
+    return [c.chat_id for c in chats]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[ChatStore]:
+    if request.param == "memory":
+        memory = MemoryChatStore()
+        yield memory
+        await memory.close()
+        return
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    redis_store = RedisChatStore.from_url(url, prefix=prefix)
+    yield redis_store
+    await redis_store.close()
+
+
+@pytest.fixture
+async def workers(store: ChatStore, request: pytest.FixtureRequest) -> AsyncIterator[Workers]:
+    """Make n store instances over the same data, like n worker processes."""
+    opened: list[RedisChatStore] = []
+
+    async def make(n: int) -> list[ChatStore]:
+        if not isinstance(store, RedisChatStore):
+            return [store] * n
+        url = request.getfixturevalue("redis_url")
+        more = [RedisChatStore.from_url(url, prefix=store.prefix) for _ in range(n)]
+        opened.extend(more)
+        return list(more)
+
+    yield make
+    for s in opened:
+        await s.close()
+
+
+@pytest.fixture
+async def rstore(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisChatStore]:
+    """A Redis store alone, for checks of the key layout that the memory store has no part in."""
+    redis_store = RedisChatStore.from_url(redis_url, prefix=redis_prefix)
+    yield redis_store
+    await redis_store.close()
+
+
+# --- chats and the queue ---------------------------------------------------------
+
+
+async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
+    full = Chat(
+        "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
+        assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
+        visitor_connected=False, visitor_left_at=T2, ended_at=None, end_reason=None, outcome=None,
+    )
+    plain = chat(1)
+    await store.create_chat(full)
+    await store.create_chat(plain)
+    assert await store.get_chat("c-full") == full
+    assert await store.get_chat("c1") == plain
+    got = await store.get_chat("c-full")
+    assert got is not None and got.created_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
+    assert await store.get_chat("nope") is None
+    with pytest.raises(ValueError):
+        await store.create_chat(replace(plain, resume_hash="other"))
+    assert ids(await store.queue()) == ["c-full", "c1"]
+
+
+async def test_resume_lookup(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    await store.create_chat(chat(2))
+    assert await store.chat_by_resume_hash("r1") == chat(1)
+    assert await store.chat_by_resume_hash("unknown") is None
+    await store.staff_connected(7, "Aino", 3)
+    assigned = await store.assign_next(7, 3, None, T1)
+    assert await store.chat_by_resume_hash("r1") == assigned  # follows the chat's current state
+    await store.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T2)
+    assert await store.chat_by_resume_hash("r1") is None
+    assert (await store.chat_by_resume_hash("r2")).chat_id == "c2"  # type: ignore[union-attr]
+
+
+async def test_all_chats_and_queue_order(store: ChatStore) -> None:
+    assert await store.all_chats() == [] and await store.queue() == []
+    for n in range(5):
+        await store.create_chat(chat(n))
+    assert ids(await store.queue()) == ["c0", "c1", "c2", "c3", "c4"]
+    assert await store.queue() == [chat(n) for n in range(5)]
+    await store.assign_next(7, 3, None, T1)
+    await store.end_chat("c2", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
+    assert ids(await store.queue()) == ["c1", "c3", "c4"]
+    everything = {c.chat_id: c.state for c in await store.all_chats()}
+    assert everything == {
+        "c0": ChatState.ACTIVE, "c1": ChatState.WAITING, "c2": ChatState.ENDED,
+        "c3": ChatState.WAITING, "c4": ChatState.WAITING,
+    }
+    await store.finish_chat("c2")
+    assert sorted(ids(await store.all_chats())) == ["c0", "c1", "c3", "c4"]
+
+
+async def test_chats_of_staff(store: ChatStore) -> None:
+    for n in range(4):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 3, None, T1)  # c0
+    await store.assign_next(8, 3, None, T1)  # c1
+    await store.assign_next(7, 3, None, T1)  # c2
+    assert sorted(ids(await store.chats_of_staff(7))) == ["c0", "c2"]
+    assert ids(await store.chats_of_staff(8)) == ["c1"]
+    assert await store.chats_of_staff(9) == []
+    await store.end_chat("c0", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T2)  # ended, awaiting topics: still theirs
+    await store.requeue("c2", T2)  # back in the queue: no longer theirs
+    mine = await store.chats_of_staff(7)
+    assert [(c.chat_id, c.state) for c in mine] == [("c0", ChatState.ENDED)]
+    await store.finish_chat("c0")
+    assert await store.chats_of_staff(7) == []
+
+
+async def test_assign_next_capacity_shift_and_presence(store: ChatStore) -> None:
+    assert await store.assign_next(7, 3, 1, T0) is None  # empty queue
+    for n in range(4):
+        await store.create_chat(chat(n))
+    await store.staff_connected(7, "Aino", 2)
+    first = await store.assign_next(7, 2, 99, T1)
+    assert first == replace(
+        chat(0), state=ChatState.ACTIVE, staff_id=7, shift_id=99, assigned_at=T1, first_assigned_at=T1
+    )
+    assert await store.get_chat("c0") == first
+    presence = (await store.presences())[0]
+    assert presence.last_chat_at == T1
+    assert (await store.assign_next(7, 2, None, T1)).chat_id == "c1"  # type: ignore[union-attr]
+    assert await store.assign_next(7, 2, 99, T1) is None  # at capacity
+    assert ids(await store.queue()) == ["c2", "c3"]  # nothing popped by the refusal
+    assert (await store.assign_next(7, 3, 99, T1)).chat_id == "c2"  # type: ignore[union-attr]  # capacity is per call
+    assert await store.assign_next(7, 0, None, T1) is None
+    # A staff member without a presence can still be given a chat; no presence appears.
+    assert (await store.assign_next(8, 1, None, T2)).chat_id == "c3"  # type: ignore[union-attr]
+    assert [p.staff_id for p in await store.presences()] == [7]
+    assert await store.staff_loads() == {7: 3, 8: 1}
+
+    # Requeued and reassigned: first_assigned_at and shift_id stay, assigned_at and staff change.
+    second = await store.get_chat("c1")
+    assert second is not None and second.shift_id is None
+    await store.requeue("c0", T2)
+    again = await store.assign_next(8, 3, 100, T2)
+    assert again is not None and again.chat_id == "c0"
+    assert (again.staff_id, again.shift_id, again.assigned_at, again.first_assigned_at) == (8, 99, T2, T1)
+    await store.requeue("c1", T2)
+    later = await store.assign_next(8, 3, 100, T2)
+    assert later is not None and later.chat_id == "c1" and later.shift_id == 100  # none before: the new one
+
+
+async def test_transfer_moves_an_active_chat_within_capacity(store: ChatStore) -> None:
+    for n in range(4):
+        await store.create_chat(chat(n))
+    await store.staff_connected(8, "Bo", 2)
+    await store.assign_next(7, 3, 11, T0)  # c0
+    await store.assign_next(7, 3, 11, T0)  # c1
+    await store.assign_next(8, 2, 12, T0)  # c2
+    assert await store.transfer("c0", 9, 8, 2, T1) is None  # not from_staff's chat
+    assert await store.transfer("c3", 7, 8, 5, T1) is None  # waiting
+    assert await store.transfer("nope", 7, 8, 5, T1) is None
+    moved = await store.transfer("c0", 7, 8, 2, T1)
+    assert moved == replace(
+        chat(0), state=ChatState.ACTIVE, staff_id=8, shift_id=11, assigned_at=T1, first_assigned_at=T0
+    )
+    assert await store.get_chat("c0") == moved
+    assert (await store.presences())[0].last_chat_at == T1
+    assert await store.transfer("c1", 7, 8, 2, T2) is None  # Bo is at capacity
+    assert await store.staff_loads() == {7: 1, 8: 2}
+    assert ids(await store.chats_of_staff(7)) == ["c1"]
+    assert sorted(ids(await store.chats_of_staff(8))) == ["c0", "c2"]
+    assert (await store.transfer("c1", 7, 7, 3, T2)).assigned_at == T2  # type: ignore[union-attr]
+    assert await store.staff_loads() == {7: 1, 8: 2}
+    await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.transfer("c1", 7, 9, 3, T2) is None  # ended
+    assert await store.staff_loads() == {8: 2}
+
+
+async def test_requeue_puts_chat_at_the_front(store: ChatStore) -> None:
+    for n in range(3):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 3, 5, T1)
+    assert await store.requeue("c1", T1) is None  # waiting, not active
+    assert await store.requeue("nope", T1) is None
+    back = await store.requeue("c0", T2)
+    assert back == replace(chat(0), shift_id=5, first_assigned_at=T1)
+    assert back.state is ChatState.WAITING and back.staff_id is None and back.assigned_at is None  # type: ignore[union-attr]
+    assert ids(await store.queue()) == ["c0", "c1", "c2"]
+    assert await store.requeue("c0", T2) is None
+    assert await store.staff_loads() == {}
+    await store.assign_next(7, 3, None, T2)
+    await store.end_chat("c0", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.requeue("c0", T2) is None  # ended
+
+
+async def test_end_chat_once_from_each_state(store: ChatStore) -> None:
+    for n in range(3):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 3, 3, T1)  # c0 active
+    ended = await store.end_chat("c0", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert ended == replace(
+        chat(0), state=ChatState.ENDED, staff_id=7, shift_id=3, assigned_at=T1, first_assigned_at=T1,
+        ended_at=T2, end_reason=EndReason.STAFF_ENDED, outcome=Outcome.ANSWERED,
+    )
+    assert await store.get_chat("c0") == ended
+    assert await store.end_chat("c0", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T2) is None
+    assert await store.staff_loads() == {}
+
+    waiting = await store.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T2)
+    assert waiting is not None and waiting.state is ChatState.ENDED and waiting.staff_id is None
+    assert waiting.outcome is Outcome.ABANDONED and waiting.end_reason is EndReason.VISITOR_LEFT
+    assert ids(await store.queue()) == ["c2"]
+    assert await store.end_chat("nope", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T2) is None
+    # An ended chat is still live (awaiting topics) until finished, but cannot resume.
+    assert sorted(ids(await store.all_chats())) == ["c0", "c1", "c2"]
+    assert await store.chat_by_resume_hash("r1") is None
+    assert await store.set_visitor_connected("c0", False, T2) is None
+
+
+async def test_finish_chat_once(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    assert await store.finish_chat("c1") is None  # waiting: not finished
+    await store.assign_next(7, 3, None, T1)
+    assert await store.finish_chat("c1") is None  # active: not finished
+    ended = await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.finish_chat("c1") == ended
+    assert await store.finish_chat("c1") is None
+    assert await store.finish_chat("nope") is None
+    assert await store.get_chat("c1") is None
+    assert await store.all_chats() == [] and await store.chats_of_staff(7) == []
+    # The id can be used again once the chat is gone.
+    await store.create_chat(chat(1))
+    assert await store.get_chat("c1") == chat(1)
+
+
+async def test_set_visitor_connected(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    gone = await store.set_visitor_connected("c1", False, T1)
+    assert gone == replace(chat(1), visitor_connected=False, visitor_left_at=T1)
+    back = await store.set_visitor_connected("c1", True, T2)
+    assert back == chat(1)
+    await store.assign_next(7, 3, None, T1)
+    active = await store.set_visitor_connected("c1", False, T2)
+    assert active is not None and active.state is ChatState.ACTIVE and active.visitor_left_at == T2
+    assert await store.get_chat("c1") == active
+    assert await store.set_visitor_connected("nope", True, T2) is None
+    await store.end_chat("c1", EndReason.VISITOR_TIMEOUT, Outcome.ANSWERED, T2)
+    assert await store.set_visitor_connected("c1", True, T2) is None
+    assert (await store.get_chat("c1")).visitor_connected is False  # type: ignore[union-attr]
+
+
+# --- messages --------------------------------------------------------------------
+
+
+async def test_append_message_sequence_dedupe_and_counts(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    assert await store.append_message("c1", Sender.VISITOR, "a", "too early", T0) is None  # waiting
+    assert await store.append_message("nope", Sender.VISITOR, "a", "nobody", T0) is None
+    await store.staff_connected(7, "Aino", 3)
+    await store.assign_next(7, 3, None, T0)
+    m1, dup1 = await store.append_message("c1", Sender.VISITOR, "a", "hello", T1)  # type: ignore[misc]
+    m2, dup2 = await store.append_message("c1", Sender.STAFF, "a", "hi", T1)  # type: ignore[misc]
+    m3, dup3 = await store.append_message("c1", Sender.VISITOR, "a", "hello again?", T2)  # type: ignore[misc]
+    assert (m1.seq, m2.seq, m3.seq) == (1, 2, 1) and (dup1, dup2, dup3) == (False, False, True)
+    assert m3 == m1 and m3.text == "hello" and m3.sent_at == T1
+    assert (m1.chat_id, m1.sender, m1.client_id) == ("c1", Sender.VISITOR, "a")
+    current = await store.get_chat("c1")
+    assert (current.last_seq, current.visitor_messages, current.staff_messages) == (2, 1, 1)  # type: ignore[union-attr]
+    assert await store.messages_after("c1", 0) == [m1, m2]
+    assert [m.seq for m in await store.messages_after("c1", 1)] == [2]
+    assert await store.messages_after("c1", 2) == []
+    assert await store.messages_after("nope", 0) == []
+
+
+async def test_message_text_round_trips_exactly(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    texts = [
+        "hei 👋 ääkköset", "line one\nline two\t", '{"seq": 9, "text": "x"}', "9 not a seq", "  spaces  ",
+        "\x00nul", "lone \ud800 surrogate", "x" * 20000, "\\ / \" '",
+    ]
+    for n, text in enumerate(texts):
+        message, duplicate = await store.append_message("c1", Sender.STAFF, f"k{n}", text, T1)  # type: ignore[misc]
+        assert message.text == text and not duplicate
+    assert [m.text for m in await store.messages_after("c1", 0)] == texts
+    # Client ids are opaque: ones that look alike stay apart.
+    one, _ = await store.append_message("c1", Sender.VISITOR, "a:b", "first", T1)  # type: ignore[misc]
+    two, _ = await store.append_message("c1", Sender.VISITOR, "a", "second", T1)  # type: ignore[misc]
+    three, dup = await store.append_message("c1", Sender.STAFF, "a:b", "third", T1)  # type: ignore[misc]
+    assert len({one.seq, two.seq, three.seq}) == 3 and not dup
+
+
+async def test_messages_survive_requeue_and_go_with_end(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    await store.append_message("c1", Sender.VISITOR, "a", "one", T0)
+    await store.requeue("c1", T1)
+    assert await store.append_message("c1", Sender.VISITOR, "b", "while waiting", T1) is None
+    assert [m.text for m in await store.messages_after("c1", 0)] == ["one"]
+    await store.assign_next(8, 3, None, T1)
+    m, dup = await store.append_message("c1", Sender.VISITOR, "a", "one again", T1)  # type: ignore[misc]
+    assert (m.seq, m.text, dup) == (1, "one", True)
+    assert (await store.append_message("c1", Sender.STAFF, "s", "two", T1))[0].seq == 2  # type: ignore[index]
+    await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.messages_after("c1", 0) == []
+    assert await store.append_message("c1", Sender.VISITOR, "c", "late", T2) is None
+    ended = await store.get_chat("c1")
+    assert (ended.last_seq, ended.visitor_messages, ended.staff_messages) == (2, 1, 1)  # type: ignore[union-attr]
+
+
+# --- staff presence --------------------------------------------------------------
+
+
+async def test_presence_connect_disconnect_available(store: ChatStore) -> None:
+    assert await store.staff_disconnected(7, T0) is None
+    assert await store.set_available(7, True, T0) is None
+    assert await store.presences() == []
+    first = await store.staff_connected(7, "Aino", 3)
+    assert first == StaffPresence(7, "Aino", 3, available=False, sockets=1)
+    second = await store.staff_connected(7, "Aino B", 4)  # alias and capacity follow the account
+    assert second == StaffPresence(7, "Aino B", 4, sockets=2)
+    on = await store.set_available(7, True, T0)
+    assert on == replace(second, available=True, last_chat_at=T0)
+    assert (await store.set_available(7, True, T1)).last_chat_at == T0  # type: ignore[union-attr]
+    one = await store.staff_disconnected(7, T1)
+    assert one == replace(on, sockets=1)  # type: ignore[arg-type]
+    none = await store.staff_disconnected(7, T1)
+    assert none == replace(on, sockets=0, disconnected_at=T1)  # type: ignore[arg-type]
+    floor = await store.staff_disconnected(7, T2)
+    assert floor is not None and floor.sockets == 0 and floor.disconnected_at == T2
+    back = await store.staff_connected(7, "Aino", 3)
+    assert back.sockets == 1 and back.disconnected_at is None and back.available
+    off = await store.set_available(7, False, T2)
+    assert off is not None and not off.available and off.last_chat_at == T0  # kept for routing
+    again = await store.set_available(7, True, T2)
+    assert again is not None and again.last_chat_at == T0  # only set when there was none
+    await store.staff_connected(8, "Bo", 2)
+    assert sorted(await store.presences(), key=lambda p: p.staff_id) == [
+        again, StaffPresence(8, "Bo", 2, sockets=1)
+    ]
+
+
+async def test_staff_loads(store: ChatStore) -> None:
+    assert await store.staff_loads() == {}
+    for n in range(5):
+        await store.create_chat(chat(n))
+    await store.assign_next(1, 3, None, T0)
+    await store.assign_next(1, 3, None, T0)
+    await store.assign_next(2, 3, None, T0)
+    assert await store.staff_loads() == {1: 2, 2: 1}
+    await store.end_chat("c0", EndReason.STAFF_ENDED, Outcome.ANSWERED, T1)  # ended chats are not load
+    assert await store.staff_loads() == {1: 1, 2: 1}
+    await store.requeue("c2", T1)
+    assert await store.staff_loads() == {1: 1}
+    await store.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T1)
+    assert await store.staff_loads() == {}
+
+
+async def test_workers_share_state(store: ChatStore, workers: Workers) -> None:
+    (other,) = await workers(1)
+    await other.create_chat(chat(1))
+    assert await store.get_chat("c1") == chat(1)
+
+
+# --- races between workers -------------------------------------------------------
+
+
+async def test_concurrent_arrivals_and_assignment_never_double_lose_or_exceed(
+    store: ChatStore, workers: Workers
+) -> None:
+    instances = await workers(4)
+    chats = [chat(n) for n in range(200)]
+    await asyncio.gather(*(instances[n % 4].create_chat(c) for n, c in enumerate(chats)))
+    assert sorted(ids(await store.queue())) == sorted(c.chat_id for c in chats)
+
+    staff_ids = list(range(1, 11))
+    for s in staff_ids:
+        await store.staff_connected(s, f"S{s}", 3)
+    taken: dict[int, list[str]] = {s: [] for s in staff_ids}
+
+    async def take(s: int, instance: ChatStore) -> None:
+        # Every staff member grabs through every worker at once: capacity must still hold.
+        while (c := await instance.assign_next(s, 3, None, T1)) is not None:
+            assert c.staff_id == s
+            taken[s].append(c.chat_id)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(take(s, i) for s in staff_ids for i in instances))
+    assigned = [c for got in taken.values() for c in got]
+    assert len(assigned) == len(set(assigned)) == 30
+    assert all(len(got) == 3 for got in taken.values())
+    waiting = ids(await store.queue())
+    assert len(waiting) == 170 and not set(waiting) & set(assigned)
+    assert sorted(waiting + assigned) == sorted(c.chat_id for c in chats)
+    assert await store.staff_loads() == {s: 3 for s in staff_ids}
+    for s in staff_ids:
+        assert sorted(ids(await store.chats_of_staff(s))) == sorted(taken[s])
+
+
+async def test_concurrent_end_and_finish_have_one_winner(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(5)
+    for n in range(10):
+        await store.create_chat(chat(n))
+    for _ in range(5):
+        await store.assign_next(7, 5, None, T0)
+    for n in range(10):  # half active, half waiting
+        ends = await asyncio.gather(
+            *(i.end_chat(f"c{n}", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T1) for i in instances)
+        )
+        assert sum(e is not None for e in ends) == 1
+        finishes = await asyncio.gather(*(i.finish_chat(f"c{n}") for i in instances))
+        assert sum(f is not None for f in finishes) == 1
+    assert await store.all_chats() == [] and await store.queue() == [] and await store.staff_loads() == {}
+
+
+async def test_concurrent_transfers_never_exceed_capacity(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    for n in range(12):
+        await store.create_chat(chat(n))
+    for _ in range(12):
+        await store.assign_next(7, 12, None, T0)
+    # Each chat is handed to three members at once from different workers; each takes at most 2.
+    moves = await asyncio.gather(
+        *(instances[(n + s) % 4].transfer(f"c{n}", 7, s, 2, T1) for n in range(12) for s in (8, 9, 10))
+    )
+    done = [m for m in moves if m is not None]
+    assert len(done) == 6 and len({m.chat_id for m in done}) == 6
+    assert await store.staff_loads() == {7: 6, 8: 2, 9: 2, 10: 2}
+    chats = await store.all_chats()
+    assert sorted(c.staff_id for c in chats if c.staff_id != 7) == [8, 8, 9, 9, 10, 10]
+
+
+async def test_concurrent_requeue_has_one_winner(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(5)
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    back = await asyncio.gather(*(i.requeue("c1", T1) for i in instances))
+    assert sum(b is not None for b in back) == 1
+    assert ids(await store.queue()) == ["c1"]
+
+
+async def test_concurrent_appends(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(5)
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    # The same client id from every worker at once (a retry storm): one message.
+    same = await asyncio.gather(
+        *(i.append_message("c1", Sender.VISITOR, "retry", "once", T1) for i in instances for _ in range(4))
+    )
+    assert all(r is not None for r in same)
+    assert {r[0].seq for r in same if r} == {1}
+    assert sum(not r[1] for r in same if r) == 1
+    # Different client ids at once: every one gets its own, gap-free sequence number.
+    distinct = await asyncio.gather(
+        *(instances[n % 5].append_message("c1", Sender.STAFF, f"m{n}", f"text {n}", T1) for n in range(50))
+    )
+    assert sorted(r[0].seq for r in distinct if r) == list(range(2, 52))
+    current = await store.get_chat("c1")
+    assert (current.last_seq, current.visitor_messages, current.staff_messages) == (51, 1, 50)  # type: ignore[union-attr]
+    assert [m.seq for m in await store.messages_after("c1", 0)] == list(range(1, 52))
+
+
+async def test_assignment_races_end_and_requeue(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    for n in range(40):
+        await store.create_chat(chat(n))
+    rng = random.Random(5)
+
+    async def churn(worker: ChatStore, staff: int) -> None:
+        for _ in range(60):
+            action = rng.random()
+            target = f"c{rng.randrange(40)}"
+            if action < 0.5:
+                await worker.assign_next(staff, 2, None, T1)
+            elif action < 0.7:
+                await worker.requeue(target, T1)
+            else:
+                await worker.end_chat(target, EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
+
+    await asyncio.gather(*(churn(i, s) for i in instances for s in (1, 2, 3)))
+    chats = await store.all_chats()
+    assert len(chats) == 40
+    waiting = ids(await store.queue())
+    assert sorted(waiting) == sorted(c.chat_id for c in chats if c.state is ChatState.WAITING)
+    assert len(waiting) == len(set(waiting))
+    loads: dict[int, int] = {}
+    for c in chats:
+        if c.state is ChatState.ACTIVE:
+            assert c.staff_id is not None
+            loads[c.staff_id] = loads.get(c.staff_id, 0) + 1
+    assert await store.staff_loads() == loads and all(v <= 2 for v in loads.values())
+
+
+# --- Redis keys: TTLs, cleanup, robustness -----------------------------------------
+
+
+async def test_redis_every_key_has_a_ttl(rstore: RedisChatStore, redis_url: str) -> None:
+    store = redis_store = rstore
+    await store.staff_connected(7, "Aino", 3)
+    await store.set_available(7, True, T0)
+    for n in range(3):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 3, 1, T0)
+    await store.append_message("c0", Sender.VISITOR, "a", "hello", T0)
+    await store.set_visitor_connected("c1", False, T1)
+    await store.end_chat("c2", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
+    keys = redis_keys(redis_url, redis_store.prefix)
+    names = {k.removeprefix(redis_store.prefix) for k in keys}
+    assert names >= {
+        "chat:c0", "chat:c1", "chat:c2", "msgs:c0", "cids:c0", "resume:r0", "resume:r1", "queue", "chats",
+        "staff:7:active", "staff:7:chats", "loads", "presence:7", "presences",
+    }
+    assert "resume:r2" not in names  # the ended chat cannot be resumed
+    assert all(0 < ttl <= 86400 for ttl in keys.values()), keys
+
+
+async def test_redis_ttl_is_configurable(redis_url: str, redis_prefix: str) -> None:
+    short = RedisChatStore.from_url(redis_url, prefix=redis_prefix, ttl_seconds=120)
+    try:
+        await short.create_chat(chat(1))
+        await short.staff_connected(7, "Aino", 3)
+        await short.assign_next(7, 3, None, T0)
+        await short.append_message("c1", Sender.VISITOR, "a", "hello", T0)
+        keys = redis_keys(redis_url, redis_prefix)
+        assert keys and all(0 < ttl <= 120 for ttl in keys.values()), keys
+    finally:
+        await short.close()
+    with pytest.raises(ValueError):
+        RedisChatStore.from_url(redis_url, prefix=redis_prefix, ttl_seconds=0)
+
+
+async def test_redis_churn_leaves_only_presence_keys(rstore: RedisChatStore, redis_url: str) -> None:
+    store = redis_store = rstore
+    instances = [RedisChatStore.from_url(redis_url, prefix=rstore.prefix) for _ in range(4)]
+    try:
+        await churn_100_chats(store, instances)
+    finally:
+        for instance in instances:
+            await instance.close()
+    keys = redis_keys(redis_url, redis_store.prefix)
+    leftover = {k for k in keys if not k.startswith(redis_store.prefix + "presence")}
+    assert leftover == set(), leftover
+    assert keys and all(ttl > 0 for ttl in keys.values()), keys
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        for key in keys:
+            kind = await client.type(key)
+            content = await client.hgetall(key) if kind == "hash" else await client.smembers(key)
+            assert CANARY not in str(content)
+    finally:
+        await client.aclose()
+
+
+CANARY = "canary-7f3b1e"
+
+
+async def churn_100_chats(store: RedisChatStore, instances: list[RedisChatStore]) -> None:
+    """Start, assign, talk in, end and finish 100 chats across workers, racing the end and the finish."""
+    for s in range(1, 6):
+        await store.staff_connected(s, f"S{s}", 5)
+        await store.set_available(s, True, T0)
+
+    async def one_chat(n: int) -> None:
+        worker = instances[n % 4]
+        await worker.create_chat(chat(n))
+        while (await worker.get_chat(f"c{n}")).state is ChatState.WAITING:  # type: ignore[union-attr]
+            await worker.assign_next(1 + n % 5, 5, 1, T0)
+            await asyncio.sleep(0)
+        await worker.append_message(f"c{n}", Sender.VISITOR, "v1", f"{CANARY} {n}", T1)
+        await worker.append_message(f"c{n}", Sender.STAFF, "s1", "reply", T1)
+        ends = await asyncio.gather(
+            worker.end_chat(f"c{n}", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2),
+            instances[(n + 1) % 4].end_chat(f"c{n}", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T2),
+        )
+        assert sum(e is not None for e in ends) == 1
+        finished = await asyncio.gather(worker.finish_chat(f"c{n}"), instances[(n + 2) % 4].finish_chat(f"c{n}"))
+        assert sum(f is not None for f in finished) == 1
+
+    await asyncio.gather(*(one_chat(n) for n in range(100)))
+    for s in range(1, 6):
+        await store.staff_disconnected(s, T2)
+
+
+async def test_redis_expired_chats_do_not_block_the_queue_or_capacity(
+    rstore: RedisChatStore, redis_url: str
+) -> None:
+    store = redis_store = rstore
+    for n in range(3):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 1, None, T0)  # c0, at capacity 1
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        # What TTL expiry does to keys a dead worker left: the chat hashes vanish.
+        await client.delete(f"{redis_store.prefix}chat:c0", f"{redis_store.prefix}chat:c1")
+    finally:
+        await client.aclose()
+    got = await store.assign_next(7, 1, None, T1)
+    assert got is not None and got.chat_id == "c2"  # c0 no longer counts, c1 is skipped
+    assert await store.staff_loads() == {7: 1}
+    assert ids(await store.queue()) == [] and ids(await store.all_chats()) == ["c2"]
+
+
+async def test_redis_bounded_pool_waits_instead_of_failing(redis_url: str, redis_prefix: str) -> None:
+    small = RedisChatStore.from_url(redis_url, prefix=redis_prefix, max_connections=2)
+    try:
+        await asyncio.gather(*(small.create_chat(chat(n)) for n in range(100)))
+        assert len(await small.queue()) == 100
+    finally:
+        await small.close()
+
+
+async def test_redis_persistence_check(tmp_path: Path) -> None:
+    variants = {
+        "none": ("--save", "", "--appendonly", "no"),
+        "rdb": ("--save", "60 1", "--appendonly", "no"),
+        "aof": ("--save", "", "--appendonly", "yes"),
+    }
+    found: dict[str, str | None] = {}
+    for name, args in variants.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        server = start_redis_server(folder, *args)
+        checked = RedisChatStore.from_url(server.url)
+        try:
+            found[name] = await checked.check_persistence()
+        finally:
+            await checked.close()
+            server.stop()
+    assert found["none"] is None
+    assert found["rdb"] is not None and "save" in found["rdb"] and "60 1" in found["rdb"]
+    assert found["aof"] is not None and "appendonly yes" in found["aof"]
