@@ -10,6 +10,7 @@ from aiohttp import web
 from chat_server.clock import Clock, SystemClock
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, service_context, store_context
+from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
 from chat_server.web import auth, public, reports, roster_api
@@ -20,8 +21,13 @@ from chat_server.web.pages import setup_pages
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     server = settings.server
+    manager = None
+    if settings.chat.store == "redis":
+        # Several workers share rooms through Redis pub/sub (no connection is opened here).
+        manager = BoundedRedisManager(settings.chat.redis_url, channel=settings.chat.redis_key_prefix + "socketio")
     return socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=manager,
         # A browser page from any other origin is refused at the handshake.
         cors_allowed_origins=[server.public_origin, *server.allowed_origins],
         cors_credentials=True,
@@ -43,6 +49,8 @@ async def close_connections(app: web.Application) -> None:
     engine.sockets.clear()
     await asyncio.sleep(0.2)  # let the close packets go out
     await sio.shutdown()
+    if isinstance(sio.manager, BoundedRedisManager):
+        await sio.manager.close()
 
 
 def setup_routes(app: web.Application) -> None:

@@ -334,3 +334,27 @@ async def test_visitor_never_sees_login_or_real_name(live: Live) -> None:
     seen = repr(acks) + repr(dict(visitor.received))
     assert "Aino" in seen
     assert "aino.login" not in seen and "Real Name" not in seen
+
+
+async def test_resume_on_a_second_socket_detaches_the_first(live: Live) -> None:
+    await live.add_staff("aino")
+    staff = await live.staff("aino")
+    first = await live.visitor()
+    await first.start()
+    await first.send("from the first tab", "v1")
+    second = await live.visitor()
+    resumed = await second.call("chat:resume", {"resume_token": first.token, "last_seq": 0})
+    assert resumed["ok"] and [m["seq"] for m in resumed["messages"]] == [1]
+    detached = await first.wait_for("chat:ended")
+    assert detached == {"chat_id": first.chat_id, "reason": "resumed_elsewhere", "next_opening": None}
+    # The replaced socket speaks for the chat no more, and hears no more of it.
+    assert (await first.send("stale", "v2"))["error"]["code"] == "no_active_chat"
+    await staff.send(first.chat_id, "hello again", "s1")
+    await second.wait_for("message:new", lambda m: m["seq"] == 2)
+    await settle()
+    assert [m["seq"] for m in first.received["message:new"]] == [1]
+    # Its late disconnect does not mark the visitor as gone.
+    await first.disconnect()
+    await settle()
+    assert (await live.service.store.get_chat(first.chat_id)).visitor_connected is True  # type: ignore[union-attr]
+    assert not [p for p in staff.received["chat:presence"] if not p["visitor_connected"]]

@@ -86,7 +86,8 @@ async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
     full = Chat(
         "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
         assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
-        visitor_connected=False, visitor_left_at=T2, ended_at=None, end_reason=None, outcome=None,
+        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", ended_at=None, end_reason=None,
+        outcome=None,
     )
     plain = chat(1)
     await store.create_chat(full)
@@ -248,7 +249,7 @@ async def test_end_chat_once_from_each_state(store: ChatStore) -> None:
     # An ended chat is still live (awaiting topics) until finished, but cannot resume.
     assert sorted(ids(await store.all_chats())) == ["c0", "c1", "c2"]
     assert await store.chat_by_resume_hash("r1") is None
-    assert await store.set_visitor_connected("c0", False, T2) is None
+    assert await store.set_visitor_connected("c0", False, T2, "sid-0") is None
 
 
 async def test_finish_chat_once(store: ChatStore) -> None:
@@ -268,22 +269,26 @@ async def test_finish_chat_once(store: ChatStore) -> None:
 
 
 async def test_set_visitor_connected(store: ChatStore) -> None:
-    await store.create_chat(chat(1))
-    gone = await store.set_visitor_connected("c1", False, T1)
-    assert gone == replace(chat(1), visitor_connected=False, visitor_left_at=T1)
-    back = await store.set_visitor_connected("c1", True, T2)
-    assert back == chat(1)
+    await store.create_chat(replace(chat(1), visitor_sid="sid-a"))
+    # A socket that does not hold the chat cannot drop it (a late disconnect elsewhere).
+    assert await store.set_visitor_connected("c1", False, T1, "sid-old") is None
+    gone = await store.set_visitor_connected("c1", False, T1, "sid-a")
+    assert gone == replace(chat(1), visitor_connected=False, visitor_left_at=T1, visitor_sid=None)
+    back = await store.set_visitor_connected("c1", True, T2, "sid-b")
+    assert back == replace(chat(1), visitor_sid="sid-b")
+    # Resumed on another socket while sid-b lingers: sid-c holds it now.
+    moved = await store.set_visitor_connected("c1", True, T2, "sid-c")
+    assert moved is not None and moved.visitor_sid == "sid-c" and moved.visitor_connected
+    assert await store.set_visitor_connected("c1", False, T2, "sid-b") is None
+    assert (await store.get_chat("c1")).visitor_connected is True  # type: ignore[union-attr]
     await store.assign_next(7, 3, None, T1)
-    active = await store.set_visitor_connected("c1", False, T2)
+    active = await store.set_visitor_connected("c1", False, T2, "sid-c")
     assert active is not None and active.state is ChatState.ACTIVE and active.visitor_left_at == T2
     assert await store.get_chat("c1") == active
-    assert await store.set_visitor_connected("nope", True, T2) is None
+    assert await store.set_visitor_connected("nope", True, T2, "sid-x") is None
     await store.end_chat("c1", EndReason.VISITOR_TIMEOUT, Outcome.ANSWERED, T2)
-    assert await store.set_visitor_connected("c1", True, T2) is None
+    assert await store.set_visitor_connected("c1", True, T2, "sid-d") is None
     assert (await store.get_chat("c1")).visitor_connected is False  # type: ignore[union-attr]
-
-
-# --- messages --------------------------------------------------------------------
 
 
 async def test_append_message_sequence_dedupe_and_counts(store: ChatStore) -> None:
@@ -536,7 +541,8 @@ async def test_redis_every_key_has_a_ttl(rstore: RedisChatStore, redis_url: str)
         await store.create_chat(chat(n))
     await store.assign_next(7, 3, 1, T0)
     await store.append_message("c0", Sender.VISITOR, "a", "hello", T0)
-    await store.set_visitor_connected("c1", False, T1)
+    await store.set_visitor_connected("c1", True, T1, "sid-1")
+    await store.set_visitor_connected("c1", False, T1, "sid-1")
     await store.end_chat("c2", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
     keys = redis_keys(redis_url, redis_store.prefix)
     names = {k.removeprefix(redis_store.prefix) for k in keys}

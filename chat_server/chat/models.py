@@ -65,6 +65,8 @@ class Chat:
     staff_messages: int = 0
     visitor_connected: bool = True
     visitor_left_at: datetime | None = None
+    # The socket.io sid now holding the chat (on any worker); only it can drop it.
+    visitor_sid: str | None = None
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     outcome: Outcome | None = None

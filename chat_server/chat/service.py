@@ -49,6 +49,9 @@ class Notifier(Protocol):
 
     async def to_all_staff(self, event: str, data: dict[str, Any]) -> None: ...
 
+    async def detach_visitor(self, sid: str, chat_id: str) -> None:
+        """Tell a replaced visitor socket (on any worker) it no longer holds the chat."""
+
 
 def hash_resume_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -118,7 +121,7 @@ class ChatService:
 
     # ------------------------------------------------------------------ visitor
 
-    async def start_chat(self, language: str) -> StartResult:
+    async def start_chat(self, language: str, sid: str) -> StartResult:
         if language not in self.settings.languages:
             raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
         now = self.clock.now()
@@ -148,16 +151,22 @@ class ChatService:
             visitor_alias=f"{secrets.choice(_ALIAS_WORDS)} {secrets.randbelow(9000) + 1000}",
             state=ChatState.WAITING,
             created_at=now,
+            visitor_sid=sid,
         )
         await self.store.create_chat(chat)
         await self.dispatch()
         current = await self.store.get_chat(chat.chat_id) or chat
         return StartResult(await self.visitor_view(current), token, chat.chat_id)
 
-    async def resume(self, token: str, last_seq: int) -> tuple[Chat, dict[str, Any], list[dict[str, Any]]]:
+    async def chat_for_token(self, token: str) -> Chat:
+        """Return the live chat of a resume token, or refuse with resume_failed."""
         chat = await self.store.chat_by_resume_hash(hash_resume_token(token))
         if chat is None or chat.state is ChatState.ENDED:
             raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
+        return chat
+
+    async def resume(self, token: str, last_seq: int, sid: str) -> tuple[Chat, dict[str, Any], list[dict[str, Any]]]:
+        chat = await self.chat_for_token(token)
         now = self.clock.now()
         if (
             not chat.visitor_connected
@@ -165,8 +174,10 @@ class ChatService:
             and now - chat.visitor_left_at >= timedelta(seconds=self.settings.visitor_grace_seconds)
         ):
             raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
-        was_connected = chat.visitor_connected
-        chat = await self.store.set_visitor_connected(chat.chat_id, True, now) or chat
+        was_connected, previous = chat.visitor_connected, chat.visitor_sid
+        chat = await self.store.set_visitor_connected(chat.chat_id, True, now, sid) or chat
+        if previous is not None and previous != sid:
+            await self.notifier.detach_visitor(previous, chat.chat_id)
         if chat.staff_id is not None and not was_connected:
             await self.notifier.to_staff(
                 chat.staff_id, "chat:presence", {"chat_id": chat.chat_id, "visitor_connected": True}
@@ -175,40 +186,42 @@ class ChatService:
         self._pushed_positions.pop(chat.chat_id, None)
         return chat, await self.visitor_view(chat), [message_view(m) for m in messages]
 
-    async def visitor_chat(self, chat_id: str | None, *, need_active: bool) -> Chat:
+    async def visitor_chat(self, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
         chat = await self.store.get_chat(chat_id) if chat_id else None
-        if chat is None or chat.state is ChatState.ENDED:
+        # A socket replaced by a resume elsewhere no longer speaks for the chat.
+        if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid != sid:
             raise ChatError(errors.NO_ACTIVE_CHAT, "this connection holds no chat")
         if need_active and chat.state is not ChatState.ACTIVE:
             raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active yet")
         return chat
 
-    async def has_live_chat(self, chat_id: str | None) -> bool:
+    async def has_live_chat(self, chat_id: str | None, sid: str) -> bool:
+        """Whether socket sid still holds a chat that has not ended."""
         chat = await self.store.get_chat(chat_id) if chat_id else None
-        return chat is not None and chat.state is not ChatState.ENDED
+        return chat is not None and chat.state is not ChatState.ENDED and chat.visitor_sid == sid
 
-    async def visitor_message(self, chat_id: str | None, client_id: str, text: str) -> tuple[int, bool]:
+    async def visitor_message(self, chat_id: str | None, sid: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self._check_text(text)
-        chat = await self.visitor_chat(chat_id, need_active=True)
+        chat = await self.visitor_chat(chat_id, sid, need_active=True)
         return await self._send(chat, Sender.VISITOR, client_id, text)
 
-    async def visitor_typing(self, chat_id: str | None, typing: bool) -> None:
-        chat = await self.visitor_chat(chat_id, need_active=True)
+    async def visitor_typing(self, chat_id: str | None, sid: str, typing: bool) -> None:
+        chat = await self.visitor_chat(chat_id, sid, need_active=True)
         if chat.staff_id is not None:
             await self.notifier.to_staff(
                 chat.staff_id, "typing", {"chat_id": chat.chat_id, "sender": "visitor", "typing": typing}
             )
 
-    async def visitor_fetch(self, chat_id: str | None, after_seq: int) -> list[dict[str, Any]]:
-        chat = await self.visitor_chat(chat_id, need_active=False)
+    async def visitor_fetch(self, chat_id: str | None, sid: str, after_seq: int) -> list[dict[str, Any]]:
+        chat = await self.visitor_chat(chat_id, sid, need_active=False)
         return [message_view(m) for m in await self.store.messages_after(chat.chat_id, after_seq)]
 
-    async def visitor_end(self, chat_id: str | None) -> None:
-        chat = await self.visitor_chat(chat_id, need_active=False)
+    async def visitor_end(self, chat_id: str | None, sid: str) -> None:
+        chat = await self.visitor_chat(chat_id, sid, need_active=False)
         await self._end(chat, EndReason.VISITOR_LEFT)
 
-    async def visitor_disconnected(self, chat_id: str) -> None:
-        chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now())
+    async def visitor_disconnected(self, chat_id: str, sid: str) -> None:
+        chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now(), sid)
         if chat is not None and chat.staff_id is not None:
             await self.notifier.to_staff(
                 chat.staff_id, "chat:presence", {"chat_id": chat_id, "visitor_connected": False}

@@ -28,3 +28,13 @@ class SocketNotifier:
     async def to_all_staff(self, event: str, data: dict[str, Any]) -> None:
         if self.sio is not None:
             await self.sio.emit(event, data, room=ALL_STAFF_ROOM, namespace="/staff")
+
+    async def detach_visitor(self, sid: str, chat_id: str) -> None:
+        if self.sio is None:
+            return
+        await self.sio.emit(
+            "chat:ended", {"chat_id": chat_id, "reason": "resumed_elsewhere", "next_opening": None},
+            to=sid, namespace="/visitor",
+        )
+        # Through the manager this reaches the socket's worker too.
+        await self.sio.leave_room(sid, chat_room(chat_id), namespace="/visitor")

@@ -16,15 +16,16 @@ def chat_room(chat_id: str) -> str:
 
 
 class VisitorNamespace(EventNamespace):
-    """A visitor socket holds at most one chat; no cookie, no address is kept."""
+    """A visitor socket holds at most one chat; no cookie, no address is kept.
+
+    Which socket holds a chat is kept in the chat store (across workers), so a
+    late disconnect of a replaced socket never marks a resumed visitor as gone.
+    """
 
     def __init__(self, service: ChatService, rate: float, burst: int) -> None:
         super().__init__("/visitor", rate, burst)
         self.service = service
         self._chat_of: dict[str, str] = {}
-        # Which of this worker's sockets holds each chat, so a late disconnect
-        # of a replaced socket does not mark a resumed visitor as gone.
-        self._holder: dict[str, str] = {}
         self.event("chat:start", schemas.StartChat, self.chat_start)
         self.event("chat:resume", schemas.ResumeChat, self.chat_resume)
         self.event("message:send", schemas.VisitorMessage, self.message_send)
@@ -38,59 +39,46 @@ class VisitorNamespace(EventNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
         chat_id = self._chat_of.pop(sid, None)
-        if chat_id and self._holder.get(chat_id) == sid:
-            del self._holder[chat_id]
-            await self.service.visitor_disconnected(chat_id)
+        if chat_id:
+            await self.service.visitor_disconnected(chat_id, sid)
 
     async def _hold(self, sid: str, chat_id: str) -> None:
         previous = self._chat_of.get(sid)
         if previous and previous != chat_id:
             await self.leave_room(sid, chat_room(previous))
-            if self._holder.get(previous) == sid:
-                del self._holder[previous]
         self._chat_of[sid] = chat_id
-        self._holder[chat_id] = sid
         await self.enter_room(sid, chat_room(chat_id))
 
     async def _refuse_second_chat(self, sid: str, allowed: str | None = None) -> None:
         current = self._chat_of.get(sid)
-        if current and current != allowed and await self.service.has_live_chat(current):
+        if current and current != allowed and await self.service.has_live_chat(current, sid):
             raise ChatError(errors.CHAT_ALREADY_STARTED, "this connection already holds a chat")
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language)
+        result = await self.service.start_chat(payload.language, sid)
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
         return {"chat": result.chat, "resume_token": result.resume_token}
 
     async def chat_resume(self, sid: str, payload: schemas.ResumeChat) -> dict[str, Any]:
-        chat, view, messages = await self.service.resume(payload.resume_token, payload.last_seq)
+        chat = await self.service.chat_for_token(payload.resume_token)
         await self._refuse_second_chat(sid, allowed=chat.chat_id)
-        old = self._holder.get(chat.chat_id)
-        if old and old != sid:
-            await self.emit(
-                "chat:ended",
-                {"chat_id": chat.chat_id, "reason": "resumed_elsewhere", "next_opening": None},
-                to=old,
-            )
-            await self.leave_room(old, chat_room(chat.chat_id))
-            self._chat_of.pop(old, None)
+        chat, view, messages = await self.service.resume(payload.resume_token, payload.last_seq, sid)
         await self._hold(sid, chat.chat_id)
         return {"chat": view, "messages": messages}
 
     async def message_send(self, sid: str, payload: schemas.VisitorMessage) -> dict[str, Any]:
-        seq, duplicate = await self.service.visitor_message(self._chat_of.get(sid), payload.client_id, payload.text)
+        seq, duplicate = await self.service.visitor_message(
+            self._chat_of.get(sid), sid, payload.client_id, payload.text
+        )
         return {"seq": seq, "duplicate": duplicate}
 
     async def typing_set(self, sid: str, payload: schemas.VisitorTyping) -> None:
-        await self.service.visitor_typing(self._chat_of.get(sid), payload.typing)
+        await self.service.visitor_typing(self._chat_of.get(sid), sid, payload.typing)
 
     async def messages_fetch(self, sid: str, payload: schemas.VisitorFetch) -> dict[str, Any]:
-        return {"messages": await self.service.visitor_fetch(self._chat_of.get(sid), payload.after_seq)}
+        return {"messages": await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)}
 
     async def chat_end(self, sid: str, payload: schemas.Empty) -> None:
-        chat_id = self._chat_of.get(sid)
-        await self.service.visitor_end(chat_id)
-        if chat_id and self._holder.get(chat_id) == sid:
-            del self._holder[chat_id]
+        await self.service.visitor_end(self._chat_of.get(sid), sid)

@@ -61,8 +61,12 @@ class ChatStore(Protocol):
     async def finish_chat(self, chat_id: str) -> Chat | None:
         """Atomically remove an ended chat; only the first caller gets it."""
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
-        """Record that the visitor's connection dropped or came back."""
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
+        """Record that the visitor came back on socket sid, or that socket sid dropped.
+
+        A drop applies only if sid still holds the chat: a late disconnect of a
+        replaced socket (on any worker) changes nothing and returns None.
+        """
 
     # messages
     async def append_message(

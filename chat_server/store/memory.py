@@ -138,11 +138,16 @@ class MemoryChatStore:
         del self._chats[chat_id]
         return chat
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is ChatState.ENDED:
             return None
-        chat = replace(chat, visitor_connected=connected, visitor_left_at=None if connected else now)
+        if connected:
+            chat = replace(chat, visitor_connected=True, visitor_left_at=None, visitor_sid=sid)
+        elif chat.visitor_sid == sid:
+            chat = replace(chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None)
+        else:
+            return None
         self._chats[chat_id] = chat
         return chat
 

@@ -254,15 +254,17 @@ end
 return h
 """
 
-# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now.
+# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now, sid.
 _VISITOR = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'ended' then return {} end
 if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], 'visitor_connected', '1')
+  redis.call('HSET', KEYS[1], 'visitor_connected', '1', 'visitor_sid', ARGV[6])
   redis.call('HDEL', KEYS[1], 'visitor_left_at')
 else
+  if redis.call('HGET', KEYS[1], 'visitor_sid') ~= ARGV[6] then return {} end
   redis.call('HSET', KEYS[1], 'visitor_connected', '0', 'visitor_left_at', ARGV[5])
+  redis.call('HDEL', KEYS[1], 'visitor_sid')
 end
 touch_chat(ARGV[3], KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
@@ -378,6 +380,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "staff_messages": str(chat.staff_messages),
         "visitor_connected": "1" if chat.visitor_connected else "0",
         "visitor_left_at": _ts(chat.visitor_left_at) if chat.visitor_left_at else None,
+        "visitor_sid": chat.visitor_sid,
         "ended_at": _ts(chat.ended_at) if chat.ended_at else None,
         "end_reason": chat.end_reason.value if chat.end_reason else None,
         "outcome": chat.outcome.value if chat.outcome else None,
@@ -411,6 +414,7 @@ def _chat(flat: list[str]) -> Chat | None:
         staff_messages=int(h["staff_messages"]),
         visitor_connected=h["visitor_connected"] == "1",
         visitor_left_at=_parse_opt_ts(h.get("visitor_left_at")),
+        visitor_sid=h.get("visitor_sid"),
         ended_at=_parse_opt_ts(h.get("ended_at")),
         end_reason=EndReason(h["end_reason"]) if "end_reason" in h else None,
         outcome=Outcome(h["outcome"]) if "outcome" in h else None,
@@ -611,10 +615,10 @@ class RedisChatStore:
         keys = [self._k("chat", chat_id), self._chats_key, self._k("msgs", chat_id), self._k("cids", chat_id)]
         return _chat(await self._run("finish", keys, chat_id))
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime) -> Chat | None:
-        """Record that the visitor's connection dropped or came back."""
+    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
+        """Record that the visitor came back on sid, or that sid (still the holder) dropped."""
         keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
-        return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now)))
+        return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now), sid))
 
     # messages
     async def append_message(
