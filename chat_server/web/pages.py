@@ -24,7 +24,7 @@ async def root(request: web.Request) -> web.Response:
 
 def setup_pages(app: web.Application) -> None:
     app.router.add_get("/", root)
-    for folder in ("widget", "console", "demo"):
+    for folder in ("widget", "console", "demo", "roster"):
         app.router.add_get(f"/{folder}/", _page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
