@@ -22,6 +22,7 @@ from chat_server.keys import sessions_key, settings_key
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.lifecycle import StartupError
 from chat_server.settings import Settings, SettingsError, ensure_secret, load_settings
+from chat_server.workers import Supervisor, child_arguments, child_environment
 from roster.repository import ShiftRepository
 
 log = logging.getLogger("dutychat")
@@ -101,6 +102,8 @@ async def _demo_setup(app: web.Application) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.workers > 1:
+        return _run_workers(args, settings)
     if args.demo:
         # The demo's printed URLs must work from this machine.
         settings = settings.replace(
@@ -122,6 +125,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         handle_signals=True,
     )
     return 0
+
+
+def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate once, then run args.workers processes on consecutive ports."""
+    if settings.chat.store != "redis":
+        raise SettingsError("--workers above 1 needs chat.store = 'redis' (DUTYCHAT_CHAT__STORE) and chat.redis_url")
+    if args.demo:
+        raise SettingsError("--demo runs one process; leave out --workers")
+    configure_logging(settings.logging)
+
+    async def done(_sessions: Any) -> int:
+        return 0
+
+    asyncio.run(_with_db(settings, done))
+    children = child_arguments(
+        args.workers, settings.server.host, settings.server.port, settings.server.data_dir, args.config
+    )
+    supervisor = Supervisor(children, child_environment(), settings.server.shutdown_timeout_seconds + 5)
+    return supervisor.run()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -229,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="address to listen on (127.0.0.1)")
     run.add_argument("--port", type=int, help="port to listen on (8080)")
     run.add_argument("--demo", action="store_true", help="create demo accounts and a shift, print them")
+    run.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+                     help="run N worker processes on ports PORT..PORT+N-1 (needs the Redis chat store)")
     run.set_defaults(func=cmd_run)
 
     mig = sub.add_parser("migrate", parents=[common], help="apply database migrations")
