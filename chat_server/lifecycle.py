@@ -129,10 +129,11 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     app[service_key] = service
     sio = app[sio_key]
     limits = settings.limits
-    sio.register_namespace(VisitorNamespace(service, limits.events_per_second, limits.event_burst))
-    sio.register_namespace(
-        StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
-    )
+    visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst)
+    staff = StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
+    sio.register_namespace(visitors)
+    sio.register_namespace(staff)
+    app[notifier_key].visitors, app[notifier_key].staff = visitors, staff
     sweeper = asyncio.create_task(_sweep_forever(service), name="dutychat-sweeper")
     app[ready_key]["ready"] = True
     yield

@@ -669,3 +669,19 @@ async def test_redis_persistence_check(tmp_path: Path) -> None:
     assert found["none"] is None
     assert found["rdb"] is not None and "save" in found["rdb"] and "60 1" in found["rdb"]
     assert found["aof"] is not None and "appendonly yes" in found["aof"]
+
+
+async def test_epoch_and_owed_rows(store: ChatStore) -> None:
+    from chat_server.chat.models import SessionRecord
+
+    first = await store.epoch()
+    assert first and await store.epoch() == first
+    row = SessionRecord("a" * 32, T0, 5, 60, Outcome.ANSWERED, "fi", 2, 3, 7, ("health.mental", "life.housing"))
+    other = SessionRecord("b" * 32, T1, 0, 0, Outcome.CLOSED, "en", 0, 0, None, ())
+    await store.owe_row(row)
+    await store.owe_row(other)
+    await store.owe_row(row)  # owing the same row twice keeps one
+    assert sorted(await store.owed_rows(), key=lambda r: r.session_id) == [row, other]
+    await store.settle_row(row.session_id)
+    await store.settle_row("nope")
+    assert await store.owed_rows() == [other]

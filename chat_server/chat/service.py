@@ -52,6 +52,9 @@ class Notifier(Protocol):
     async def detach_visitor(self, sid: str, chat_id: str) -> None:
         """Tell a replaced visitor socket (on any worker) it no longer holds the chat."""
 
+    async def state_lost(self) -> None:
+        """Tell this worker's sockets that the chat store lost every live chat."""
+
 
 def hash_resume_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -102,6 +105,7 @@ class ChatService:
         self._pushed_queue: list[dict[str, Any]] | None = None
         self._on_shift: dict[int, bool] = {}
         self._warned: set[str] = set()
+        self._epoch: str | None = None
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
@@ -396,6 +400,7 @@ class ChatService:
 
     async def sweep(self) -> None:
         """Apply every deadline: visitor and staff grace, wrap-up, end of duty."""
+        await self._check_epoch()
         now = self.clock.now()
         visitor_grace = timedelta(seconds=self.settings.visitor_grace_seconds)
         wrapup = timedelta(seconds=self.settings.wrapup_seconds)
@@ -429,6 +434,18 @@ class ChatService:
                         await self._write(self._record(finished, ()))
         await self._retry_unwritten()
         await self.dispatch()
+
+    async def _check_epoch(self) -> None:
+        """Notice when the chat store lost its contents (Redis restarted) and tell everyone."""
+        epoch = await self.store.epoch()
+        if self._epoch is not None and epoch != self._epoch:
+            log.warning("the chat store lost its contents; telling connected clients")
+            self._pushed_positions.clear()
+            self._pushed_queue = None
+            self._on_shift.clear()
+            self._warned.clear()
+            await self.notifier.state_lost()
+        self._epoch = epoch
 
     async def _follow_shift_ends(self, shifts: list[Shift], now: datetime) -> None:
         """Tell members when their shift starts or ends; hand over chats left open at its end."""
@@ -570,14 +587,25 @@ class ChatService:
         try:
             await self.records.write(record)
         except Exception:
-            # Keep the counts and retry; the row has no content to leak.
+            # Keep the counts in the chat store, where any worker retries them:
+            # the row holds no content to leak, and a dying worker loses nothing.
             log.exception("session row not written yet; will retry", extra={"outcome": record.outcome.value})
-            self._unwritten.append(record)
+            try:
+                await self.store.owe_row(record)
+            except Exception:
+                log.exception("could not keep the owed row in the chat store; keeping it here")
+                self._unwritten.append(record)
 
     async def _retry_unwritten(self) -> None:
         pending, self._unwritten = self._unwritten, []
         for record in pending:
             await self._write(record)
+        for record in await self.store.owed_rows():
+            try:
+                await self.records.write(record)  # a second write of the same row is a no-op
+            except Exception:
+                return  # the database is still away; try again at the next sweep
+            await self.store.settle_row(record.session_id)
 
     async def flush(self) -> None:
         """Write every owed row (shutdown)."""

@@ -6,13 +6,15 @@ from typing import Any
 
 import socketio
 
-from chat_server.realtime.staff import ALL_STAFF_ROOM, staff_room
-from chat_server.realtime.visitor import chat_room
+from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, staff_room
+from chat_server.realtime.visitor import VisitorNamespace, chat_room
 
 
 class SocketNotifier:
     def __init__(self) -> None:
         self.sio: socketio.AsyncServer | None = None
+        self.visitors: VisitorNamespace | None = None
+        self.staff: StaffNamespace | None = None
 
     def bind(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
@@ -38,3 +40,9 @@ class SocketNotifier:
         )
         # Through the manager this reaches the socket's worker too.
         await self.sio.leave_room(sid, chat_room(chat_id), namespace="/visitor")
+
+    async def state_lost(self) -> None:
+        if self.visitors is not None:
+            await self.visitors.state_lost()
+        if self.staff is not None:
+            await self.staff.state_lost()

@@ -73,6 +73,14 @@ class StaffNamespace(EventNamespace):
         if account is not None:
             await self.service.staff_disconnected(account.id)
 
+    async def state_lost(self) -> None:
+        """Register local staff sockets again and ask them to resync (they must check in again)."""
+        for sid, account in list(self._account.items()):
+            await self.service.staff_connected(account)
+            # Local sockets, sent directly: pub/sub may be what just failed.
+            await self.emit("staff:resync", {"reason": "state_lost"}, to=sid, ignore_queue=True)
+            await self.emit("duty:state", await self.service.duty_view(account.id), to=sid, ignore_queue=True)
+
     def _me(self, sid: str) -> StaffAccount:
         return self._account[sid]
 

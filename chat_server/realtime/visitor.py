@@ -42,6 +42,17 @@ class VisitorNamespace(EventNamespace):
         if chat_id:
             await self.service.visitor_disconnected(chat_id, sid)
 
+    async def state_lost(self) -> None:
+        """Tell every local socket holding a chat that the chat is gone."""
+        for sid, chat_id in list(self._chat_of.items()):
+            del self._chat_of[sid]
+            await self.leave_room(sid, chat_room(chat_id))
+            # Local sockets, sent directly: pub/sub may be what just failed.
+            await self.emit(
+                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None},
+                to=sid, ignore_queue=True,
+            )
+
     async def _hold(self, sid: str, chat_id: str) -> None:
         previous = self._chat_of.get(sid)
         if previous and previous != chat_id:

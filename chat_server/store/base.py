@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, StaffPresence
+from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
 
 
 class ChatStore(Protocol):
@@ -96,3 +96,17 @@ class ChatStore(Protocol):
 
     async def staff_loads(self) -> dict[int, int]:
         """Return the number of active chats per staff member."""
+
+    # the store itself
+    async def epoch(self) -> str:
+        """Return an id of this store's contents that changes when they are lost (a restart)."""
+
+    # session rows the database could not take yet (counts only, never content)
+    async def owe_row(self, record: SessionRecord) -> None:
+        """Keep a session row until it is written; any worker may write it."""
+
+    async def owed_rows(self) -> list[SessionRecord]:
+        """Return the rows still owed to the database."""
+
+    async def settle_row(self, session_id: str) -> None:
+        """Forget an owed row once it is in the database."""

@@ -5,6 +5,7 @@ Each method runs without awaiting, so on one event loop it is atomic.
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from dataclasses import replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from chat_server.chat.models import (
     Message,
     Outcome,
     Sender,
+    SessionRecord,
     StaffPresence,
 )
 
@@ -28,6 +30,8 @@ class MemoryChatStore:
         self._messages: dict[str, list[Message]] = {}
         self._client_ids: dict[str, dict[tuple[Sender, str], int]] = {}
         self._presence: dict[int, StaffPresence] = {}
+        self._owed: dict[str, SessionRecord] = {}
+        self._epoch = secrets.token_hex(8)
 
     async def close(self) -> None:
         self._chats.clear()
@@ -204,6 +208,18 @@ class MemoryChatStore:
 
     async def presences(self) -> list[StaffPresence]:
         return list(self._presence.values())
+
+    async def epoch(self) -> str:
+        return self._epoch
+
+    async def owe_row(self, record: SessionRecord) -> None:
+        self._owed[record.session_id] = record
+
+    async def owed_rows(self) -> list[SessionRecord]:
+        return list(self._owed.values())
+
+    async def settle_row(self, session_id: str) -> None:
+        self._owed.pop(session_id, None)
 
     async def staff_loads(self) -> dict[int, int]:
         loads: dict[int, int] = {}

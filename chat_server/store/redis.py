@@ -36,6 +36,7 @@ on a single Redis server (and with replicas), though not on Redis Cluster.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,12 +51,14 @@ from chat_server.chat.models import (
     Message,
     Outcome,
     Sender,
+    SessionRecord,
     StaffPresence,
 )
 
 DEFAULT_PREFIX = "dutychat:"
 DEFAULT_TTL_SECONDS = 86400
 DEFAULT_MAX_CONNECTIONS = 50
+COMMAND_TIMEOUT_SECONDS = 5
 # How long a caller waits for a free pooled connection before an error: overload
 # queues callers instead of opening ever more connections.
 POOL_TIMEOUT_SECONDS = 20.0
@@ -491,7 +494,10 @@ class RedisChatStore:
     ) -> RedisChatStore:
         """Connect through a bounded pool on which overload waits instead of failing."""
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=POOL_TIMEOUT_SECONDS, decode_responses=True
+            url, max_connections=max_connections, timeout=POOL_TIMEOUT_SECONDS, decode_responses=True,
+            # A command on a connection that died with a restarted server must fail, not hang.
+            socket_timeout=COMMAND_TIMEOUT_SECONDS, socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
+            retry_on_timeout=False,
         )
         return cls(Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds)
 
@@ -676,6 +682,52 @@ class RedisChatStore:
         """Return the number of active chats per staff member."""
         loads = await self._redis.hgetall(self._loads_key)
         return {int(k): int(v) for k, v in loads.items() if int(v) > 0}
+
+    # the store itself
+    async def epoch(self) -> str:
+        """Return the id of this Redis incarnation; a restart without persistence makes a new one."""
+        key = self._prefix + "epoch"
+        await self._redis.set(key, secrets.token_hex(8), nx=True, ex=self._ttl)
+        await self._redis.expire(key, self._ttl)
+        return str(await self._redis.get(key))
+
+    # owed session rows: counts only, kept for OWED_TTL_SECONDS at most
+    async def owe_row(self, record: SessionRecord) -> None:
+        """Keep a session row until some worker writes it to the database."""
+        key = self._prefix + "owed"
+        await self._redis.hset(key, record.session_id, _record_json(record))
+        await self._redis.expire(key, OWED_TTL_SECONDS)
+
+    async def owed_rows(self) -> list[SessionRecord]:
+        """Return the rows still owed to the database."""
+        return [_record(v) for v in (await self._redis.hgetall(self._prefix + "owed")).values()]
+
+    async def settle_row(self, session_id: str) -> None:
+        """Forget an owed row once it is in the database."""
+        await self._redis.hdel(self._prefix + "owed", session_id)
+
+
+OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _record_json(record: SessionRecord) -> str:
+    return json.dumps({
+        "session_id": record.session_id, "started_at": _ts(record.started_at),
+        "wait_seconds": record.wait_seconds, "duration_seconds": record.duration_seconds,
+        "outcome": record.outcome.value, "language": record.language,
+        "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
+        "shift_id": record.shift_id, "topics": list(record.topics),
+    })
+
+
+def _record(value: str) -> SessionRecord:
+    d = json.loads(value)
+    return SessionRecord(
+        session_id=d["session_id"], started_at=_parse_ts(d["started_at"]), wait_seconds=d["wait_seconds"],
+        duration_seconds=d["duration_seconds"], outcome=Outcome(d["outcome"]), language=d["language"],
+        visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
+        topics=tuple(d["topics"]),
+    )
 
 
 def _flatten(mapping: dict[str, str]) -> list[str]:
