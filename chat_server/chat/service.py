@@ -452,7 +452,11 @@ class ChatService:
         on_shift_now = {s.staff_id for s in shifts if s.covers(now, self.early)}
         for presence in await self.store.presences():
             on_shift = presence.staff_id in on_shift_now
-            if presence.sockets and self._on_shift.get(presence.staff_id) != on_shift:
+            was_on_shift = self._on_shift.get(presence.staff_id)
+            if was_on_shift and not on_shift and presence.available:
+                # Checked out at the end of duty: the next shift starts with a check-in.
+                await self.store.set_available(presence.staff_id, False, now)
+            if presence.sockets and was_on_shift != on_shift:
                 self._on_shift[presence.staff_id] = on_shift
                 await self.notifier.to_staff(presence.staff_id, "duty:state", await self.duty_view(presence.staff_id))
         on_duty = {s.staff_id for s in shifts if s.covers(now)}

@@ -345,10 +345,9 @@ async def assign(request: web.Request) -> web.Response:
     body = await json_body(request)
     _only(body, {"staff_id", "note"})
     slot_id, day = _slot_id(request), _date(request.match_info["day"], "date")
-    staff_id = body.get("staff_id", me.id)
+    staff_id = _int(body.get("staff_id", me.id), "staff_id", 1, 2**31 - 1)
     if staff_id != me.id and me.role not in MANAGERS:
         raise ApiError(errors.FORBIDDEN, "Only managers assign other staff members.")
-    staff_id = _int(staff_id, "staff_id", 1, 2**31 - 1)
     repo = request.app[slots_key]
     now = request.app[clock_key].now()
     self_sign_up = me.role not in MANAGERS
