@@ -453,8 +453,9 @@ class ChatService:
         for presence in await self.store.presences():
             on_shift = presence.staff_id in on_shift_now
             was_on_shift = self._on_shift.get(presence.staff_id)
-            if was_on_shift and not on_shift and presence.available:
-                # Checked out at the end of duty: the next shift starts with a check-in.
+            if not on_shift and presence.available:
+                # Check-in needs a shift, so this one has ended: check the member out;
+                # the next shift starts with a check-in.
                 await self.store.set_available(presence.staff_id, False, now)
             if presence.sockets and was_on_shift != on_shift:
                 self._on_shift[presence.staff_id] = on_shift
