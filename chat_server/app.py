@@ -7,7 +7,7 @@ import asyncio
 import socketio
 from aiohttp import web
 
-from chat_server.clock import Clock, SystemClock
+from chat_server.clock import Clock, MovableClock, SystemClock
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, service_context, store_context
 from chat_server.realtime.manager import BoundedRedisManager
@@ -76,6 +76,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/roster/calendar", roster_api.create_calendar)
     app.router.add_delete("/api/roster/calendar", roster_api.revoke_calendar)
     app.router.add_get("/ical/{token}.ics", roster_api.calendar_feed)
+    if app[settings_key].testing.movable_clock:
+        app.router.add_post("/api/testing/clock", public.move_clock)
     app.router.add_get("/api/openapi.json", openapi)
     setup_pages(app)
 
@@ -84,7 +86,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     """Build the dutychat application from ready settings (secret key included)."""
     app = web.Application(middlewares=[security], client_max_size=64 * 1024)
     app[settings_key] = settings
-    app[clock_key] = clock or SystemClock()
+    if clock is None:
+        clock = MovableClock() if settings.testing.movable_clock else SystemClock()
+    app[clock_key] = clock
     app[ready_key] = {"ready": False}
     sio = create_sio(settings)
     notifier = SocketNotifier()

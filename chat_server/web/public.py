@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 from sqlalchemy import text
 
 from chat_server import errors
-from chat_server.clock import iso
+from chat_server.clock import MovableClock, iso
 from chat_server.keys import clock_key, engine_key, ready_key, roster_key, service_key, settings_key, taxonomy_key
-from chat_server.web.responses import ApiError
+from chat_server.web.responses import ApiError, json_body
 from roster.schedule import opening_hours
 
 STATUS_DAYS = 7
@@ -53,6 +55,18 @@ async def topics(request: web.Request) -> web.Response:
     """Answer the topic taxonomy with labels in the asked language."""
     language = request.query.get("lang", "en")
     return web.json_response(request.app[taxonomy_key].describe(language if len(language) <= 8 else "en"))
+
+
+async def move_clock(request: web.Request) -> web.Response:
+    """Move the server's clock (only routed when testing.movable_clock is on)."""
+    clock = request.app[clock_key]
+    body = await json_body(request)
+    seconds = body.get("move_seconds")
+    if not isinstance(clock, MovableClock) or set(body) != {"move_seconds"} or not isinstance(seconds, (int, float)):
+        raise ApiError(errors.INVALID_REQUEST, "Send {\"move_seconds\": n} to a server with a movable clock.")
+    clock.move(timedelta(seconds=seconds))
+    request.app[roster_key].invalidate()
+    return web.json_response({"now": iso(clock.now())})
 
 
 async def healthz(request: web.Request) -> web.Response:
