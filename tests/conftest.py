@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import secrets
@@ -143,11 +144,18 @@ async def stop_live(live: Live) -> None:
     logging.getLogger().handlers.clear()
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    server = await start_live(tmp_path)
-    yield server
-    await stop_live(server)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Live]:
+    """A live server on SQLite, and again on PostgreSQL: every live test runs on both."""
+    async with contextlib.AsyncExitStack() as stack:
+        sections: dict[str, Any] = {}
+        if request.param == "postgresql":
+            sections["database"] = {"url": await stack.enter_async_context(pg_database())}
+        server = await start_live(tmp_path, **sections)
+        try:
+            yield server
+        finally:
+            await stop_live(server)
 
 
 @pytest.fixture
@@ -271,11 +279,9 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A throwaway PostgreSQL database on this machine's server."""
-    import secrets
-
+@contextlib.asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    """Create a throwaway PostgreSQL database on this machine's server; drop it afterwards."""
     import asyncpg
 
     name = "dutychat_test_" + secrets.token_hex(4)
@@ -289,6 +295,13 @@ async def pg_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database on this machine's server."""
+    async with pg_database() as url:
+        yield url
 
 
 # --- HTTP helpers for the roster API tests -----------------------------------
