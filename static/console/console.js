@@ -12,6 +12,8 @@ import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, s
 
 const DEFAULT_MAX_LENGTH = 2000;
 
+const BACKSTOP_FETCH_MS = 15000;
+
 const desk = {
   socket: null,
   staff: null,
@@ -437,6 +439,12 @@ async function boot() {
     if (document.visibilityState === "visible" && desk.selected) desk.selected.clearUnread();
   });
   setInterval(renderQueue, 30000); // waiting times keep growing
+  // A broadcast lost between workers leaves no gap until the next message:
+  // ask for anything newer now and then (see docs/protocol.md, delivery).
+  setInterval(() => {
+    if (!desk.socket || !desk.socket.connected) return;
+    for (const tab of desk.tabs.values()) if (tab.isActive()) tab.fetchMissing();
+  }, BACKSTOP_FETCH_MS);
 
   const session = await http.me();
   if (session.ok) enterDesk(session.data.staff);

@@ -399,9 +399,16 @@ function onMessage(message) {
   if (app.thread.hasGap()) fetchMissing();
 }
 
-async function fetchMissing() {
+// A broadcast lost between workers leaves no gap until the next message:
+// ask for anything newer now and then (see docs/protocol.md, delivery).
+const BACKSTOP_FETCH_MS = 15000;
+setInterval(() => {
+  if (app.socket && app.socket.connected && app.chat && app.chat.state === "active") fetchMissing(true);
+}, BACKSTOP_FETCH_MS);
+
+async function fetchMissing(always = false) {
   if (app.fetching || app.phase !== "chat") return;
-  if (!app.thread.hasGap() && !(app.chat && app.chat.last_seq > app.thread.lastSeq)) return;
+  if (!always && !app.thread.hasGap() && !(app.chat && app.chat.last_seq > app.thread.lastSeq)) return;
   app.fetching = true;
   try {
     const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
