@@ -640,7 +640,7 @@ class RedisChatStore:
             self._loads_key,
         ]
         # ensure_ascii keeps any str (even lone surrogates) encodable, like the memory store.
-        payload = json.dumps({"sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now)})
+        payload = _message_json({"sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now)})
         counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
         result = await self._run(
             "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter
@@ -708,6 +708,16 @@ class RedisChatStore:
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _message_json(message: dict[str, str]) -> str:
+    """JSON for Redis: raw UTF-8 (Cyrillic or Thai escaped would take six bytes a
+    character), escaped only when the text holds a lone surrogate UTF-8 cannot carry."""
+    try:
+        message["text"].encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(message)
+    return json.dumps(message, ensure_ascii=False)
 
 
 def _record_json(record: SessionRecord) -> str:

@@ -234,6 +234,8 @@ function connect() {
     desk.duty = duty;
     renderDuty();
   });
+  // The live chat store lost its contents: the chats here are gone; start over from the server.
+  socket.on("staff:resync", () => sync());
 }
 
 function isTyping() {
