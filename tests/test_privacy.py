@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 import socketio
 
 from tests.processes import ServerProcess, clean_env, dutychat
@@ -41,7 +42,35 @@ def client(user_agent: str) -> tuple[socketio.AsyncClient, aiohttp.ClientSession
     return socketio.AsyncClient(http_session=http, reconnection=False), http
 
 
-async def test_canary_is_nowhere_after_the_chat(tmp_path: Path) -> None:
+def redis_values(url: str) -> bytes:
+    """Every key and value in the whole Redis database, as one byte string to search."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    chunks: list[bytes] = []
+    try:
+        for key in client.scan_iter(count=1000):
+            chunks.append(key)
+            kind = client.type(key)
+            if kind == b"string":
+                chunks.append(client.get(key) or b"")
+            elif kind == b"hash":
+                chunks += [b for pair in client.hgetall(key).items() for b in pair]
+            elif kind == b"list":
+                chunks += client.lrange(key, 0, -1)
+            elif kind == b"set":
+                chunks += list(client.smembers(key))
+            elif kind == b"zset":
+                chunks += [m for m, _ in client.zrange(key, 0, -1, withscores=True)]
+    finally:
+        client.close()
+    return b"\n".join(chunks)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_canary_is_nowhere_after_the_chat(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
+) -> None:
     canary = "CANARY" + secrets.token_hex(8)
     agent = "CanaryAgent/" + secrets.token_hex(6)
     data_dir = tmp_path / "data"
@@ -49,6 +78,11 @@ async def test_canary_is_nowhere_after_the_chat(tmp_path: Path) -> None:
     dutychat("shift", "add", "aino", "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00", data_dir=data_dir)
     # A short heartbeat lets the polling client's disconnect finish quickly.
     env = clean_env(DUTYCHAT_LOGGING__LEVEL="DEBUG", DUTYCHAT_SERVER__PING_INTERVAL_SECONDS="1")
+    redis_url = ""
+    if store == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        env.update(DUTYCHAT_CHAT__STORE="redis", DUTYCHAT_CHAT__REDIS_URL=redis_url,
+                   DUTYCHAT_CHAT__REDIS_KEY_PREFIX=request.getfixturevalue("redis_prefix"))
     server = ServerProcess(data_dir, tmp_path / "server.log", env=env)
     staff_sio, staff_http = client(agent)
     visitor_sio, visitor_http = client(agent)
@@ -93,6 +127,9 @@ async def test_canary_is_nowhere_after_the_chat(tmp_path: Path) -> None:
         too_long = await visitor_sio.call("message:send", {"client_id": "long", "text": canary * 500},
                                           namespace="/visitor")
         assert too_long["error"]["code"] == "message_too_long"
+        if redis_url:
+            # While the chat lives its text is in Redis: the scan below can see it.
+            assert canary.encode() in redis_values(redis_url)
         ended = await staff_sio.call("chat:end", {"chat_id": chat_id, "topics": ["health.mental"]}, namespace="/staff")
         assert ended["ok"]
     finally:
@@ -111,6 +148,10 @@ async def test_canary_is_nowhere_after_the_chat(tmp_path: Path) -> None:
         assert needle not in output, f"{needle} found in the log output"
     leaks = scan(data_dir, [canary.encode(), CLIENT_ADDRESS.encode(), agent.encode()])
     assert not leaks, leaks
+    if redis_url:
+        everything = redis_values(redis_url)
+        for needle in (canary, CLIENT_ADDRESS, agent):
+            assert needle.encode() not in everything, f"{needle} found in Redis"
     # The session row was written, with counts only.
     import sqlite3
 
