@@ -134,6 +134,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(visitors)
     sio.register_namespace(staff)
     app[notifier_key].visitors, app[notifier_key].staff = visitors, staff
+    await service.start()
     sweeper = asyncio.create_task(_sweep_forever(service), name="dutychat-sweeper")
     app[ready_key]["ready"] = True
     yield

@@ -43,8 +43,9 @@ def dutychat(*args: str, data_dir: Path, stdin: str | None = None, env: dict[str
 class ServerProcess:
     """`dutychat run` with its output captured to a file."""
 
-    def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None):
-        self.port = free_port()
+    def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None,
+                 port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
@@ -84,3 +85,124 @@ class ServerProcess:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+
+def free_port_range(count: int, attempts: int = 50) -> int:
+    """A port P such that P .. P+count-1 are all free on loopback now."""
+    for _ in range(attempts):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise AssertionError(f"no {count} consecutive free ports found")
+
+
+def _children(pid: int) -> list[int]:
+    """The child process ids of pid (Linux: /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                found += [int(x) for x in fh.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _port_of(pid: int) -> int | None:
+    """The --port argument of a process's command line, if any."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    if "--port" in args and args.index("--port") + 1 < len(args):
+        try:
+            return int(args[args.index("--port") + 1])
+        except ValueError:
+            return None
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+class WorkersProcess(ServerProcess):
+    """`dutychat run --workers N`: a supervisor and N workers on ports port .. port+N-1."""
+
+    def __init__(self, data_dir: Path, log_path: Path, workers: int = 2, *extra: str,
+                 env: dict[str, str] | None = None):
+        base = free_port_range(workers)
+        self.ports = list(range(base, base + workers))
+        self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
+        self._seen: set[int] = set()
+        super().__init__(data_dir, log_path, "--workers", str(workers), *extra, env=env, port=base)
+
+    def worker_pids(self) -> dict[int, int]:
+        """Port -> pid of each worker now running (as the supervisor's children)."""
+        pids = {}
+        for pid in _children(self.proc.pid):
+            port = _port_of(pid)
+            if port is not None and pid_alive(pid):
+                pids[port] = pid
+                self._seen.add(pid)
+        return pids
+
+    async def wait_worker(self, port: int, timeout: float = 30, not_pid: int | None = None) -> int:
+        """Wait until the worker on port answers /healthz (and is not not_pid); return its pid."""
+        url = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"supervisor exited early:\n{self.output()}")
+                pid = self.worker_pids().get(port)
+                if pid is not None and pid != not_pid:
+                    try:
+                        async with http.get(url) as r:
+                            if r.status == 200:
+                                return pid
+                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                        pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"worker on port {port} not ready in {timeout}s:\n{self.output()}")
+
+    async def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        for port in self.ports:
+            await self.wait_worker(port, max(1.0, deadline - time.monotonic()))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.worker_pids()
+        try:
+            return super().stop(sig, timeout)
+        finally:
+            # Never leave a worker behind, even when the supervisor was killed.
+            for pid in self._seen:
+                if pid_alive(pid) and _port_of(pid) in self.ports:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass

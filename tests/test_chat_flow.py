@@ -358,3 +358,31 @@ async def test_resume_on_a_second_socket_detaches_the_first(live: Live) -> None:
     await settle()
     assert (await live.service.store.get_chat(first.chat_id)).visitor_connected is True  # type: ignore[union-attr]
     assert not [p for p in staff.received["chat:presence"] if not p["visitor_connected"]]
+
+
+async def test_visitor_leaving_while_another_worker_assigns_is_answered_once(live: Live) -> None:
+    """Interleave a second worker's assignment between the leave's read and its atomic end."""
+    aino = await live.add_staff("aino", max_chats=1)
+    staff = await live.staff("aino")
+    first, second = await live.visitor(), await live.visitor()
+    assert (await first.start("fi"))["chat"]["state"] == "active"
+    assert (await second.start("fi"))["chat"]["state"] == "waiting"
+    store = live.service.store
+    real_end = store.end_chat
+
+    async def end_after_assignment(chat_id, *args):  # type: ignore[no-untyped-def]
+        if chat_id == second.chat_id:
+            assigned = await store.assign_next(aino.id, 2, None, live.clock.now())
+            assert assigned is not None and assigned.chat_id == second.chat_id
+        return await real_end(chat_id, *args)
+
+    store.end_chat = end_after_assignment  # type: ignore[method-assign]
+    try:
+        assert (await second.call("chat:end", {}))["ok"]
+    finally:
+        store.end_chat = real_end  # type: ignore[method-assign]
+    await staff.wait_for("chat:ended", lambda e: e["chat_id"] == second.chat_id and e["needs_topics"])
+    tag = await staff.call("chat:end", {"chat_id": second.chat_id, "topics": ["health.sti_testing"]})
+    assert tag == {"ok": True, "outcome": "answered"}
+    rows = [(r["outcome"], r["topics"]) for r in await live.session_rows()]
+    assert rows == [("answered", ["health.sti_testing"])]

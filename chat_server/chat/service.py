@@ -162,6 +162,11 @@ class ChatService:
         current = await self.store.get_chat(chat.chat_id) or chat
         return StartResult(await self.visitor_view(current), token, chat.chat_id)
 
+    async def current_visitor_view(self, chat_id: str) -> dict[str, Any] | None:
+        """The visitor view of a chat as it is now (None once the chat is gone)."""
+        chat = await self.store.get_chat(chat_id)
+        return await self.visitor_view(chat) if chat is not None else None
+
     async def chat_for_token(self, token: str) -> Chat:
         """Return the live chat of a resume token, or refuse with resume_failed."""
         chat = await self.store.chat_by_resume_hash(hash_resume_token(token))
@@ -319,9 +324,10 @@ class ChatService:
         finished = await self.store.finish_chat(chat_id)
         if finished is None:
             raise ChatError(errors.CHAT_NOT_FOUND, "the chat was already closed")
-        await self._write(self._record(finished, codes))
+        record = self._record(finished, codes)
+        await self._write(record)
         await self.notifier.to_staff(staff_id, "chat:removed", {"chat_id": chat_id, "reason": "tagged"})
-        return finished.outcome or Outcome.ANSWERED
+        return record.outcome
 
     # ------------------------------------------------------------------ routing
 
@@ -434,6 +440,10 @@ class ChatService:
                         await self._write(self._record(finished, ()))
         await self._retry_unwritten()
         await self.dispatch()
+
+    async def start(self) -> None:
+        """Note the chat store's epoch before any chat, so a later loss is noticed."""
+        await self._check_epoch()
 
     async def _check_epoch(self) -> None:
         """Notice when the chat store lost its contents (Redis restarted) and tell everyone."""
@@ -562,8 +572,9 @@ class ChatService:
                 "chat:ended",
                 {"chat_id": chat.chat_id, "reason": reason.value, "needs_topics": reason is not EndReason.STAFF_ENDED},
             )
-        # Waiting chats and chats taken from their staff have nobody to tag them.
-        if finish and (ended.staff_id is None or chat.state is ChatState.WAITING):
+        # Chats that were waiting when they ended have nobody to tag them. Decide on `ended`
+        # (the atomic result), not on `chat`: another worker may have assigned it meanwhile.
+        if finish and ended.staff_id is None:
             finished = await self.store.finish_chat(chat.chat_id)
             if finished is not None:
                 await self._write(self._record(finished, ()))
@@ -580,7 +591,10 @@ class ChatService:
             started_at=round_down(chat.created_at, self.settings.session_time_resolution_minutes),
             wait_seconds=max(0, int(wait.total_seconds())),
             duration_seconds=max(0, int(duration.total_seconds())),
-            outcome=chat.outcome or Outcome.ABANDONED,
+            # A chat assigned at least once is answered, even if it was ended from a stale
+            # waiting snapshot while another worker assigned it.
+            outcome=Outcome.ANSWERED if chat.outcome is Outcome.ABANDONED and chat.was_answered
+            else chat.outcome or Outcome.ABANDONED,
             language=chat.language,
             visitor_messages=chat.visitor_messages,
             staff_messages=chat.staff_messages,

@@ -68,15 +68,29 @@ class VisitorNamespace(EventNamespace):
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
         result = await self.service.start_chat(payload.language, sid)
+        view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
-        return {"chat": result.chat, "resume_token": result.resume_token}
+            # Read the state again once in the room: another worker may have assigned the chat
+            # before the socket joined (that push went to an empty room). A change made from now
+            # on is pushed; one made before is in this view.
+            view = await self.service.current_visitor_view(result.chat_id) or view
+        return {"chat": view, "resume_token": result.resume_token}
 
     async def chat_resume(self, sid: str, payload: schemas.ResumeChat) -> dict[str, Any]:
         chat = await self.service.chat_for_token(payload.resume_token)
         await self._refuse_second_chat(sid, allowed=chat.chat_id)
-        chat, view, messages = await self.service.resume(payload.resume_token, payload.last_seq, sid)
+        previous = self._chat_of.get(sid)
+        # Join the room before reading the missed messages: a message sent meanwhile is then
+        # pushed (perhaps also in the ack; clients ignore a seq they have), never lost.
         await self._hold(sid, chat.chat_id)
+        try:
+            chat, view, messages = await self.service.resume(payload.resume_token, payload.last_seq, sid)
+        except ChatError:
+            if previous != chat.chat_id:
+                await self.leave_room(sid, chat_room(chat.chat_id))
+                self._chat_of.pop(sid, None)
+            raise
         return {"chat": view, "messages": messages}
 
     async def message_send(self, sid: str, payload: schemas.VisitorMessage) -> dict[str, Any]:

@@ -1,0 +1,719 @@
+"""Several real worker processes (`dutychat run --workers 2`) on Redis and PostgreSQL.
+
+Every test starts the real supervisor as a subprocess, with the Redis chat store
+under a test-only key prefix and a throwaway PostgreSQL database, and drives it
+with real socket.io clients over loopback: a visitor on one worker and a staff
+member on the other, through a small load balancer, a worker killed with
+SIGKILL or stopped with SIGTERM, and a churn of chats that must leave Redis
+without chat keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from tests.balancer import Balancer
+from tests.clients import StaffMember, Visitor, login
+from tests.conftest import redis_keys
+from tests.processes import WorkersProcess, clean_env, dutychat, pid_alive
+
+PASSWORD = "a long enough password"
+TOPIC = "health.sti_testing"
+RESUME_WITHIN_SECONDS = 5.0
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def cluster_env(redis_url: str, redis_prefix: str, pg_url: str, **extra: str) -> dict[str, str]:
+    return clean_env(
+        DUTYCHAT_CHAT__STORE="redis",
+        DUTYCHAT_CHAT__REDIS_URL=redis_url,
+        DUTYCHAT_CHAT__REDIS_KEY_PREFIX=redis_prefix,
+        DUTYCHAT_DATABASE__URL=pg_url,
+        # Tests send quickly; the rate limit has its own test.
+        DUTYCHAT_LIMITS__EVENTS_PER_SECOND="1000",
+        DUTYCHAT_LIMITS__EVENT_BURST="1000",
+        DUTYCHAT_SERVER__SHUTDOWN_TIMEOUT_SECONDS="5",
+        DUTYCHAT_LOGGING__LEVEL="INFO",
+        **extra,
+    )
+
+
+async def add_staff(data_dir: Path, env: dict[str, str], username: str, alias: str, max_chats: int) -> None:
+    await asyncio.to_thread(
+        dutychat, "staff", "add", username, "--alias", alias, "--max-chats", str(max_chats), "--languages", "fi,en",
+        "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n", env=env,
+    )
+    await asyncio.to_thread(
+        dutychat, "shift", "add", username, "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00",
+        data_dir=data_dir, env=env,
+    )
+
+
+@contextlib.asynccontextmanager
+async def cluster(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str,
+    staff: tuple[tuple[str, str, int], ...] = (("aino", "Aino", 3),), **extra_env: str,
+) -> AsyncIterator[WorkersProcess]:
+    """Staff and shifts in PostgreSQL, then `dutychat run --workers 2`; stopped afterwards whatever happens."""
+    data_dir = tmp_path / "data"
+    env = cluster_env(redis_url, redis_prefix, pg_url, **extra_env)
+    for username, alias, max_chats in staff:
+        await add_staff(data_dir, env, username, alias, max_chats)
+    workers = WorkersProcess(data_dir, tmp_path / "workers.log", 2, env=env)
+    try:
+        await workers.wait_ready(45)
+        yield workers
+    finally:
+        workers.stop(signal.SIGTERM, 30)
+
+
+async def staff_on(url: str, username: str = "aino", check_in: bool = True) -> StaffMember:
+    cookie = await login(url, username, PASSWORD)
+    member = StaffMember(url, cookie)
+    await member.connect()
+    if check_in:
+        await member.check_in()
+    return member
+
+
+async def visitor_on(url: str) -> Visitor:
+    visitor = Visitor(url)
+    await visitor.connect()
+    return visitor
+
+
+async def disconnect_all(*clients: Any) -> None:
+    for client in clients:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+
+async def session_rows(pg_url: str) -> list[dict[str, Any]]:
+    """Every chat_sessions row with its topics (sorted)."""
+    conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch(
+            "select id, outcome, visitor_messages, staff_messages from chat_sessions order by id"
+        )
+        topics = await conn.fetch("select session_id, topic_code from session_topics")
+    finally:
+        await conn.close()
+    by_session: dict[str, list[str]] = {}
+    for t in topics:
+        by_session.setdefault(t["session_id"], []).append(t["topic_code"])
+    return [dict(r) | {"topics": sorted(by_session.get(r["id"], []))} for r in rows]
+
+
+async def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s (last: {value!r})")
+        await asyncio.sleep(interval)
+
+
+def log_records(output: str) -> list[dict[str, Any]]:
+    records = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+    return records
+
+
+class Widget:
+    """Plays the embeddable widget for one chat.
+
+    It keeps the resume token and the highest seq it has, ignores a seq it
+    already has, fetches on a gap, and when its connection drops it connects a
+    NEW socket to the next URL (round-robin over `urls`, a bounded number of
+    tries) and calls chat:resume with its last_seq.
+    """
+
+    MAX_TRIES = 60
+    RETRY_DELAY = 0.1
+
+    def __init__(self, urls: list[str], index: int = 0) -> None:
+        self.urls = urls
+        self.index = index
+        self.client: Visitor | None = None
+        self.clients: list[Visitor] = []
+        self.token: str | None = None
+        self.chat_id: str | None = None
+        self.messages: dict[int, dict[str, Any]] = {}
+        # Every seq the server delivered (message:new and resume acks), in arrival order.
+        self.deliveries: list[int] = []
+        self.gap_fetches = 0
+        self.disconnects: list[float] = []
+        self.resumes: list[tuple[float, str, dict[str, Any]]] = []  # (time, url, ack)
+        self.failed_tries = 0
+        self._resumed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def last_seq(self) -> int:
+        return max(self.messages, default=0)
+
+    async def open(self) -> dict[str, Any]:
+        self.client = await self._connect(self.urls[self.index])
+        ack = await self.client.start("fi")
+        self.token, self.chat_id = ack["resume_token"], ack["chat"]["chat_id"]
+        return ack
+
+    async def _connect(self, url: str) -> Visitor:
+        client = Visitor(url)
+        client.sio.on("message:new", self._on_message(client), namespace="/visitor")
+        client.sio.on("disconnect", self._on_disconnect(client), namespace="/visitor")
+        self.clients.append(client)
+        await client.connect()
+        return client
+
+    def _on_message(self, client: Visitor) -> Any:
+        async def handle(data: dict[str, Any]) -> None:
+            client.received["message:new"].append(data)
+            client._changed.set()
+            if client is not self.client:
+                return
+            self._take([data])
+            if data["seq"] > self.last_seq_before(data["seq"]) + 1:
+                self.gap_fetches += 1
+                ack = await client.call("messages:fetch", {"after_seq": 0})
+                if ack.get("ok"):
+                    for m in ack["messages"]:
+                        self.messages.setdefault(m["seq"], m)
+
+        return handle
+
+    def last_seq_before(self, seq: int) -> int:
+        return max((s for s in self.messages if s < seq), default=0)
+
+    def _take(self, messages: list[dict[str, Any]]) -> None:
+        for m in messages:
+            self.deliveries.append(m["seq"])
+            self.messages.setdefault(m["seq"], m)
+
+    def _on_disconnect(self, client: Visitor) -> Any:
+        async def handle(*_reason: Any) -> None:
+            if client is self.client and not self._closing:
+                self.disconnects.append(time.monotonic())
+                self._resumed.clear()
+                self._task = asyncio.create_task(self._reconnect())
+
+        return handle
+
+    async def _reconnect(self) -> None:
+        old = self.client
+        self.client = None
+        if old is not None:
+            await old._close_http()
+        for _ in range(self.MAX_TRIES):
+            if self._closing:
+                return
+            self.index = (self.index + 1) % len(self.urls)
+            url = self.urls[self.index]
+            client: Visitor | None = None
+            try:
+                client = await self._connect(url)
+                self.client = client
+                ack = await client.call("chat:resume", {"resume_token": self.token, "last_seq": self.last_seq})
+                if ack.get("ok"):
+                    self._take(ack["messages"])
+                    self.resumes.append((time.monotonic(), url, ack))
+                    self._resumed.set()
+                    return
+                self.resumes.append((time.monotonic(), url, ack))
+            except Exception:
+                pass
+            self.failed_tries += 1
+            self.client = None
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+            await asyncio.sleep(self.RETRY_DELAY)
+
+    async def wait_resumed(self, timeout: float) -> float:
+        await asyncio.wait_for(self._resumed.wait(), timeout)
+        return self.resumes[-1][0]
+
+    async def send(self, text: str, client_id: str) -> dict[str, Any]:
+        assert self.client is not None
+        return await self.client.send(text, client_id)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        for client in self.clients:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+
+def assert_exactly_once(seqs: list[int], n: int, who: str) -> None:
+    assert seqs == list(range(1, n + 1)), f"{who} got seqs {seqs}, expected 1..{n} each exactly once"
+
+
+# ----------------------------------------------------------------- a. two workers
+
+
+async def test_visitor_on_one_worker_and_staff_on_the_other_chat_normally(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    # max_chats 1: the second and third visitors queue until the first chat ends.
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=(("aino", "Aino", 1),)) as workers:
+        url_a, url_b = workers.urls
+        staff = v1 = v2 = v3 = None
+        try:
+            staff = await staff_on(url_b)
+            v1 = await visitor_on(url_a)
+            ack = await v1.start("fi")
+            assert ack["chat"]["state"] == "active" and ack["chat"]["staff_alias"] == "Aino", ack
+            assigned = await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == v1.chat_id)
+            assert assigned["state"] == "active" and assigned["messages"] == []
+            chat_id = v1.chat_id
+
+            # Messages both ways, alternating, then a burst from each side.
+            expected: list[tuple[int, str, str]] = []
+            for i in range(3):
+                sent = await v1.send(f"visitor {i}", f"v{i}")
+                assert sent == {"ok": True, "seq": len(expected) + 1, "duplicate": False}, sent
+                expected.append((sent["seq"], "visitor", f"visitor {i}"))
+                sent = await staff.send(chat_id, f"staff {i}", f"s{i}")
+                assert sent == {"ok": True, "seq": len(expected) + 1, "duplicate": False}, sent
+                expected.append((sent["seq"], "staff", f"staff {i}"))
+            burst = await asyncio.gather(
+                *[v1.send(f"vb {i}", f"vb{i}") for i in range(5)],
+                *[staff.send(chat_id, f"sb {i}", f"sb{i}") for i in range(5)],
+            )
+            assert all(a["ok"] and not a["duplicate"] for a in burst), burst
+            assert sorted(a["seq"] for a in burst) == list(range(7, 17))
+            n = 16
+            # A retry with the same client id is not a second message.
+            assert await v1.send("visitor 0", "v0") == {"ok": True, "seq": 1, "duplicate": True}
+            for client in (v1, staff):
+                await client.wait_for("message:new", lambda m: m["seq"] == n, timeout=5)
+                await asyncio.sleep(0.2)  # anything doubled would arrive by now
+                seqs = [m["seq"] for m in client.received["message:new"]]
+                assert sorted(seqs) == list(range(1, n + 1)), (client.namespace, seqs)
+                got = [(m["seq"], m["sender"], m["text"]) for m in client.received["message:new"]]
+                assert [g for g in got if g[0] <= 6] == expected
+            # (Concurrent sends may be emitted out of seq order: handlers run concurrently and
+            # two workers publish; clients order by seq, which is why only the set is checked.)
+            fetched = await v1.call("messages:fetch", {"after_seq": 0})
+            assert [m["seq"] for m in fetched["messages"]] == list(range(1, n + 1))
+
+            # Typing, both ways across workers.
+            assert (await v1.call("typing:set", {"typing": True}))["ok"]
+            typing = await staff.wait_for("typing")
+            assert typing == {"chat_id": chat_id, "sender": "visitor", "typing": True}
+            assert (await staff.call("typing:set", {"chat_id": chat_id, "typing": True}))["ok"]
+            assert await v1.wait_for("typing") == {"chat_id": chat_id, "sender": "staff", "typing": True}
+
+            # Two more visitors on worker A queue; the staff member on B sees the queue.
+            v2 = await visitor_on(url_a)
+            ack2 = await v2.start("fi")
+            assert ack2["chat"]["state"] == "waiting" and ack2["chat"]["position"] == 1, ack2
+            v3 = await visitor_on(url_a)
+            ack3 = await v3.start("en")
+            assert ack3["chat"]["state"] == "waiting" and ack3["chat"]["position"] == 2, ack3
+            update = await staff.wait_for("queue:update", lambda u: len(u["queue"]) == 2)
+            assert [e["chat_id"] for e in update["queue"]] == [v2.chat_id, v3.chat_id]
+
+            # The staff member on B ends the chat: capacity frees, B assigns v2 and pushes v3's place.
+            ended = await staff.call("chat:end", {"chat_id": chat_id, "topics": [TOPIC]})
+            assert ended == {"ok": True, "outcome": "answered"}, ended
+            assert (await v1.wait_for("chat:ended"))["reason"] == "staff_ended"
+            state = await v2.wait_for("chat:state", lambda s: s["state"] == "active")
+            assert state["chat_id"] == v2.chat_id and state["staff_alias"] == "Aino"
+            await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == v2.chat_id)
+            position = await v3.wait_for("queue:position", lambda p: p["position"] == 1)
+            assert position["chat_id"] == v3.chat_id
+            await staff.wait_for("queue:update", lambda u: [e["chat_id"] for e in u["queue"]] == [v3.chat_id])
+            assert (await v1.send("still there?", "v99"))["error"]["code"] == "no_active_chat"
+
+            # The session row of the first chat appears once, with counts and its topic.
+            answered = await wait_until(
+                lambda: _rows_with(pg_url, "answered"), 5, "answered row in PostgreSQL"
+            )
+            await asyncio.sleep(1.5)  # both workers' sweeps run meanwhile: nothing is written twice
+            rows = await session_rows(pg_url)
+            assert [(r["outcome"], r["visitor_messages"], r["staff_messages"], r["topics"]) for r in rows] == [
+                ("answered", 8, 8, [TOPIC])
+            ], rows
+            assert answered[0]["id"] == rows[0]["id"]
+            # Positions pushed to v3 never went backwards or repeated a wrong place.
+            assert [p["position"] for p in v3.received["queue:position"]][-1] == 1
+        finally:
+            await disconnect_all(v1, v2, v3, staff)
+
+
+async def _rows_with(pg_url: str, outcome: str) -> list[dict[str, Any]]:
+    return [r for r in await session_rows(pg_url) if r["outcome"] == outcome]
+
+
+# ----------------------------------------------------------------- b. through a balancer
+
+
+async def test_full_chat_through_a_load_balancer(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url) as workers:
+        balancer = await Balancer([("127.0.0.1", p) for p in workers.ports]).start()
+        staff = visitor = None
+        try:
+            staff = await staff_on(balancer.url)
+            visitor = await visitor_on(balancer.url)
+            # Round-robin per connection: login, staff socket and visitor socket used both workers.
+            assert set(balancer.routed) == {0, 1}, balancer.routed
+            assert balancer.routed[-1] != balancer.routed[-2], "staff and visitor sockets on the same worker"
+            ack = await visitor.start("en")
+            assert ack["chat"]["state"] == "active" and ack["chat"]["staff_alias"] == "Aino"
+            await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor.chat_id)
+            for i in range(4):
+                assert (await visitor.send(f"hello {i}", f"v{i}"))["seq"] == 2 * i + 1
+                assert (await staff.send(visitor.chat_id, f"hi {i}", f"s{i}"))["seq"] == 2 * i + 2
+            for client in (visitor, staff):
+                await client.wait_for("message:new", lambda m: m["seq"] == 8)
+                assert [m["seq"] for m in client.received["message:new"]] == list(range(1, 9))
+            assert (await visitor.call("typing:set", {"typing": True}))["ok"]
+            await staff.wait_for("typing", lambda t: t["typing"] is True)
+            # The visitor leaves; the staff member tags the chat.
+            assert (await visitor.call("chat:end", {}))["ok"]
+            assert (await visitor.wait_for("chat:ended"))["reason"] == "visitor_left"
+            ended = await staff.wait_for("chat:ended", lambda e: e["chat_id"] == visitor.chat_id)
+            assert ended["needs_topics"] is True
+            assert await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": [TOPIC]}) == {
+                "ok": True, "outcome": "answered"
+            }
+            await staff.wait_for("chat:removed", lambda r: r["reason"] == "tagged")
+            rows = await session_rows(pg_url)
+            assert [(r["outcome"], r["visitor_messages"], r["staff_messages"], r["topics"]) for r in rows] == [
+                ("answered", 4, 4, [TOPIC])
+            ]
+        finally:
+            await disconnect_all(visitor, staff)
+            await balancer.close()
+
+
+# ----------------------------------------------------------------- c. kill -9
+
+
+async def test_kill_9_of_the_visitors_worker_resumes_on_the_other_within_5_seconds(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url) as workers:
+        port_a, port_b = workers.ports
+        pid_a = workers.worker_pids()[port_a]
+        staff = None
+        widget = Widget(workers.urls, index=0)
+        try:
+            staff = await staff_on(workers.urls[1])
+            ack = await widget.open()
+            assert ack["chat"]["state"] == "active"
+            chat_id = widget.chat_id
+            assert chat_id is not None
+            await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == chat_id)
+            assert (await widget.send("v one", "v1"))["seq"] == 1
+            assert (await staff.send(chat_id, "s two", "s2"))["seq"] == 2
+            assert (await widget.send("v three", "v3"))["seq"] == 3
+            await wait_until(_async(lambda: widget.last_seq == 3), 5, "visitor has seq 3")
+            await staff.wait_for("message:new", lambda m: m["seq"] == 3)
+
+            killed_at = time.monotonic()
+            os.kill(pid_a, signal.SIGKILL)
+            # While the visitor is away, the staff member on B keeps writing.
+            assert (await staff.send(chat_id, "s four", "s4")) == {"ok": True, "seq": 4, "duplicate": False}
+            assert (await staff.send(chat_id, "s five", "s5")) == {"ok": True, "seq": 5, "duplicate": False}
+            resumed_at = await widget.wait_resumed(RESUME_WITHIN_SECONDS + 1)
+            resume_seconds = resumed_at - killed_at
+            print(f"\nkill -9: disconnect seen after {widget.disconnects[0] - killed_at:.3f}s, "
+                  f"resumed on {widget.resumes[-1][1]} after {resume_seconds:.3f}s "
+                  f"({widget.failed_tries} failed tries)")
+            assert resume_seconds < RESUME_WITHIN_SECONDS, resume_seconds
+            _time, url, resume_ack = widget.resumes[-1]
+            assert url == workers.urls[1]
+            assert resume_ack["chat"]["chat_id"] == chat_id and resume_ack["chat"]["state"] == "active"
+            # Exactly the two it missed.
+            assert [(m["seq"], m["text"]) for m in resume_ack["messages"]] == [(4, "s four"), (5, "s five")]
+
+            # The chat goes on.
+            assert (await widget.send("v six", "v6")) == {"ok": True, "seq": 6, "duplicate": False}
+            assert (await staff.send(chat_id, "s seven", "s7"))["seq"] == 7
+            await wait_until(_async(lambda: widget.last_seq == 7), 5, "visitor has seq 7")
+            await staff.wait_for("message:new", lambda m: m["seq"] == 7)
+            # A retry of a message whose ack was lost with worker A is not doubled.
+            assert await widget.send("v three", "v3") == {"ok": True, "seq": 3, "duplicate": True}
+            await asyncio.sleep(0.3)
+            assert widget.gap_fetches == 0
+            assert_exactly_once(widget.deliveries, 7, "visitor (events and resume ack)")
+            assert widget.client is not None
+            fetched = await widget.client.call("messages:fetch", {"after_seq": 0})
+            assert_exactly_once([m["seq"] for m in fetched["messages"]], 7, "messages:fetch")
+            # The staff member saw every message once and at most a presence notice.
+            assert_exactly_once([m["seq"] for m in staff.received["message:new"]], 7, "staff")
+            for event in ("chat:ended", "chat:removed"):
+                assert staff.received[event] == [], (event, staff.received[event])
+            assert all(p["chat_id"] == chat_id for p in staff.received["chat:presence"])
+            if staff.received["chat:presence"]:
+                assert staff.received["chat:presence"][-1]["visitor_connected"] is True
+            assert staff.sio.connected
+            sync = await staff.call("staff:sync", {})
+            assert [(c["chat_id"], c["state"], c["visitor_connected"]) for c in sync["chats"]] == [
+                (chat_id, "active", True)
+            ]
+
+            # The supervisor restarts worker A.
+            restarted = await workers.wait_worker(port_a, timeout=10, not_pid=pid_a)
+            print(f"worker A restarted as pid {restarted} {time.monotonic() - killed_at:.2f}s after the kill")
+            assert not pid_alive(pid_a)
+            exits = [r for r in log_records(workers.output()) if r.get("msg") == "worker exited; restarting"]
+            assert [(r.get("count"), r.get("status")) for r in exits] == [(0, -signal.SIGKILL)], exits
+
+            assert await staff.call("chat:end", {"chat_id": chat_id, "topics": [TOPIC]}) == {
+                "ok": True, "outcome": "answered"
+            }
+            rows = await session_rows(pg_url)
+            assert [(r["outcome"], r["visitor_messages"], r["staff_messages"]) for r in rows] == [("answered", 3, 4)]
+        finally:
+            await widget.close()
+            await disconnect_all(staff)
+
+
+def _async(check: Any) -> Any:
+    async def run() -> Any:
+        return check()
+
+    return run
+
+
+# ----------------------------------------------------------------- d. SIGTERM
+
+
+async def test_sigterm_closes_sockets_promptly_and_the_visitor_resumes_elsewhere(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    # max_chats 1: a second visitor on A waits, then leaves; its row is written by worker A.
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=(("aino", "Aino", 1),)) as workers:
+        port_a, _port_b = workers.ports
+        pid_a = workers.worker_pids()[port_a]
+        staff = leaver = None
+        widget = Widget(workers.urls, index=0)
+        try:
+            staff = await staff_on(workers.urls[1])
+            assert (await widget.open())["chat"]["state"] == "active"
+            chat_id = widget.chat_id
+            assert chat_id is not None
+            assert (await widget.send("before", "v1"))["seq"] == 1
+            assert (await staff.send(chat_id, "reply", "s1"))["seq"] == 2
+            await wait_until(_async(lambda: widget.last_seq == 2), 5, "visitor has seq 2")
+
+            leaver = await visitor_on(workers.urls[0])
+            assert (await leaver.start("fi"))["chat"]["state"] == "waiting"
+            assert (await leaver.call("chat:end", {}))["ok"]
+            assert (await leaver.wait_for("chat:ended"))["reason"] == "visitor_left"
+
+            stopped_at = time.monotonic()
+            os.kill(pid_a, signal.SIGTERM)
+            resumed_at = await widget.wait_resumed(RESUME_WITHIN_SECONDS + 1)
+            closed_after = widget.disconnects[0] - stopped_at
+            print(f"\nSIGTERM: socket closed by the server after {closed_after:.3f}s, "
+                  f"resumed on {widget.resumes[-1][1]} after {resumed_at - stopped_at:.3f}s")
+            assert closed_after < 5, closed_after  # server.shutdown_timeout_seconds
+            assert resumed_at - stopped_at < RESUME_WITHIN_SECONDS
+            assert widget.resumes[-1][1] == workers.urls[1]
+            assert widget.resumes[-1][2]["messages"] == []
+
+            assert (await widget.send("after", "v3"))["seq"] == 3
+            assert (await staff.send(chat_id, "still here", "s3"))["seq"] == 4
+            await wait_until(_async(lambda: widget.last_seq == 4), 5, "visitor has seq 4")
+            assert_exactly_once(widget.deliveries, 4, "visitor")
+            assert staff.received["chat:ended"] == [] and staff.received["chat:removed"] == []
+
+            # Worker A exits with 0 (the supervisor logs the status) and is restarted.
+            await wait_until(_async(lambda: not pid_alive(pid_a)), 10, "worker A exits")
+            exits = await wait_until(
+                _async(lambda: [r for r in log_records(workers.output())
+                                if r.get("msg") == "worker exited; restarting"]),
+                5, "the supervisor notices the exit",
+            )
+            assert [(r.get("count"), r.get("status")) for r in exits] == [(0, 0)], exits
+            await workers.wait_worker(port_a, timeout=10, not_pid=pid_a)
+            # It owed nothing: the row of the chat that ended on it is in PostgreSQL.
+            rows = await session_rows(pg_url)
+            assert [(r["outcome"], r["visitor_messages"], r["staff_messages"]) for r in rows] == [
+                ("abandoned", 0, 0)
+            ], rows
+            assert await staff.call("chat:end", {"chat_id": chat_id, "topics": [TOPIC]}) == {
+                "ok": True, "outcome": "answered"
+            }
+            assert sorted(r["outcome"] for r in await session_rows(pg_url)) == ["abandoned", "answered"]
+        finally:
+            await widget.close()
+            await disconnect_all(leaver, staff)
+        # The whole supervisor stops cleanly on SIGTERM too.
+        assert workers.stop(signal.SIGTERM, 30) == 0, workers.output()[-3000:]
+
+
+# ----------------------------------------------------------------- e. churn
+
+
+CHURN_CHATS = 30
+
+
+async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    staff_accounts = (("aino", "Aino", 4), ("leo", "Leo", 4))
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=staff_accounts) as workers:
+        members: dict[int, StaffMember] = {}
+        visitors: list[Visitor] = []
+        try:
+            members[0] = await staff_on(workers.urls[0], "aino")
+            members[1] = await staff_on(workers.urls[1], "leo")
+            tagged: set[str] = set()
+            tag_failures: list[Any] = []
+            stage: dict[int, str] = {}
+
+            async def tagger(member: StaffMember) -> None:
+                """Tag every chat the visitor ended (as the console would)."""
+                seen = 0
+                while True:
+                    await member.wait_for("chat:ended", lambda _e: len(member.received["chat:ended"]) > seen,
+                                          timeout=60)
+                    while seen < len(member.received["chat:ended"]):
+                        event = member.received["chat:ended"][seen]
+                        seen += 1
+                        if event["needs_topics"] and event["chat_id"] not in tagged:
+                            tagged.add(event["chat_id"])
+                            ack = await member.call("chat:end", {"chat_id": event["chat_id"], "topics": [TOPIC]})
+                            if not ack["ok"]:
+                                tag_failures.append((
+                                    [i for i, m in members.items() if m is member], event, ack,
+                                    [(i, k, [(e.get("state"), e.get("reason")) for e in m.received[k]
+                                             if e.get("chat_id") == event["chat_id"]])
+                                     for i, m in members.items()
+                                     for k in ("chat:assigned", "chat:ended", "chat:removed")],
+                                ))
+
+            async def one_chat(n: int) -> str:
+                visitor = Visitor(workers.urls[n % 2])
+                visitors.append(visitor)
+                stage[n] = "connect"
+                await visitor.connect()
+                ack = await visitor.start(("fi", "en")[n % 2])
+                stage[n] = f"started {ack['chat']['state']} {visitor.chat_id}"
+                if n % 5 == 4 and ack["chat"]["state"] == "waiting":
+                    assert (await visitor.call("chat:end", {}))["ok"]  # leaves while waiting
+                    await visitor.disconnect()
+                    return "abandoned"
+                if ack["chat"]["state"] != "active":
+                    await visitor.wait_for("chat:state", lambda s: s["state"] == "active", timeout=60)
+                stage[n] = f"active {visitor.chat_id}"
+                chat_id = visitor.chat_id
+                assert (await visitor.send(f"hello {n}", "v1"))["ok"]
+                member = await wait_until(
+                    _async(lambda: next((m for m in members.values()
+                                         if any(c["chat_id"] == chat_id for c in m.received["chat:assigned"])),
+                                        None)),
+                    10, "the staff member's chat:assigned",
+                )
+                stage[n] = f"staff {member.headers} {visitor.chat_id}"
+                await member.wait_for("message:new", lambda m: m["chat_id"] == chat_id)
+                stage[n] = f"ending {visitor.chat_id}"
+                assert (await member.send(chat_id, f"hi {n}", "s1"))["ok"]
+                if n % 2:
+                    ended = await member.call("chat:end", {"chat_id": chat_id, "topics": [TOPIC]})
+                    assert ended == {"ok": True, "outcome": "answered"}, ended
+                else:
+                    assert (await visitor.call("chat:end", {}))["ok"]
+                await visitor.wait_for("chat:ended")
+                await visitor.disconnect()
+                stage[n] = "done"
+                return "answered"
+
+            taggers = [asyncio.create_task(tagger(m)) for m in members.values()]
+            started = time.monotonic()
+            try:
+                outcomes = []
+                # Ten at a time: more than the staff can take, so some queue.
+                for batch in range(0, CHURN_CHATS, 10):
+                    try:
+                        outcomes += await asyncio.wait_for(
+                            asyncio.gather(*[one_chat(n) for n in range(batch, batch + 10)]), 60
+                        )
+                    except TimeoutError:
+                        sync = [await m.call("staff:sync", {}) for m in members.values()]
+                        raise AssertionError(
+                            f"stuck: { {n: st for n, st in stage.items() if st != 'done'} }; "
+                            f"sync: {[(x['duty'], [(c['chat_id'], c['state']) for c in x['chats']], x['queue']) for x in sync]}"
+                        ) from None
+                expected_rows = len(outcomes)
+                try:
+                    await wait_until(
+                        lambda: _count_rows(pg_url, expected_rows), 15, f"{expected_rows} session rows"
+                    )
+                except AssertionError:
+                    rows = await session_rows(pg_url)
+                    failed = [t.exception() for t in taggers if t.done() and not t.cancelled()] + tag_failures
+                    raise AssertionError(
+                        f"{len(rows)} rows of {expected_rows}: {sorted(r['outcome'] for r in rows)}; "
+                        f"taggers failed: {failed!r}; chat keys: {_chat_keys(redis_keys(redis_url, redis_prefix), redis_prefix)}"
+                    ) from None
+            finally:
+                for task in taggers:
+                    task.cancel()
+                await asyncio.gather(*taggers, return_exceptions=True)
+            print(f"\nchurn: {CHURN_CHATS} chats in {time.monotonic() - started:.2f}s, "
+                  f"{outcomes.count('abandoned')} abandoned while waiting")
+            rows = await session_rows(pg_url)
+            assert len(rows) == CHURN_CHATS
+            # A visitor who leaves just as a member takes the chat counts as answered, not abandoned.
+            assert {r["outcome"] for r in rows} <= {"answered", "abandoned"}
+            assert sum(r["outcome"] == "abandoned" for r in rows) <= outcomes.count("abandoned")
+            assert all(r["topics"] == [TOPIC] for r in rows if r["outcome"] == "answered")
+
+            keys = await wait_until(
+                _async(lambda: (lambda k: k if not _chat_keys(k, redis_prefix) else None)(
+                    redis_keys(redis_url, redis_prefix))),
+                5, "no chat keys in Redis",
+            )
+            assert any(key.startswith(redis_prefix + "presence") for key in keys), \
+                "the staff presence keys are there while staff are connected"
+            assert all(ttl > 0 for ttl in keys.values()), keys
+        finally:
+            await disconnect_all(*visitors, *members.values())
+    # After the workers stopped, still only presence keys, each with a TTL.
+    keys = redis_keys(redis_url, redis_prefix)
+    assert not _chat_keys(keys, redis_prefix), keys
+    assert all(ttl > 0 for ttl in keys.values()), keys
+
+
+# Keys that hold no chat: staff presence (presence:{id}, presences) and the store's
+# incarnation id (epoch, used to notice a Redis restart). Everything else is a chat key.
+NOT_CHAT_KEYS = ("presence", "epoch")
+
+
+def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:
+    return sorted(k for k in keys if not k[len(prefix):].startswith(NOT_CHAT_KEYS))
+
+
+async def _count_rows(pg_url: str, expected: int) -> bool:
+    return len(await session_rows(pg_url)) >= expected
