@@ -142,7 +142,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
-    await service.flush()
+    await service.stop()
 
 
 async def _sweep_forever(service: ChatService) -> None:

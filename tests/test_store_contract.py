@@ -86,7 +86,7 @@ async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
     full = Chat(
         "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
         assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
-        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", ended_at=None, end_reason=None,
+        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None, end_reason=None,
         outcome=None,
     )
     plain = chat(1)
@@ -399,6 +399,58 @@ async def test_workers_share_state(store: ChatStore, workers: Workers) -> None:
     (other,) = await workers(1)
     await other.create_chat(chat(1))
     assert await store.get_chat("c1") == chat(1)
+
+
+async def test_worker_heartbeat_and_reaping_a_dead_worker(store: ChatStore) -> None:
+    """A worker killed without closing its sockets: another one takes them off the books."""
+    assert await store.worker_heartbeat("w-live", 30) is False  # new
+    assert await store.worker_heartbeat("w-live", 30) is True
+    assert await store.worker_heartbeat("w-dead", 0.2) is False
+    assert await store.dead_workers() == []
+    # Staff 7 has a socket on each worker; staff 8 only on the dying one.
+    await store.staff_connected(7, "Aino", 3, "w-live")
+    await store.staff_connected(7, "Aino", 3, "w-dead")
+    await store.staff_connected(8, "Bo", 2, "w-dead")
+    await store.staff_connected(8, "Bo", 2, "w-dead")
+    await store.create_chat(chat(1))
+    await store.create_chat(chat(2))
+    await store.create_chat(chat(3))
+    await store.set_visitor_connected("c1", True, T0, "sid-1", "w-dead")
+    await store.set_visitor_connected("c2", True, T0, "sid-2", "w-live")
+    await store.set_visitor_connected("c3", True, T0, "sid-3", "w-dead")
+    await store.end_chat("c3", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T0)  # ended chats stay as they are
+    # A live worker is never reaped.
+    assert await store.reap_worker("w-live", T1) == ([], [])
+    await asyncio.sleep(0.3)
+    assert await store.dead_workers() == ["w-dead"]
+    chats, presences = await store.reap_worker("w-dead", T1)
+    assert ids(chats) == ["c1"]
+    assert chats[0] == replace(chat(1), visitor_connected=False, visitor_left_at=T1)
+    assert await store.get_chat("c1") == chats[0]
+    assert (await store.get_chat("c2")).visitor_worker == "w-live"  # type: ignore[union-attr]
+    assert sorted(presences, key=lambda p: p.staff_id) == [
+        StaffPresence(7, "Aino", 3, sockets=1),
+        StaffPresence(8, "Bo", 2, sockets=0, disconnected_at=T1),
+    ]
+    # Reaping is once only, and a dead worker is no longer listed.
+    assert await store.reap_worker("w-dead", T2) == ([], [])
+    assert await store.dead_workers() == []
+    # Its disconnects arriving late (it was not dead after all) change nothing below zero.
+    assert (await store.staff_disconnected(7, T2, "w-live")).sockets == 0  # type: ignore[union-attr]
+    # A reaped worker that beats again learns it had been taken for dead.
+    assert await store.worker_heartbeat("w-dead", 30) is False
+    await store.worker_stopped("w-live")
+    await store.worker_stopped("w-dead")
+    assert await store.dead_workers() == []
+    assert await store.worker_heartbeat("w-live", 30) is False
+
+
+async def test_visitor_worker_follows_the_holding_socket(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    moved = await store.set_visitor_connected("c1", True, T0, "sid-b", "w-b")
+    assert moved is not None and moved.visitor_sid == "sid-b" and moved.visitor_worker == "w-b"
+    gone = await store.set_visitor_connected("c1", False, T1, "sid-b", "w-b")
+    assert gone is not None and gone.visitor_sid is None and gone.visitor_worker is None
 
 
 # --- races between workers -------------------------------------------------------

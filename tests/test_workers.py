@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import redis
 
 from tests.balancer import Balancer
 from tests.clients import StaffMember, Visitor, login
@@ -497,6 +498,79 @@ async def test_kill_9_of_the_visitors_worker_resumes_on_the_other_within_5_secon
             await disconnect_all(staff)
 
 
+async def test_kill_9_releases_what_the_dead_worker_held(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    """Sockets of a killed worker never say goodbye: the other worker must count them gone.
+
+    Aino's console and one visitor are on worker A, which is killed; neither comes
+    back. Another visitor on B is in a chat with Aino. Worker B notices A's
+    heartbeat stop, counts Aino's socket and A's visitor as disconnected, and the
+    grace periods do the rest: B's visitor goes to Leo, A's visitor's chat ends.
+    """
+    staff_accounts = (("aino", "Aino", 3), ("leo", "Leo", 3))
+    async with cluster(
+        tmp_path, redis_url, redis_prefix, pg_url, staff=staff_accounts,
+        DUTYCHAT_CHAT__VISITOR_GRACE_SECONDS="2", DUTYCHAT_CHAT__STAFF_GRACE_SECONDS="2",
+        DUTYCHAT_CHAT__WRAPUP_SECONDS="2",
+    ) as workers:
+        port_a, _port_b = workers.ports
+        url_a, url_b = workers.urls
+        pid_a = workers.worker_pids()[port_a]
+        aino = leo = visitor_a = visitor_b = None
+        try:
+            aino = await staff_on(url_a, "aino")
+            visitor_b = await visitor_on(url_b)
+            assert (await visitor_b.start("fi"))["chat"]["staff_alias"] == "Aino"
+            visitor_a = await visitor_on(url_a)
+            assert (await visitor_a.start("fi"))["chat"]["staff_alias"] == "Aino"
+            leo = await staff_on(url_b, "leo")
+            assert (await visitor_b.send("still here", "v1"))["seq"] == 1
+
+            killed_at = time.monotonic()
+            os.kill(pid_a, signal.SIGKILL)
+            moved = await visitor_b.wait_for(
+                "chat:state", lambda s: s["state"] == "active" and s["staff_alias"] == "Leo", timeout=30
+            )
+            print(f"\nkill -9: B's visitor with Leo {time.monotonic() - killed_at:.1f}s after the kill")
+            assert moved["chat_id"] == visitor_b.chat_id
+            requeued = [s for s in visitor_b.received["chat:state"] if s.get("reason") == "staff_disconnected"]
+            assert len(requeued) == 1, visitor_b.received["chat:state"]
+            assigned = await leo.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor_b.chat_id)
+            # Leo gets the history: the message sent to Aino before the kill.
+            history = await leo.call("messages:fetch", {"chat_id": visitor_b.chat_id, "after_seq": 0})
+            assert [m["text"] for m in history["messages"]] == ["still here"], (assigned, history)
+            # A's visitor never came back: its chat ended once its grace ran out, and
+            # without Aino's topics its row was written when the wrap-up time ran out.
+            rows = await wait_until(
+                lambda: _rows_with(pg_url, "abandoned", "answered"), 30, "A's visitor's session row"
+            )
+            assert [(r["outcome"], r["visitor_messages"]) for r in rows] == [("answered", 0)], rows
+            # Nothing of worker A is still counted: Aino has no socket, Leo one.
+            presences = {
+                int(k.rsplit(":", 1)[1]): v
+                for k, v in _redis_hashes(redis_url, redis_prefix + "presence:*").items()
+            }
+            assert sorted(int(p["sockets"]) for p in presences.values()) == [0, 1], presences
+            assert sorted(p.get("available") for p in presences.values()) == ["0", "1"], presences
+            assert leo.sio.connected and visitor_b.sio.connected
+        finally:
+            await disconnect_all(aino, leo, visitor_a, visitor_b)
+
+
+async def _rows_with(pg_url: str, *outcomes: str) -> list[dict[str, Any]] | None:
+    rows = [r for r in await session_rows(pg_url) if r["outcome"] in outcomes]
+    return rows or None
+
+
+def _redis_hashes(redis_url: str, pattern: str) -> dict[str, dict[str, str]]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return {key: client.hgetall(key) for key in client.scan_iter(pattern)}
+    finally:
+        client.close()
+
+
 def _async(check: Any) -> Any:
     async def run() -> Any:
         return check()
@@ -706,9 +780,10 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
     assert all(ttl > 0 for ttl in keys.values()), keys
 
 
-# Keys that hold no chat: staff presence (presence:{id}, presences) and the store's
-# incarnation id (epoch, used to notice a Redis restart). Everything else is a chat key.
-NOT_CHAT_KEYS = ("presence", "epoch")
+# Keys that hold no chat: staff presence (presence:{id}, presences), the store's
+# incarnation id (epoch, used to notice a Redis restart) and the workers' heartbeats
+# (worker:{id}, workers). Everything else is a chat key.
+NOT_CHAT_KEYS = ("presence", "epoch", "worker")
 
 
 def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:

@@ -67,6 +67,8 @@ class Chat:
     visitor_left_at: datetime | None = None
     # The socket.io sid now holding the chat (on any worker); only it can drop it.
     visitor_sid: str | None = None
+    # The worker process that socket is on: if that worker dies, the visitor counts as gone.
+    visitor_worker: str | None = None
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     outcome: Outcome | None = None

@@ -36,6 +36,9 @@ from roster.schedule import Shift, is_open, next_opening, shift_of
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 10
+# Each worker proves it is alive this often (every sweep) and counts as dead once
+# its heartbeat is this old: then any other worker takes its sockets off the books.
+WORKER_HEARTBEAT_TTL_SECONDS = 10.0
 # Pseudonyms: a word and a number, made per chat and never reused knowingly.
 _ALIAS_WORDS = ("Guest", "Visitor", "Friend")
 
@@ -54,6 +57,9 @@ class Notifier(Protocol):
 
     async def state_lost(self) -> None:
         """Tell this worker's sockets that the chat store lost every live chat."""
+
+    async def reattach(self) -> None:
+        """This worker was taken for dead: register its local sockets in the store again."""
 
 
 def hash_resume_token(token: str) -> str:
@@ -106,6 +112,9 @@ class ChatService:
         self._on_shift: dict[int, bool] = {}
         self._warned: set[str] = set()
         self._epoch: str | None = None
+        # This process's id in the store: which worker holds which socket.
+        self.worker_id = secrets.token_hex(8)
+        self._registered = False
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
@@ -156,6 +165,7 @@ class ChatService:
             state=ChatState.WAITING,
             created_at=now,
             visitor_sid=sid,
+            visitor_worker=self.worker_id,
         )
         await self.store.create_chat(chat)
         await self.dispatch()
@@ -184,7 +194,7 @@ class ChatService:
         ):
             raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
         was_connected, previous = chat.visitor_connected, chat.visitor_sid
-        chat = await self.store.set_visitor_connected(chat.chat_id, True, now, sid) or chat
+        chat = await self.store.set_visitor_connected(chat.chat_id, True, now, sid, self.worker_id) or chat
         if previous is not None and previous != sid:
             await self.notifier.detach_visitor(previous, chat.chat_id)
         if chat.staff_id is not None and not was_connected:
@@ -230,7 +240,7 @@ class ChatService:
         await self._end(chat, EndReason.VISITOR_LEFT)
 
     async def visitor_disconnected(self, chat_id: str, sid: str) -> None:
-        chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now(), sid)
+        chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now(), sid, self.worker_id)
         if chat is not None and chat.staff_id is not None:
             await self.notifier.to_staff(
                 chat.staff_id, "chat:presence", {"chat_id": chat_id, "visitor_connected": False}
@@ -238,11 +248,23 @@ class ChatService:
 
     # ------------------------------------------------------------------ staff
 
+    async def visitor_reattached(self, chat_id: str, sid: str) -> None:
+        """Claim a chat for a local socket again after this worker was taken for dead."""
+        chat = await self.store.get_chat(chat_id)
+        # A visitor who resumed elsewhere meanwhile keeps the new socket.
+        if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid not in (None, sid):
+            return
+        chat = await self.store.set_visitor_connected(chat_id, True, self.clock.now(), sid, self.worker_id)
+        if chat is not None and chat.staff_id is not None:
+            await self.notifier.to_staff(
+                chat.staff_id, "chat:presence", {"chat_id": chat_id, "visitor_connected": True}
+            )
+
     async def staff_connected(self, account: StaffAccount) -> None:
-        await self.store.staff_connected(account.id, account.alias, account.max_chats)
+        await self.store.staff_connected(account.id, account.alias, account.max_chats, self.worker_id)
 
     async def staff_disconnected(self, staff_id: int) -> None:
-        await self.store.staff_disconnected(staff_id, self.clock.now())
+        await self.store.staff_disconnected(staff_id, self.clock.now(), self.worker_id)
 
     async def duty_view(self, staff_id: int) -> dict[str, Any]:
         now = self.clock.now()
@@ -407,6 +429,7 @@ class ChatService:
     async def sweep(self) -> None:
         """Apply every deadline: visitor and staff grace, wrap-up, end of duty."""
         await self._check_epoch()
+        await self._follow_workers()
         now = self.clock.now()
         visitor_grace = timedelta(seconds=self.settings.visitor_grace_seconds)
         wrapup = timedelta(seconds=self.settings.wrapup_seconds)
@@ -442,14 +465,59 @@ class ChatService:
         await self.dispatch()
 
     async def start(self) -> None:
-        """Note the chat store's epoch before any chat, so a later loss is noticed."""
+        """Note the chat store's epoch before any chat, so a later loss is noticed; register the worker."""
         await self._check_epoch()
+        await self._follow_workers()
+
+    async def stop(self) -> None:
+        """Write every owed row and deregister the worker (graceful shutdown)."""
+        await self.flush()
+        try:
+            await self.store.worker_stopped(self.worker_id)
+        except Exception:
+            # Unreachable store: the heartbeat expires and another worker reaps this one.
+            log.warning("could not deregister the worker from the chat store")
+
+    async def _follow_workers(self) -> None:
+        """Beat this worker's heartbeat and take dead workers' sockets off the books.
+
+        A worker killed without closing its sockets (kill -9, a lost machine) left
+        its visitors counted as connected and its staff sockets counted: their
+        grace periods would never start.
+        """
+        known = await self.store.worker_heartbeat(self.worker_id, WORKER_HEARTBEAT_TTL_SECONDS)
+        if not known and self._registered:
+            # Either the store lost everything (handled as a lost epoch) or another
+            # worker took this one for dead during a long stall: claim the sockets back.
+            await self._check_epoch()
+            if self._registered:
+                log.warning("this worker was taken for dead; registering its sockets again")
+                await self.notifier.reattach()
+        self._registered = True
+        now = self.clock.now()
+        for worker in await self.store.dead_workers():
+            if worker == self.worker_id:
+                continue
+            chats, presences = await self.store.reap_worker(worker, now)
+            if not chats and not presences:
+                continue
+            log.warning(
+                "a worker stopped without closing its sockets; counting them as disconnected",
+                extra={"visitors": len(chats), "staff": len(presences)},
+            )
+            for chat in chats:
+                if chat.staff_id is not None:
+                    await self.notifier.to_staff(
+                        chat.staff_id, "chat:presence", {"chat_id": chat.chat_id, "visitor_connected": False}
+                    )
 
     async def _check_epoch(self) -> None:
         """Notice when the chat store lost its contents (Redis restarted) and tell everyone."""
         epoch = await self.store.epoch()
         if self._epoch is not None and epoch != self._epoch:
             log.warning("the chat store lost its contents; telling connected clients")
+            # The next heartbeat registers this worker anew; it was not reaped.
+            self._registered = False
             self._pushed_positions.clear()
             self._pushed_queue = None
             self._on_shift.clear()

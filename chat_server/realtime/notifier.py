@@ -46,3 +46,9 @@ class SocketNotifier:
             await self.visitors.state_lost()
         if self.staff is not None:
             await self.staff.state_lost()
+
+    async def reattach(self) -> None:
+        if self.visitors is not None:
+            await self.visitors.reattach()
+        if self.staff is not None:
+            await self.staff.reattach()

@@ -81,6 +81,11 @@ class StaffNamespace(EventNamespace):
             await self.emit("staff:resync", {"reason": "state_lost"}, to=sid, ignore_queue=True)
             await self.emit("duty:state", await self.service.duty_view(account.id), to=sid, ignore_queue=True)
 
+    async def reattach(self) -> None:
+        """Count local staff sockets again (this worker had been taken for dead)."""
+        for account in list(self._account.values()):
+            await self.service.staff_connected(account)
+
     def _me(self, sid: str) -> StaffAccount:
         return self._account[sid]
 

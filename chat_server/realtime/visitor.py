@@ -53,6 +53,11 @@ class VisitorNamespace(EventNamespace):
                 to=sid, ignore_queue=True,
             )
 
+    async def reattach(self) -> None:
+        """Claim the chats of local sockets again (this worker had been taken for dead)."""
+        for sid, chat_id in list(self._chat_of.items()):
+            await self.service.visitor_reattached(chat_id, sid)
+
     async def _hold(self, sid: str, chat_id: str) -> None:
         previous = self._chat_of.get(sid)
         if previous and previous != chat_id:

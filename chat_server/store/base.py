@@ -61,8 +61,10 @@ class ChatStore(Protocol):
     async def finish_chat(self, chat_id: str) -> Chat | None:
         """Atomically remove an ended chat; only the first caller gets it."""
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
-        """Record that the visitor came back on socket sid, or that socket sid dropped.
+    async def set_visitor_connected(
+        self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
+    ) -> Chat | None:
+        """Record that the visitor came back on socket sid of worker, or that socket sid dropped.
 
         A drop applies only if sid still holds the chat: a late disconnect of a
         replaced socket (on any worker) changes nothing and returns None.
@@ -82,11 +84,11 @@ class ChatStore(Protocol):
         """Return the chat's messages with seq > after_seq, in order."""
 
     # staff presence
-    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
-        """Count one more socket of a staff member."""
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
+        """Count one more socket of a staff member, on worker."""
 
-    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
-        """Count one socket less; with none left, note when the last one went."""
+    async def staff_disconnected(self, staff_id: int, now: datetime, worker: str = "") -> StaffPresence | None:
+        """Count one socket less (on worker); with none left, note when the last one went."""
 
     async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
         """Check a staff member in or out."""
@@ -100,6 +102,23 @@ class ChatStore(Protocol):
     # the store itself
     async def epoch(self) -> str:
         """Return an id of this store's contents that changes when they are lost (a restart)."""
+
+    # worker liveness: a worker killed without a goodbye leaves sockets counted
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
+        """Keep a worker alive for ttl_seconds; False when it is new or had been reaped."""
+
+    async def dead_workers(self) -> list[str]:
+        """Return the registered workers whose heartbeat has expired."""
+
+    async def reap_worker(self, worker: str, now: datetime) -> tuple[list[Chat], list[StaffPresence]]:
+        """Atomically mark the visitors a dead worker held as gone and count off its staff sockets.
+
+        Returns the chats and presences it changed; a worker that beat again
+        meanwhile, or one already reaped, changes nothing.
+        """
+
+    async def worker_stopped(self, worker: str) -> None:
+        """Forget a worker that shut down cleanly."""
 
     # session rows the database could not take yet (counts only, never content)
     async def owe_row(self, record: SessionRecord) -> None:

@@ -6,6 +6,7 @@ Each method runs without awaiting, so on one event loop it is atomic.
 from __future__ import annotations
 
 import secrets
+import time
 from collections import deque
 from dataclasses import replace
 from datetime import datetime
@@ -32,6 +33,10 @@ class MemoryChatStore:
         self._presence: dict[int, StaffPresence] = {}
         self._owed: dict[str, SessionRecord] = {}
         self._epoch = secrets.token_hex(8)
+        # staff id -> worker id -> sockets of that member on that worker
+        self._worker_sockets: dict[int, dict[str, int]] = {}
+        # worker id -> monotonic time its heartbeat expires
+        self._workers: dict[str, float] = {}
 
     async def close(self) -> None:
         self._chats.clear()
@@ -40,6 +45,8 @@ class MemoryChatStore:
         self._messages.clear()
         self._client_ids.clear()
         self._presence.clear()
+        self._worker_sockets.clear()
+        self._workers.clear()
 
     async def create_chat(self, chat: Chat) -> None:
         if chat.chat_id in self._chats:
@@ -142,14 +149,18 @@ class MemoryChatStore:
         del self._chats[chat_id]
         return chat
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
+    async def set_visitor_connected(
+        self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
+    ) -> Chat | None:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is ChatState.ENDED:
             return None
         if connected:
-            chat = replace(chat, visitor_connected=True, visitor_left_at=None, visitor_sid=sid)
+            chat = replace(
+                chat, visitor_connected=True, visitor_left_at=None, visitor_sid=sid, visitor_worker=worker or None
+            )
         elif chat.visitor_sid == sid:
-            chat = replace(chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None)
+            chat = replace(chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None, visitor_worker=None)
         else:
             return None
         self._chats[chat_id] = chat
@@ -178,18 +189,25 @@ class MemoryChatStore:
     async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
         return [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
 
-    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
         presence = self._presence.get(staff_id) or StaffPresence(staff_id, alias, max_chats)
         presence = replace(
             presence, alias=alias, max_chats=max_chats, sockets=presence.sockets + 1, disconnected_at=None
         )
         self._presence[staff_id] = presence
+        per_worker = self._worker_sockets.setdefault(staff_id, {})
+        per_worker[worker] = per_worker.get(worker, 0) + 1
         return presence
 
-    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
+    async def staff_disconnected(self, staff_id: int, now: datetime, worker: str = "") -> StaffPresence | None:
         presence = self._presence.get(staff_id)
         if presence is None:
             return None
+        per_worker = self._worker_sockets.setdefault(staff_id, {})
+        if per_worker.get(worker, 0) <= 1:
+            per_worker.pop(worker, None)
+        else:
+            per_worker[worker] -= 1
         sockets = max(0, presence.sockets - 1)
         presence = replace(presence, sockets=sockets, disconnected_at=now if sockets == 0 else None)
         self._presence[staff_id] = presence
@@ -211,6 +229,40 @@ class MemoryChatStore:
 
     async def epoch(self) -> str:
         return self._epoch
+
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
+        known = worker in self._workers
+        self._workers[worker] = time.monotonic() + ttl_seconds
+        return known
+
+    async def dead_workers(self) -> list[str]:
+        now = time.monotonic()
+        return sorted(w for w, expires in self._workers.items() if expires <= now)
+
+    async def reap_worker(self, worker: str, now: datetime) -> tuple[list[Chat], list[StaffPresence]]:
+        expires = self._workers.get(worker)
+        if expires is None or expires > time.monotonic():
+            return [], []
+        del self._workers[worker]
+        chats = []
+        for chat in list(self._chats.values()):
+            if chat.visitor_worker == worker and chat.visitor_connected and chat.state is not ChatState.ENDED:
+                chat = replace(chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None, visitor_worker=None)
+                self._chats[chat.chat_id] = chat
+                chats.append(chat)
+        presences = []
+        for staff_id, per_worker in self._worker_sockets.items():
+            lost = per_worker.pop(worker, 0)
+            presence = self._presence.get(staff_id)
+            if lost and presence is not None:
+                sockets = max(0, presence.sockets - lost)
+                presence = replace(presence, sockets=sockets, disconnected_at=now if sockets == 0 else None)
+                self._presence[staff_id] = presence
+                presences.append(presence)
+        return chats, presences
+
+    async def worker_stopped(self, worker: str) -> None:
+        self._workers.pop(worker, None)
 
     async def owe_row(self, record: SessionRecord) -> None:
         self._owed[record.session_id] = record

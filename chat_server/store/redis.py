@@ -19,6 +19,8 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P loads                hash   staff id -> number of active chats (for staff_loads)
     P presence:{sid}       hash   a staff member's presence
     P presences            set    staff ids that have a presence hash
+    P worker:{id}          string a worker process's heartbeat, expiring when it stops beating
+    P workers              set    worker ids that have beaten (for reaping dead ones)
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -257,17 +259,22 @@ end
 return h
 """
 
-# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now, sid.
+# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now, sid, worker.
 _VISITOR = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'ended' then return {} end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'visitor_connected', '1', 'visitor_sid', ARGV[6])
   redis.call('HDEL', KEYS[1], 'visitor_left_at')
+  if ARGV[7] ~= '' then
+    redis.call('HSET', KEYS[1], 'visitor_worker', ARGV[7])
+  else
+    redis.call('HDEL', KEYS[1], 'visitor_worker')
+  end
 else
   if redis.call('HGET', KEYS[1], 'visitor_sid') ~= ARGV[6] then return {} end
   redis.call('HSET', KEYS[1], 'visitor_connected', '0', 'visitor_left_at', ARGV[5])
-  redis.call('HDEL', KEYS[1], 'visitor_sid')
+  redis.call('HDEL', KEYS[1], 'visitor_sid', 'visitor_worker')
 end
 touch_chat(ARGV[3], KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
@@ -292,13 +299,15 @@ touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
 return {0, member}
 """
 
-# KEYS: presence, presences. ARGV: prefix, ttl, staff id, alias, max chats.
+# KEYS: presence, presences. ARGV: prefix, ttl, staff id, alias, max chats, worker.
+# Besides the total, "w:{worker}" counts the member's sockets on each worker (for reaping).
 _CONNECTED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'staff_id', ARGV[3], 'available', '0', 'sockets', '0')
 end
 redis.call('HSET', KEYS[1], 'alias', ARGV[4], 'max_chats', ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'sockets', 1)
+redis.call('HINCRBY', KEYS[1], 'w:' .. ARGV[6], 1)
 redis.call('HDEL', KEYS[1], 'disconnected_at')
 redis.call('SADD', KEYS[2], ARGV[3])
 touch(KEYS[1])
@@ -306,9 +315,11 @@ touch(KEYS[2])
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: presence, presences. ARGV: prefix, ttl, now.
+# KEYS: presence, presences. ARGV: prefix, ttl, now, worker.
 _DISCONNECTED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local field = 'w:' .. ARGV[4]
+if redis.call('HINCRBY', KEYS[1], field, -1) <= 0 then redis.call('HDEL', KEYS[1], field) end
 local sockets = tonumber(redis.call('HGET', KEYS[1], 'sockets')) - 1
 if sockets < 0 then sockets = 0 end
 redis.call('HSET', KEYS[1], 'sockets', sockets)
@@ -320,6 +331,62 @@ end
 touch(KEYS[1])
 touch(KEYS[2])
 return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: worker, workers. ARGV: prefix, ttl, worker id, heartbeat ms.
+# Returns 1 when the worker was registered, 0 when it is new or had been reaped.
+_HEARTBEAT = """
+local known = redis.call('SISMEMBER', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[3])
+touch(KEYS[2])
+return known
+"""
+
+# KEYS: workers. ARGV: prefix, ttl.
+_DEAD_WORKERS = """
+local dead = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', prefix .. 'worker:' .. id) == 0 then table.insert(dead, id) end
+end
+return dead
+"""
+
+# KEYS: workers, chats, presences, queue, loads. ARGV: prefix, ttl, worker id, now.
+# Marks the visitors and counts off the staff sockets a dead worker held; a worker
+# that beat again meanwhile is left alone. Returns {changed chats, changed presences}.
+_REAP = """
+local id = ARGV[3]
+if redis.call('EXISTS', prefix .. 'worker:' .. id) == 1 then return {{}, {}} end
+if redis.call('SREM', KEYS[1], id) == 0 then return {{}, {}} end
+local chats, presences = {}, {}
+for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local ck = chat_key(cid)
+  local f = redis.call('HMGET', ck, 'visitor_worker', 'state')
+  if f[1] == id and f[2] and f[2] ~= 'ended' then
+    redis.call('HSET', ck, 'visitor_connected', '0', 'visitor_left_at', ARGV[4])
+    redis.call('HDEL', ck, 'visitor_sid', 'visitor_worker')
+    touch_chat(cid, KEYS[4], KEYS[2], KEYS[5])
+    table.insert(chats, redis.call('HGETALL', ck))
+  end
+end
+local field = 'w:' .. id
+for _, staff in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local pk = prefix .. 'presence:' .. staff
+  local lost = tonumber(redis.call('HGET', pk, field) or '0')
+  if lost > 0 then
+    redis.call('HDEL', pk, field)
+    local sockets = tonumber(redis.call('HGET', pk, 'sockets')) - lost
+    if sockets <= 0 then
+      redis.call('HSET', pk, 'sockets', 0, 'disconnected_at', ARGV[4])
+    else
+      redis.call('HSET', pk, 'sockets', sockets)
+    end
+    touch(pk)
+    table.insert(presences, redis.call('HGETALL', pk))
+  end
+end
+return {chats, presences}
 """
 
 # KEYS: presence, presences. ARGV: prefix, ttl, "1"/"0", now.
@@ -384,6 +451,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "visitor_connected": "1" if chat.visitor_connected else "0",
         "visitor_left_at": _ts(chat.visitor_left_at) if chat.visitor_left_at else None,
         "visitor_sid": chat.visitor_sid,
+        "visitor_worker": chat.visitor_worker,
         "ended_at": _ts(chat.ended_at) if chat.ended_at else None,
         "end_reason": chat.end_reason.value if chat.end_reason else None,
         "outcome": chat.outcome.value if chat.outcome else None,
@@ -418,6 +486,7 @@ def _chat(flat: list[str]) -> Chat | None:
         visitor_connected=h["visitor_connected"] == "1",
         visitor_left_at=_parse_opt_ts(h.get("visitor_left_at")),
         visitor_sid=h.get("visitor_sid"),
+        visitor_worker=h.get("visitor_worker"),
         ended_at=_parse_opt_ts(h.get("ended_at")),
         end_reason=EndReason(h["end_reason"]) if "end_reason" in h else None,
         outcome=Outcome(h["outcome"]) if "outcome" in h else None,
@@ -475,11 +544,12 @@ class RedisChatStore:
         self._chats_key = prefix + "chats"
         self._loads_key = prefix + "loads"
         self._presences_key = prefix + "presences"
+        self._workers_key = prefix + "workers"
         scripts = {
             "create": _CREATE, "by_resume": _BY_RESUME, "read_queue": _READ_QUEUE, "read_set": _READ_SET,
             "assign": _ASSIGN, "transfer": _TRANSFER, "requeue": _REQUEUE, "end": _END, "finish": _FINISH,
             "visitor": _VISITOR, "append": _APPEND, "connected": _CONNECTED, "disconnected": _DISCONNECTED,
-            "available": _AVAILABLE,
+            "available": _AVAILABLE, "heartbeat": _HEARTBEAT, "dead_workers": _DEAD_WORKERS, "reap": _REAP,
         }
         # register_script runs EVALSHA and reloads the script after a Redis restart.
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in scripts.items()}
@@ -621,10 +691,12 @@ class RedisChatStore:
         keys = [self._k("chat", chat_id), self._chats_key, self._k("msgs", chat_id), self._k("cids", chat_id)]
         return _chat(await self._run("finish", keys, chat_id))
 
-    async def set_visitor_connected(self, chat_id: str, connected: bool, now: datetime, sid: str) -> Chat | None:
-        """Record that the visitor came back on sid, or that sid (still the holder) dropped."""
+    async def set_visitor_connected(
+        self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
+    ) -> Chat | None:
+        """Record that the visitor came back on sid (on worker), or that sid (still the holder) dropped."""
         keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
-        return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now), sid))
+        return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now), sid, worker))
 
     # messages
     async def append_message(
@@ -656,17 +728,17 @@ class RedisChatStore:
         return [_message(chat_id, m) for m in members]
 
     # staff presence
-    async def staff_connected(self, staff_id: int, alias: str, max_chats: int) -> StaffPresence:
-        """Count one more socket of a staff member."""
+    async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
+        """Count one more socket of a staff member, on worker."""
         keys = [self._k("presence", staff_id), self._presences_key]
-        presence = _presence(await self._run("connected", keys, staff_id, alias, max_chats))
+        presence = _presence(await self._run("connected", keys, staff_id, alias, max_chats, worker))
         assert presence is not None  # the script always creates it
         return presence
 
-    async def staff_disconnected(self, staff_id: int, now: datetime) -> StaffPresence | None:
+    async def staff_disconnected(self, staff_id: int, now: datetime, worker: str = "") -> StaffPresence | None:
         """Count one socket less; with none left, note when the last one went."""
         keys = [self._k("presence", staff_id), self._presences_key]
-        return _presence(await self._run("disconnected", keys, _ts(now)))
+        return _presence(await self._run("disconnected", keys, _ts(now), worker))
 
     async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
         """Check a staff member in or out."""
@@ -690,6 +762,27 @@ class RedisChatStore:
         await self._redis.set(key, secrets.token_hex(8), nx=True, ex=self._ttl)
         await self._redis.expire(key, self._ttl)
         return str(await self._redis.get(key))
+
+    # worker liveness
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
+        """Keep a worker alive for ttl_seconds; False when it is new or had been reaped."""
+        keys = [self._k("worker", worker), self._workers_key]
+        return bool(await self._run("heartbeat", keys, worker, int(ttl_seconds * 1000)))
+
+    async def dead_workers(self) -> list[str]:
+        """Return the registered workers whose heartbeat has expired."""
+        return sorted(await self._run("dead_workers", [self._workers_key]))
+
+    async def reap_worker(self, worker: str, now: datetime) -> tuple[list[Chat], list[StaffPresence]]:
+        """Atomically take a dead worker's visitors and staff sockets off the books."""
+        keys = [self._workers_key, self._chats_key, self._presences_key, self._queue_key, self._loads_key]
+        chats, presences = await self._run("reap", keys, worker, _ts(now))
+        return [c for c in map(_chat, chats) if c], [p for p in map(_presence, presences) if p]
+
+    async def worker_stopped(self, worker: str) -> None:
+        """Forget a worker that shut down cleanly."""
+        await self._redis.delete(self._k("worker", worker))
+        await self._redis.srem(self._workers_key, worker)
 
     # owed session rows: counts only, kept for OWED_TTL_SECONDS at most
     async def owe_row(self, record: SessionRecord) -> None:
