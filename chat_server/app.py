@@ -24,7 +24,11 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     manager = None
     if settings.chat.store == "redis":
         # Several workers share rooms through Redis pub/sub (no connection is opened here).
-        manager = BoundedRedisManager(settings.chat.redis_url, channel=settings.chat.redis_key_prefix + "socketio")
+        manager = BoundedRedisManager(
+            settings.chat.redis_url,
+            channel=settings.chat.redis_key_prefix + "socketio",
+            max_connections=settings.chat.redis_pubsub_max_connections,
+        )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,

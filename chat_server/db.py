@@ -111,9 +111,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """Create the async engine for a SQLAlchemy URL."""
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+def create_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+    """Create the async engine for a SQLAlchemy URL (the pool bounds apply to server databases)."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

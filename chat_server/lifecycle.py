@@ -57,7 +57,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     if not settings.database.url:
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.database.pool_size, settings.database.max_overflow)
     if settings.database.migrate_on_start:
         await migrate(engine)
     sessions = sessionmaker(engine)
@@ -92,7 +92,8 @@ async def store_context(app: web.Application) -> AsyncIterator[None]:
 async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
     """Connect the Redis chat store; refuse a server that would write chats to disk."""
     store = RedisChatStore.from_url(
-        chat.redis_url, prefix=chat.redis_key_prefix, ttl_seconds=chat.redis_key_ttl_seconds
+        chat.redis_url, prefix=chat.redis_key_prefix, ttl_seconds=chat.redis_key_ttl_seconds,
+        max_connections=chat.redis_max_connections,
     )
     try:
         persistence = await store.check_persistence()

@@ -70,6 +70,8 @@ class ServerSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = ""
     migrate_on_start: bool = True
+    pool_size: int = Field(5, ge=1, le=100)
+    max_overflow: int = Field(10, ge=0, le=100)
 
 
 class ChatSettings(_Section):
@@ -78,6 +80,8 @@ class ChatSettings(_Section):
     redis_accept_persistence: bool = False
     redis_key_prefix: str = Field("dutychat:", min_length=1, max_length=100)
     redis_key_ttl_seconds: int = Field(86400, ge=60)
+    redis_max_connections: int = Field(50, ge=2, le=1000)
+    redis_pubsub_max_connections: int = Field(20, ge=2, le=1000)
     languages: tuple[str, ...] = ("fi", "sv", "en")
     max_message_length: int = Field(2000, ge=1, le=20000)
     visitor_grace_seconds: float = Field(120, gt=0)

@@ -5,7 +5,9 @@ backend that refuses the connection (or does not answer within the connect
 timeout) is skipped, and when every backend refuses, the client connection is
 closed. Bytes are piped both ways until either side closes. Round-robin per TCP
 connection is enough for socket.io clients on the websocket transport (one
-connection per session); the long-polling transport would need sticky routing.
+connection per session). The long-polling transport sends each request on any
+connection, so it needs sticky routing: with `sticky=True` the first backend
+tried is chosen by the client's address, as nginx's `hash $remote_addr` does.
 
 Everything is bounded: one connect attempt per backend per client connection,
 a connect timeout, and `close()` stops the listener and every open pipe.
@@ -18,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import socket
+import zlib
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +29,12 @@ CHUNK = 64 * 1024
 
 
 class Balancer:
-    def __init__(self, backends: list[tuple[str, int]], host: str = "127.0.0.1") -> None:
+    def __init__(self, backends: list[tuple[str, int]], host: str = "127.0.0.1", sticky: bool = False) -> None:
         if not backends:
             raise ValueError("at least one backend")
         self.backends = list(backends)
         self.host = host
+        self.sticky = sticky
         self.port = 0
         self._next = itertools.cycle(range(len(self.backends)))
         self._server: asyncio.base_events.Server | None = None
@@ -54,9 +58,16 @@ class Balancer:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _connect_backend(self) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter] | None:
-        for _ in range(len(self.backends)):
-            index = next(self._next)
+    def backend_for(self, address: str) -> int:
+        """The backend a sticky balancer tries first for a client address."""
+        return zlib.crc32(address.encode()) % len(self.backends)
+
+    async def _connect_backend(
+        self, address: str
+    ) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter] | None:
+        first = self.backend_for(address) if self.sticky else next(self._next)
+        for step in range(len(self.backends)):
+            index = (first + step) % len(self.backends)
             host, port = self.backends[index]
             try:
                 reader, writer = await asyncio.wait_for(
@@ -74,7 +85,7 @@ class Balancer:
         self._writers.add(client_writer)
         backend_writer: asyncio.StreamWriter | None = None
         try:
-            connected = await self._connect_backend()
+            connected = await self._connect_backend(client_writer.get_extra_info("peername")[0])
             if connected is None:
                 self.routed.append(None)
                 return

@@ -87,3 +87,29 @@ async def test_start_fails_clearly_when_redis_is_unreachable(tmp_path: Path) -> 
     with pytest.raises(RuntimeError, match="chat.redis_url: cannot reach Redis"):
         await server.start_server()
     await server.close()
+
+
+async def test_pool_settings_bound_the_database_and_redis_pools(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    from chat_server.keys import engine_key, sio_key, store_key
+    from tests.conftest import pg_database
+
+    async with pg_database() as pg_url:
+        live = await start_live(
+            tmp_path,
+            database={"url": pg_url, "pool_size": 3, "max_overflow": 2},
+            chat={
+                "store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix,
+                "redis_max_connections": 7, "redis_pubsub_max_connections": 4,
+            },
+        )
+        try:
+            app = live.server.app
+            pool = app[engine_key].pool
+            assert (pool.size(), pool._max_overflow) == (3, 2)  # type: ignore[attr-defined]
+            assert app[store_key]._redis.connection_pool.max_connections == 7  # type: ignore[attr-defined]
+            assert app[sio_key].manager.max_connections == 4  # type: ignore[attr-defined]
+            await run_short_chat(live)
+        finally:
+            await stop_live(live)

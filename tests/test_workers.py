@@ -414,6 +414,37 @@ async def test_full_chat_through_a_load_balancer(
             await balancer.close()
 
 
+async def test_long_polling_through_a_sticky_balancer(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    """A widget without websockets polls through the balancer; its worker relays to staff on the other."""
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url) as workers:
+        balancer = await Balancer([("127.0.0.1", p) for p in workers.ports], sticky=True).start()
+        staff = visitor = None
+        try:
+            polled = balancer.backend_for("127.0.0.1")
+            staff = await staff_on(workers.urls[1 - polled])
+            visitor = Visitor(balancer.url)
+            await visitor.connect(transports=["polling"])
+            assert visitor.sio.transport() == "polling"
+            ack = await visitor.start("fi")
+            assert ack["chat"]["state"] == "active" and ack["chat"]["staff_alias"] == "Aino"
+            await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor.chat_id)
+            for i in range(3):
+                assert (await visitor.send(f"poll {i}", f"v{i}"))["seq"] == 2 * i + 1
+                assert (await staff.send(visitor.chat_id, f"ok {i}", f"s{i}"))["seq"] == 2 * i + 2
+            for client in (visitor, staff):
+                await client.wait_for("message:new", lambda m: m["seq"] == 6)
+                assert [m["seq"] for m in client.received["message:new"]] == list(range(1, 7))
+            # Several HTTP connections (polls and posts), every one on the same worker.
+            assert len(balancer.routed) >= 2 and set(balancer.routed) == {polled}, balancer.routed
+            assert (await visitor.call("chat:end", {}))["ok"]
+            assert (await staff.wait_for("chat:ended", lambda e: e["chat_id"] == visitor.chat_id))["needs_topics"]
+        finally:
+            await disconnect_all(visitor, staff)
+            await balancer.close()
+
+
 # ----------------------------------------------------------------- c. kill -9
 
 
