@@ -12,10 +12,12 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
+    canned_key,
     calendars_key,
     slots_key,
     clock_key,
@@ -73,6 +75,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[roster_key] = RosterCache(app[shifts_key])
+    app[canned_key] = CannedResponses(sessions)
     yield
     await engine.dispose()
 
