@@ -31,6 +31,7 @@ class MemoryChatStore:
         self._client_ids: dict[str, dict[tuple[Sender, str], int]] = {}
         self._presence: dict[int, StaffPresence] = {}
         self._owed: dict[str, SessionRecord] = {}
+        self._blocks: dict[str, datetime] = {}
         self._epoch = secrets.token_hex(8)
 
     async def close(self) -> None:
@@ -40,6 +41,7 @@ class MemoryChatStore:
         self._messages.clear()
         self._client_ids.clear()
         self._presence.clear()
+        self._blocks.clear()
 
     async def create_chat(self, chat: Chat) -> None:
         if chat.chat_id in self._chats:
@@ -208,6 +210,19 @@ class MemoryChatStore:
 
     async def presences(self) -> list[StaffPresence]:
         return list(self._presence.values())
+
+    async def add_blocks(self, keys: list[str], until: datetime, now: datetime) -> None:
+        self._forget_expired_blocks(now)
+        for key in keys:
+            self._blocks[key] = until
+
+    async def is_blocked(self, keys: list[str], now: datetime) -> bool:
+        self._forget_expired_blocks(now)
+        return any(key in self._blocks for key in keys)
+
+    def _forget_expired_blocks(self, now: datetime) -> None:
+        for key in [k for k, until in self._blocks.items() if until <= now]:
+            del self._blocks[key]
 
     async def epoch(self) -> str:
         return self._epoch
