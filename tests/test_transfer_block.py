@@ -263,3 +263,34 @@ async def test_block_behind_a_trusted_proxy_uses_the_forwarded_address(tmp_path)
         assert "203.0.113.5" not in live.log.getvalue()
     finally:
         await stop_live(live)
+
+
+async def test_transfer_and_block_on_the_redis_store(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import redis_keys, start_live, stop_live
+    from tests.test_privacy import redis_values
+
+    live = await start_live(tmp_path, chat={"store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix})
+    try:
+        await live.add_staff("aino", alias="Aino")
+        leo_account = await live.add_staff("leo", alias="Leo")
+        aino = await live.staff("aino")
+        pest = await live.visitor(local_address="127.0.0.66")
+        await pest.start("fi")
+        await pest.send("hei", "v1")
+        leo = await live.staff("leo")
+        ack = await aino.call("chat:transfer", {"chat_id": pest.chat_id, "to_staff_id": leo_account.id})
+        assert ack["ok"], ack
+        got = await leo.wait_for("chat:assigned", lambda c: c["chat_id"] == pest.chat_id)
+        assert [m["text"] for m in got["messages"]] == ["hei"]
+        assert (await leo.call("chat:block", {"chat_id": pest.chat_id}))["ok"]
+        again = await live.visitor(local_address="127.0.0.66")
+        assert (await again.call("chat:start", {"language": "fi"}))["error"]["code"] == "visitor_blocked"
+        keys = redis_keys(redis_url, redis_prefix)
+        blocks = {k: ttl for k, ttl in keys.items() if k.startswith(redis_prefix + "block:")}
+        assert {k.split(":")[-2] for k in blocks} == {"token", "sid", "addr"}, blocks
+        assert all(0 < ttl <= 3600 for ttl in blocks.values()), blocks
+        assert not [k for k in keys if k.startswith(redis_prefix + "chat:")]
+        assert b"127.0.0.66" not in redis_values(redis_url)
+        assert [r["outcome"] for r in await live.session_rows()] == ["blocked"]
+    finally:
+        await stop_live(live)
