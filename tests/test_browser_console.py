@@ -198,3 +198,41 @@ async def test_manager_edits_canned_responses_alerts_and_shifts(
         await second.start("en")
         await expect(page.get_by_role("tab")).to_have_count(2)
         assert await page.evaluate("window.__notes.length") == 0
+
+
+async def test_unread_counts_and_connection_banner(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+    from chat_server.keys import notifier_key, sio_key
+
+    async with scene("console-unread", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")
+        page = await s.page()
+        await console_login(page, s.live, "aino")
+        first, second = await s.live.visitor(), await s.live.visitor()
+        await first.start("en")
+        await second.start("en")
+        tabs = page.get_by_role("tab")
+        await expect(tabs).to_have_count(2)
+        await expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+        # Messages in the background tab are counted on it and in the page title.
+        for n in range(2):
+            assert (await second.send(f"unread {n}", f"u{n}"))["ok"]
+        await expect(tabs.nth(1).locator(".badge")).to_have_text("2")
+        await expect(tabs.nth(1)).to_contain_text("2 unread")
+        await expect(page).to_have_title("(2) dutychat console")
+        await tabs.nth(1).click()
+        await expect(tabs.nth(1).locator(".badge")).to_be_hidden()
+        await expect(page).to_have_title("dutychat console")
+
+        # The server drops the console's socket: a banner says so, and again when it is back.
+        staff_ns = s.live.app[notifier_key].staff
+        assert staff_ns is not None
+        for sid in list(staff_ns._account):
+            await s.live.app[sio_key].disconnect(sid, namespace="/staff")
+        banner = page.locator("#conn-banner")
+        await expect(banner).to_have_text("Connection lost — reconnecting…")
+        await expect(banner).to_have_attribute("role", "status")
+        await page.screenshot(path=screenshots / "console-unread-1-connection-lost.png")
+        await expect(banner).to_have_text("Connected again.")
+        await expect(tabs).to_have_count(2)  # staff:sync after the reconnect keeps both chats
+        assert (await first.send("after reconnect", "f1"))["ok"]
+        await expect(tabs.nth(0).locator(".badge")).to_have_text("1")
