@@ -13,7 +13,7 @@ from chat_server.lifecycle import database_context, service_context, store_conte
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
-from chat_server.web import auth, public, reports, roster_api
+from chat_server.web import auth, canned, public, reports, roster_api
 from chat_server.web.middleware import security
 from chat_server.web.openapi import openapi
 from chat_server.web.pages import setup_pages
@@ -80,6 +80,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/roster/calendar", roster_api.create_calendar)
     app.router.add_delete("/api/roster/calendar", roster_api.revoke_calendar)
     app.router.add_get("/ical/{token}.ics", roster_api.calendar_feed)
+    app.router.add_get("/api/canned-responses", canned.list_canned)
+    app.router.add_post("/api/canned-responses", canned.create_canned)
+    app.router.add_put("/api/canned-responses/{canned_id}", canned.change_canned)
+    app.router.add_delete("/api/canned-responses/{canned_id}", canned.delete_canned)
     if app[settings_key].testing.movable_clock:
         app.router.add_post("/api/testing/clock", public.move_clock)
     app.router.add_get("/api/openapi.json", openapi)

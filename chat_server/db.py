@@ -99,6 +99,21 @@ class SessionTopic(Base):
     __table_args__ = (Index("ix_session_topics_topic_code", "topic_code"),)
 
 
+class CannedResponse(Base):
+    """A reply template staff insert into the composer; written by managers, never by visitors."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_canned_responses_language", "language"),)
+
+
 # Imported for its side effect: roster tables join the same metadata.
 from roster import models as _roster_models  # noqa: E402,F401
 

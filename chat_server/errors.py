@@ -27,6 +27,10 @@ NOT_FOUND: Final = "not_found"
 CONFLICT: Final = "conflict"
 RELEASE_TOO_LATE: Final = "release_too_late"
 INTERNAL_ERROR: Final = "internal_error"
+STAFF_NOT_ON_DUTY: Final = "staff_not_on_duty"
+STAFF_FULL: Final = "staff_full"
+LANGUAGE_NOT_SPOKEN: Final = "language_not_spoken"
+VISITOR_BLOCKED: Final = "visitor_blocked"
 
 
 class ChatError(Exception):

@@ -7,6 +7,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import Clock
@@ -34,3 +35,4 @@ taxonomy_key = web.AppKey("taxonomy", Taxonomy)
 store_key = web.AppKey("store", ChatStore)
 service_key = web.AppKey("service", ChatService)
 ready_key = web.AppKey("ready", dict)
+canned_key = web.AppKey("canned", CannedResponses)

@@ -12,10 +12,12 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
+    canned_key,
     calendars_key,
     slots_key,
     clock_key,
@@ -34,6 +36,7 @@ from chat_server.keys import (
     store_key,
     taxonomy_key,
 )
+from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.settings import TOPICS_FILE, ChatSettings
@@ -73,6 +76,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[roster_key] = RosterCache(app[shifts_key])
+    app[canned_key] = CannedResponses(sessions)
     yield
     await engine.dispose()
 
@@ -117,6 +121,11 @@ async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
 
 async def service_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
+    staff_repository = app[staff_key]
+
+    async def staff_languages() -> dict[int, tuple[str, ...]]:
+        return {account.id: account.languages for account in await staff_repository.list()}
+
     service = ChatService(
         store=app[store_key],
         roster=app[roster_key],
@@ -126,11 +135,13 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         roster_settings=settings.roster,
         clock=app[clock_key],
         notifier=app[notifier_key],
+        staff_languages=staff_languages,
     )
     app[service_key] = service
     sio = app[sio_key]
     limits = settings.limits
-    visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst)
+    addresses = AddressHasher(settings.secret, settings.server.proxy_networks, settings.server.public_url)
+    visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst, addresses)
     staff = StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
     sio.register_namespace(visitors)
     sio.register_namespace(staff)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import json
 import logging
 import sys
 import traceback
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from chat_server.settings import LoggingSettings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # LogRecord attributes that are not `extra` fields.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -111,3 +118,69 @@ class AccessLogger(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+
+# --- recognising a blocked visitor without keeping their address -------------
+
+ADDRESS_KEY_DAYS = 3
+
+
+def _address_key(secret: bytes, day: date) -> bytes:
+    """The key of one UTC day: hashes of different days cannot be linked without the secret."""
+    return hmac.new(secret, b"visitor-address:" + day.isoformat().encode(), hashlib.sha256).digest()
+
+
+class AddressHasher:
+    """Turn a visitor's connection into keyed hashes of its address, at once; the address is never kept.
+
+    The key rotates daily. A block lasts at most a day and a chat less than one,
+    so the hashes of the last ADDRESS_KEY_DAYS days cover every live block.
+    """
+
+    def __init__(self, secret: bytes, trusted_proxies: tuple[IPNetwork, ...], public_url: str) -> None:
+        self._secret = secret
+        self._trusted = trusted_proxies
+        host = urlsplit(public_url).hostname or ""
+        self._public_is_loopback = host == "localhost" or _is_loopback(host)
+
+    def client_address(self, request: BaseRequest) -> str | None:
+        """The visitor's address: the peer, or from X-Forwarded-For when the peer is a trusted proxy."""
+        try:
+            peer = ipaddress.ip_address(request.remote or "")
+        except ValueError:
+            return None
+        if self._is_proxy(peer):
+            hops = [h.strip() for value in request.headers.getall("X-Forwarded-For", ()) for h in value.split(",")]
+            for hop in reversed([h for h in hops if h]):
+                try:
+                    address = ipaddress.ip_address(hop)
+                except ValueError:
+                    return None
+                if not self._is_proxy(address):
+                    return str(address)
+            return None
+        if peer.is_loopback and not self._public_is_loopback:
+            # Behind a local proxy that is not trusted every visitor has the proxy's
+            # address: blocking by it would block everyone.
+            return None
+        return str(peer)
+
+    def hashes(self, request: BaseRequest, today: date) -> list[str]:
+        """Keyed hashes of the visitor's address under today's key and the previous days' keys."""
+        address = self.client_address(request)
+        if address is None:
+            return []
+        return [
+            hmac.new(_address_key(self._secret, today - timedelta(days=n)), address.encode(), hashlib.sha256).hexdigest()
+            for n in range(ADDRESS_KEY_DAYS)
+        ]
+
+    def _is_proxy(self, address: IPAddress) -> bool:
+        return any(address in network for network in self._trusted)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

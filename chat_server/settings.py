@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -43,6 +44,7 @@ class ServerSettings(_Section):
     shutdown_timeout_seconds: float = Field(10, ge=0)
     ping_interval_seconds: float = Field(20, gt=0, le=300)
     ping_timeout_seconds: float = Field(20, gt=0, le=300)
+    trusted_proxies: tuple[str, ...] = ()
 
     @field_validator("public_url")
     @classmethod
@@ -56,6 +58,20 @@ class ServerSettings(_Section):
     @classmethod
     def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_origin(v) for v in value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
 
     @property
     def public_origin(self) -> str:
@@ -90,6 +106,7 @@ class ChatSettings(_Section):
     wrapup_seconds: float = Field(600, gt=0)
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
+    block_minutes: int = Field(60, ge=1, le=1440)
 
     @field_validator("languages")
     @classmethod

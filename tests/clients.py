@@ -12,18 +12,23 @@ import socketio
 VISITOR_EVENTS = ("chat:state", "queue:position", "message:new", "typing", "chat:ended")
 STAFF_EVENTS = (
     "chat:assigned", "message:new", "typing", "chat:presence", "chat:ended",
-    "chat:removed", "queue:update", "duty:state", "duty:warning", "staff:resync",
+    "chat:removed", "queue:update", "duty:state", "duty:warning", "staff:resync", "duty:roster",
 )
 
 
 class EventClient:
     """A socket.io client on one namespace that keeps what it receives."""
 
-    def __init__(self, base_url: str, namespace: str, events: tuple[str, ...], headers: dict[str, str] | None = None):
+    def __init__(self, base_url: str, namespace: str, events: tuple[str, ...], headers: dict[str, str] | None = None,
+                 local_address: str | None = None):
         self.base_url = base_url
         self.namespace = namespace
         self.headers = headers or {}
-        self.sio = socketio.AsyncClient(reconnection=False)
+        http = None
+        if local_address is not None:
+            # Connect from another loopback address, as a visitor elsewhere would.
+            http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(local_address, 0)))
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=http)
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._changed = asyncio.Event()
         for name in (*events, "connect_error"):
@@ -92,8 +97,10 @@ class EventClient:
 
 
 class Visitor(EventClient):
-    def __init__(self, base_url: str, origin: str | None = None):
-        super().__init__(base_url, "/visitor", VISITOR_EVENTS, {"Origin": origin} if origin else None)
+    def __init__(self, base_url: str, origin: str | None = None, *, headers: dict[str, str] | None = None,
+                 local_address: str | None = None):
+        super().__init__(base_url, "/visitor", VISITOR_EVENTS, {**({"Origin": origin} if origin else {}), **(headers or {})},
+                         local_address)
         self.token: str | None = None
         self.chat_id: str | None = None
 

@@ -85,8 +85,8 @@ class Live:
         await self.app[shifts_key].add(staff_id, start, end)
         self.app[roster_key].invalidate()
 
-    async def visitor(self, origin: str | None = None) -> Visitor:
-        client = Visitor(self.url, origin)
+    async def visitor(self, origin: str | None = None, **options: Any) -> Visitor:
+        client = Visitor(self.url, origin, **options)
         await client.connect()
         self.clients.append(client)
         return client

@@ -132,6 +132,19 @@ async def test_canary_is_nowhere_after_the_chat(
             assert canary.encode() in redis_values(redis_url)
         ended = await staff_sio.call("chat:end", {"chat_id": chat_id, "topics": ["health.mental"]}, namespace="/staff")
         assert ended["ok"]
+        # A second chat from the same visitor is blocked: from then on the visitor is
+        # recognised by a keyed hash of the address, which must not reveal the address.
+        second = await visitor_sio.call("chat:start", {"language": "en"}, namespace="/visitor")
+        assert second["chat"]["state"] == "active", second
+        sent = await visitor_sio.call("message:send", {"client_id": "b1", "text": f"blocked {canary}"},
+                                      namespace="/visitor")
+        assert sent["ok"]
+        blocked = await staff_sio.call("chat:block", {"chat_id": second["chat"]["chat_id"]}, namespace="/staff")
+        assert blocked["ok"], blocked
+        refused = await prober_sio.call("chat:start", {"language": "en"}, namespace="/visitor")
+        assert refused["error"]["code"] == "visitor_blocked"
+        if redis_url:
+            assert b"block:addr:" in redis_values(redis_url)
     finally:
         for sio in (visitor_sio, staff_sio, prober_sio):
             if sio.connected:
@@ -158,5 +171,5 @@ async def test_canary_is_nowhere_after_the_chat(
     with sqlite3.connect(data_dir / "dutychat.db") as db:
         rows = db.execute("select outcome, visitor_messages, staff_messages from chat_sessions").fetchall()
         dump = "\n".join(db.iterdump())
-    assert rows == [("answered", 3, 3)]
+    assert sorted(rows) == [("answered", 3, 3), ("blocked", 1, 0)]
     assert canary not in dump and CLIENT_ADDRESS not in dump and agent not in dump

@@ -38,3 +38,63 @@ def test_text_format_is_safe_too() -> None:
     finally:
         logging.getLogger().handlers.clear()
     assert "SECRET" not in stream.getvalue() and "outcome=answered" in stream.getvalue()
+
+
+class _Request:
+    """The two attributes of an aiohttp request that AddressHasher reads."""
+
+    def __init__(self, remote: str | None, forwarded: str | None = None) -> None:
+        from multidict import CIMultiDict
+
+        self.remote = remote
+        self.headers = CIMultiDict({"X-Forwarded-For": forwarded} if forwarded is not None else {})
+
+
+def test_address_hasher_peer_proxy_and_rotation() -> None:
+    import ipaddress
+    from datetime import date
+
+    from chat_server.privacy import ADDRESS_KEY_DAYS, AddressHasher
+
+    secret = b"s" * 40
+    day = date(2026, 11, 29)
+    direct = AddressHasher(secret, (), "https://chat.example.org")
+    assert direct.client_address(_Request("203.0.113.5")) == "203.0.113.5"
+    # A header from a peer that is not a trusted proxy is ignored.
+    assert direct.client_address(_Request("203.0.113.5", "198.51.100.1")) == "203.0.113.5"
+    # Behind a local proxy that is not trusted, every visitor would look alike: no address.
+    assert direct.client_address(_Request("127.0.0.1")) is None
+    assert direct.hashes(_Request("127.0.0.1"), day) == []
+    assert direct.client_address(_Request(None)) is None and direct.client_address(_Request("not-ip")) is None
+    # A loopback public URL (development, tests) uses loopback peers.
+    assert AddressHasher(secret, (), "http://127.0.0.1:8080").client_address(_Request("127.0.0.1")) == "127.0.0.1"
+
+    proxied = AddressHasher(secret, (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")),
+                            "https://chat.example.org")
+    assert proxied.client_address(_Request("127.0.0.1", "203.0.113.5")) == "203.0.113.5"
+    # The right-most address that is not a trusted proxy: what a client prepends does not count.
+    assert proxied.client_address(_Request("127.0.0.1", "1.2.3.4, 203.0.113.5, 10.1.2.3")) == "203.0.113.5"
+    assert proxied.client_address(_Request("127.0.0.1")) is None
+    assert proxied.client_address(_Request("127.0.0.1", "10.0.0.1")) is None
+    assert proxied.client_address(_Request("127.0.0.1", "garbage")) is None
+
+    hashes = proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), day)
+    assert len(hashes) == ADDRESS_KEY_DAYS == len(set(hashes))
+    assert all("203.0.113.5" not in h and len(h) == 64 for h in hashes)
+    # Yesterday's first hash is today's second: a block made yesterday is still found today.
+    assert proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), date(2026, 11, 28))[0] == hashes[1]
+    assert direct.hashes(_Request("203.0.113.5"), day) == hashes  # same secret, same address
+    assert AddressHasher(b"t" * 40, (), "https://x.example").hashes(_Request("203.0.113.5"), day) != hashes
+
+
+def test_trusted_proxies_and_block_minutes_are_checked() -> None:
+    import pytest
+
+    from chat_server.settings import SettingsError, load_settings
+
+    good = load_settings(overrides={"server": {"trusted_proxies": ["127.0.0.1", "::1", "10.0.0.0/8"]}}, use_env=False)
+    assert len(good.server.proxy_networks) == 3 and good.chat.block_minutes == 60
+    with pytest.raises(SettingsError, match="trusted_proxies"):
+        load_settings(overrides={"server": {"trusted_proxies": ["nginx.local"]}}, use_env=False)
+    with pytest.raises(SettingsError, match="block_minutes"):
+        load_settings(overrides={"chat": {"block_minutes": 1441}}, use_env=False)

@@ -737,3 +737,43 @@ async def test_epoch_and_owed_rows(store: ChatStore) -> None:
     await store.settle_row(row.session_id)
     await store.settle_row("nope")
     assert await store.owed_rows() == [other]
+
+
+# --- blocked visitors --------------------------------------------------------------
+
+
+async def test_blocks_until_their_end(store: ChatStore) -> None:
+    assert await store.is_blocked([], T0) is False
+    assert await store.is_blocked(["addr:a"], T0) is False
+    await store.add_blocks(["addr:a", "sid:s"], T0 + timedelta(minutes=60), T0)
+    assert await store.is_blocked(["addr:a"], T1) is True
+    assert await store.is_blocked(["other", "sid:s"], T1) is True
+    assert await store.is_blocked(["addr:b", "token:t"], T1) is False
+    # A later block replaces the end of an earlier one.
+    await store.add_blocks(["addr:a"], T2 + timedelta(minutes=60), T2)
+    assert await store.is_blocked(["addr:a"], T0 + timedelta(minutes=61)) is True
+    assert await store.is_blocked(["sid:s"], T0 + timedelta(minutes=61)) is False
+    assert await store.is_blocked(["addr:a"], T2 + timedelta(minutes=60)) is False
+
+
+async def test_blocks_are_shared_by_workers(store: ChatStore, workers: Workers) -> None:
+    one, two = await workers(2)
+    await one.add_blocks(["addr:x"], T0 + timedelta(minutes=5), T0)
+    assert await two.is_blocked(["addr:x"], T1) is True
+
+
+async def test_address_hash_round_trips_and_goes_with_the_chat(store: ChatStore) -> None:
+    await store.create_chat(replace(chat(1), address_hash="ab" * 32))
+    assert (await store.get_chat("c1")).address_hash == "ab" * 32  # type: ignore[union-attr]
+    await store.end_chat("c1", EndReason.BLOCKED, Outcome.BLOCKED, T1)
+    finished = await store.finish_chat("c1")
+    assert finished is not None and finished.address_hash == "ab" * 32 and finished.outcome is Outcome.BLOCKED
+    assert await store.get_chat("c1") is None
+
+
+async def test_redis_block_keys_expire_with_the_block(rstore: RedisChatStore, redis_url: str) -> None:
+    now = datetime.now(UTC)
+    await rstore.add_blocks(["addr:h"], now + timedelta(minutes=60), now)
+    keys = redis_keys(redis_url, rstore.prefix)
+    assert list(keys) == [rstore.prefix + "block:addr:h"]
+    assert 3500 < keys[rstore.prefix + "block:addr:h"] <= 3600

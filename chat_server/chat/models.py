@@ -72,6 +72,8 @@ class Chat:
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     outcome: Outcome | None = None
+    # Keyed hash of the visitor's address (daily key, never the address): lets staff block them.
+    address_hash: str | None = None
 
     @property
     def was_answered(self) -> bool:

@@ -7,7 +7,8 @@ import hashlib
 import logging
 import secrets
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,6 +40,8 @@ MAX_TOPICS = 10
 # Each worker proves it is alive this often (every sweep) and counts as dead once
 # its heartbeat is this old: then any other worker takes its sockets off the books.
 WORKER_HEARTBEAT_TTL_SECONDS = 10.0
+# How long the languages of the staff (for transfers) are cached.
+STAFF_LANGUAGES_SECONDS = 30.0
 # Pseudonyms: a word and a number, made per chat and never reused knowingly.
 _ALIAS_WORDS = ("Guest", "Visitor", "Friend")
 
@@ -96,6 +99,7 @@ class ChatService:
         roster_settings: RosterSettings,
         clock: Clock,
         notifier: Notifier,
+        staff_languages: Callable[[], Awaitable[dict[int, tuple[str, ...]]]] | None = None,
     ) -> None:
         self.store = store
         self.roster = roster
@@ -118,6 +122,10 @@ class ChatService:
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
+        self._load_staff_languages = staff_languages
+        self._staff_languages: dict[int, tuple[str, ...]] = {}
+        self._staff_languages_at: float | None = None
+        self._pushed_roster: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ status
 
@@ -134,10 +142,14 @@ class ChatService:
 
     # ------------------------------------------------------------------ visitor
 
-    async def start_chat(self, language: str, sid: str) -> StartResult:
+    async def start_chat(self, language: str, sid: str, address_hashes: list[str] | None = None) -> StartResult:
+        """Start a chat; address_hashes are keyed hashes of the visitor's address, today's key first."""
         if language not in self.settings.languages:
             raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
         now = self.clock.now()
+        address_hashes = address_hashes or []
+        if await self.store.is_blocked([f"sid:{sid}", *(f"addr:{h}" for h in address_hashes)], now):
+            raise ChatError(errors.VISITOR_BLOCKED, "a new chat cannot be started from here now")
         shifts = await self.roster.shifts(now)
         if not is_open(shifts, now):
             await self._write(
@@ -166,6 +178,7 @@ class ChatService:
             created_at=now,
             visitor_sid=sid,
             visitor_worker=self.worker_id,
+            address_hash=address_hashes[0] if address_hashes else None,
         )
         await self.store.create_chat(chat)
         await self.dispatch()
@@ -178,8 +191,11 @@ class ChatService:
         return await self.visitor_view(chat) if chat is not None else None
 
     async def chat_for_token(self, token: str) -> Chat:
-        """Return the live chat of a resume token, or refuse with resume_failed."""
-        chat = await self.store.chat_by_resume_hash(hash_resume_token(token))
+        """Return the live chat of a resume token, or refuse with resume_failed (visitor_blocked)."""
+        resume_hash = hash_resume_token(token)
+        if await self.store.is_blocked([f"token:{resume_hash}"], self.clock.now()):
+            raise ChatError(errors.VISITOR_BLOCKED, "this chat cannot be resumed")
+        chat = await self.store.chat_by_resume_hash(resume_hash)
         if chat is None or chat.state is ChatState.ENDED:
             raise ChatError(errors.RESUME_FAILED, "the chat cannot be resumed")
         return chat
@@ -302,6 +318,7 @@ class ChatService:
             "duty": await self.duty_view(account.id),
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),
+            "roster": await self.roster_view(),
         }
 
     async def staff_chat(self, staff_id: int, chat_id: str) -> Chat:
@@ -351,6 +368,109 @@ class ChatService:
         await self.notifier.to_staff(staff_id, "chat:removed", {"chat_id": chat_id, "reason": "tagged"})
         return record.outcome
 
+    async def staff_transfer(self, staff_id: int, chat_id: str, to_staff_id: int) -> dict[str, Any]:
+        """Move an active chat of staff_id to an on-duty colleague with capacity who speaks its language."""
+        chat = await self.staff_chat(staff_id, chat_id)
+        if chat.state is not ChatState.ACTIVE:
+            raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        if to_staff_id == staff_id:
+            raise ChatError(errors.INVALID_PAYLOAD, "to_staff_id is yourself")
+        now = self.clock.now()
+        shifts = await self.roster.shifts(now)
+        target = (await self._candidates(shifts, now)).get(to_staff_id)
+        if target is None:
+            raise ChatError(errors.STAFF_NOT_ON_DUTY, "that member is not on duty, checked in and connected")
+        languages = (await self.staff_languages()).get(to_staff_id, ())
+        if languages and chat.language not in languages:
+            raise ChatError(errors.LANGUAGE_NOT_SPOKEN, "that member does not speak the chat's language")
+        if target.load >= target.max_chats:
+            raise ChatError(errors.STAFF_FULL, "that member has no free place")
+        moved = await self.store.transfer(chat_id, staff_id, to_staff_id, target.max_chats, now)
+        if moved is None:
+            # Lost a race: the chat ended or moved meanwhile, or the target filled up.
+            current = await self.store.get_chat(chat_id)
+            if current is None or current.staff_id != staff_id:
+                raise ChatError(errors.CHAT_NOT_FOUND, "the chat is no longer yours")
+            if current.state is not ChatState.ACTIVE:
+                raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+            raise ChatError(errors.STAFF_FULL, "that member has no free place")
+        self._warned.discard(chat_id)
+        presences = {p.staff_id: p for p in await self.store.presences()}
+        source = presences.get(staff_id)
+        view = await self.visitor_view(moved)
+        # The visitor sees only that someone else answers now (like a hand-over at shift end).
+        view["reason"] = "handed_over"
+        await self.notifier.to_visitor(chat_id, "chat:state", view)
+        await self.notifier.to_staff(staff_id, "chat:removed", {"chat_id": chat_id, "reason": "transferred"})
+        assigned = await self.staff_view(moved)
+        assigned["transferred_by"] = {"staff_id": staff_id, "alias": source.alias if source else None}
+        await self.notifier.to_staff(to_staff_id, "chat:assigned", assigned)
+        await self.dispatch()
+        target_presence = presences.get(to_staff_id)
+        return {"to_staff_id": to_staff_id, "alias": target_presence.alias if target_presence else None}
+
+    async def staff_block(self, staff_id: int, chat_id: str) -> Outcome:
+        """End a chat as blocked and keep its visitor from starting another for block_minutes."""
+        chat = await self.staff_chat(staff_id, chat_id)
+        now = self.clock.now()
+        if chat.state is not ChatState.ENDED:
+            ended = await self.store.end_chat(chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now)
+            if ended is not None:
+                self._pushed_positions.pop(chat_id, None)
+                self._warned.discard(chat_id)
+                await self.notifier.to_visitor(
+                    chat_id, "chat:ended", {"chat_id": chat_id, "reason": EndReason.BLOCKED.value, "next_opening": None}
+                )
+        finished = await self.store.finish_chat(chat_id)
+        if finished is None:
+            raise ChatError(errors.CHAT_NOT_FOUND, "the chat was already closed")
+        keys = [f"token:{finished.resume_hash}"]
+        if chat.visitor_sid:
+            keys.append(f"sid:{chat.visitor_sid}")
+        if finished.address_hash:
+            keys.append(f"addr:{finished.address_hash}")
+        await self.store.add_blocks(keys, now + timedelta(minutes=self.settings.block_minutes), now)
+        record = self._record(replace(finished, outcome=Outcome.BLOCKED), ())
+        await self._write(record)
+        log.info("visitor blocked", extra={"staff_id": staff_id, "outcome": Outcome.BLOCKED.value})
+        for holder in {staff_id, finished.staff_id} - {None}:
+            await self.notifier.to_staff(holder, "chat:removed", {"chat_id": chat_id, "reason": "blocked"})  # type: ignore[arg-type]
+        await self.dispatch()
+        return Outcome.BLOCKED
+
+    async def staff_languages(self) -> dict[int, tuple[str, ...]]:
+        """The languages of every staff member (empty: not limited), cached briefly."""
+        if self._load_staff_languages is None:
+            return {}
+        stamp = asyncio.get_running_loop().time()
+        if self._staff_languages_at is None or stamp - self._staff_languages_at >= STAFF_LANGUAGES_SECONDS:
+            self._staff_languages = await self._load_staff_languages()
+            self._staff_languages_at = stamp
+        return self._staff_languages
+
+    async def roster_view(self) -> list[dict[str, Any]]:
+        """Who is on duty now (on shift, checked in, connected), with free places: for transfers."""
+        now = self.clock.now()
+        candidates = await self._candidates(await self.roster.shifts(now), now)
+        languages = await self.staff_languages() if candidates else {}
+        aliases = {p.staff_id: p.alias for p in await self.store.presences()}
+        return [
+            {
+                "staff_id": c.staff_id,
+                "alias": aliases.get(c.staff_id, ""),
+                "languages": list(languages.get(c.staff_id, ())),
+                "max_chats": c.max_chats,
+                "free": max(0, c.max_chats - c.load),
+            }
+            for c in sorted(candidates.values(), key=lambda c: (aliases.get(c.staff_id, ""), c.staff_id))
+        ]
+
+    async def _push_roster(self) -> None:
+        roster = await self.roster_view()
+        if roster != self._pushed_roster:
+            self._pushed_roster = roster
+            await self.notifier.to_all_staff("duty:roster", {"roster": roster})
+
     # ------------------------------------------------------------------ routing
 
     async def dispatch(self) -> None:
@@ -372,6 +492,7 @@ class ChatService:
                 self._pushed_positions.pop(chat.chat_id, None)
                 await self._announce_assignment(chat)
             await self._push_queue()
+            await self._push_roster()
 
     async def _candidates(self, shifts: list[Shift], now: datetime) -> dict[int, Candidate]:
         on_duty = {s.staff_id for s in shifts if s.covers(now)}
@@ -522,6 +643,7 @@ class ChatService:
             self._pushed_queue = None
             self._on_shift.clear()
             self._warned.clear()
+            self._pushed_roster = None
             await self.notifier.state_lost()
         self._epoch = epoch
 

@@ -63,3 +63,12 @@ class StaffFetch(Payload):
 class StaffEnd(Payload):
     chat_id: ChatId
     topics: Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(max_length=50)]
+
+
+class StaffTransfer(Payload):
+    chat_id: ChatId
+    to_staff_id: Annotated[StrictInt, Field(ge=1)]
+
+
+class StaffBlock(Payload):
+    chat_id: ChatId

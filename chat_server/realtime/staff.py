@@ -53,6 +53,8 @@ class StaffNamespace(EventNamespace):
         self.event("typing:set", schemas.StaffTyping, self.typing_set)
         self.event("messages:fetch", schemas.StaffFetch, self.messages_fetch)
         self.event("chat:end", schemas.StaffEnd, self.chat_end)
+        self.event("chat:transfer", schemas.StaffTransfer, self.chat_transfer)
+        self.event("chat:block", schemas.StaffBlock, self.chat_block)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = session_token(environ.get("HTTP_COOKIE"))
@@ -113,3 +115,10 @@ class StaffNamespace(EventNamespace):
     async def chat_end(self, sid: str, payload: schemas.StaffEnd) -> dict[str, Any]:
         outcome = await self.service.staff_end(self._me(sid).id, payload.chat_id, payload.topics)
         return {"outcome": outcome.value}
+
+    async def chat_transfer(self, sid: str, payload: schemas.StaffTransfer) -> dict[str, Any]:
+        return await self.service.staff_transfer(self._me(sid).id, payload.chat_id, payload.to_staff_id)
+
+    async def chat_block(self, sid: str, payload: schemas.StaffBlock) -> dict[str, Any]:
+        outcome = await self.service.staff_block(self._me(sid).id, payload.chat_id)
+        return {"outcome": outcome.value, "block_minutes": self.service.settings.block_minutes}

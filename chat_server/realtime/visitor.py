@@ -7,6 +7,7 @@ from typing import Any
 from chat_server import errors
 from chat_server.chat.service import ChatService
 from chat_server.errors import ChatError
+from chat_server.privacy import AddressHasher
 from chat_server.realtime import schemas
 from chat_server.realtime.base import EventNamespace
 
@@ -22,9 +23,10 @@ class VisitorNamespace(EventNamespace):
     late disconnect of a replaced socket never marks a resumed visitor as gone.
     """
 
-    def __init__(self, service: ChatService, rate: float, burst: int) -> None:
+    def __init__(self, service: ChatService, rate: float, burst: int, addresses: AddressHasher | None = None) -> None:
         super().__init__("/visitor", rate, burst)
         self.service = service
+        self.addresses = addresses
         self._chat_of: dict[str, str] = {}
         self.event("chat:start", schemas.StartChat, self.chat_start)
         self.event("chat:resume", schemas.ResumeChat, self.chat_resume)
@@ -72,7 +74,7 @@ class VisitorNamespace(EventNamespace):
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language, sid)
+        result = await self.service.start_chat(payload.language, sid, self._address_hashes(sid))
         view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
@@ -81,6 +83,14 @@ class VisitorNamespace(EventNamespace):
             # on is pushed; one made before is in this view.
             view = await self.service.current_visitor_view(result.chat_id) or view
         return {"chat": view, "resume_token": result.resume_token}
+
+    def _address_hashes(self, sid: str) -> list[str]:
+        """Keyed hashes of this socket's address (the address itself is not kept)."""
+        environ = self.server.get_environ(sid, namespace=self.namespace) if self.addresses else None
+        request = environ.get("aiohttp.request") if environ else None
+        if request is None or self.addresses is None:
+            return []
+        return self.addresses.hashes(request, self.service.clock.now().date())
 
     async def chat_resume(self, sid: str, payload: schemas.ResumeChat) -> dict[str, Any]:
         chat = await self.service.chat_for_token(payload.resume_token)

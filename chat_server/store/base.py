@@ -99,6 +99,13 @@ class ChatStore(Protocol):
     async def staff_loads(self) -> dict[int, int]:
         """Return the number of active chats per staff member."""
 
+    # blocked visitors: opaque keys (hashes, never an address), each until a time
+    async def add_blocks(self, keys: list[str], until: datetime, now: datetime) -> None:
+        """Block each key until `until` (replacing an earlier block of it); entries vanish after it."""
+
+    async def is_blocked(self, keys: list[str], now: datetime) -> bool:
+        """Whether any of the keys is blocked at `now`."""
+
     # the store itself
     async def epoch(self) -> str:
         """Return an id of this store's contents that changes when they are lost (a restart)."""

@@ -32,6 +32,7 @@ class MemoryChatStore:
         self._client_ids: dict[str, dict[tuple[Sender, str], int]] = {}
         self._presence: dict[int, StaffPresence] = {}
         self._owed: dict[str, SessionRecord] = {}
+        self._blocks: dict[str, datetime] = {}
         self._epoch = secrets.token_hex(8)
         # staff id -> worker id -> sockets of that member on that worker
         self._worker_sockets: dict[int, dict[str, int]] = {}
@@ -47,6 +48,7 @@ class MemoryChatStore:
         self._presence.clear()
         self._worker_sockets.clear()
         self._workers.clear()
+        self._blocks.clear()
 
     async def create_chat(self, chat: Chat) -> None:
         if chat.chat_id in self._chats:
@@ -226,6 +228,19 @@ class MemoryChatStore:
 
     async def presences(self) -> list[StaffPresence]:
         return list(self._presence.values())
+
+    async def add_blocks(self, keys: list[str], until: datetime, now: datetime) -> None:
+        self._forget_expired_blocks(now)
+        for key in keys:
+            self._blocks[key] = until
+
+    async def is_blocked(self, keys: list[str], now: datetime) -> bool:
+        self._forget_expired_blocks(now)
+        return any(key in self._blocks for key in keys)
+
+    def _forget_expired_blocks(self, now: datetime) -> None:
+        for key in [k for k, until in self._blocks.items() if until <= now]:
+            del self._blocks[key]
 
     async def epoch(self) -> str:
         return self._epoch

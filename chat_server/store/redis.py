@@ -21,6 +21,8 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P presences            set    staff ids that have a presence hash
     P worker:{id}          string a worker process's heartbeat, expiring when it stops beating
     P workers              set    worker ids that have beaten (for reaping dead ones)
+    P block:{key}          string a blocked visitor key (a hash, never an address) -> blocked until;
+                                  it expires when the block ends
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -38,6 +40,7 @@ on a single Redis server (and with replicas), though not on Redis Cluster.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -455,6 +458,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "ended_at": _ts(chat.ended_at) if chat.ended_at else None,
         "end_reason": chat.end_reason.value if chat.end_reason else None,
         "outcome": chat.outcome.value if chat.outcome else None,
+        "address_hash": chat.address_hash,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -490,6 +494,7 @@ def _chat(flat: list[str]) -> Chat | None:
         ended_at=_parse_opt_ts(h.get("ended_at")),
         end_reason=EndReason(h["end_reason"]) if "end_reason" in h else None,
         outcome=Outcome(h["outcome"]) if "outcome" in h else None,
+        address_hash=h.get("address_hash"),
     )
 
 
@@ -754,6 +759,22 @@ class RedisChatStore:
         """Return the number of active chats per staff member."""
         loads = await self._redis.hgetall(self._loads_key)
         return {int(k): int(v) for k, v in loads.items() if int(v) > 0}
+
+    # blocked visitors
+    async def add_blocks(self, keys: list[str], until: datetime, now: datetime) -> None:
+        """Block each key until `until`; Redis deletes the entry when the block ends."""
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key in keys:
+                pipe.set(self._k("block", key), _ts(until), ex=seconds)
+            await pipe.execute()
+
+    async def is_blocked(self, keys: list[str], now: datetime) -> bool:
+        """Whether any key is blocked at `now` (the stored end is compared with the caller's clock)."""
+        if not keys:
+            return False
+        values = await self._redis.mget([self._k("block", key) for key in keys])
+        return any(v is not None and _parse_ts(v) > now for v in values)
 
     # the store itself
     async def epoch(self) -> str:

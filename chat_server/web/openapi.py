@@ -133,6 +133,29 @@ ROSTER_PATHS: dict[str, Any] = {
     },
 }
 
+_CANNED_ID = {"name": "canned_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_CANNED_FIELDS = {
+    "language": {"type": "string"},
+    "title": {"type": "string", "minLength": 1, "maxLength": 80},
+    "body": {"type": "string", "minLength": 1, "description": "at most chat.max_message_length characters"},
+}
+_CANNED_NOT_FOUND = {"404": _err("No such canned response", errors.NOT_FOUND)}
+
+CANNED_PATHS: dict[str, Any] = {
+    "/api/canned-responses": {
+        "get": _op("Canned responses, optionally of one language (everyone logged in)", params=[
+            {"name": "language", "in": "query", "schema": {"type": "string"}}
+        ]),
+        "post": _op("Add a canned response (managers, admins)", ok="201",
+                    body=_body(_CANNED_FIELDS, ["language", "title", "body"])),
+    },
+    "/api/canned-responses/{canned_id}": {
+        "put": _op("Replace a canned response (managers, admins)", params=[_CANNED_ID],
+                   body=_body(_CANNED_FIELDS, ["language", "title", "body"]), extra=_CANNED_NOT_FOUND),
+        "delete": _op("Delete a canned response (managers, admins)", params=[_CANNED_ID], extra=_CANNED_NOT_FOUND),
+    },
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -296,6 +319,7 @@ DOCUMENT: dict[str, Any] = {
             }
         },
         **ROSTER_PATHS,
+        **CANNED_PATHS,
         "/api/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": _ok("OpenAPI", {"type": "object"})}}
         },

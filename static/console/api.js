@@ -28,3 +28,9 @@ export const logout = () => api("POST", "/api/auth/logout");
 export const me = () => api("GET", "/api/auth/me");
 export const status = () => api("GET", "/api/status");
 export const topics = (lang) => api("GET", `/api/topics?lang=${encodeURIComponent(lang)}`);
+export const cannedResponses = (language) =>
+  api("GET", language ? `/api/canned-responses?language=${encodeURIComponent(language)}` : "/api/canned-responses");
+export const createCanned = (body) => api("POST", "/api/canned-responses", body);
+export const changeCanned = (id, body) => api("PUT", `/api/canned-responses/${encodeURIComponent(id)}`, body);
+export const deleteCanned = (id) => api("DELETE", `/api/canned-responses/${encodeURIComponent(id)}`);
+export const myShifts = () => api("GET", "/api/roster/mine");

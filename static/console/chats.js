@@ -32,7 +32,8 @@ function endedText(reason) {
 }
 
 export class ChatTab {
-  // desk: {socket(), maxLength(), select(tab, focus), requestEnd(tab), announce(text), unreadChanged()}
+  // desk: {socket(), maxLength(), select(tab, focus), requestEnd(tab), requestTransfer(tab),
+  //        requestBlock(tab), openCanned(tab), announce(text), unreadChanged()}
   constructor(chat, desk) {
     this.desk = desk;
     this.id = chat.chat_id;
@@ -94,7 +95,33 @@ export class ChatTab {
     this.meta = el("p", { class: "chat-meta" });
     this.presence = el("p", { class: "chat-presence" });
     this.endedNote = el("p", { class: "chat-ended", role: "status" });
-    this.endButton = el("button", { type: "button", class: "btn btn-danger", onclick: () => this.desk.requestEnd(this, false) });
+    this.endButton = el("button", {
+      type: "button",
+      class: "btn btn-danger chat-end",
+      onclick: () => this.desk.requestEnd(this, false),
+    });
+    this.transferButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-transfer",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.transfer"),
+      onclick: () => this.desk.requestTransfer(this),
+    });
+    this.blockButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-block",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.block"),
+      onclick: () => this.desk.requestBlock(this),
+    });
+    this.cannedButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-canned",
+      "aria-haspopup": "dialog",
+      "aria-keyshortcuts": "Alt+C",
+      text: t("console.chat.canned"),
+      onclick: () => this.desk.openCanned(this),
+    });
     this.log = el("ol", {
       class: "log",
       role: "log",
@@ -112,6 +139,11 @@ export class ChatTab {
       "aria-describedby": `hint-${n}`,
       oninput: () => this.typing.input(this.textarea.value.trim() !== ""),
       onkeydown: (event) => {
+        if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyC") {
+          event.preventDefault();
+          this.desk.openCanned(this);
+          return;
+        }
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
           this.form.requestSubmit();
@@ -123,7 +155,7 @@ export class ChatTab {
       "form",
       { class: "composer", onsubmit: (event) => this.send(event) },
       el("label", { for: `reply-${n}`, text: t("console.chat.reply_label", { alias: this.alias() }) }),
-      el("div", { class: "composer-row" }, this.textarea, this.sendButton),
+      el("div", { class: "composer-row" }, this.textarea, this.cannedButton, this.sendButton),
       el("p", { id: `hint-${n}`, class: "hint", text: t("console.chat.composer_hint") }),
     );
     this.panel = el(
@@ -133,7 +165,7 @@ export class ChatTab {
         "header",
         { class: "chat-head" },
         el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
-        this.endButton,
+        el("div", { class: "actions" }, this.transferButton, this.blockButton, this.endButton),
       ),
       this.endedNote,
       this.log,
@@ -210,6 +242,17 @@ export class ChatTab {
     this.sender.pump();
   }
 
+  // Put a canned response's text into the reply box at the caret, for editing before sending.
+  insertText(text) {
+    const area = this.textarea;
+    if (area.disabled) return;
+    const start = Number.isInteger(area.selectionStart) ? area.selectionStart : area.value.length;
+    const end = Number.isInteger(area.selectionEnd) ? area.selectionEnd : start;
+    area.setRangeText(text, start, end, "end");
+    area.focus();
+    this.typing.input(area.value.trim() !== "");
+  }
+
   setVisitorTyping(on) {
     clearTimeout(this.typingTimer);
     this.typingNote.textContent = on ? t("console.chat.typing", { alias: this.alias() }) : "";
@@ -272,6 +315,8 @@ export class ChatTab {
     this.endButton.textContent = ended ? t("console.chat.tag_topics") : t("console.chat.end");
     this.textarea.disabled = ended;
     this.sendButton.disabled = ended;
+    this.cannedButton.disabled = ended;
+    this.transferButton.hidden = ended;
     this.form.hidden = ended;
     this.renderTab();
     this.renderLog();

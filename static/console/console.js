@@ -3,22 +3,28 @@
 // truth; server events keep the picture current in between.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { loadLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, language, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import * as http from "./api.js";
 import { ChatTab, durationText, languageName } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
+import { closeCanned, installCanned, openPicker, setOfferedLanguages } from "./canned.js";
+import { closeHandoffFor, installHandoff, openBlock, openTransfer, setRoster } from "./handoff.js";
+import { installAlerts, newChatAlert } from "./alerts.js";
+import { refreshShifts } from "./shifts.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
 const BACKSTOP_FETCH_MS = 15000;
+const SHIFTS_REFRESH_MS = 10 * 60 * 1000;
 
 const desk = {
   socket: null,
   staff: null,
   duty: null,
   queue: [],
+  roster: [], // RosterEntry[]: who is on duty, for transfers
   tabs: new Map(), // chat_id -> ChatTab
   selected: null, // ChatTab
   maxLength: DEFAULT_MAX_LENGTH,
@@ -32,6 +38,9 @@ const deskApi = {
   maxLength: () => desk.maxLength,
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
+  requestTransfer: (tab) => requestTransfer(tab),
+  requestBlock: (tab) => requestBlock(tab),
+  openCanned: (tab) => openPicker({ language: tab.chat.language, insert: (text) => tab.insertText(text) }),
   announce: (text) => announce(text),
   unreadChanged: () => updateTitle(),
 };
@@ -119,6 +128,10 @@ function teardown() {
   desk.selected = null;
   desk.connectedOnce = false;
   if (endDialogOpen()) $("end-dialog").close();
+  for (const id of ["transfer-dialog", "block-dialog"]) if ($(id).open) $(id).close();
+  closeCanned();
+  desk.roster = [];
+  setRoster([]);
   banner(null);
   renderChatsEmpty();
   updateTitle();
@@ -136,14 +149,17 @@ async function enterDesk(staff) {
   $("desk-view").hidden = false;
   $("logout").hidden = false;
   $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
+  $("canned-manage-open").hidden = !["manager", "admin"].includes(staff.role);
   renderDuty();
   renderQueue();
   renderChatsEmpty();
 
   const [status, topics] = await Promise.all([http.status(), http.topics("en")]);
   if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
+  if (status.ok && Array.isArray(status.data.languages)) setOfferedLanguages(status.data.languages);
   setTaxonomy(topics.ok ? topics.data : null);
   connect();
+  refreshShifts();
 }
 
 // ------------------------------------------------------------ socket
@@ -186,7 +202,13 @@ function connect() {
     const isNew = !desk.tabs.has(chat.chat_id);
     const tab = upsertChat(chat);
     if (isNew) {
-      announce(t("console.announce.new_chat", { alias: tab.alias() }));
+      const from = chat.transferred_by && chat.transferred_by.alias;
+      announce(
+        from
+          ? t("console.announce.transferred_in", { alias: tab.alias(), from })
+          : t("console.announce.new_chat", { alias: tab.alias() }),
+      );
+      newChatAlert(tab.alias());
       // Take focus only when nothing else is going on, never from a composer.
       if (!desk.selected) selectTab(tab, !isTyping());
     }
@@ -223,7 +245,21 @@ function connect() {
   });
   socket.on("chat:removed", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
-    if (tab) removeTab(tab, t(tab.ending ? "console.announce.ended" : "console.announce.removed", { alias: tab.alias() }));
+    if (!tab) return;
+    const key =
+      event.reason === "blocked"
+        ? "console.announce.blocked"
+        : event.reason === "transferred"
+          ? "console.announce.transferred_out"
+          : tab.ending
+            ? "console.announce.ended"
+            : "console.announce.removed";
+    removeTab(tab, t(key, { alias: tab.alias() }));
+  });
+  socket.on("duty:roster", (event) => {
+    if (!event || !Array.isArray(event.roster)) return;
+    desk.roster = event.roster;
+    setRoster(desk.roster);
   });
   socket.on("queue:update", (event) => {
     if (!event || !Array.isArray(event.queue)) return;
@@ -233,6 +269,7 @@ function connect() {
   socket.on("duty:state", (duty) => {
     desk.duty = duty;
     renderDuty();
+    refreshShifts();
   });
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
@@ -262,6 +299,8 @@ function applySync(ack) {
   desk.staff = { ...desk.staff, ...ack.staff };
   desk.duty = ack.duty;
   desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
+  desk.roster = Array.isArray(ack.roster) ? ack.roster : [];
+  setRoster(desk.roster);
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
   const current = new Set(chats.map((chat) => chat.chat_id));
   // Chats we no longer hold were requeued or finished while we were away.
@@ -293,6 +332,7 @@ function upsertChat(chat) {
 
 function removeTab(tab, message) {
   closeIfFor(tab.id);
+  closeHandoffFor(tab.id);
   const wasSelected = desk.selected === tab;
   const hadFocus = tab.tab.contains(document.activeElement) || tab.panel.contains(document.activeElement);
   tab.destroy();
@@ -365,6 +405,57 @@ function requestEnd(tab, unsolicited) {
   });
 }
 
+function requestTransfer(tab) {
+  if (!tab.isActive()) return;
+  openTransfer({
+    chatId: tab.id,
+    alias: tab.alias(),
+    language: tab.chat.language,
+    selfId: desk.staff && desk.staff.id,
+    submit: async (toStaffId) => {
+      const ack = await call(desk.socket, "chat:transfer", { chat_id: tab.id, to_staff_id: toStaffId });
+      if (ack.ok) {
+        if (desk.tabs.get(tab.id) === tab) {
+          removeTab(tab, t("console.announce.transferred_out_to", { alias: tab.alias(), to: ack.alias || "" }));
+        }
+        return null;
+      }
+      const code = errorCode(ack);
+      if (code === "chat_not_found" || code === "chat_not_active") return t("console.transfer.error_gone");
+      if (code === "staff_not_on_duty") return t("console.transfer.error_not_on_duty");
+      if (code === "staff_full") return t("console.transfer.error_full");
+      if (code === "language_not_spoken") return t("console.transfer.error_language");
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.transfer.error_other", { code });
+    },
+  });
+}
+
+function requestBlock(tab) {
+  openBlock({
+    chatId: tab.id,
+    alias: tab.alias(),
+    submit: async () => {
+      tab.ending = true;
+      const ack = await call(desk.socket, "chat:block", { chat_id: tab.id });
+      if (ack.ok) {
+        if (desk.tabs.get(tab.id) === tab) {
+          removeTab(tab, t("console.announce.blocked_for", { alias: tab.alias(), minutes: ack.block_minutes }));
+        }
+        return null;
+      }
+      tab.ending = false;
+      const code = errorCode(ack);
+      if (code === "chat_not_found") {
+        if (desk.tabs.get(tab.id) === tab) removeTab(tab, t("console.announce.removed", { alias: tab.alias() }));
+        return null;
+      }
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.block.error_other", { code });
+    },
+  });
+}
+
 // ------------------------------------------------------------ duty & queue
 
 function renderDuty() {
@@ -374,7 +465,7 @@ function renderDuty() {
   if (known) {
     shift = duty.on_shift
       ? duty.shift_ends_at
-        ? t("console.duty.on_shift_until", { time: formatTime(duty.shift_ends_at, "en-GB") })
+        ? t("console.duty.on_shift_until", { time: formatTime(duty.shift_ends_at, language() === "en" ? "en-GB" : language()) })
         : t("console.duty.on_shift")
       : t("console.duty.off_shift");
   }
@@ -428,10 +519,14 @@ function renderQueue() {
 // ------------------------------------------------------------ boot
 
 async function boot() {
-  await loadLanguage("en");
+  await loadLanguage(pickLanguage(navigator.languages || [navigator.language], CATALOGUES));
   translateDom();
   updateTitle();
   installEndDialog();
+  installCanned();
+  installHandoff();
+  installAlerts();
+  setInterval(() => desk.socket && refreshShifts(), SHIFTS_REFRESH_MS);
   $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", onLogout);
   $("check-in").addEventListener("click", (event) => changeDuty("duty:check_in", event.currentTarget));
