@@ -71,11 +71,11 @@ class Live:
 
     async def add_staff(
         self, username: str, *, alias: str | None = None, role: Role = Role.STAFF, max_chats: int = 3,
-        shift: bool = True,
+        shift: bool = True, languages: tuple[str, ...] = ("fi", "en"),
     ) -> StaffAccount:
         account = await self.app[staff_key].add(
             username, PASSWORD, display_name=f"Real Name {username}", alias=alias or username.title(),
-            role=role, languages=("fi", "en"), max_chats=max_chats, now=self.clock.now(),
+            role=role, languages=languages, max_chats=max_chats, now=self.clock.now(),
         )
         if shift:
             await self.add_shift(account.id, self.clock.now() - timedelta(hours=1), self.clock.now() + timedelta(hours=4))

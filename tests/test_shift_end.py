@@ -75,6 +75,32 @@ async def test_overlapping_shifts_hand_over_at_the_first_ones_end(live: Live) ->
         "answered", shift_a.shift_id, 2, 2)
 
 
+async def test_hand_over_prefers_a_colleague_who_speaks_the_chats_language(live: Live) -> None:
+    now = live.clock.now()
+    anna = await live.add_staff("anna", alias="Anna", shift=False)
+    bert = await live.add_staff("bert", alias="Bert", shift=False, languages=("en",))
+    cara = await live.add_staff("cara", alias="Cara", shift=False, languages=("fi",))
+    await add_shift(live, anna.id, now - timedelta(hours=1), now + timedelta(hours=1))
+    for member in (bert, cara):
+        await add_shift(live, member.id, now - timedelta(minutes=30), now + timedelta(hours=3))
+    a = await live.staff("anna")
+    visitor = await live.visitor()
+    assert (await visitor.start("fi"))["chat"]["staff_alias"] == "Anna"
+    # Bert checks in first: without the language he would be next (longest idle, same load).
+    b = await live.staff("bert")
+    live.clock.move(timedelta(seconds=5))
+    c = await live.staff("cara")
+
+    await move(live, timedelta(minutes=61))
+
+    state = await visitor.wait_for("chat:state", lambda s: s.get("reason") == "handed_over")
+    assert state["staff_alias"] == "Cara"
+    assert (await c.wait_for("chat:assigned"))["chat_id"] == visitor.chat_id
+    await a.wait_for("chat:removed")
+    await settle()
+    assert b.received["chat:assigned"] == []
+
+
 async def test_no_one_to_hand_over_to_warns_once_and_keeps_the_chat(live: Live) -> None:
     """Bert is on duty but at capacity; Cecilia is on shift but not checked in."""
     now = live.clock.now()

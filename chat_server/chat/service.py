@@ -671,7 +671,13 @@ class ChatService:
     async def _hand_over(self, chat: Chat, staff_id: int, shifts: list[Shift], now: datetime) -> None:
         """Move a chat from a member whose shift ended to one on duty, or warn the member once."""
         if self.hand_over:
-            choice = choose_staff(list((await self._candidates(shifts, now)).values()))
+            candidates = [c for c in (await self._candidates(shifts, now)).values() if c.staff_id != staff_id]
+            languages = await self.staff_languages()
+            # Prefer a colleague who speaks the chat's language (no languages listed: any).
+            speaking = [
+                c for c in candidates if not languages.get(c.staff_id) or chat.language in languages[c.staff_id]
+            ]
+            choice = choose_staff(speaking) or choose_staff(candidates)
             if choice is not None:
                 moved = await self.store.transfer(chat.chat_id, staff_id, choice.staff_id, choice.max_chats, now)
                 if moved is not None:
