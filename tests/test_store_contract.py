@@ -206,7 +206,10 @@ async def test_transfer_moves_an_active_chat_within_capacity(store: ChatStore) -
     assert sorted(ids(await store.chats_of_staff(8))) == ["c0", "c2"]
     assert (await store.transfer("c1", 7, 7, 3, T2)).assigned_at == T2  # type: ignore[union-attr]
     assert await store.staff_loads() == {7: 1, 8: 2}
-    await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    # Ending "my" chat does not end one just transferred away from me.
+    assert await store.end_chat("c0", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2, staff_id=7) is None
+    assert (await store.get_chat("c0")).state is ChatState.ACTIVE  # type: ignore[union-attr]
+    assert (await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2, staff_id=7)) is not None
     assert await store.transfer("c1", 7, 9, 3, T2) is None  # ended
     assert await store.staff_loads() == {8: 2}
 

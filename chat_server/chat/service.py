@@ -357,9 +357,9 @@ class ChatService:
             raise ChatError(errors.UNKNOWN_TOPIC, f"unknown topic code {unknown[0]!r}")
         chat = await self.staff_chat(staff_id, chat_id)
         if chat.state is not ChatState.ENDED:
-            ended = await self._end(chat, EndReason.STAFF_ENDED, finish=False)
+            ended = await self._end(chat, EndReason.STAFF_ENDED, finish=False, staff_id=staff_id)
             if ended is None:
-                raise ChatError(errors.CHAT_NOT_FOUND, "the chat has just ended")
+                raise ChatError(errors.CHAT_NOT_FOUND, "the chat has just ended or moved to a colleague")
         finished = await self.store.finish_chat(chat_id)
         if finished is None:
             raise ChatError(errors.CHAT_NOT_FOUND, "the chat was already closed")
@@ -748,11 +748,13 @@ class ChatService:
                 await self.notifier.to_staff(chat.staff_id, "message:new", data)
         return message.seq, duplicate
 
-    async def _end(self, chat: Chat, reason: EndReason, finish: bool = True) -> Chat | None:
-        """End a live chat: tell both sides; write the row unless topics are due."""
+    async def _end(
+        self, chat: Chat, reason: EndReason, finish: bool = True, staff_id: int | None = None
+    ) -> Chat | None:
+        """End a live chat (of staff_id, if given): tell both sides; write the row unless topics are due."""
         now = self.clock.now()
         outcome = Outcome.ANSWERED if chat.was_answered else Outcome.ABANDONED
-        ended = await self.store.end_chat(chat.chat_id, reason, outcome, now)
+        ended = await self.store.end_chat(chat.chat_id, reason, outcome, now, staff_id)
         if ended is None:
             return None
         self._pushed_positions.pop(chat.chat_id, None)

@@ -51,11 +51,12 @@ class ChatStore(Protocol):
         """Atomically put an active chat back at the front of the queue."""
 
     async def end_chat(
-        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime, staff_id: int | None = None
     ) -> Chat | None:
         """Atomically end a waiting or active chat and delete its messages.
 
-        Only the first caller gets the ended chat; later calls get None.
+        Only the first caller gets the ended chat; later calls get None. With
+        staff_id, only a chat of that member is ended (not one just transferred away).
         """
 
     async def finish_chat(self, chat_id: str) -> Chat | None:

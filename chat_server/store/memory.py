@@ -130,10 +130,12 @@ class MemoryChatStore:
         return chat
 
     async def end_chat(
-        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime, staff_id: int | None = None
     ) -> Chat | None:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is ChatState.ENDED:
+            return None
+        if staff_id is not None and chat.staff_id != staff_id:
             return None
         if chat.state is ChatState.WAITING:
             self._queue.remove(chat_id)

@@ -228,12 +228,14 @@ touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: chat, queue, chats, loads, msgs, cids. ARGV: prefix, ttl, chat id, reason, outcome, now.
+# KEYS: chat, queue, chats, loads, msgs, cids. ARGV: prefix, ttl, chat id, reason, outcome, now,
+# staff id the chat must belong to ('' for any).
 _END = """
 local id = ARGV[3]
 local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id', 'resume_hash')
 local state = fields[1]
 if not state or state == 'ended' then return {} end
+if ARGV[7] ~= '' and fields[2] ~= ARGV[7] then return {} end
 if state == 'waiting' then redis.call('LREM', KEYS[2], 0, id) end
 if state == 'active' and fields[2] then unload(KEYS[4], fields[2], id) end
 redis.call('HSET', KEYS[1], 'state', 'ended', 'ended_at', ARGV[6], 'end_reason', ARGV[4], 'outcome', ARGV[5])
@@ -678,9 +680,9 @@ class RedisChatStore:
         return _chat(await self._run("requeue", keys, chat_id))
 
     async def end_chat(
-        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime
+        self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime, staff_id: int | None = None
     ) -> Chat | None:
-        """Atomically end a waiting or active chat and delete its messages; first caller only."""
+        """Atomically end a waiting or active chat (of staff_id, if given) and delete its messages; first caller only."""
         keys = [
             self._k("chat", chat_id),
             self._queue_key,
@@ -689,7 +691,8 @@ class RedisChatStore:
             self._k("msgs", chat_id),
             self._k("cids", chat_id),
         ]
-        return _chat(await self._run("end", keys, chat_id, reason.value, outcome.value, _ts(now)))
+        holder = "" if staff_id is None else str(staff_id)
+        return _chat(await self._run("end", keys, chat_id, reason.value, outcome.value, _ts(now), holder))
 
     async def finish_chat(self, chat_id: str) -> Chat | None:
         """Atomically remove an ended chat; only the first caller gets it."""
