@@ -26,6 +26,9 @@ INVALID_REQUEST: Final = "invalid_request"
 NOT_FOUND: Final = "not_found"
 CONFLICT: Final = "conflict"
 RELEASE_TOO_LATE: Final = "release_too_late"
+WEAK_PASSWORD: Final = "weak_password"
+OWN_ACCOUNT: Final = "own_account"
+LAST_ADMIN: Final = "last_admin"
 INTERNAL_ERROR: Final = "internal_error"
 
 

@@ -21,7 +21,8 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # Loggers whose arguments are known to be our own configuration, never user input.
 _TRUSTED_ARGS = ("alembic.",)
 ALLOWED_EXTRA = frozenset(
-    {"event", "namespace", "staff_id", "outcome", "status", "method", "path", "duration_ms", "count", "host", "port"}
+    {"event", "namespace", "staff_id", "outcome", "status", "method", "path", "duration_ms", "count", "host", "port",
+     "actor_id"}
 )
 
 

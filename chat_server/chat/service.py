@@ -244,6 +244,12 @@ class ChatService:
     async def staff_disconnected(self, staff_id: int) -> None:
         await self.store.staff_disconnected(staff_id, self.clock.now())
 
+    async def release_staff(self, staff_id: int) -> None:
+        """Check a member out and requeue their active chats now (their account was disabled)."""
+        presence = next((p for p in await self.store.presences() if p.staff_id == staff_id), None)
+        await self._release_staff(presence or StaffPresence(staff_id, "", 1), self.clock.now())
+        await self.dispatch()
+
     async def duty_view(self, staff_id: int) -> dict[str, Any]:
         now = self.clock.now()
         shifts = await self.roster.shifts(now)
