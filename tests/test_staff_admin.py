@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,3 +333,33 @@ async def test_disabling_a_connected_member_disconnects_and_requeues(live: Live)
     with pytest.raises(Exception):  # noqa: B017 - socketio.exceptions.ConnectionError
         await again.connect()
     assert again.received["connect_error"] or not again.sio.connected
+
+
+async def test_disabling_disconnects_the_members_socket_on_another_worker(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Two workers share Redis and PostgreSQL; the disable request reaches one, the socket is on the other."""
+    from tests.clients import StaffMember, login
+    from tests.conftest import pg_database, start_live, stop_live
+
+    chat = {"store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix}
+    async with pg_database() as pg_url:
+        first = await start_live(tmp_path / "a", database={"url": pg_url}, chat=chat)
+        second = await start_live(tmp_path / "b", database={"url": pg_url}, chat=chat)
+        try:
+            await first.add_staff("mia", role=Role.MANAGER, shift=False)
+            aino = await first.add_staff("aino")
+            other = StaffMember(second.url, await login(second.url, "aino", PASSWORD))
+            record_event(other, "disconnect")
+            await other.connect()
+            second.clients.append(other)
+            assert (await other.call("staff:sync", {}))["ok"]
+            async with Http(first) as manager:
+                await manager.login("mia")
+                reply = await manager.call("POST", f"/api/staff/{aino.id}/disable")
+                assert reply.status == 200, reply.text
+            await other.wait_for("disconnect")
+            assert not other.sio.connected
+        finally:
+            await stop_live(second)
+            await stop_live(first)
