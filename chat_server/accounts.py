@@ -12,7 +12,9 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -135,17 +137,37 @@ def _check_max_chats(max_chats: int) -> int:
     return max_chats
 
 
-async def _lock_admins(session: AsyncSession) -> list[int]:
-    """The enabled admins' ids, their rows locked in id order (PostgreSQL), so that
-    concurrent demotions wait for each other instead of both passing or deadlocking."""
+async def _lock_admins(session: AsyncSession) -> None:
+    """Lock the enabled admins' rows in id order (PostgreSQL), so that concurrent
+    demotions wait for each other instead of both passing or deadlocking."""
     query = select(Staff.id).where(Staff.role == Role.ADMIN.value, Staff.disabled.is_(False))
-    return list(await session.scalars(query.order_by(Staff.id).with_for_update()))
+    await session.execute(query.order_by(Staff.id).with_for_update())
 
 
-def _ensure_another_admin(admins: list[int], row: Staff) -> None:
-    """Refuse to demote or disable `row` if it is the last enabled admin."""
-    if row.role == Role.ADMIN.value and not row.disabled and not any(i != row.id for i in admins):
+def _leaves_an_admin(staff_id: int) -> ColumnElement[bool]:
+    """True for a row that may lose the admin role or be disabled: it is no enabled
+    admin, or another enabled admin exists. Checked inside the UPDATE itself, so
+    that on SQLite (no row locks) two demotions at once cannot both pass."""
+    other = aliased(Staff)
+    return or_(
+        Staff.role != Role.ADMIN.value,
+        Staff.disabled.is_(True),
+        exists().where(other.role == Role.ADMIN.value, other.disabled.is_(False), other.id != staff_id),
+    )
+
+
+async def _guarded_update(session: AsyncSession, row: Staff, **values: object) -> None:
+    """Demote or disable an account unless it is the last enabled admin."""
+    result = await session.execute(
+        update(Staff)
+        .where(Staff.id == row.id, _leaves_an_admin(row.id))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise LastAdmin("this is the last enabled admin account; make another admin first")
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 class StaffRepository:
@@ -230,7 +252,8 @@ class StaffRepository:
     ) -> StaffAccount:
         """Change the given fields of an account; the last enabled admin stays an admin."""
         async with self._sessions.begin() as session:
-            admins = await _lock_admins(session) if role is not None and role is not Role.ADMIN else []
+            if role is not None and role is not Role.ADMIN:
+                await _lock_admins(session)
             row = await session.get(Staff, staff_id)
             if row is None:
                 raise NoSuchStaff(f"no staff member {staff_id}")
@@ -243,23 +266,25 @@ class StaffRepository:
             if languages is not None:
                 row.languages = ",".join(languages)
             if role is not None and role.value != row.role:
-                if role is not Role.ADMIN:
-                    _ensure_another_admin(admins, row)
-                row.role = role.value
+                if role is Role.ADMIN:
+                    row.role = role.value
+                else:
+                    await _guarded_update(session, row, role=role.value)
             return account_of(row)
 
     async def set_disabled(self, username: str, disabled: bool) -> StaffAccount:
         """Disable (ending every login session) or enable an account."""
         async with self._sessions.begin() as session:
-            admins = await _lock_admins(session) if disabled else []
+            if disabled:
+                await _lock_admins(session)
             row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
             if row is None:
                 raise NoSuchStaff(f"no staff member {username!r}")
             if disabled:
-                _ensure_another_admin(admins, row)
-            row.disabled = disabled
-            if disabled:
+                await _guarded_update(session, row, disabled=True)
                 await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+            else:
+                row.disabled = False
             return account_of(row)
 
     async def reset_password(self, username: str, password: str) -> StaffAccount:

@@ -363,3 +363,26 @@ async def test_disabling_disconnects_the_members_socket_on_another_worker(
         finally:
             await stop_live(second)
             await stop_live(first)
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(live: Live) -> None:
+    import asyncio
+
+    repo = live.app[staff_key]
+    first = await live.add_staff("root", role=Role.ADMIN, shift=False)
+    second = await live.add_staff("ops", role=Role.ADMIN, shift=False)
+    results = await asyncio.gather(
+        repo.update(first.id, role=Role.MANAGER), repo.update(second.id, role=Role.MANAGER), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], LastAdmin), results
+    admins = [a for a in await repo.list() if a.role is Role.ADMIN and not a.disabled]
+    assert len(admins) == 1
+    # The same for disabling each other.
+    await repo.update(first.id, role=Role.ADMIN)
+    await repo.update(second.id, role=Role.ADMIN)
+    results = await asyncio.gather(repo.set_disabled("root", True), repo.set_disabled("ops", True), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], LastAdmin), results
+    admins = [a for a in await repo.list() if a.role is Role.ADMIN and not a.disabled]
+    assert len(admins) == 1
