@@ -203,5 +203,9 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         await expect(page.locator("#staff-view")).to_be_visible()
         await page.set_viewport_size({"width": 360, "height": 780})
         assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        # Stacked: no member's row needs sideways scrolling either.
+        assert await page.evaluate("document.querySelector('.table-wrap').scrollWidth") <= 360
+        await expect(page.locator("#member-rows tr", has_text="leo").locator("td").first).to_have_text("Leo")
+        assert await axe_violations(page) == []
         await page.screenshot(path=screenshots / "staff-5-360.png", full_page=True)
         assert errors == []
