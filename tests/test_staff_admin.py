@@ -213,7 +213,7 @@ async def test_every_invalid_body_is_refused_and_changes_nothing(live: Live) -> 
             assert (reply.status, reply.code) == (400, "invalid_request"), action
         # Unknown members.
         for path in ("/api/staff/9999/disable", "/api/staff/0/enable", "/api/staff/abc/password",
-                     "/api/staff/99999999999999999999/disable"):
+                     "/api/staff/99999999999999999999/disable", f"/api/staff/{chr(0xFF11)}/disable"):
             reply = await manager.call("POST", path)
             assert (reply.status, reply.code) == (404, "not_found"), path
         reply = await manager.call("PATCH", "/api/staff/9999", {"alias": "X"})

@@ -103,7 +103,7 @@ def _languages(request: web.Request, codes: list[str]) -> tuple[str, ...]:
 
 async def _target(request: web.Request) -> StaffAccount:
     raw = request.match_info["staff_id"]
-    account = await request.app[staff_key].get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    account = await request.app[staff_key].get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     if account is None:
         raise ApiError(errors.NOT_FOUND, "No such staff member.")
     return account
