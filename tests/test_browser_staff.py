@@ -123,25 +123,25 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         await page.keyboard.type("2")
         await page.keyboard.press("Tab")  # password: empty, one is generated
         await page.keyboard.press("Tab")
-        assert await page.evaluate("document.activeElement.id") == "add-submit"
+        await expect(page.locator("#add-submit")).to_be_focused()
         await page.keyboard.press("Enter")
         dialog = page.locator("#password-dialog")
         await expect(dialog).to_be_visible()
         await expect(page.locator("#password-text")).to_contain_text("leo")
-        assert await page.evaluate("document.activeElement.id") == "password-value"
+        await expect(page.locator("#password-value")).to_be_focused()
         password = await page.locator("#password-value").input_value()
         assert len(password) >= 16
         assert await axe_violations(page) == []
         await page.screenshot(path=screenshots / "staff-2-one-time-password.png")
         await page.keyboard.press("Tab")
-        assert await page.evaluate("document.activeElement.id") == "password-copy"
+        await expect(page.locator("#password-copy")).to_be_focused()
         await page.keyboard.press("Enter")
         await expect(page.locator("#password-copied")).to_have_text("Copied.")
         assert await page.evaluate("navigator.clipboard.readText()") == password
         await page.keyboard.press("Tab")
         await page.keyboard.press("Enter")  # Done
         await expect(dialog).to_be_hidden()
-        assert await page.evaluate("document.activeElement.id") == "add-username"
+        await expect(page.locator("#add-username")).to_be_focused()
         await expect(page.locator("#status")).to_have_text("leo was added.")
         leo_row = page.locator("#member-rows tr", has_text="leo")
         await expect(leo_row).to_contain_text("Leo Example (leo)")
@@ -166,7 +166,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         await expect(page.locator("#status")).to_have_text("Changes to aino were saved.")
         await expect(aino_row).to_contain_text("Swedish, English")
         # Focus returns to the button that opened the dialog.
-        assert await page.evaluate("document.activeElement.getAttribute('aria-label')") == "Edit aino"
+        await expect(aino_row.get_by_role("button", name="Edit aino")).to_be_focused()
 
         # ---- reset a password
         await aino_row.get_by_role("button", name="Reset password of aino").click()
