@@ -386,3 +386,21 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(live: Live
     assert len(refused) == 1 and isinstance(refused[0], LastAdmin), results
     admins = [a for a in await repo.list() if a.role is Role.ADMIN and not a.disabled]
     assert len(admins) == 1
+
+
+async def test_a_new_max_chats_and_alias_apply_to_a_connected_member_at_once(live: Live) -> None:
+    await live.add_staff("mia", role=Role.MANAGER, shift=False)
+    aino = await live.add_staff("aino", alias="Aino", max_chats=1)
+    staff = await live.staff("aino")
+    first, second = await live.visitor(), await live.visitor()
+    assert (await first.start())["chat"]["state"] == "active"
+    assert (await second.start())["chat"]["state"] == "waiting"
+    async with Http(live) as manager:
+        await manager.login("mia")
+        reply = await manager.call("PATCH", f"/api/staff/{aino.id}", {"max_chats": 2, "alias": "Ada"})
+        assert reply.status == 200, reply.text
+    state = await second.wait_for("chat:state", lambda d: d["state"] == "active")
+    assert state["staff_alias"] == "Ada"
+    presence = next(p for p in await live.service.store.presences() if p.staff_id == aino.id)
+    assert (presence.alias, presence.max_chats, presence.sockets, presence.available) == ("Ada", 2, 1, True)
+    assert staff.sio.connected

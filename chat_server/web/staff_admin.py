@@ -185,6 +185,8 @@ async def change_staff(request: web.Request) -> web.Response:
         )
     except AccountError as exc:
         raise _account_error(exc) from None
+    if (account.alias, account.max_chats) != (target.alias, target.max_chats):
+        await request.app[service_key].staff_changed(account)
     _audit("change", me, account)
     return web.json_response({"staff": staff_view(account)})
 
