@@ -12,9 +12,11 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import AuthSession, Staff
 
@@ -29,6 +31,8 @@ def _dummy_hash() -> str:
 
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # longer ones are refused at login anyway
+MAX_CHATS_LIMIT = 50
 
 
 class Role(StrEnum):
@@ -43,6 +47,27 @@ class Role(StrEnum):
 
 class AccountError(ValueError):
     """A staff account operation was refused; the message says why."""
+
+
+class WeakPassword(AccountError):
+    """The password does not meet the password policy."""
+
+
+class UsernameTaken(AccountError):
+    """Another account already has this user name."""
+
+
+class NoSuchStaff(AccountError):
+    """No account with this user name or id."""
+
+
+class LastAdmin(AccountError):
+    """The change would leave no enabled admin account."""
+
+
+def generate_password() -> str:
+    """A random one-time password (16 URL-safe characters, 96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +109,65 @@ def account_of(row: Staff) -> StaffAccount:
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPassword(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPassword(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
     return _hasher.hash(password)
 
 
 def _naive(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
+
+
+def _check_alias(alias: str) -> str:
+    if not alias.strip() or len(alias) > 64:
+        raise AccountError("alias must be 1-64 characters")
+    return alias.strip()
+
+
+def _check_display_name(name: str) -> str:
+    if len(name.strip()) > 128:
+        raise AccountError("display name must be at most 128 characters")
+    return name.strip()
+
+
+def _check_max_chats(max_chats: int) -> int:
+    if not 1 <= max_chats <= MAX_CHATS_LIMIT:
+        raise AccountError(f"max_chats must be between 1 and {MAX_CHATS_LIMIT}")
+    return max_chats
+
+
+async def _lock_admins(session: AsyncSession) -> None:
+    """Lock the enabled admins' rows in id order (PostgreSQL), so that concurrent
+    demotions wait for each other instead of both passing or deadlocking."""
+    query = select(Staff.id).where(Staff.role == Role.ADMIN.value, Staff.disabled.is_(False))
+    await session.execute(query.order_by(Staff.id).with_for_update())
+
+
+def _leaves_an_admin(staff_id: int) -> ColumnElement[bool]:
+    """True for a row that may lose the admin role or be disabled: it is no enabled
+    admin, or another enabled admin exists. Checked inside the UPDATE itself, so
+    that on SQLite (no row locks) two demotions at once cannot both pass."""
+    other = aliased(Staff)
+    return or_(
+        Staff.role != Role.ADMIN.value,
+        Staff.disabled.is_(True),
+        exists().where(other.role == Role.ADMIN.value, other.disabled.is_(False), other.id != staff_id),
+    )
+
+
+async def _guarded_update(session: AsyncSession, row: Staff, **values: object) -> None:
+    """Demote or disable an account unless it is the last enabled admin."""
+    result = await session.execute(
+        update(Staff)
+        .where(Staff.id == row.id, _leaves_an_admin(row.id))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LastAdmin("this is the last enabled admin account; make another admin first")
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 class StaffRepository:
@@ -111,14 +189,12 @@ class StaffRepository:
         username = username.strip().lower()
         if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise AccountError("username must be 1-64 letters, digits, '.', '_' or '-'")
-        if not alias.strip() or len(alias) > 64:
-            raise AccountError("alias must be 1-64 characters")
-        if not 1 <= max_chats <= 50:
-            raise AccountError("max_chats must be between 1 and 50")
+        alias = _check_alias(alias)
+        _check_max_chats(max_chats)
         row = Staff(
             username=username,
-            display_name=display_name.strip() or username,
-            alias=alias.strip(),
+            display_name=_check_display_name(display_name) or username,
+            alias=alias,
             password_hash=hash_password(password),
             role=role.value,
             languages=",".join(languages),
@@ -130,7 +206,7 @@ class StaffRepository:
             async with self._sessions.begin() as session:
                 session.add(row)
         except IntegrityError:
-            raise AccountError(f"username {username!r} is taken") from None
+            raise UsernameTaken(f"username {username!r} is taken") from None
         return account_of(row)
 
     async def get(self, staff_id: int) -> StaffAccount | None:
@@ -164,14 +240,51 @@ class StaffRepository:
                     stored.password_hash = _hasher.hash(password)
         return account_of(row)
 
-    async def set_disabled(self, username: str, disabled: bool) -> StaffAccount:
+    async def update(
+        self,
+        staff_id: int,
+        *,
+        display_name: str | None = None,
+        alias: str | None = None,
+        role: Role | None = None,
+        languages: tuple[str, ...] | None = None,
+        max_chats: int | None = None,
+    ) -> StaffAccount:
+        """Change the given fields of an account; the last enabled admin stays an admin."""
         async with self._sessions.begin() as session:
+            if role is not None and role is not Role.ADMIN:
+                await _lock_admins(session)
+            row = await session.get(Staff, staff_id)
+            if row is None:
+                raise NoSuchStaff(f"no staff member {staff_id}")
+            if display_name is not None:
+                row.display_name = _check_display_name(display_name) or row.username
+            if alias is not None:
+                row.alias = _check_alias(alias)
+            if max_chats is not None:
+                row.max_chats = _check_max_chats(max_chats)
+            if languages is not None:
+                row.languages = ",".join(languages)
+            if role is not None and role.value != row.role:
+                if role is Role.ADMIN:
+                    row.role = role.value
+                else:
+                    await _guarded_update(session, row, role=role.value)
+            return account_of(row)
+
+    async def set_disabled(self, username: str, disabled: bool) -> StaffAccount:
+        """Disable (ending every login session) or enable an account."""
+        async with self._sessions.begin() as session:
+            if disabled:
+                await _lock_admins(session)
             row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
             if row is None:
-                raise AccountError(f"no staff member {username!r}")
-            row.disabled = disabled
+                raise NoSuchStaff(f"no staff member {username!r}")
             if disabled:
+                await _guarded_update(session, row, disabled=True)
                 await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+            else:
+                row.disabled = False
             return account_of(row)
 
     async def reset_password(self, username: str, password: str) -> StaffAccount:
@@ -179,7 +292,7 @@ class StaffRepository:
         async with self._sessions.begin() as session:
             row = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
             if row is None:
-                raise AccountError(f"no staff member {username!r}")
+                raise NoSuchStaff(f"no staff member {username!r}")
             row.password_hash = password_hash
             # A reset password logs out every session of that account.
             await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))

@@ -13,7 +13,7 @@ from chat_server.lifecycle import database_context, service_context, store_conte
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
-from chat_server.web import auth, canned, public, reports, roster_api
+from chat_server.web import auth, canned, public, reports, roster_api, staff_admin
 from chat_server.web.middleware import security
 from chat_server.web.openapi import openapi
 from chat_server.web.pages import setup_pages
@@ -67,6 +67,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/reports/summary", reports.summary)
     app.router.add_get("/api/schedule", public.schedule)
     app.router.add_get("/api/staff", roster_api.staff_directory)
+    app.router.add_post("/api/staff", staff_admin.add_staff)
+    app.router.add_patch("/api/staff/{staff_id}", staff_admin.change_staff)
+    app.router.add_post("/api/staff/{staff_id}/disable", staff_admin.disable_staff)
+    app.router.add_post("/api/staff/{staff_id}/enable", staff_admin.enable_staff)
+    app.router.add_post("/api/staff/{staff_id}/password", staff_admin.reset_password)
     app.router.add_get("/api/roster", roster_api.roster_week)
     app.router.add_get("/api/roster/mine", roster_api.my_shifts)
     app.router.add_get("/api/roster/slots", roster_api.list_slots)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chat_server.accounts import AccountError, Role, StaffRepository
+from chat_server.accounts import AccountError, Role, StaffRepository, generate_password
 from chat_server.app import create_app
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import sessions_key, settings_key
@@ -168,7 +168,7 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
         if first != getpass.getpass("Again: "):
             raise AccountError("the passwords differ")
         return first, False
-    return secrets.token_urlsafe(12), True
+    return generate_password(), True
 
 
 def cmd_staff(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _TRUSTED_ARGS = ("alembic.",)
 ALLOWED_EXTRA = frozenset(
     {"event", "namespace", "staff_id", "outcome", "status", "method", "path", "duration_ms", "count", "host", "port"}
-    | {"visitors", "staff"}
+    | {"visitors", "staff", "actor_id"}
 )
 
 

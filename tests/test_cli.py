@@ -113,3 +113,11 @@ async def test_run_demo_prints_accounts_and_opens_chat(tmp_path: Path) -> None:
     finally:
         code = server.stop(signal.SIGINT)
     assert code == 0, server.output()
+
+
+def test_the_command_line_keeps_the_last_enabled_admin(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    dutychat("staff", "add", "root", "--alias", "Root", "--role", "admin", data_dir=data, stdin="")
+    refused = dutychat("staff", "disable", "root", data_dir=data, check=False)
+    assert refused.returncode == 1 and "last enabled admin" in refused.stderr
+    assert "active" in dutychat("staff", "list", data_dir=data).stdout

@@ -282,6 +282,23 @@ class ChatService:
     async def staff_disconnected(self, staff_id: int) -> None:
         await self.store.staff_disconnected(staff_id, self.clock.now(), self.worker_id)
 
+    async def release_staff(self, staff_id: int) -> None:
+        """Check a member out and requeue their active chats now (their account was disabled)."""
+        presence = next((p for p in await self.store.presences() if p.staff_id == staff_id), None)
+        await self._release_staff(presence or StaffPresence(staff_id, "", 1), self.clock.now())
+        await self.dispatch()
+
+    async def staff_changed(self, account: StaffAccount) -> None:
+        """Apply a changed alias or max_chats to a connected member at once."""
+        presence = next((p for p in await self.store.presences() if p.staff_id == account.id), None)
+        if presence is None or presence.sockets == 0:
+            return  # their next connection registers the new values
+        # Counting one socket more and one less rewrites the presence's alias and
+        # max_chats and leaves its socket count as it was, in any interleaving.
+        await self.store.staff_connected(account.id, account.alias, account.max_chats)
+        await self.store.staff_disconnected(account.id, self.clock.now())
+        await self.dispatch()  # a higher max_chats may take chats from the queue
+
     async def duty_view(self, staff_id: int) -> dict[str, Any]:
         now = self.clock.now()
         shifts = await self.roster.shifts(now)

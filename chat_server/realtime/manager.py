@@ -73,6 +73,19 @@ class BoundedRedisManager(AsyncRedisManager):
             await asyncio.sleep(backoff)
             backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
 
+    async def disconnect_room(self, room: str, namespace: str) -> None:
+        """Disconnect every socket in a room, on this worker and (through pub/sub) on the others."""
+        message = {"method": "disconnect", "room": room, "namespace": namespace, "host_id": self.host_id}
+        await self._handle_disconnect(message)
+        await self._publish(message)
+
+    async def _handle_disconnect(self, message: dict[str, Any]) -> None:
+        room = message.get("room")
+        if room is None:
+            await super()._handle_disconnect(message)
+            return
+        await disconnect_local_room(self.server, room, message.get("namespace") or "/")
+
     async def close(self) -> None:
         """Stop the listener and close both connections."""
         listener = getattr(self, "thread", None)
@@ -84,3 +97,10 @@ class BoundedRedisManager(AsyncRedisManager):
             with contextlib.suppress(Exception):
                 await self._publisher.aclose()
             self._publisher = None
+
+
+async def disconnect_local_room(server: Any, room: str, namespace: str) -> None:
+    """Disconnect the sockets of a room that are connected to this worker."""
+    sids = [sid for sid, _eio_sid in server.manager.get_participants(namespace, room)]
+    for sid in sids:
+        await server.disconnect(sid, namespace=namespace, ignore_queue=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import socketio
 
+from chat_server.realtime.manager import BoundedRedisManager, disconnect_local_room
 from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, staff_room
 from chat_server.realtime.visitor import VisitorNamespace, chat_room
 
@@ -52,3 +53,12 @@ class SocketNotifier:
             await self.visitors.reattach()
         if self.staff is not None:
             await self.staff.reattach()
+    async def disconnect_staff(self, staff_id: int) -> None:
+        """Close every /staff socket of a member, on every worker."""
+        if self.sio is None:
+            return
+        room = staff_room(staff_id)
+        if isinstance(self.sio.manager, BoundedRedisManager):
+            await self.sio.manager.disconnect_room(room, "/staff")
+        else:
+            await disconnect_local_room(self.sio, room, "/staff")

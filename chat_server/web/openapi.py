@@ -156,6 +156,65 @@ CANNED_PATHS: dict[str, Any] = {
     },
 }
 
+_STAFF_ID = {"name": "staff_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_STAFF_ONE = {"type": "object", "properties": {"staff": {"$ref": "#/components/schemas/StaffEntry"}}}
+_STAFF_WITH_PASSWORD = {
+    "type": "object",
+    "properties": {
+        "staff": {"$ref": "#/components/schemas/StaffEntry"},
+        "password": {"type": ["string", "null"], "description": "generated one-time password, shown only now"},
+    },
+}
+_STAFF_FIELDS: dict[str, Any] = {
+    "display_name": {"type": "string", "maxLength": 128},
+    "alias": {"type": "string", "minLength": 1, "maxLength": 64},
+    "role": {"type": "string", "enum": ["staff", "manager", "admin"]},
+    "languages": {"type": "array", "items": {"type": "string"}, "maxItems": 32},
+    "max_chats": {"type": "integer", "minimum": 1, "maximum": 50},
+}
+_NO_STAFF = {"404": _err("No such staff member", errors.NOT_FOUND)}
+_OWN_OR_LAST = {"409": _err("Own account, or the last enabled admin", errors.OWN_ACCOUNT, errors.LAST_ADMIN)}
+_EMPTY_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "additionalProperties": False, "properties": {}}}}}
+
+
+def _staff_op(summary: str, schema: dict[str, Any], ok: str = "200", **kw: Any) -> dict[str, Any]:
+    op = _op(summary, ok=ok, **kw)
+    op["responses"][ok] = _ok("OK", schema)
+    return op
+
+
+STAFF_PATHS: dict[str, Any] = {
+    "/api/staff": {
+        "get": _staff_op("Staff list (managers, admins)", {"type": "object", "properties": {
+            "staff": {"type": "array", "items": {"$ref": "#/components/schemas/StaffEntry"}}}}),
+        "post": _staff_op(
+            "Add a staff member (managers; admins only for the admin role)", _STAFF_WITH_PASSWORD, ok="201",
+            body=_body({"username": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}, **_STAFF_FIELDS,
+                        "password": {"type": ["string", "null"], "minLength": 10, "maxLength": 1024}},
+                       ["username", "alias"]),
+            extra={"400": _err("Malformed body or weak password", errors.INVALID_REQUEST, errors.WEAK_PASSWORD),
+                   "409": _err("User name taken", errors.CONFLICT)},
+        ),
+    },
+    "/api/staff/{staff_id}": {
+        "patch": _staff_op("Change display name, alias, role, languages or max_chats", _STAFF_ONE,
+                           params=[_STAFF_ID], body=_body(_STAFF_FIELDS), extra=_NO_STAFF | _OWN_OR_LAST),
+    },
+    "/api/staff/{staff_id}/disable": {
+        "post": _staff_op("Disable: end sessions, close sockets, requeue chats", _STAFF_ONE, params=[_STAFF_ID],
+                          body=_EMPTY_BODY, extra=_NO_STAFF | _OWN_OR_LAST),
+    },
+    "/api/staff/{staff_id}/enable": {
+        "post": _staff_op("Enable again", _STAFF_ONE, params=[_STAFF_ID], body=_EMPTY_BODY, extra=_NO_STAFF),
+    },
+    "/api/staff/{staff_id}/password": {
+        "post": _staff_op("Reset to a generated one-time password; ends sessions", _STAFF_WITH_PASSWORD,
+                          params=[_STAFF_ID], body=_EMPTY_BODY,
+                          extra=_NO_STAFF | {"409": _err("Own account", errors.OWN_ACCOUNT)}),
+    },
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -194,6 +253,12 @@ DOCUMENT: dict[str, Any] = {
                     "languages": {"type": "array", "items": {"type": "string"}},
                     "max_chats": {"type": "integer"},
                 },
+            },
+            "StaffEntry": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Staff"},
+                    {"type": "object", "required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}},
+                ]
             },
         },
     },
@@ -320,6 +385,7 @@ DOCUMENT: dict[str, Any] = {
         },
         **ROSTER_PATHS,
         **CANNED_PATHS,
+        **STAFF_PATHS,
         "/api/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": _ok("OpenAPI", {"type": "object"})}}
         },

@@ -6,12 +6,31 @@ from pathlib import Path
 
 from aiohttp import web
 
+from chat_server.accounts import Role
+from chat_server.keys import clock_key, logins_key
+from chat_server.realtime.staff import SESSION_COOKIE
+
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
 
 def _page(folder: str) -> web.RequestHandler:  # type: ignore[name-defined]
     async def handler(request: web.Request) -> web.FileResponse:
         response = web.FileResponse(STATIC_DIR / folder / "index.html")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    return handler
+
+
+def _manager_page(folder: str) -> web.RequestHandler:  # type: ignore[name-defined]
+    """A page for managers: 401 without a session, 403 for staff (its script shows why)."""
+
+    async def handler(request: web.Request) -> web.FileResponse:
+        account = await request.app[logins_key].staff_for(
+            request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
+        )
+        status = 401 if account is None else 200 if account.role in (Role.MANAGER, Role.ADMIN) else 403
+        response = web.FileResponse(STATIC_DIR / folder / "index.html", status=status)
         response.headers["Cache-Control"] = "no-cache"
         return response
 
@@ -26,6 +45,9 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/", root)
     for folder in ("widget", "console", "demo", "roster"):
         app.router.add_get(f"/{folder}/", _page(folder))
+        app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
+    for folder in ("staff",):
+        app.router.add_get(f"/{folder}/", _manager_page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
 

@@ -20,6 +20,9 @@ STATUS = {
     errors.NOT_FOUND: 404,
     errors.CONFLICT: 409,
     errors.RELEASE_TOO_LATE: 403,
+    errors.WEAK_PASSWORD: 400,
+    errors.OWN_ACCOUNT: 409,
+    errors.LAST_ADMIN: 409,
     errors.INTERNAL_ERROR: 500,
 }
 

@@ -6,6 +6,7 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { CATALOGUES, language, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
+import { mountNav } from "../shared/nav.js";
 import * as http from "./api.js";
 import { ChatTab, durationText, languageName } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
@@ -150,6 +151,7 @@ async function enterDesk(staff) {
   $("logout").hidden = false;
   $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
   $("canned-manage-open").hidden = !["manager", "admin"].includes(staff.role);
+  mountNav($("site-nav"), staff.role, "/console/");
   renderDuty();
   renderQueue();
   renderChatsEmpty();

@@ -6,6 +6,7 @@
 
 import { CATALOGUES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { $, el } from "../shared/dom.js";
+import { mountNav } from "../shared/nav.js";
 import { api, me as fetchMe, status as fetchStatus } from "../console/api.js";
 
 const MANAGER_ROLES = new Set(["manager", "admin"]);
@@ -894,6 +895,7 @@ async function boot() {
   }
   state.me = session.data.staff;
   state.manager = MANAGER_ROLES.has(state.me.role);
+  mountNav($("site-nav"), state.me.role, "/roster/");
   $("whoami").textContent = t("roster.signed_in_as", { alias: state.me.alias, name: state.me.display_name || state.me.username });
 
   const status = await fetchStatus();

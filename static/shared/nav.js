@@ -1,0 +1,37 @@
+// Navigation between the staff pages (console, roster, reports, staff
+// administration), shared by each of them. It lists only the pages the
+// signed-in member's role may open; the server checks the role again anyway.
+
+import { t } from "../i18n/i18n.js";
+import { el } from "./dom.js";
+
+const EVERYONE = ["staff", "manager", "admin"];
+const MANAGERS = ["manager", "admin"];
+
+export const PAGES = [
+  { href: "/console/", key: "nav.console", roles: EVERYONE },
+  { href: "/roster/", key: "nav.roster", roles: EVERYONE },
+  { href: "/reports/", key: "nav.reports", roles: MANAGERS },
+  { href: "/staff/", key: "nav.staff", roles: MANAGERS },
+];
+
+export function pagesFor(role) {
+  return PAGES.filter((page) => page.roles.includes(role));
+}
+
+// Fill `nav` (a <nav> with an accessible name) with the links `role` may
+// follow; the link of `current` (a path such as "/roster/") is marked as the
+// current page.
+export function mountNav(nav, role, current) {
+  if (!nav) return;
+  nav.replaceChildren(
+    ...pagesFor(role).map((page) =>
+      el("a", {
+        href: page.href,
+        class: "topnav-link",
+        "aria-current": page.href === current ? "page" : null,
+        text: t(page.key),
+      }),
+    ),
+  );
+}
