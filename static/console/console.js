@@ -7,6 +7,7 @@ import { loadLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import * as http from "./api.js";
+import { setLinkAllowlist } from "../shared/thread.js";
 import { ChatTab, durationText, languageName } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
 
@@ -142,6 +143,7 @@ async function enterDesk(staff) {
 
   const [status, topics] = await Promise.all([http.status(), http.topics("en")]);
   if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
+  if (status.ok) setLinkAllowlist(status.data.link_allowlist);
   setTaxonomy(topics.ok ? topics.data : null);
   connect();
 }

@@ -25,6 +25,10 @@
     fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat" },
     sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt" },
     en: { open: "Chat", close: "Close chat", title: "Anonymous chat" },
+    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат" },
+    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน" },
+    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo" },
+    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus" },
   };
   var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").toLowerCase().split("-")[0];
   var labels = LABELS[lang] || LABELS.en;

@@ -3,9 +3,9 @@
 // with chat:resume after every reconnect or reload of the same tab.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
-import { Sender, Thread } from "../shared/thread.js";
+import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
 import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
@@ -43,6 +43,10 @@ const app = {
   notes: [],
   endReason: null,
   endNextOpening: null,
+  // chat:ended → feedback_ticket: lets this visitor rate once, anonymously.
+  // Kept in memory only, never in sessionStorage.
+  feedbackTicket: null,
+  rating: "hidden", // hidden | asking | sending | thanks
   resuming: false,
   fetching: false,
   lostConnection: false,
@@ -115,7 +119,11 @@ function render() {
   else view.showView("chat");
 
   if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
-  if (phase === "closed") view.setText("closed-next", view.openingText(app.status && app.status.next_opening, app.lang));
+  if (phase === "closed") {
+    const locale = localeFor(app.lang);
+    view.setText("closed-next", view.openingText(app.status && app.status.next_opening, locale));
+    view.renderHours(app.status && app.status.opening_hours, locale);
+  }
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
 }
 
@@ -125,7 +133,7 @@ function renderChat() {
   const waiting = app.phase === "chat" && chat && chat.state === "waiting";
   let status = "";
   if (app.phase === "starting") status = t("widget.starting");
-  else if (waiting) status = view.waitingText(chat, app.lang);
+  else if (waiting) status = view.waitingText(chat, localeFor(app.lang));
   else if (active) status = t("widget.active.with", { alias: staffName() || t("widget.staff_default") });
   view.setText("chat-status", status);
   $("chat-status").hidden = !status;
@@ -137,15 +145,16 @@ function renderChat() {
   if (app.phase === "ended") {
     const known = ENDED_REASONS.includes(app.endReason);
     view.setText("ended-reason", t(known ? `widget.ended.${app.endReason}` : "widget.ended.title"));
-    const next = app.endReason === "duty_ended" ? view.openingText(app.endNextOpening, app.lang) : "";
+    const next = app.endReason === "duty_ended" ? view.openingText(app.endNextOpening, localeFor(app.lang)) : "";
     view.setText("ended-next", next);
     $("ended-next").hidden = !next;
   }
+  renderRating();
   renderLog();
 }
 
 function renderLog() {
-  view.renderLog(app.thread, app.notes, { lang: app.lang, staffName: staffName() });
+  view.renderLog(app.thread, app.notes, { lang: localeFor(app.lang), staffName: staffName() });
   $("log").hidden = app.thread.messages.size === 0 && app.thread.outbox.length === 0 && app.notes.length === 0;
 }
 
@@ -183,6 +192,7 @@ async function fetchStatus() {
   // visitor who keeps the page open sees the start button without reloading.
   clearTimeout(reopenTimer);
   const next = app.status.next_opening ? Date.parse(app.status.next_opening) : NaN;
+  setLinkAllowlist(app.status.link_allowlist);
   if (!app.status.open && Number.isFinite(next)) {
     const delay = next - Date.now() + 2000;
     if (delay > 0 && delay < 2 ** 31 - 1) reopenTimer = setTimeout(refreshStatus, delay);
@@ -222,7 +232,9 @@ function getSocket() {
   socket.on("message:new", onMessage);
   socket.on("typing", onStaffTyping);
   socket.on("chat:ended", (event) => {
-    if (event && app.chat && event.chat_id === app.chat.chat_id) endChat(event.reason, event.next_opening);
+    if (event && app.chat && event.chat_id === app.chat.chat_id) {
+      endChat(event.reason, event.next_opening, event.feedback_ticket);
+    }
   });
   app.socket = socket;
   return socket;
@@ -363,7 +375,7 @@ function applyChatState(chat) {
   const previous = app.chat ? app.chat.state : null;
   const previousAlias = staffName();
   app.chat = { ...(app.chat || {}), ...chat };
-  if (chat.state === "ended") return endChat(chat.reason, chat.next_opening);
+  if (chat.state === "ended") return endChat(chat.reason, chat.next_opening, chat.feedback_ticket);
 
   if (chat.state === "active") {
     if (previous !== "active" || previousAlias !== chat.staff_alias) {
@@ -435,12 +447,15 @@ function onStaffTyping(event) {
   }
 }
 
-function endChat(reason, nextOpening) {
+function endChat(reason, nextOpening, feedbackTicket) {
   if (app.phase !== "chat" && app.phase !== "starting") return;
   app.phase = "ended";
   app.token = null;
   app.endReason = reason;
   app.endNextOpening = nextOpening || null;
+  const ticket = typeof feedbackTicket === "string" && feedbackTicket ? feedbackTicket : null;
+  app.feedbackTicket = ticket;
+  app.rating = ticket ? "asking" : "hidden";
   app.lostConnection = false;
   if (app.sender) app.sender.stop();
   store.clearChat();
@@ -462,7 +477,72 @@ async function leaveChat() {
 
 function newChat() {
   app.phase = "intro";
+  app.feedbackTicket = null;
+  app.rating = "hidden";
   startChat();
+}
+
+// ---------------------------------------------------------------- rating
+//
+// Optional and anonymous: the ticket from chat:ended is all the server gets,
+// and it counts the rating without linking it to the chat (protocol §6).
+
+function renderRating() {
+  const form = $("rating");
+  const showForm = app.phase === "ended" && (app.rating === "asking" || app.rating === "sending");
+  form.hidden = !showForm;
+  $("rating-submit").disabled = app.rating === "sending";
+  $("rating-thanks").hidden = !(app.phase === "ended" && app.rating === "thanks");
+  if (!showForm) showRatingError(null);
+}
+
+function showRatingError(text) {
+  view.setText("rating-error", text || "");
+  $("rating-error").hidden = !text;
+}
+
+async function sendRating(event) {
+  event.preventDefault();
+  if (app.rating !== "asking" || !app.feedbackTicket) return;
+  const chosen = $("rating").querySelector("input[name=rating]:checked");
+  if (!chosen) {
+    showRatingError(t("widget.rating.choose"));
+    $("rating").querySelector("input[name=rating]").focus();
+    return;
+  }
+  app.rating = "sending";
+  renderRating();
+  let ok = false;
+  try {
+    const response = await fetch("/api/feedback", {
+      method: "POST",
+      credentials: "omit",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ticket: app.feedbackTicket, rating: Number(chosen.value) }),
+    });
+    ok = response.ok;
+  } catch {
+    ok = false;
+  }
+  if (app.phase !== "ended") return;
+  if (ok) {
+    app.feedbackTicket = null;
+    app.rating = "thanks";
+    renderRating();
+    $("rating-thanks").focus();
+  } else {
+    app.rating = "asking";
+    renderRating();
+    showRatingError(t("widget.rating.error"));
+  }
+}
+
+function skipRating() {
+  app.feedbackTicket = null;
+  app.rating = "hidden";
+  renderRating();
+  $("new-chat").focus();
 }
 
 function leaveQuickly() {
@@ -536,6 +616,8 @@ function wireControls() {
   $("new-chat").addEventListener("click", newChat);
   $("leave").addEventListener("click", leaveChat);
   $("refresh").addEventListener("click", refreshStatus);
+  $("rating").addEventListener("submit", sendRating);
+  $("rating-skip").addEventListener("click", skipRating);
   $("retry").addEventListener("click", () => (app.token ? location.reload() : refreshStatus()));
   $("composer").addEventListener("submit", sendMessage);
   $("message").addEventListener("input", onComposerInput);
