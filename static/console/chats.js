@@ -97,7 +97,6 @@ export class ChatTab {
     this.endButton = el("button", { type: "button", class: "btn btn-danger", onclick: () => this.desk.requestEnd(this, false) });
     this.log = el("ol", {
       class: "log",
-      role: "log",
       // Announcements go through the console's single live region instead,
       // so that background tabs can be announced too, without double reading.
       "aria-live": "off",

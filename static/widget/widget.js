@@ -171,9 +171,9 @@ function showError(key) {
 
 // Move focus only when the control that had it just disappeared, so keyboard
 // and screen reader users are never left on <body>.
-function focusIfLost(id) {
+function focusIfLost(id, alsoFrom = []) {
   const active = document.activeElement;
-  if (!active || active === document.body || active.closest("[hidden]")) $(id).focus();
+  if (!active || active === document.body || active.closest("[hidden]") || alsoFrom.includes(active.id)) $(id).focus();
 }
 
 // ---------------------------------------------------------------- status
@@ -382,13 +382,15 @@ function applyChatState(chat) {
       addNote("widget.active.joined", { alias: chat.staff_alias || t("widget.staff_default") });
     }
     app.sender.start();
-    if (previous !== "active") focusIfLost("message");
   } else {
     app.sender.stop();
     if (chat.reason === "staff_disconnected" && previous === "active") addNote("widget.waiting.requeued");
   }
   persist();
   renderChat();
+  // From "Connecting…"/the queue (where the focus was put) straight to typing,
+  // once renderChat has shown the composer.
+  if (chat.state === "active" && previous !== "active") focusIfLost("message", ["chat-status"]);
   if (app.chat.last_seq > app.thread.lastSeq) fetchMissing();
 }
 
