@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
@@ -410,3 +411,91 @@ async def test_long_polling_through_a_proxy_that_blocks_websockets(
             await proxy.close()
     finally:
         await proxy.close()
+
+
+# ---------------------------------------------------------------- languages and local time
+
+
+async def test_browser_language_local_dates_and_switch_between_seven(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("languages", tmp_path, browser) as s:
+        account = await s.live.add_staff("aino", alias="Aino", shift=False)
+        start = s.live.clock.now().replace(second=0, microsecond=0) + timedelta(days=1)
+        await s.live.add_shift(account.id, start, start + timedelta(hours=3))
+
+        # A Russian-speaking visitor in Thailand: Russian text, Bangkok time.
+        page = await s.page(viewport=PHONE, locale="ru-RU", timezone_id="Asia/Bangkok")
+        await page.goto(f"{s.live.url}/widget/")
+        await expect(page.locator("#view-closed")).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "ru")
+        await expect(page.locator("#closed-title")).to_have_text("Сейчас чат закрыт.")
+        local = start.astimezone(ZoneInfo("Asia/Bangkok"))
+        await expect(page.locator("#closed-next")).to_contain_text("Чат откроется:")
+        await expect(page.locator("#closed-next")).to_contain_text(local.strftime("%H:%M"))
+        await expect(page.locator("#hours-zone")).to_contain_text("Asia/Bangkok")
+        options = page.locator("#lang-select option")
+        await expect(options).to_have_text(["suomi", "svenska", "English", "русский", "ไทย", "español", "eesti"])
+        assert await options.evaluate_all("os => os.map(o => o.lang)") == ["fi", "sv", "en", "ru", "th", "es", "et"]
+        await page.screenshot(path=screenshots / "language-ru-closed-bangkok.png")
+
+        expected = {
+            "th": ("ขณะนี้แชทปิดอยู่", "ออกด่วน"),
+            "es": ("El chat está cerrado en este momento.", "Salida rápida"),
+            "et": ("Vestlus on praegu suletud.", "Kiire väljumine"),
+        }
+        for code, (title, exit_label) in expected.items():
+            await page.select_option("#lang-select", code)
+            await expect(page.locator("html")).to_have_attribute("lang", code)
+            await expect(page.locator("#closed-title")).to_have_text(title)
+            await expect(page.locator("#quick-exit")).to_have_text(exit_label)
+            # The opening time stays in the visitor's zone whatever the language.
+            await expect(page.locator("#closed-next")).to_contain_text(local.strftime("%H:%M"))
+            await page.screenshot(path=screenshots / f"language-{code}-closed.png")
+
+
+# ---------------------------------------------------------------- embedding on a host site
+
+
+# The organisation's site: another origin, answered by the test. Plain http on
+# localhost: an https page could not load the test server's http script (mixed
+# content), and Chromium only lets a secure context (localhost counts) be granted
+# access to loopback, which a routed page needs.
+HOST = "http://localhost:9"
+
+
+async def test_embed_on_an_allowed_host_site_with_options(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+    async with scene("embed-host", tmp_path, browser, server={"allowed_origins": [HOST]}) as s:
+        await s.live.add_staff("aino", alias="Aino")
+        context = await s.context()
+        await context.grant_permissions(["local-network-access"], origin=HOST)
+        page = await context.new_page()
+        # The host's data-colour tries to smuggle CSS; it must be ignored.
+        host_page = (
+            "<!doctype html><html lang='ru'><head><title>Host</title></head><body><h1>Host site</h1>"
+            f"<script src='{s.live.url}/static/widget/embed.js' data-lang='ru' data-position='left' "
+            "data-colour='red; background: url(https://evil.example/x)'></script></body></html>"
+        )
+
+        async def serve(route: Route) -> None:
+            await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=host_page)
+
+        await page.route(f"{HOST}/**", serve)
+        await page.goto(f"{HOST}/")
+        launcher = page.get_by_role("button", name="Чат")
+        await expect(launcher).to_have_attribute("aria-expanded", "false")
+        style = await launcher.evaluate("b => ({left: b.style.left, right: b.style.right, bg: b.style.background})")
+        assert style["left"] == "16px" and style["right"] == "", style
+        assert "evil" not in style["bg"] and "red" not in style["bg"], style
+
+        await launcher.click()
+        await expect(launcher).to_have_attribute("aria-expanded", "true")
+        await expect(launcher).to_have_text("Закрыть чат")
+        frame = page.frame_locator("iframe[title='Анонимный чат']")
+        # frame-ancestors lets this host frame the widget; its socket origin is allowed too.
+        await expect(frame.locator("#start")).to_have_text("Начать чат")
+        console = await s.page()
+        await console_login(console, s.live, "aino")
+        await frame.locator("#start").click()
+        await expect(frame.locator("#chat-status")).to_have_text("Вы общаетесь с Aino.")
+        await page.screenshot(path=screenshots / "embed-host-left-ru.png")
