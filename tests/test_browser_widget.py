@@ -54,6 +54,7 @@ class TicketProxy:
 
     ticket: str | None = "test-ticket-1"  # None: take any ticket out of chat:ended
     cut: bool = False
+    fail_next_send: str | None = None  # answer the next message:send with this error code
     routes: list[tuple[WebSocketRoute, WebSocketRoute]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
 
@@ -80,7 +81,17 @@ class TicketProxy:
                 message = EVENT_PREFIX + json.dumps([name, payload])
             ws.send(message)
 
+        def to_server(message: str | bytes) -> None:
+            send = re.match(re.escape(EVENT_PREFIX) + r'(\d+)\["message:send"', message) if isinstance(message, str) else None
+            if send and self.fail_next_send:
+                code, self.fail_next_send = self.fail_next_send, None
+                error = {"ok": False, "error": {"code": code, "message": code}}
+                ws.send(f"43/visitor,{send.group(1)}" + json.dumps([error]))
+                return
+            server.send(message)
+
         server.on_message(to_page)
+        ws.on_message(to_server)
 
     async def _polling(self, route: Route) -> None:
         if self.cut:
@@ -234,6 +245,32 @@ async def test_rating_can_be_skipped_and_needs_a_choice(tmp_path: Path, browser:
         await expect(page.locator("#new-chat")).to_be_focused()
         assert proxy.feedback == []
         await console_end_chat(console, already_ended=True)
+
+
+async def test_a_refused_message_can_be_sent_again(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+    async with scene("retry", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")
+        console = await s.page()
+        await console_login(console, s.live, "aino")
+        page = await s.page(viewport=PHONE, bypass_csp=True)
+        proxy = TicketProxy(fail_next_send="invalid_payload")
+        await proxy.install(page)
+        await page.goto(f"{s.live.url}/widget/")
+        await widget_start(page, "Aino")
+        await page.locator("#message").fill("first try")
+        await page.locator("#message").press("Enter")
+        failed = page.locator("#log li.msg-own.msg-failed")
+        await expect(failed.locator(".msg-state")).to_have_text("Not sent: the message could not be delivered.")
+        retry = failed.get_by_role("button", name="Send again")
+        await expect(retry).to_be_visible()
+        await check_state(page, screenshots, "4b-message-failed")
+        await expect(console_panel(console).locator("li.msg-other")).to_have_count(0)
+
+        await retry.click()
+        await expect(page.locator("#log li.msg-own .msg-state")).to_have_text(["Sent"])
+        await expect(page.locator("#log .msg-retry:visible")).to_have_count(0)
+        await expect(console_panel(console).locator("li.msg-other .msg-text")).to_have_text(["first try"])
+        await expect(page.locator("#message")).to_be_focused()
 
 
 async def test_no_rating_without_a_ticket(tmp_path: Path, browser: Browser) -> None:

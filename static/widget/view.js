@@ -160,6 +160,12 @@ export function showComposerError(text) {
 // the bubble created while "sending" is the one that later says "sent".
 
 const nodes = new Map(); // key -> <li>
+let onRetry = () => {};
+
+// Called with the client_id of a failed message the visitor wants to send again.
+export function setRetryHandler(handler) {
+  onRetry = handler;
+}
 
 function keyOf(message) {
   return message.sender === "visitor" && message.client_id ? `c:${message.client_id}` : `s:${message.seq}`;
@@ -172,11 +178,21 @@ function messageNode(key, own) {
     el("p", { class: "msg-meta" }, el("span", { class: "msg-sender" }), " ", el("span", { class: "msg-time" })),
     el("p", { class: "msg-text" }),
   );
-  if (own) li.append(el("p", { class: "msg-state" }));
+  if (own) {
+    li.append(
+      el("p", { class: "msg-state" }),
+      el("button", {
+        type: "button",
+        class: "btn btn-plain msg-retry",
+        hidden: true,
+        onclick: () => onRetry(key.slice(2)),
+      }),
+    );
+  }
   return li;
 }
 
-function fill(li, { sender, time, text, state, failed }) {
+function fill(li, { sender, time, text, state, failed, retryable }) {
   li.querySelector(".msg-sender").textContent = sender;
   li.querySelector(".msg-time").textContent = time;
   renderMessageText(li.querySelector(".msg-text"), text);
@@ -184,8 +200,14 @@ function fill(li, { sender, time, text, state, failed }) {
   if (stateNode) {
     stateNode.textContent = state;
     li.classList.toggle("msg-failed", Boolean(failed));
+    const retry = li.querySelector(".msg-retry");
+    retry.textContent = t("widget.delivery.retry");
+    retry.hidden = !retryable;
   }
 }
+
+// Sending the same text again cannot help with these.
+const FINAL_CODES = ["message_too_long", "message_empty"];
 
 function failureKey(code) {
   return code === "message_too_long" || code === "message_empty" ? `widget.error.${code}` : "widget.error.send_failed";
@@ -224,6 +246,7 @@ export function renderLog(thread, notes, { lang, staffName }) {
         text: item.text,
         state: failed ? `${t("widget.delivery.failed")}: ${t(failureKey(item.error))}` : t("widget.delivery.sending"),
         failed,
+        retryable: failed && !FINAL_CODES.includes(item.error),
       },
     });
   }

@@ -581,6 +581,19 @@ function sendMessage(event) {
   app.sender.pump();
 }
 
+// A message the server refused for a reason other than its text: the visitor
+// may send it again (same client_id, so it is never doubled).
+function retryMessage(clientId) {
+  const item = app.thread.outbox.find((i) => i.client_id === clientId && i.status === "failed");
+  if (!item || !app.chat || app.chat.state !== "active") return;
+  item.status = "sending";
+  delete item.error;
+  persist();
+  renderLog();
+  $("message").focus();
+  app.sender.pump();
+}
+
 function onComposerKey(event) {
   // Enter sends, Shift+Enter is a newline; never interrupt an IME composition.
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -622,6 +635,7 @@ function wireControls() {
   $("rating-skip").addEventListener("click", skipRating);
   $("retry").addEventListener("click", () => (app.token ? location.reload() : refreshStatus()));
   $("composer").addEventListener("submit", sendMessage);
+  view.setRetryHandler(retryMessage);
   $("message").addEventListener("input", onComposerInput);
   $("message").addEventListener("keydown", onComposerKey);
   $("lang-select").addEventListener("change", (event) => switchLanguage(event.target.value));
