@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 import socketio
 
+from chat_server.settings import SettingsError, load_settings
 from tests.clients import Visitor
 from tests.conftest import start_live, stop_live
 
@@ -38,3 +39,12 @@ async def test_widget_may_be_framed_only_by_configured_origins(tmp_path: Path) -
                 await refused.connect()
     finally:
         await stop_live(live)
+
+
+def test_link_allowlist_takes_plain_host_names_only() -> None:
+    settings = load_settings(overrides={"chat": {"link_allowlist": ["Example.ORG.", "www.example.org"]}}, use_env=False)
+    assert settings.chat.link_allowlist == ("example.org", "www.example.org")
+    assert load_settings(use_env=False).chat.link_allowlist == ()
+    for bad in ("https://example.org", "example.org/help", "example.org:8443", "*.example.org", "", "-x.org"):
+        with pytest.raises(SettingsError, match="link_allowlist"):
+            load_settings(overrides={"chat": {"link_allowlist": [bad]}}, use_env=False)

@@ -471,10 +471,11 @@ function endChat(reason, nextOpening, feedbackTicket) {
 
 async function leaveChat() {
   stopTyping();
-  await call(app.socket, "chat:end", {});
+  const ack = await call(app.socket, "chat:end", {});
   // Whatever the answer (also no_active_chat or a lost connection), the
   // visitor wants out; the server ends an orphaned chat after its grace period.
-  endChat("visitor_left", null);
+  // Usually chat:ended (with the rating ticket) has arrived before this ack.
+  endChat("visitor_left", null, ack.ok ? ack.feedback_ticket : null);
 }
 
 function newChat() {
