@@ -183,6 +183,7 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await proxy.cut_connection()
         await expect(page.locator("#banner")).to_have_text("Connection lost — reconnecting…")
         await expect(page.locator("#banner")).to_have_attribute("role", "status")
+        await expect(page.locator("#typing")).to_be_hidden()
         await check_state(page, screenshots, "5-reconnecting")
         proxy.restore()
         await expect(page.locator("#banner")).to_have_text("Connected again.", timeout=20_000)

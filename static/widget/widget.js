@@ -270,6 +270,7 @@ function onConnect() {
 function onDisconnect(reason) {
   if (app.sender) app.sender.stop();
   typing.reset();
+  view.setTyping(null); // nobody's "is typing…" can be trusted while we are cut off
   if (reason === "io client disconnect") return;
   if (app.phase === "chat" && app.token) {
     app.lostConnection = true;
