@@ -55,8 +55,11 @@ class TicketProxy:
     ticket: str | None = "test-ticket-1"  # None: take any ticket out of chat:ended
     cut: bool = False
     fail_next_send: str | None = None  # answer the next message:send with this error code
+    # STAND-IN: set to False once the server has POST /api/feedback.
+    fulfil_feedback: bool = True
     routes: list[tuple[WebSocketRoute, WebSocketRoute]] = field(default_factory=list)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
+    tickets: list[str | None] = field(default_factory=list)  # as the widget received them
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # bodies the widget posted
 
     async def install(self, page: Page) -> None:
         await page.route_web_socket(SOCKET_URL, self._relay)
@@ -78,6 +81,7 @@ class TicketProxy:
                     payload.pop("feedback_ticket", None)
                 else:
                     payload.setdefault("feedback_ticket", self.ticket)
+                self.tickets.append(payload.get("feedback_ticket"))
                 message = EVENT_PREFIX + json.dumps([name, payload])
             ws.send(message)
 
@@ -105,7 +109,10 @@ class TicketProxy:
         assert request.method == "POST"
         assert request.headers.get("content-type", "").startswith("application/json")
         self.feedback.append(json.loads(request.post_data or "null"))
-        await route.fulfill(status=204, body="")
+        if self.fulfil_feedback:
+            await route.fulfill(status=204, body="")
+        else:
+            await route.continue_()
 
     async def cut_connection(self) -> None:
         self.cut = True
@@ -215,9 +222,10 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await expect(page.locator("#rating-thanks")).to_have_text("Thank you for your feedback.")
         await expect(page.locator("#rating-thanks")).to_be_focused()
         await expect(rating).to_be_hidden()
-        assert proxy.feedback == [{"ticket": proxy.ticket, "rating": 4}]
+        ticket = proxy.tickets[-1]
+        assert ticket and proxy.feedback == [{"ticket": ticket, "rating": 4}], (proxy.tickets, proxy.feedback)
         # The ticket is never kept in the tab's storage.
-        assert proxy.ticket not in json.dumps(await page.evaluate("Object.assign({}, sessionStorage)"))
+        assert ticket not in json.dumps(await page.evaluate("Object.assign({}, sessionStorage)"))
         await check_state(page, screenshots, "7-rating-thanks")
 
 
@@ -309,7 +317,21 @@ async def test_demo_console_and_roster_pages_pass_axe(tmp_path: Path, browser: B
         await assert_accessible(frame, "widget in the demo page's iframe")
         await demo.screenshot(path=screenshots / "demo-page-open.png")
 
+        # On a phone the embedded chat takes the whole screen.
+        phone = await s.page(viewport=PHONE, bypass_csp=True)
+        await phone.goto(f"{s.live.url}/demo/")
+        await phone.locator("button[aria-controls^='dutychat-panel-']").click()
+        phone_frame = await widget_frame(phone)
+        await expect(phone_frame.locator("#view-intro")).to_be_visible()
+        box = await phone.locator("iframe[title='Anonymous chat']").bounding_box()
+        assert box is not None and (box["width"], box["height"]) == (PHONE["width"], PHONE["height"]), box
+        await phone.screenshot(path=screenshots / "demo-page-open-360.png")
+        await assert_accessible(phone_frame, "widget in the demo page's iframe (360x740)")
+
         manager = await s.page(bypass_csp=True)
+        await manager.goto(f"{s.live.url}/console/")
+        await expect(manager.locator("#username")).to_be_visible()
+        await assert_accessible(manager, "console sign-in")
         await console_login(manager, s.live, "mia", check_in=False)
         await assert_accessible(manager, "console, signed in")
         await manager.get_by_role("link", name="Roster").click()
