@@ -6,9 +6,11 @@ test-artifacts/screenshots/widget-state-*.png; so are the demo page, the console
 chat open and the roster page.
 
 Until the server sends `feedback_ticket` in `chat:ended` and serves `POST /api/feedback`
-(built on another branch), `TicketProxy` adds a ticket to the `chat:ended` frame the server
-sends and fulfils `/api/feedback` with 204, exactly as docs/protocol.md describes the
-contract. Once both exist on the server, drop the two stand-ins (marked STAND-IN below).
+(built on another branch), `TicketProxy` adds a ticket to the `chat:ended` frame when the
+server sent none, and answers `/api/feedback` itself with 204: the contract is
+{"ticket": str, "rating": 1..5} → 204. Once the server has both, set
+`fulfil_feedback = False` (the request then reaches the server) and drop the ticket
+default (both marked STAND-IN below).
 """
 
 from __future__ import annotations
