@@ -231,6 +231,22 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await check_state(page, screenshots, "7-rating-thanks")
 
 
+async def test_place_in_line_is_updated_live(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+    async with scene("queue", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")  # on shift, not checked in: everyone waits
+        first = await s.page(viewport=PHONE)
+        second = await s.page(viewport=PHONE)
+        for page in (first, second):
+            await page.goto(f"{s.live.url}/widget/")
+            await page.locator("#start").click()
+        await expect(first.locator("#chat-status")).to_contain_text("You are next in line.")
+        await expect(second.locator("#chat-status")).to_contain_text("You are number 2 in line.")
+        await second.screenshot(path=screenshots / "widget-state-3b-waiting-second.png")
+        await first.locator("#leave").click()
+        await expect(first.locator("#ended-reason")).to_have_text("You left the chat.")
+        await expect(second.locator("#chat-status")).to_contain_text("You are next in line.")
+
+
 async def test_rating_can_be_skipped_and_needs_a_choice(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
     async with scene("rating-skip", tmp_path, browser) as s:
         await s.live.add_staff("aino", alias="Aino")
