@@ -36,10 +36,14 @@ $(VENDOR): $(NODE_STAMP)
 	touch $@
 
 # Browser tests drive Debian's chromium; no browser download is possible.
+# A Thai font too, so the screenshots of the Thai widget are legible.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=th 2>/dev/null | grep -q . || { \
+	  echo "installing a Thai font for the browser screenshots"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-tlwg-loma-otf >/dev/null; }
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -16,11 +17,16 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
 TOPICS_FILE = CONFIG_DIR / "topics.toml"
+# One translation catalogue per language the widget and pages can show.
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "static" / "i18n"
 SECRET_FILE_NAME = "secret_key"
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names it."""
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class _Section(BaseModel):
@@ -98,7 +104,8 @@ class ChatSettings(_Section):
     redis_key_ttl_seconds: int = Field(86400, ge=60)
     redis_max_connections: int = Field(50, ge=2, le=1000)
     redis_pubsub_max_connections: int = Field(20, ge=2, le=1000)
-    languages: tuple[str, ...] = ("fi", "sv", "en")
+    languages: tuple[str, ...] = ("fi", "sv", "en", "ru", "th", "es", "et")
+    link_allowlist: tuple[str, ...] = ()
     max_message_length: int = Field(2000, ge=1, le=20000)
     visitor_grace_seconds: float = Field(120, gt=0)
     staff_grace_seconds: float = Field(30, gt=0)
@@ -116,7 +123,21 @@ class ChatSettings(_Section):
         for code in value:
             if not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower()):
                 raise ValueError(f"{code!r} is not a two-letter lower-case language code")
+            if not (CATALOGUE_DIR / f"{code}.json").is_file():
+                raise ValueError(f"{code!r} has no translation catalogue (static/i18n/{code}.json)")
         return value
+
+    @field_validator("link_allowlist")
+    @classmethod
+    def _check_link_allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        hosts = []
+        for host in value:
+            host = host.strip().lower().rstrip(".")
+            labels = host.split(".")
+            if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+                raise ValueError(f"{host!r} is not a host name like example.org (no scheme, path or port)")
+            hosts.append(host)
+        return tuple(hosts)
 
     @model_validator(mode="after")
     def _check_store(self) -> "ChatSettings":

@@ -155,7 +155,8 @@ async def test_status_topics_health_openapi(live: Live) -> None:
         status = await (await http.get(f"{live.url}/api/status")).json()
         assert status["open"] is False
         assert status["next_opening"] == start.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        assert status["languages"] == ["fi", "sv", "en"]
+        assert status["languages"] == ["fi", "sv", "en", "ru", "th", "es", "et"]
+        assert status["link_allowlist"] == []
         assert status["max_message_length"] == 2000
         topics = await (await http.get(f"{live.url}/api/topics?lang=fi")).json()
         health = topics["groups"][0]

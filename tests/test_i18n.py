@@ -6,8 +6,16 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from chat_server.settings import TOPICS_FILE, SettingsError, load_settings
+from chat_server.topics import load_taxonomy
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 CATALOGUES = sorted((STATIC / "i18n").glob("*.json"))
+REQUIRED = {"fi", "sv", "en", "ru", "th", "es", "et"}
+# A key named in a string literal ("widget.error.generic") or markup attribute.
+KEY_LITERAL = re.compile(r"""["'`]((?:widget|console|roster)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)["'`]""")
 
 
 def load(path: Path) -> dict[str, str]:
@@ -17,7 +25,7 @@ def load(path: Path) -> dict[str, str]:
 
 
 def test_catalogues_have_identical_keys_and_no_empty_strings() -> None:
-    assert {p.stem for p in CATALOGUES} >= {"fi", "sv", "en"}
+    assert {p.stem for p in CATALOGUES} >= REQUIRED
     reference = load(STATIC / "i18n" / "en.json")
     for path in CATALOGUES:
         data = load(path)
@@ -36,16 +44,56 @@ def test_placeholders_match_across_languages() -> None:
             assert set(re.findall(r"\{(\w+)\}", data[key])) == set(re.findall(r"\{(\w+)\}", text)), (path.name, key)
 
 
+def _sources() -> list[Path]:
+    return [p for p in STATIC.rglob("*") if p.suffix in (".html", ".js") and "vendor" not in p.parts]
+
+
 def test_every_key_used_in_markup_and_code_exists() -> None:
     reference = load(STATIC / "i18n" / "en.json")
-    used: set[str] = set()
-    for path in STATIC.rglob("*"):
-        if path.suffix in (".html", ".js") and "vendor" not in path.parts:
-            text = path.read_text(encoding="utf-8")
-            used |= set(re.findall(r'data-i18n(?:-[a-z-]+)?="([a-z0-9_.]+)"', text))
-            used |= set(re.findall(r'\bt\(\s*"([a-z0-9_]+\.[a-z0-9_.]+)"', text))
-    missing = sorted(k for k in used if k not in reference)
+    used: dict[str, str] = {}
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        names = set(re.findall(r'data-i18n(?:-[a-z-]+)?="([a-z0-9_.]+)"', text))
+        names |= set(re.findall(r'\bt\(\s*"([a-z0-9_]+\.[a-z0-9_.]+)"', text))
+        names |= set(KEY_LITERAL.findall(text))
+        used |= {name: path.name for name in names}
+    assert len(used) > 100, "the scan found too few keys: has the markup changed?"
+    missing = sorted(f"{key} ({where})" for key, where in used.items() if key not in reference)
     assert not missing, missing
+
+
+def test_keys_built_at_run_time_exist() -> None:
+    """widget.ended.<reason> and widget.error.<code> are built from protocol values."""
+    reference = load(STATIC / "i18n" / "en.json")
+    widget = (STATIC / "widget" / "widget.js").read_text(encoding="utf-8")
+    block = re.search(r"const ENDED_REASONS = \[(.*?)\];", widget, re.S)
+    assert block, "ENDED_REASONS not found in widget.js"
+    reasons = re.findall(r'"([a-z_]+)"', block.group(1))
+    assert "staff_ended" in reasons
+    view = (STATIC / "widget" / "view.js").read_text(encoding="utf-8")
+    codes = re.findall(r'code === "([a-z_]+)"', view)
+    assert codes
+    wanted = [f"widget.ended.{r}" for r in reasons] + [f"widget.error.{c}" for c in codes]
+    assert [k for k in wanted if k not in reference] == []
+
+
+def test_language_switch_and_launcher_name_every_catalogue() -> None:
+    codes = {p.stem for p in CATALOGUES}
+    i18n = (STATIC / "i18n" / "i18n.js").read_text(encoding="utf-8")
+    names = re.search(r"LANGUAGE_NAMES = \{(.*?)\};", i18n, re.S)
+    assert names and set(re.findall(r"^\s*([a-z]{2}):", names.group(1), re.M)) == codes
+    embed = (STATIC / "widget" / "embed.js").read_text(encoding="utf-8")
+    labels = re.search(r"var LABELS = \{(.*?)\n  \};", embed, re.S)
+    assert labels and set(re.findall(r"^\s*([a-z]{2}): \{", labels.group(1), re.M)) == codes
+
+
+def test_default_languages_have_catalogues_and_topic_labels() -> None:
+    settings = load_settings(use_env=False)
+    assert set(settings.chat.languages) == REQUIRED
+    assert set(settings.chat.languages) <= {p.stem for p in CATALOGUES}
+    # load_taxonomy refuses a topic or group without a label in one of them.
+    taxonomy = load_taxonomy(TOPICS_FILE, tuple(p.stem for p in CATALOGUES))
+    assert taxonomy.groups
 
 
 def test_translations_are_not_english_copies() -> None:
@@ -56,3 +104,8 @@ def test_translations_are_not_english_copies() -> None:
         data = load(path)
         same = [k for k, v in data.items() if v == reference[k] and len(v) > 12]
         assert len(same) <= len(reference) // 20, f"{path.name}: untranslated {same[:10]}"
+
+
+def test_a_language_without_catalogue_is_refused() -> None:
+    with pytest.raises(SettingsError, match="catalogue"):
+        load_settings(overrides={"chat": {"languages": ["fi", "xx"]}}, use_env=False)

@@ -138,6 +138,7 @@ class ChatService:
             "next_opening": None if open_now else iso(next_opening(shifts, now)),
             "languages": list(self.settings.languages),
             "max_message_length": self.settings.max_message_length,
+            "link_allowlist": list(self.settings.link_allowlist),
         }
 
     # ------------------------------------------------------------------ visitor

@@ -55,7 +55,8 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
 def _headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     if request.path.startswith("/widget/"):
         server = request.app[settings_key].server
-        ancestors = " ".join(["'self'", *server.allowed_origins])
+        # Only the configured host sites (and our own demo page) may frame the widget.
+        ancestors = " ".join(["'self'", server.public_origin, *server.allowed_origins])
     else:
         ancestors = "'none'" if not request.path.startswith("/demo/") else "'self'"
     response.headers.setdefault("Content-Security-Policy", _csp(ancestors))

@@ -281,12 +281,13 @@ DOCUMENT: dict[str, Any] = {
                         {
                             "type": "object",
                             "required": ["open", "next_opening", "languages", "max_message_length", "quick_exit_url",
-                                         "timezone", "opening_hours"],
+                                         "timezone", "opening_hours", "link_allowlist"],
                             "properties": {
                                 "open": {"type": "boolean"},
                                 "next_opening": {"type": ["string", "null"], "format": "date-time"},
                                 "languages": {"type": "array", "items": {"type": "string"}},
                                 "max_message_length": {"type": "integer"},
+                                "link_allowlist": {"type": "array", "items": {"type": "string"}},
                                 "quick_exit_url": {"type": "string", "format": "uri"},
                                 "timezone": {"type": "string"},
                                 "opening_hours": {"type": "array", "items": {"type": "object", "properties": {

@@ -5,7 +5,7 @@
 import { el, formatTime } from "../shared/dom.js";
 import { language, t } from "../i18n/i18n.js";
 import { call } from "../shared/rpc.js";
-import { Sender, Thread } from "../shared/thread.js";
+import { Sender, Thread, renderMessageText } from "../shared/thread.js";
 import { TypingNotifier } from "../shared/typing.js";
 
 const VISITOR_TYPING_TIMEOUT_MS = 15000;
@@ -124,7 +124,6 @@ export class ChatTab {
     });
     this.log = el("ol", {
       class: "log",
-      role: "log",
       // Announcements go through the console's single live region instead,
       // so that background tabs can be announced too, without double reading.
       "aria-live": "off",
@@ -380,7 +379,7 @@ export class ChatTab {
       node.querySelector(".msg-sender").textContent = entry.sender;
       node.querySelector(".msg-time").textContent = entry.time;
       const body = node.querySelector(".msg-text");
-      if (body.textContent !== entry.text) body.textContent = entry.text;
+      renderMessageText(body, entry.text);
       const state = node.querySelector(".msg-state");
       state.textContent = entry.state;
       state.hidden = !entry.state;

@@ -8,6 +8,7 @@ import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
 import * as http from "./api.js";
+import { setLinkAllowlist } from "../shared/thread.js";
 import { ChatTab, durationText, languageName } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
 import { closeCanned, installCanned, openPicker, setOfferedLanguages } from "./canned.js";
@@ -159,6 +160,7 @@ async function enterDesk(staff) {
   const [status, topics] = await Promise.all([http.status(), http.topics("en")]);
   if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
   if (status.ok && Array.isArray(status.data.languages)) setOfferedLanguages(status.data.languages);
+  if (status.ok) setLinkAllowlist(status.data.link_allowlist);
   setTaxonomy(topics.ok ? topics.data : null);
   connect();
   refreshShifts();

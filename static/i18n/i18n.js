@@ -3,9 +3,35 @@
 
 // Names of the languages in their own language, for the language switch:
 // someone who cannot read the current UI language must still find their own.
-export const LANGUAGE_NAMES = { fi: "suomi", sv: "svenska", en: "English" };
+export const LANGUAGE_NAMES = {
+  fi: "suomi",
+  sv: "svenska",
+  en: "English",
+  ru: "русский",
+  th: "ไทย",
+  es: "español",
+  et: "eesti",
+};
 export const CATALOGUES = Object.keys(LANGUAGE_NAMES);
 export const FALLBACK = "en";
+
+// The usual region for each catalogue when the browser names none (the
+// service is Finnish, hence sv-FI and en-GB).
+const DEFAULT_LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB", ru: "ru-RU", th: "th-TH", es: "es-ES", et: "et-EE" };
+
+// A full locale for Intl date and number formats: the visitor's own tag for
+// this language if the browser has one (es-MX stays es-MX), else the usual one.
+export function localeFor(lang, wanted = navigator.languages || [navigator.language]) {
+  for (const tag of wanted) {
+    if (typeof tag !== "string" || tag.toLowerCase().split("-")[0] !== lang || !tag.includes("-")) continue;
+    try {
+      return Intl.getCanonicalLocales(tag)[0];
+    } catch {
+      /* not a valid tag: try the next */
+    }
+  }
+  return DEFAULT_LOCALES[lang] || lang;
+}
 
 let strings = {};
 let current = FALLBACK;

@@ -4,13 +4,12 @@
 // Every change goes to the server and the week is then loaded again, so the
 // page never shows a state the server has not confirmed.
 
-import { CATALOGUES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { $, el } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
 import { api, me as fetchMe, status as fetchStatus } from "../console/api.js";
 
 const MANAGER_ROLES = new Set(["manager", "admin"]);
-const LOCALES = { en: "en-GB", fi: "fi-FI", sv: "sv-SE" };
 const STATUS_CLEAR_MS = 8000;
 
 const state = {
@@ -883,7 +882,7 @@ async function boot() {
   const params = new URLSearchParams(window.location.search);
   const wanted = params.get("lang") ? [params.get("lang")] : [...(navigator.languages || [navigator.language])];
   const lang = await loadLanguage(pickLanguage(wanted, CATALOGUES));
-  state.locale = LOCALES[lang] || lang;
+  state.locale = localeFor(lang);
   translateDom();
   document.title = t("roster.title");
 

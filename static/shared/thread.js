@@ -153,3 +153,58 @@ export class Sender {
     }
   }
 }
+
+// ---------------------------------------------------------------- message text
+//
+// Message text is always inserted as text. A link becomes clickable only when
+// it is http(s) on the default port, has no user info, and its host is on the
+// configured allow-list (GET /api/status → link_allowlist); anything else,
+// javascript: and data: included, stays inert text.
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const TRAILING = /[.,;:!?'")\]}>]+$/;
+let linkHosts = new Set();
+const rendered = new WeakMap(); // node -> text it shows, so unchanged text is left alone
+
+export function setLinkAllowlist(hosts) {
+  linkHosts = new Set(
+    (Array.isArray(hosts) ? hosts : []).filter((h) => typeof h === "string").map((h) => h.toLowerCase()),
+  );
+}
+
+export function allowedLink(raw) {
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  if (url.username || url.password || url.port) return null;
+  return linkHosts.has(url.hostname.toLowerCase().replace(/\.$/, "")) ? url.href : null;
+}
+
+// Fill `node` with `text`: text nodes, plus <a> for allowed links.
+export function renderMessageText(node, text) {
+  const key = `${[...linkHosts].join(" ")}\n${text}`;
+  if (rendered.get(node) === key) return;
+  rendered.set(node, key);
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const candidate = match[0].replace(TRAILING, "");
+    const href = candidate ? allowedLink(candidate) : null;
+    if (!href) continue;
+    if (match.index > last) parts.push(document.createTextNode(text.slice(last, match.index)));
+    const link = document.createElement("a");
+    link.href = href;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    link.referrerPolicy = "no-referrer";
+    link.textContent = candidate;
+    parts.push(link);
+    last = match.index + candidate.length;
+  }
+  if (last < text.length) parts.push(document.createTextNode(text.slice(last)));
+  node.replaceChildren(...parts);
+}

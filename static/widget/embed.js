@@ -25,9 +25,16 @@
     fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat" },
     sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt" },
     en: { open: "Chat", close: "Close chat", title: "Anonymous chat" },
+    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат" },
+    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน" },
+    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo" },
+    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus" },
   };
-  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").toLowerCase().split("-")[0];
-  var labels = LABELS[lang] || LABELS.en;
+  // The host's choice (data-lang, else the page's lang); without one the
+  // widget follows the visitor's browser languages, and so does the launcher.
+  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "").toLowerCase().split("-")[0];
+  var browserLang = String((navigator.languages && navigator.languages[0]) || navigator.language || "");
+  var labels = LABELS[lang] || LABELS[browserLang.toLowerCase().split("-")[0]] || LABELS.en;
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
   var colourMatch = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(script.getAttribute("data-colour") || "");
   var colour = colourMatch ? colourMatch[0] : "#2f5d7c";
@@ -113,7 +120,8 @@
   }
 
   function createIframe() {
-    var params = new URLSearchParams({ lang: lang, embed: "1" });
+    var params = new URLSearchParams({ embed: "1" });
+    if (LABELS[lang]) params.set("lang", lang);
     if (colourMatch) params.set("colour", colour);
     iframe = document.createElement("iframe");
     iframe.src = widgetOrigin + "/widget/?" + params.toString();

@@ -1,8 +1,10 @@
 // DOM rendering for the widget. Everything a visitor or staff member typed is
-// inserted with textContent (see shared/dom.js); links stay plain text.
+// inserted as text (shared/thread.js renderMessageText): only links to
+// allow-listed hosts become anchors.
 
 import { $, el, formatTime } from "../shared/dom.js";
 import { t } from "../i18n/i18n.js";
+import { renderMessageText } from "../shared/thread.js";
 
 const VIEWS = ["loading", "error", "closed", "intro", "chat"];
 
@@ -21,6 +23,84 @@ export function formatOpening(iso, lang) {
     hour: "2-digit",
     minute: "2-digit",
   }).format(date);
+}
+
+// This week's opening hours (GET /api/status → opening_hours) in the
+// visitor's own time zone: the server's days are the organisation's local
+// days, so periods are regrouped by the visitor's calendar day.
+function localDayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+function mergedPeriods(days) {
+  const periods = [];
+  for (const day of Array.isArray(days) ? days : []) {
+    for (const p of (day && day.periods) || []) {
+      const start = new Date(p.start);
+      const end = new Date(p.end);
+      if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) continue;
+      periods.push({ start, end });
+    }
+  }
+  periods.sort((a, b) => a.start - b.start);
+  const merged = [];
+  // The server splits periods at the organisation's midnight; join them again.
+  for (const p of periods) {
+    const last = merged[merged.length - 1];
+    if (last && p.start <= last.end) last.end = new Date(Math.max(last.end, p.end));
+    else merged.push({ ...p });
+  }
+  return merged;
+}
+
+function timeRange(start, end, locale) {
+  const format = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  try {
+    return format.formatRange(start, end);
+  } catch {
+    return `${format.format(start)}–${format.format(end)}`;
+  }
+}
+
+export function renderHours(days, locale) {
+  const list = $("hours");
+  const periods = mergedPeriods(days);
+  const known = Array.isArray(days) && days.length > 0;
+  $("hours-title").hidden = !known;
+  $("hours-zone").hidden = !known;
+  if (!known) return list.replaceChildren();
+
+  const byDay = new Map();
+  for (const p of periods) {
+    const key = localDayKey(p.start);
+    if (!byDay.has(key)) byDay.set(key, []);
+    byDay.get(key).push(p);
+  }
+  const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "numeric" });
+  const today = new Date();
+  const items = [];
+  for (let i = 0; i < days.length; i += 1) {
+    const day = new Date(today.getFullYear(), today.getMonth(), today.getDate() + i, 12);
+    const open = byDay.get(localDayKey(day)) || [];
+    items.push(
+      el(
+        "li",
+        {},
+        el("span", { class: "hours-day", text: dayFormat.format(day) }),
+        open.length
+          ? el("span", { class: "hours-times", text: open.map((p) => timeRange(p.start, p.end, locale)).join(", ") })
+          : el("span", { class: "hours-closed", text: t("widget.hours.closed") }),
+      ),
+    );
+  }
+  list.replaceChildren(...items);
+  let zone = "";
+  try {
+    zone = new Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    /* unknown zone: say nothing about it */
+  }
+  setText("hours-zone", zone ? t("widget.hours.zone", { zone }) : t("widget.hours.zone_local"));
 }
 
 export function openingText(iso, lang) {
@@ -80,6 +160,12 @@ export function showComposerError(text) {
 // the bubble created while "sending" is the one that later says "sent".
 
 const nodes = new Map(); // key -> <li>
+let onRetry = () => {};
+
+// Called with the client_id of a failed message the visitor wants to send again.
+export function setRetryHandler(handler) {
+  onRetry = handler;
+}
 
 function keyOf(message) {
   return message.sender === "visitor" && message.client_id ? `c:${message.client_id}` : `s:${message.seq}`;
@@ -92,21 +178,36 @@ function messageNode(key, own) {
     el("p", { class: "msg-meta" }, el("span", { class: "msg-sender" }), " ", el("span", { class: "msg-time" })),
     el("p", { class: "msg-text" }),
   );
-  if (own) li.append(el("p", { class: "msg-state" }));
+  if (own) {
+    li.append(
+      el("p", { class: "msg-state" }),
+      el("button", {
+        type: "button",
+        class: "btn btn-plain msg-retry",
+        hidden: true,
+        onclick: () => onRetry(key.slice(2)),
+      }),
+    );
+  }
   return li;
 }
 
-function fill(li, { sender, time, text, state, failed }) {
+function fill(li, { sender, time, text, state, failed, retryable }) {
   li.querySelector(".msg-sender").textContent = sender;
   li.querySelector(".msg-time").textContent = time;
-  const body = li.querySelector(".msg-text");
-  if (body.textContent !== text) body.textContent = text;
+  renderMessageText(li.querySelector(".msg-text"), text);
   const stateNode = li.querySelector(".msg-state");
   if (stateNode) {
     stateNode.textContent = state;
     li.classList.toggle("msg-failed", Boolean(failed));
+    const retry = li.querySelector(".msg-retry");
+    retry.textContent = t("widget.delivery.retry");
+    retry.hidden = !retryable;
   }
 }
+
+// Sending the same text again cannot help with these.
+const FINAL_CODES = ["message_too_long", "message_empty"];
 
 function failureKey(code) {
   return code === "message_too_long" || code === "message_empty" ? `widget.error.${code}` : "widget.error.send_failed";
@@ -145,6 +246,7 @@ export function renderLog(thread, notes, { lang, staffName }) {
         text: item.text,
         state: failed ? `${t("widget.delivery.failed")}: ${t(failureKey(item.error))}` : t("widget.delivery.sending"),
         failed,
+        retryable: failed && !FINAL_CODES.includes(item.error),
       },
     });
   }

@@ -3,9 +3,9 @@
 // with chat:resume after every reconnect or reload of the same tab.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
-import { Sender, Thread } from "../shared/thread.js";
+import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
 import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
@@ -43,6 +43,10 @@ const app = {
   notes: [],
   endReason: null,
   endNextOpening: null,
+  // chat:ended → feedback_ticket: lets this visitor rate once, anonymously.
+  // Kept in memory only, never in sessionStorage.
+  feedbackTicket: null,
+  rating: "hidden", // hidden | asking | sending | thanks
   resuming: false,
   fetching: false,
   lostConnection: false,
@@ -115,7 +119,11 @@ function render() {
   else view.showView("chat");
 
   if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
-  if (phase === "closed") view.setText("closed-next", view.openingText(app.status && app.status.next_opening, app.lang));
+  if (phase === "closed") {
+    const locale = localeFor(app.lang);
+    view.setText("closed-next", view.openingText(app.status && app.status.next_opening, locale));
+    view.renderHours(app.status && app.status.opening_hours, locale);
+  }
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
 }
 
@@ -125,7 +133,7 @@ function renderChat() {
   const waiting = app.phase === "chat" && chat && chat.state === "waiting";
   let status = "";
   if (app.phase === "starting") status = t("widget.starting");
-  else if (waiting) status = view.waitingText(chat, app.lang);
+  else if (waiting) status = view.waitingText(chat, localeFor(app.lang));
   else if (active) status = t("widget.active.with", { alias: staffName() || t("widget.staff_default") });
   view.setText("chat-status", status);
   $("chat-status").hidden = !status;
@@ -137,15 +145,16 @@ function renderChat() {
   if (app.phase === "ended") {
     const known = ENDED_REASONS.includes(app.endReason);
     view.setText("ended-reason", t(known ? `widget.ended.${app.endReason}` : "widget.ended.title"));
-    const next = app.endReason === "duty_ended" ? view.openingText(app.endNextOpening, app.lang) : "";
+    const next = app.endReason === "duty_ended" ? view.openingText(app.endNextOpening, localeFor(app.lang)) : "";
     view.setText("ended-next", next);
     $("ended-next").hidden = !next;
   }
+  renderRating();
   renderLog();
 }
 
 function renderLog() {
-  view.renderLog(app.thread, app.notes, { lang: app.lang, staffName: staffName() });
+  view.renderLog(app.thread, app.notes, { lang: localeFor(app.lang), staffName: staffName() });
   $("log").hidden = app.thread.messages.size === 0 && app.thread.outbox.length === 0 && app.notes.length === 0;
 }
 
@@ -162,9 +171,9 @@ function showError(key) {
 
 // Move focus only when the control that had it just disappeared, so keyboard
 // and screen reader users are never left on <body>.
-function focusIfLost(id) {
+function focusIfLost(id, alsoFrom = []) {
   const active = document.activeElement;
-  if (!active || active === document.body || active.closest("[hidden]")) $(id).focus();
+  if (!active || active === document.body || active.closest("[hidden]") || alsoFrom.includes(active.id)) $(id).focus();
 }
 
 // ---------------------------------------------------------------- status
@@ -183,6 +192,7 @@ async function fetchStatus() {
   // visitor who keeps the page open sees the start button without reloading.
   clearTimeout(reopenTimer);
   const next = app.status.next_opening ? Date.parse(app.status.next_opening) : NaN;
+  setLinkAllowlist(app.status.link_allowlist);
   if (!app.status.open && Number.isFinite(next)) {
     const delay = next - Date.now() + 2000;
     if (delay > 0 && delay < 2 ** 31 - 1) reopenTimer = setTimeout(refreshStatus, delay);
@@ -222,7 +232,9 @@ function getSocket() {
   socket.on("message:new", onMessage);
   socket.on("typing", onStaffTyping);
   socket.on("chat:ended", (event) => {
-    if (event && app.chat && event.chat_id === app.chat.chat_id) endChat(event.reason, event.next_opening);
+    if (event && app.chat && event.chat_id === app.chat.chat_id) {
+      endChat(event.reason, event.next_opening, event.feedback_ticket);
+    }
   });
   app.socket = socket;
   return socket;
@@ -258,6 +270,7 @@ function onConnect() {
 function onDisconnect(reason) {
   if (app.sender) app.sender.stop();
   typing.reset();
+  view.setTyping(null); // nobody's "is typing…" can be trusted while we are cut off
   if (reason === "io client disconnect") return;
   if (app.phase === "chat" && app.token) {
     app.lostConnection = true;
@@ -363,20 +376,22 @@ function applyChatState(chat) {
   const previous = app.chat ? app.chat.state : null;
   const previousAlias = staffName();
   app.chat = { ...(app.chat || {}), ...chat };
-  if (chat.state === "ended") return endChat(chat.reason, chat.next_opening);
+  if (chat.state === "ended") return endChat(chat.reason, chat.next_opening, chat.feedback_ticket);
 
   if (chat.state === "active") {
     if (previous !== "active" || previousAlias !== chat.staff_alias) {
       addNote("widget.active.joined", { alias: chat.staff_alias || t("widget.staff_default") });
     }
     app.sender.start();
-    if (previous !== "active") focusIfLost("message");
   } else {
     app.sender.stop();
     if (chat.reason === "staff_disconnected" && previous === "active") addNote("widget.waiting.requeued");
   }
   persist();
   renderChat();
+  // From "Connecting…"/the queue (where the focus was put) straight to typing,
+  // once renderChat has shown the composer.
+  if (chat.state === "active" && previous !== "active") focusIfLost("message", ["chat-status"]);
   if (app.chat.last_seq > app.thread.lastSeq) fetchMissing();
 }
 
@@ -435,12 +450,15 @@ function onStaffTyping(event) {
   }
 }
 
-function endChat(reason, nextOpening) {
+function endChat(reason, nextOpening, feedbackTicket) {
   if (app.phase !== "chat" && app.phase !== "starting") return;
   app.phase = "ended";
   app.token = null;
   app.endReason = reason;
   app.endNextOpening = nextOpening || null;
+  const ticket = typeof feedbackTicket === "string" && feedbackTicket ? feedbackTicket : null;
+  app.feedbackTicket = ticket;
+  app.rating = ticket ? "asking" : "hidden";
   app.lostConnection = false;
   if (app.sender) app.sender.stop();
   store.clearChat();
@@ -454,15 +472,81 @@ function endChat(reason, nextOpening) {
 
 async function leaveChat() {
   stopTyping();
-  await call(app.socket, "chat:end", {});
+  const ack = await call(app.socket, "chat:end", {});
   // Whatever the answer (also no_active_chat or a lost connection), the
   // visitor wants out; the server ends an orphaned chat after its grace period.
-  endChat("visitor_left", null);
+  // Usually chat:ended (with the rating ticket) has arrived before this ack.
+  endChat("visitor_left", null, ack.ok ? ack.feedback_ticket : null);
 }
 
 function newChat() {
   app.phase = "intro";
+  app.feedbackTicket = null;
+  app.rating = "hidden";
   startChat();
+}
+
+// ---------------------------------------------------------------- rating
+//
+// Optional and anonymous: the ticket from chat:ended is all the server gets,
+// and it counts the rating without linking it to the chat (protocol §6).
+
+function renderRating() {
+  const form = $("rating");
+  const showForm = app.phase === "ended" && (app.rating === "asking" || app.rating === "sending");
+  form.hidden = !showForm;
+  $("rating-submit").disabled = app.rating === "sending";
+  $("rating-thanks").hidden = !(app.phase === "ended" && app.rating === "thanks");
+  if (!showForm) showRatingError(null);
+}
+
+function showRatingError(text) {
+  view.setText("rating-error", text || "");
+  $("rating-error").hidden = !text;
+}
+
+async function sendRating(event) {
+  event.preventDefault();
+  if (app.rating !== "asking" || !app.feedbackTicket) return;
+  const chosen = $("rating").querySelector("input[name=rating]:checked");
+  if (!chosen) {
+    showRatingError(t("widget.rating.choose"));
+    $("rating").querySelector("input[name=rating]").focus();
+    return;
+  }
+  app.rating = "sending";
+  renderRating();
+  let ok = false;
+  try {
+    const response = await fetch("/api/feedback", {
+      method: "POST",
+      credentials: "omit",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ticket: app.feedbackTicket, rating: Number(chosen.value) }),
+    });
+    ok = response.ok;
+  } catch {
+    ok = false;
+  }
+  if (app.phase !== "ended") return;
+  if (ok) {
+    app.feedbackTicket = null;
+    app.rating = "thanks";
+    renderRating();
+    $("rating-thanks").focus();
+  } else {
+    app.rating = "asking";
+    renderRating();
+    showRatingError(t("widget.rating.error"));
+  }
+}
+
+function skipRating() {
+  app.feedbackTicket = null;
+  app.rating = "hidden";
+  renderRating();
+  $("new-chat").focus();
 }
 
 function leaveQuickly() {
@@ -496,6 +580,19 @@ function sendMessage(event) {
   persist();
   renderLog();
   $("log").scrollTop = $("log").scrollHeight;
+  app.sender.pump();
+}
+
+// A message the server refused for a reason other than its text: the visitor
+// may send it again (same client_id, so it is never doubled).
+function retryMessage(clientId) {
+  const item = app.thread.outbox.find((i) => i.client_id === clientId && i.status === "failed");
+  if (!item || !app.chat || app.chat.state !== "active") return;
+  item.status = "sending";
+  delete item.error;
+  persist();
+  renderLog();
+  $("message").focus();
   app.sender.pump();
 }
 
@@ -536,8 +633,11 @@ function wireControls() {
   $("new-chat").addEventListener("click", newChat);
   $("leave").addEventListener("click", leaveChat);
   $("refresh").addEventListener("click", refreshStatus);
+  $("rating").addEventListener("submit", sendRating);
+  $("rating-skip").addEventListener("click", skipRating);
   $("retry").addEventListener("click", () => (app.token ? location.reload() : refreshStatus()));
   $("composer").addEventListener("submit", sendMessage);
+  view.setRetryHandler(retryMessage);
   $("message").addEventListener("input", onComposerInput);
   $("message").addEventListener("keydown", onComposerKey);
   $("lang-select").addEventListener("change", (event) => switchLanguage(event.target.value));
