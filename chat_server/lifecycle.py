@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
-from chat_server.chat.service import ChatService
+from chat_server.chat.service import WORKER_HEARTBEAT_SECONDS, ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
     canned_key,
@@ -140,27 +140,34 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     app[service_key] = service
     sio = app[sio_key]
     limits = settings.limits
-    addresses = AddressHasher(settings.secret, settings.server.proxy_networks, settings.server.public_url)
+    addresses = AddressHasher(settings.server.proxy_networks, settings.server.public_url)
     visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst, addresses)
     staff = StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
     sio.register_namespace(visitors)
     sio.register_namespace(staff)
     app[notifier_key].visitors, app[notifier_key].staff = visitors, staff
     await service.start()
-    sweeper = asyncio.create_task(_sweep_forever(service), name="dutychat-sweeper")
+    tasks = [
+        asyncio.create_task(_every(SWEEP_INTERVAL_SECONDS, service.sweep, "sweep"), name="dutychat-sweeper"),
+        asyncio.create_task(
+            _every(WORKER_HEARTBEAT_SECONDS, service.heartbeat, "heartbeat"), name="dutychat-heartbeat"
+        ),
+    ]
     app[ready_key]["ready"] = True
     yield
     app[ready_key]["ready"] = False
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await service.stop()
 
 
-async def _sweep_forever(service: ChatService) -> None:
+async def _every(seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
     while True:
-        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        await asyncio.sleep(seconds)
         try:
-            await service.sweep()
+            await job()
         except Exception:
-            log.exception("sweep failed")
+            log.exception(f"{name} failed")

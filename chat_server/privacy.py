@@ -11,6 +11,7 @@ import sys
 import traceback
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractAccessLogger
@@ -123,22 +124,26 @@ class AccessLogger(AbstractAccessLogger):
 # --- recognising a blocked visitor without keeping their address -------------
 
 ADDRESS_KEY_DAYS = 3
+# A day's key lives a little longer than the days that use it, then it is gone.
+ADDRESS_KEY_TTL_SECONDS = (ADDRESS_KEY_DAYS + 1) * 86400
 
 
-def _address_key(secret: bytes, day: date) -> bytes:
-    """The key of one UTC day: hashes of different days cannot be linked without the secret."""
-    return hmac.new(secret, b"visitor-address:" + day.isoformat().encode(), hashlib.sha256).digest()
+class AddressKeys(Protocol):
+    async def address_keys(self, days: list[str], ttl_seconds: int) -> list[str | None]: ...
 
 
 class AddressHasher:
     """Turn a visitor's connection into keyed hashes of its address, at once; the address is never kept.
 
-    The key rotates daily. A block lasts at most a day and a chat less than one,
-    so the hashes of the last ADDRESS_KEY_DAYS days cover every live block.
+    Each UTC day has its own random key, made when first needed and kept only in
+    the live chat store (memory, or Redis with a TTL): it is derived from
+    nothing, so once it expires the day's hashes cannot be tested against any
+    address, and nobody holding the server's secret or a database dump can do it
+    either. A block lasts at most a day and a chat less than one, so the keys of
+    the last ADDRESS_KEY_DAYS days cover every live block.
     """
 
-    def __init__(self, secret: bytes, trusted_proxies: tuple[IPNetwork, ...], public_url: str) -> None:
-        self._secret = secret
+    def __init__(self, trusted_proxies: tuple[IPNetwork, ...], public_url: str) -> None:
         self._trusted = trusted_proxies
         host = urlsplit(public_url).hostname or ""
         self._public_is_loopback = host == "localhost" or _is_loopback(host)
@@ -165,14 +170,15 @@ class AddressHasher:
             return None
         return str(peer)
 
-    def hashes(self, request: BaseRequest, today: date) -> list[str]:
-        """Keyed hashes of the visitor's address under today's key and the previous days' keys."""
+    async def hashes(self, request: BaseRequest, store: AddressKeys, today: date) -> list[str]:
+        """Keyed hashes of the visitor's address under today's key, then the previous days' keys."""
         address = self.client_address(request)
         if address is None:
             return []
+        days = [(today - timedelta(days=n)).isoformat() for n in range(ADDRESS_KEY_DAYS)]
+        keys = await store.address_keys(days, ADDRESS_KEY_TTL_SECONDS)
         return [
-            hmac.new(_address_key(self._secret, today - timedelta(days=n)), address.encode(), hashlib.sha256).hexdigest()
-            for n in range(ADDRESS_KEY_DAYS)
+            hmac.new(bytes.fromhex(key), address.encode(), hashlib.sha256).hexdigest() for key in keys if key
         ]
 
     def _is_proxy(self, address: IPAddress) -> bool:

@@ -50,26 +50,27 @@ class _Request:
         self.headers = CIMultiDict({"X-Forwarded-For": forwarded} if forwarded is not None else {})
 
 
-def test_address_hasher_peer_proxy_and_rotation() -> None:
+async def test_address_hasher_peer_proxy_and_rotation() -> None:
     import ipaddress
     from datetime import date
 
-    from chat_server.privacy import ADDRESS_KEY_DAYS, AddressHasher
+    from chat_server.privacy import ADDRESS_KEY_TTL_SECONDS, AddressHasher
+    from chat_server.store.memory import MemoryChatStore
 
-    secret = b"s" * 40
+    store = MemoryChatStore()
     day = date(2026, 11, 29)
-    direct = AddressHasher(secret, (), "https://chat.example.org")
+    direct = AddressHasher((), "https://chat.example.org")
     assert direct.client_address(_Request("203.0.113.5")) == "203.0.113.5"
     # A header from a peer that is not a trusted proxy is ignored.
     assert direct.client_address(_Request("203.0.113.5", "198.51.100.1")) == "203.0.113.5"
     # Behind a local proxy that is not trusted, every visitor would look alike: no address.
     assert direct.client_address(_Request("127.0.0.1")) is None
-    assert direct.hashes(_Request("127.0.0.1"), day) == []
+    assert await direct.hashes(_Request("127.0.0.1"), store, day) == []
     assert direct.client_address(_Request(None)) is None and direct.client_address(_Request("not-ip")) is None
     # A loopback public URL (development, tests) uses loopback peers.
-    assert AddressHasher(secret, (), "http://127.0.0.1:8080").client_address(_Request("127.0.0.1")) == "127.0.0.1"
+    assert AddressHasher((), "http://127.0.0.1:8080").client_address(_Request("127.0.0.1")) == "127.0.0.1"
 
-    proxied = AddressHasher(secret, (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")),
+    proxied = AddressHasher((ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")),
                             "https://chat.example.org")
     assert proxied.client_address(_Request("127.0.0.1", "203.0.113.5")) == "203.0.113.5"
     # The right-most address that is not a trusted proxy: what a client prepends does not count.
@@ -78,13 +79,20 @@ def test_address_hasher_peer_proxy_and_rotation() -> None:
     assert proxied.client_address(_Request("127.0.0.1", "10.0.0.1")) is None
     assert proxied.client_address(_Request("127.0.0.1", "garbage")) is None
 
-    hashes = proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), day)
-    assert len(hashes) == ADDRESS_KEY_DAYS == len(set(hashes))
+    # Yesterday's key was made yesterday; the day before had none (no visitor then).
+    yesterday = await proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), store, date(2026, 11, 28))
+    hashes = await proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), store, day)
+    assert len(hashes) == 2 == len(set(hashes))
     assert all("203.0.113.5" not in h and len(h) == 64 for h in hashes)
     # Yesterday's first hash is today's second: a block made yesterday is still found today.
-    assert proxied.hashes(_Request("127.0.0.1", "203.0.113.5"), date(2026, 11, 28))[0] == hashes[1]
-    assert direct.hashes(_Request("203.0.113.5"), day) == hashes  # same secret, same address
-    assert AddressHasher(b"t" * 40, (), "https://x.example").hashes(_Request("203.0.113.5"), day) != hashes
+    assert yesterday == hashes[1:]
+    assert await direct.hashes(_Request("203.0.113.5"), store, day) == hashes  # same keys, same address
+    assert await proxied.hashes(_Request("127.0.0.1", "203.0.113.6"), store, day) != hashes
+    # The keys are random and live only in the store: another store (a restarted
+    # Redis, another deployment with the same secret) cannot reproduce the hashes.
+    assert await direct.hashes(_Request("203.0.113.5"), MemoryChatStore(), day) != hashes[:1]
+    keys = await store.address_keys(["2026-11-29", "2026-11-28", "2026-11-27"], ADDRESS_KEY_TTL_SECONDS)
+    assert keys[2] is None and all(len(k) == 64 for k in keys[:2])  # type: ignore[arg-type]
 
 
 def test_trusted_proxies_and_block_minutes_are_checked() -> None:

@@ -24,8 +24,9 @@ async def test_chat_end_to_end_on_redis_leaves_no_chat_keys(
         keys = redis_keys(redis_url, redis_prefix)
     finally:
         await stop_live(live)
-    # Only staff presence, the store's epoch and the worker's heartbeat stay (all with a TTL); no chat keys.
-    kept = ("presence", "epoch", "worker")
+    # Only staff presence, the store's epoch, the worker's heartbeat and the day's key for
+    # address hashes stay (all with a TTL); no chat keys.
+    kept = ("presence", "epoch", "worker", "addrkey")
     assert {k for k in keys if not k.removeprefix(redis_prefix).startswith(kept)} == set(), keys
     assert all(ttl > 0 for ttl in keys.values()), keys
     assert redis_keys(redis_url, redis_prefix).keys() <= keys.keys()  # shutdown adds nothing

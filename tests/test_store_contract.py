@@ -191,6 +191,9 @@ async def test_transfer_moves_an_active_chat_within_capacity(store: ChatStore) -
     await store.assign_next(7, 3, 11, T0)  # c0
     await store.assign_next(7, 3, 11, T0)  # c1
     await store.assign_next(8, 2, 12, T0)  # c2
+    assert await store.transfer("c0", 7, 8, 2, T1) is None  # Bo is connected but not checked in
+    await store.set_available(8, True, T0)
+    assert await store.transfer("c0", 7, 9, 3, T1) is None  # nobody 9 is connected
     assert await store.transfer("c0", 9, 8, 2, T1) is None  # not from_staff's chat
     assert await store.transfer("c3", 7, 8, 5, T1) is None  # waiting
     assert await store.transfer("nope", 7, 8, 5, T1) is None
@@ -204,6 +207,8 @@ async def test_transfer_moves_an_active_chat_within_capacity(store: ChatStore) -
     assert await store.staff_loads() == {7: 1, 8: 2}
     assert ids(await store.chats_of_staff(7)) == ["c1"]
     assert sorted(ids(await store.chats_of_staff(8))) == ["c0", "c2"]
+    await store.staff_connected(7, "Aino", 3)
+    await store.set_available(7, True, T0)
     assert (await store.transfer("c1", 7, 7, 3, T2)).assigned_at == T2  # type: ignore[union-attr]
     assert await store.staff_loads() == {7: 1, 8: 2}
     # Ending "my" chat does not end one just transferred away from me.
@@ -368,8 +373,8 @@ async def test_presence_connect_disconnect_available(store: ChatStore) -> None:
     assert one == replace(on, sockets=1)  # type: ignore[arg-type]
     none = await store.staff_disconnected(7, T1)
     assert none == replace(on, sockets=0, disconnected_at=T1)  # type: ignore[arg-type]
-    floor = await store.staff_disconnected(7, T2)
-    assert floor is not None and floor.sockets == 0 and floor.disconnected_at == T2
+    floor = await store.staff_disconnected(7, T2)  # no socket left to count off: nothing changes
+    assert floor is not None and floor.sockets == 0 and floor.disconnected_at == T1
     back = await store.staff_connected(7, "Aino", 3)
     assert back.sockets == 1 and back.disconnected_at is None and back.available
     off = await store.set_available(7, False, T2)
@@ -438,7 +443,8 @@ async def test_worker_heartbeat_and_reaping_a_dead_worker(store: ChatStore) -> N
     # Reaping is once only, and a dead worker is no longer listed.
     assert await store.reap_worker("w-dead", T2) == ([], [])
     assert await store.dead_workers() == []
-    # Its disconnects arriving late (it was not dead after all) change nothing below zero.
+    # Its disconnects arriving late (it was not dead after all) change nothing.
+    assert (await store.staff_disconnected(7, T2, "w-dead")).sockets == 1  # type: ignore[union-attr]
     assert (await store.staff_disconnected(7, T2, "w-live")).sockets == 0  # type: ignore[union-attr]
     # A reaped worker that beats again learns it had been taken for dead.
     assert await store.worker_heartbeat("w-dead", 30) is False
@@ -454,6 +460,26 @@ async def test_visitor_worker_follows_the_holding_socket(store: ChatStore) -> No
     assert moved is not None and moved.visitor_sid == "sid-b" and moved.visitor_worker == "w-b"
     gone = await store.set_visitor_connected("c1", False, T1, "sid-b", "w-b")
     assert gone is not None and gone.visitor_sid is None and gone.visitor_worker is None
+
+
+async def test_address_keys_are_random_per_day_and_only_today_is_made(store: ChatStore) -> None:
+    assert await store.address_keys(["2026-11-29", "2026-11-28"], 60) == [
+        (await store.address_keys(["2026-11-29"], 60))[0], None
+    ]
+    today, none = await store.address_keys(["2026-11-29", "2026-11-28"], 60)
+    assert today is not None and len(bytes.fromhex(today)) == 32 and none is None
+    tomorrow = (await store.address_keys(["2026-11-30", "2026-11-29"], 60))
+    assert tomorrow[1] == today and tomorrow[0] not in (None, today)
+    assert await store.address_keys([], 60) == []
+
+
+async def test_redis_address_keys_expire(rstore: RedisChatStore, redis_url: str) -> None:
+    await rstore.address_keys(["2026-11-29"], 60)
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        assert 0 < await client.ttl(rstore.prefix + "addrkey:2026-11-29") <= 60
+    finally:
+        await client.aclose()
 
 
 # --- races between workers -------------------------------------------------------
@@ -513,6 +539,9 @@ async def test_concurrent_transfers_never_exceed_capacity(store: ChatStore, work
         await store.create_chat(chat(n))
     for _ in range(12):
         await store.assign_next(7, 12, None, T0)
+    for member in (8, 9, 10):
+        await store.staff_connected(member, f"S{member}", 2)
+        await store.set_available(member, True, T0)
     # Each chat is handed to three members at once from different workers; each takes at most 2.
     moves = await asyncio.gather(
         *(instances[(n + s) % 4].transfer(f"c{n}", 7, s, 2, T1) for n in range(12) for s in (8, 9, 10))

@@ -813,8 +813,9 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
 
 # Keys that hold no chat: staff presence (presence:{id}, presences), the store's
 # incarnation id (epoch, used to notice a Redis restart) and the workers' heartbeats
-# (worker:{id}, workers). Everything else is a chat key.
-NOT_CHAT_KEYS = ("presence", "epoch", "worker")
+# (worker:{id}, workers), and the random daily keys for address hashes (addrkey:{day}).
+# Everything else is a chat key.
+NOT_CHAT_KEYS = ("presence", "epoch", "worker", "addrkey")
 
 
 def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:

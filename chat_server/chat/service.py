@@ -37,8 +37,10 @@ from roster.schedule import Shift, is_open, next_opening, shift_of
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 10
-# Each worker proves it is alive this often (every sweep) and counts as dead once
-# its heartbeat is this old: then any other worker takes its sockets off the books.
+# Each worker proves it is alive every WORKER_HEARTBEAT_SECONDS (a task of its own,
+# so a slow sweep cannot make it miss) and counts as dead once its heartbeat is
+# WORKER_HEARTBEAT_TTL_SECONDS old: then any other worker takes its sockets off the books.
+WORKER_HEARTBEAT_SECONDS = 2.0
 WORKER_HEARTBEAT_TTL_SECONDS = 10.0
 # How long the languages of the staff (for transfers) are cached.
 STAFF_LANGUAGES_SECONDS = 30.0
@@ -119,6 +121,8 @@ class ChatService:
         # This process's id in the store: which worker holds which socket.
         self.worker_id = secrets.token_hex(8)
         self._registered = False
+        # The heartbeat task and the sweep both look at the epoch: one of them handles a loss.
+        self._epoch_lock = asyncio.Lock()
         self._durations: deque[float] = deque(maxlen=50)
         # Rows that could not be written yet (database down): retried by sweep.
         self._unwritten: list[SessionRecord] = []
@@ -432,8 +436,13 @@ class ChatService:
         chat = await self.staff_chat(staff_id, chat_id)
         now = self.clock.now()
         if chat.state is not ChatState.ENDED:
-            ended = await self.store.end_chat(chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now)
-            if ended is not None:
+            ended = await self.store.end_chat(chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now, staff_id)
+            if ended is None:
+                # Transferred to a colleague (or gone) since it was read: not this member's to block.
+                current = await self.store.get_chat(chat_id)
+                if current is None or current.staff_id != staff_id:
+                    raise ChatError(errors.CHAT_NOT_FOUND, "the chat has moved to a colleague or is gone")
+            else:
                 self._pushed_positions.pop(chat_id, None)
                 self._warned.discard(chat_id)
                 await self.notifier.to_visitor(
@@ -568,7 +577,7 @@ class ChatService:
     async def sweep(self) -> None:
         """Apply every deadline: visitor and staff grace, wrap-up, end of duty."""
         await self._check_epoch()
-        await self._follow_workers()
+        await self._reap_dead_workers()
         now = self.clock.now()
         visitor_grace = timedelta(seconds=self.settings.visitor_grace_seconds)
         wrapup = timedelta(seconds=self.settings.wrapup_seconds)
@@ -606,7 +615,8 @@ class ChatService:
     async def start(self) -> None:
         """Note the chat store's epoch before any chat, so a later loss is noticed; register the worker."""
         await self._check_epoch()
-        await self._follow_workers()
+        await self.heartbeat()
+        await self._reap_dead_workers()
 
     async def stop(self) -> None:
         """Write every owed row and deregister the worker (graceful shutdown)."""
@@ -617,13 +627,8 @@ class ChatService:
             # Unreachable store: the heartbeat expires and another worker reaps this one.
             log.warning("could not deregister the worker from the chat store")
 
-    async def _follow_workers(self) -> None:
-        """Beat this worker's heartbeat and take dead workers' sockets off the books.
-
-        A worker killed without closing its sockets (kill -9, a lost machine) left
-        its visitors counted as connected and its staff sockets counted: their
-        grace periods would never start.
-        """
+    async def heartbeat(self) -> None:
+        """Prove this worker alive (run every few seconds, apart from the sweep)."""
         known = await self.store.worker_heartbeat(self.worker_id, WORKER_HEARTBEAT_TTL_SECONDS)
         if not known and self._registered:
             # Either the store lost everything (handled as a lost epoch) or another
@@ -633,6 +638,14 @@ class ChatService:
                 log.warning("this worker was taken for dead; registering its sockets again")
                 await self.notifier.reattach()
         self._registered = True
+
+    async def _reap_dead_workers(self) -> None:
+        """Take the sockets of workers whose heartbeat stopped off the books.
+
+        A worker killed without closing its sockets (kill -9, a lost machine) left
+        its visitors counted as connected and its staff sockets counted: their
+        grace periods would never start.
+        """
         now = self.clock.now()
         for worker in await self.store.dead_workers():
             if worker == self.worker_id:
@@ -652,6 +665,10 @@ class ChatService:
 
     async def _check_epoch(self) -> None:
         """Notice when the chat store lost its contents (Redis restarted) and tell everyone."""
+        async with self._epoch_lock:
+            await self._check_epoch_locked()
+
+    async def _check_epoch_locked(self) -> None:
         epoch = await self.store.epoch()
         if self._epoch is not None and epoch != self._epoch:
             log.warning("the chat store lost its contents; telling connected clients")
@@ -723,6 +740,10 @@ class ChatService:
             await self._release_staff(presence, now)
 
     async def _release_staff(self, presence: StaffPresence, now: datetime) -> None:
+        # Check out first: a dispatch between the requeues must not hand the chats straight back.
+        if presence.available:
+            await self.store.set_available(presence.staff_id, False, now)
+            log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
         active = [c for c in await self.store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
         # Requeue newest first so the longest-running chat ends up at the very front.
         for chat in sorted(active, key=lambda c: c.created_at, reverse=True):
@@ -735,9 +756,6 @@ class ChatService:
             await self.notifier.to_staff(
                 presence.staff_id, "chat:removed", {"chat_id": chat.chat_id, "reason": "requeued"}
             )
-        if presence.available:
-            await self.store.set_available(presence.staff_id, False, now)
-            log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
 
     # ------------------------------------------------------------------ internals
 

@@ -46,6 +46,7 @@ class StaffNamespace(EventNamespace):
         self.logins = logins
         self.staff = staff
         self._account: dict[str, StaffAccount] = {}
+        self._counted: set[str] = set()
         self.event("staff:sync", schemas.Empty, self.staff_sync)
         self.event("duty:check_in", schemas.Empty, self.check_in)
         self.event("duty:check_out", schemas.Empty, self.check_out)
@@ -68,25 +69,30 @@ class StaffNamespace(EventNamespace):
         await self.enter_room(sid, staff_room(account.id))
         await self.enter_room(sid, ALL_STAFF_ROOM)
         await self.service.staff_connected(account)
+        # Only sockets counted in the store are counted again after a loss or a reap.
+        self._counted.add(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
         account = self._account.pop(sid, None)
-        if account is not None:
+        if account is not None and sid in self._counted:
+            self._counted.discard(sid)
             await self.service.staff_disconnected(account.id)
 
     async def state_lost(self) -> None:
         """Register local staff sockets again and ask them to resync (they must check in again)."""
         for sid, account in list(self._account.items()):
-            await self.service.staff_connected(account)
+            if sid in self._counted:
+                await self.service.staff_connected(account)
             # Local sockets, sent directly: pub/sub may be what just failed.
             await self.emit("staff:resync", {"reason": "state_lost"}, to=sid, ignore_queue=True)
             await self.emit("duty:state", await self.service.duty_view(account.id), to=sid, ignore_queue=True)
 
     async def reattach(self) -> None:
         """Count local staff sockets again (this worker had been taken for dead)."""
-        for account in list(self._account.values()):
-            await self.service.staff_connected(account)
+        for sid, account in list(self._account.items()):
+            if sid in self._counted:
+                await self.service.staff_connected(account)
 
     def _me(self, sid: str) -> StaffAccount:
         return self._account[sid]

@@ -74,7 +74,7 @@ class VisitorNamespace(EventNamespace):
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language, sid, self._address_hashes(sid))
+        result = await self.service.start_chat(payload.language, sid, await self._address_hashes(sid))
         view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
@@ -84,13 +84,13 @@ class VisitorNamespace(EventNamespace):
             view = await self.service.current_visitor_view(result.chat_id) or view
         return {"chat": view, "resume_token": result.resume_token}
 
-    def _address_hashes(self, sid: str) -> list[str]:
+    async def _address_hashes(self, sid: str) -> list[str]:
         """Keyed hashes of this socket's address (the address itself is not kept)."""
         environ = self.server.get_environ(sid, namespace=self.namespace) if self.addresses else None
         request = environ.get("aiohttp.request") if environ else None
         if request is None or self.addresses is None:
             return []
-        return self.addresses.hashes(request, self.service.clock.now().date())
+        return await self.addresses.hashes(request, self.service.store, self.service.clock.now().date())
 
     async def chat_resume(self, sid: str, payload: schemas.ResumeChat) -> dict[str, Any]:
         chat = await self.service.chat_for_token(payload.resume_token)

@@ -45,7 +45,10 @@ class ChatStore(Protocol):
     async def transfer(
         self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
     ) -> Chat | None:
-        """Atomically move an active chat of from_staff to to_staff if to_staff is below capacity."""
+        """Atomically move an active chat of from_staff to to_staff.
+
+        Only if to_staff is below capacity, checked in and connected.
+        """
 
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
         """Atomically put an active chat back at the front of the queue."""
@@ -89,7 +92,10 @@ class ChatStore(Protocol):
         """Count one more socket of a staff member, on worker."""
 
     async def staff_disconnected(self, staff_id: int, now: datetime, worker: str = "") -> StaffPresence | None:
-        """Count one socket less (on worker); with none left, note when the last one went."""
+        """Count one socket less (on worker); with none left, note when the last one went.
+
+        A worker with no socket of this member counted (reaped meanwhile) changes nothing.
+        """
 
     async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
         """Check a staff member in or out."""
@@ -106,6 +112,12 @@ class ChatStore(Protocol):
 
     async def is_blocked(self, keys: list[str], now: datetime) -> bool:
         """Whether any of the keys is blocked at `now`."""
+
+    async def address_keys(self, days: list[str], ttl_seconds: int) -> list[str | None]:
+        """The random hex keys of these days: the first is made if missing, the others only read.
+
+        Each key is random, lives only here and expires ttl_seconds after it was made.
+        """
 
     # the store itself
     async def epoch(self) -> str:

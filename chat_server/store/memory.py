@@ -33,6 +33,8 @@ class MemoryChatStore:
         self._presence: dict[int, StaffPresence] = {}
         self._owed: dict[str, SessionRecord] = {}
         self._blocks: dict[str, datetime] = {}
+        # UTC day -> (random key for address hashes, monotonic time it expires)
+        self._address_keys: dict[str, tuple[str, float]] = {}
         self._epoch = secrets.token_hex(8)
         # staff id -> worker id -> sockets of that member on that worker
         self._worker_sockets: dict[int, dict[str, int]] = {}
@@ -113,11 +115,13 @@ class MemoryChatStore:
             return None
         if self._load(to_staff) >= capacity:
             return None
+        target = self._presence.get(to_staff)
+        # The target must still be checked in and connected (it may have left since it was chosen).
+        if target is None or not target.available or target.sockets < 1:
+            return None
         chat = replace(chat, staff_id=to_staff, assigned_at=now)
         self._chats[chat_id] = chat
-        presence = self._presence.get(to_staff)
-        if presence is not None:
-            self._presence[to_staff] = replace(presence, last_chat_at=now)
+        self._presence[to_staff] = replace(target, last_chat_at=now)
         return chat
 
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
@@ -208,8 +212,11 @@ class MemoryChatStore:
         if presence is None:
             return None
         per_worker = self._worker_sockets.setdefault(staff_id, {})
-        if per_worker.get(worker, 0) <= 1:
-            per_worker.pop(worker, None)
+        if worker not in per_worker:
+            # A socket of a worker that was reaped meanwhile has been counted off already.
+            return presence
+        if per_worker[worker] <= 1:
+            del per_worker[worker]
         else:
             per_worker[worker] -= 1
         sockets = max(0, presence.sockets - 1)
@@ -239,6 +246,14 @@ class MemoryChatStore:
     async def is_blocked(self, keys: list[str], now: datetime) -> bool:
         self._forget_expired_blocks(now)
         return any(key in self._blocks for key in keys)
+
+    async def address_keys(self, days: list[str], ttl_seconds: int) -> list[str | None]:
+        now = time.monotonic()
+        for day in [d for d, (_key, expires) in self._address_keys.items() if expires <= now]:
+            del self._address_keys[day]
+        if days and days[0] not in self._address_keys:
+            self._address_keys[days[0]] = (secrets.token_hex(32), now + ttl_seconds)
+        return [self._address_keys[d][0] if d in self._address_keys else None for d in days]
 
     def _forget_expired_blocks(self, now: datetime) -> None:
         for key in [k for k, until in self._blocks.items() if until <= now]:

@@ -21,6 +21,7 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P presences            set    staff ids that have a presence hash
     P worker:{id}          string a worker process's heartbeat, expiring when it stops beating
     P workers              set    worker ids that have beaten (for reaping dead ones)
+    P addrkey:{day}        string the random key of a UTC day for address hashes, expiring after 4 days
     P block:{key}          string a blocked visitor key (a hash, never an address) -> blocked until;
                                   it expires when the block ends
 
@@ -197,6 +198,9 @@ local id, from, to = ARGV[3], ARGV[4], ARGV[5]
 local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
 if fields[1] ~= 'active' or fields[2] ~= from then return {} end
 if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {} end
+-- The target must still be checked in and connected (it may have left since it was chosen).
+local target = redis.call('HMGET', KEYS[7], 'available', 'sockets')
+if target[1] ~= '1' or tonumber(target[2] or '0') < 1 then return {} end
 unload(KEYS[4], from, id)
 redis.call('SREM', staff_chats_key(from), id)
 redis.call('HSET', KEYS[1], 'staff_id', to, 'assigned_at', ARGV[7])
@@ -324,7 +328,10 @@ return redis.call('HGETALL', KEYS[1])
 _DISCONNECTED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local field = 'w:' .. ARGV[4]
-if redis.call('HINCRBY', KEYS[1], field, -1) <= 0 then redis.call('HDEL', KEYS[1], field) end
+local left = redis.call('HINCRBY', KEYS[1], field, -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], field) end
+-- A socket of a worker that was reaped meanwhile has been counted off already.
+if left < 0 then return redis.call('HGETALL', KEYS[1]) end
 local sockets = tonumber(redis.call('HGET', KEYS[1], 'sockets')) - 1
 if sockets < 0 then sockets = 0 end
 redis.call('HSET', KEYS[1], 'sockets', sockets)
@@ -778,6 +785,13 @@ class RedisChatStore:
             return False
         values = await self._redis.mget([self._k("block", key) for key in keys])
         return any(v is not None and _parse_ts(v) > now for v in values)
+
+    async def address_keys(self, days: list[str], ttl_seconds: int) -> list[str | None]:
+        """The random keys of these days; the first is made if missing (expiring after ttl_seconds)."""
+        if not days:
+            return []
+        await self._redis.set(self._k("addrkey", days[0]), secrets.token_hex(32), nx=True, ex=ttl_seconds)
+        return list(await self._redis.mget([self._k("addrkey", day) for day in days]))
 
     # the store itself
     async def epoch(self) -> str:

@@ -43,7 +43,7 @@ def _fields(request: web.Request, body: dict[str, Any]) -> tuple[str, str, str]:
 
 def _id(request: web.Request) -> int:
     raw = request.match_info["canned_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise ApiError(errors.NOT_FOUND, "No such canned response.")
     return int(raw)
 
