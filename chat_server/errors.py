@@ -26,6 +26,7 @@ INVALID_REQUEST: Final = "invalid_request"
 NOT_FOUND: Final = "not_found"
 CONFLICT: Final = "conflict"
 RELEASE_TOO_LATE: Final = "release_too_late"
+UNKNOWN_TICKET: Final = "unknown_ticket"
 INTERNAL_ERROR: Final = "internal_error"
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from chat_server.chat.models import Outcome, SessionRecord
 from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.reports.repository import add_to_rollups
+from chat_server.reports.rollup import Rollup
 
 
 def round_down(instant: datetime, minutes: int) -> datetime:
@@ -44,6 +46,13 @@ class SessionRepository:
                 )
                 await session.flush()
                 session.add_all(SessionTopic(session_id=record.session_id, topic_code=t) for t in record.topics)
+                part = Rollup()
+                part.add_session(
+                    record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
+                    record.wait_seconds, record.duration_seconds, record.topics,
+                )
+                # Same transaction: the report's running totals never miss or double a row.
+                await add_to_rollups(session, part)
         except IntegrityError:
             async with self._sessions() as session:
                 if await session.get(ChatSessionRow, record.session_id) is not None:

@@ -90,6 +90,7 @@ class ChatService:
         roster_settings: RosterSettings,
         clock: Clock,
         notifier: Notifier,
+        feedback_ticket_seconds: int = 3600,
     ) -> None:
         self.store = store
         self.roster = roster
@@ -100,6 +101,7 @@ class ChatService:
         self.hand_over = roster_settings.hand_over_at_shift_end
         self.clock = clock
         self.notifier = notifier
+        self.feedback_ticket_seconds = feedback_ticket_seconds
         self._dispatch_lock = asyncio.Lock()
         self._pushed_positions: dict[str, int] = {}
         self._pushed_queue: list[dict[str, Any]] | None = None
@@ -433,7 +435,8 @@ class ChatService:
                     await self.notifier.to_visitor(
                         chat.chat_id,
                         "chat:ended",
-                        {"chat_id": chat.chat_id, "reason": EndReason.DUTY_ENDED.value, "next_opening": opening},
+                        {"chat_id": chat.chat_id, "reason": EndReason.DUTY_ENDED.value, "next_opening": opening,
+                         "feedback_ticket": None},
                     )
                     finished = await self.store.finish_chat(chat.chat_id)
                     if finished is not None:
@@ -561,8 +564,13 @@ class ChatService:
             return None
         self._pushed_positions.pop(chat.chat_id, None)
         self._warned.discard(chat.chat_id)
+        ticket = None
+        if ended.was_answered and reason in (EndReason.VISITOR_LEFT, EndReason.STAFF_ENDED):
+            ticket = await self._feedback_ticket(now)
         await self.notifier.to_visitor(
-            chat.chat_id, "chat:ended", {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None}
+            chat.chat_id,
+            "chat:ended",
+            {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None, "feedback_ticket": ticket},
         )
         if ended.first_assigned_at is not None and ended.assigned_at is not None:
             self._durations.append((now - ended.first_assigned_at).total_seconds())
@@ -580,6 +588,20 @@ class ChatService:
                 await self._write(self._record(finished, ()))
         await self.dispatch()
         return ended
+
+    async def _feedback_ticket(self, now: datetime) -> str | None:
+        """A one-time ticket for the anonymous rating; the store keeps only its hash, linked to nothing."""
+        ticket = secrets.token_urlsafe(24)
+        try:
+            await self.store.add_feedback_ticket(hash_resume_token(ticket), now, self.feedback_ticket_seconds)
+        except Exception:
+            log.exception("could not keep a rating ticket; the chat ends without one")
+            return None
+        return ticket
+
+    async def use_feedback_ticket(self, ticket: str) -> bool:
+        """Consume a rating ticket once; False when unknown, used or expired."""
+        return await self.store.use_feedback_ticket(hash_resume_token(ticket), self.clock.now())
 
     def _record(self, chat: Chat, topics: tuple[str, ...]) -> SessionRecord:
         ended_at = chat.ended_at or self.clock.now()

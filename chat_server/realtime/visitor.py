@@ -49,7 +49,8 @@ class VisitorNamespace(EventNamespace):
             await self.leave_room(sid, chat_room(chat_id))
             # Local sockets, sent directly: pub/sub may be what just failed.
             await self.emit(
-                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None},
+                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None,
+                 "feedback_ticket": None},
                 to=sid, ignore_queue=True,
             )
 

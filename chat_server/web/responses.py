@@ -20,6 +20,7 @@ STATUS = {
     errors.NOT_FOUND: 404,
     errors.CONFLICT: 409,
     errors.RELEASE_TOO_LATE: 403,
+    errors.UNKNOWN_TICKET: 404,
     errors.INTERNAL_ERROR: 500,
 }
 
