@@ -126,7 +126,7 @@ class ReportSlotRow(Base):
 
 
 class ReportCountRow(Base):
-    """Sessions per UTC day ('d', days since 1970-01-01) or month ('m', months since 1970-01) and language or topic."""
+    """Sessions per UTC day, month or year ('d', 'm', 'y': periods since 1970) and language or topic."""
 
     __tablename__ = "report_counts"
 
@@ -138,7 +138,7 @@ class ReportCountRow(Base):
 
 
 class ReportValueRow(Base):
-    """Answered sessions per UTC day or month and exact wait or duration in seconds (for percentiles)."""
+    """Answered sessions per UTC day, month or year and wait (seconds) or duration (whole minutes, in seconds)."""
 
     __tablename__ = "report_values"
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, ColumnElement, and_, case, delete, func, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from chat_server.db import (
     ChatSessionRow,
@@ -28,7 +28,6 @@ from chat_server.reports.rollup import OUTCOMES, Rollup
 from roster.models import ShiftRow
 
 RATINGS = (1, 2, 3, 4, 5)
-WEEKDAY_OF_EPOCH = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 
 def _upsert(dialect: str, table: Any, rows: list[dict[str, Any]], keys: list[str], add: list[str]) -> Any:
@@ -115,7 +114,9 @@ class ReportRepository:
         lower_at, upper_at = rollup.local_bounds(start, end, zone)
         lower, upper = rollup.to_minute(lower_at), rollup.to_minute(upper_at)
         segs = rollup.segments(zone, lower, upper)
-        async with self._sessions() as session:
+        async with self._sessions() as orm:
+            # Core rows on the session's connection: no ORM loading for thousands of roll-up rows.
+            session = await orm.connection()
             hours = await self._hours(session, lower, upper, segs)
             counts, values = await self._tallies(session, lower, upper)
             shifts = (await session.execute(
@@ -130,24 +131,34 @@ class ReportRepository:
         return self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
 
     async def _hours(
-        self, session: AsyncSession, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
-    ) -> list[tuple[int, ...]]:
-        """Sessions by outcome per local hour number, from report_slots."""
-        slot = ReportSlotRow.slot
+        self, session: AsyncConnection, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
+    ) -> tuple[dict[int, list[int]], list[list[int]]]:
+        """Sessions by outcome per local day number and per local hour of the week, from report_slots.
+
+        The zone's offset is added per row with a CASE over its constant-offset
+        segments, so both groupings are exact local time, done in the database.
+        """
+        table = ReportSlotRow.__table__
+        slot = table.c.slot
         if len(segs) == 1:
             offset: ColumnElement[int] = _int(segs[0].offset)
         else:
             offset = case(*((slot < _int(s.end), _int(s.offset)) for s in segs[:-1]), else_=_int(segs[-1].offset))
-        hour = ((slot + offset) // _int(60)).label("hour")
-        rows = await session.execute(
-            select(hour, *(func.sum(getattr(ReportSlotRow, o)) for o in OUTCOMES))
-            .where(slot >= lower, slot < upper)
-            .group_by(hour)
-        )
-        return [tuple(int(v) for v in row) for row in rows]
+        local = slot + offset
+        sums = [func.sum(table.c[o]) for o in OUTCOMES]
+        day = (local // _int(rollup.MINUTES_PER_DAY)).label("day")
+        how = ((local // _int(60) + _int(rollup.MONDAY_HOUR_OF_EPOCH)) % _int(rollup.HOURS_PER_WEEK)).label("how")
+        in_range = (slot >= lower, slot < upper)
+        days = {row[0]: list(row[1:]) for row in await session.execute(
+            select(day, *sums).where(*in_range).group_by(day)
+        )}
+        week = [[0] * len(OUTCOMES) for _ in range(rollup.HOURS_PER_WEEK)]
+        for row in await session.execute(select(how, *sums).where(*in_range).group_by(how)):
+            week[row[0]] = list(row[1:])
+        return days, week
 
     async def _tallies(
-        self, session: AsyncSession, lower: int, upper: int
+        self, session: AsyncConnection, lower: int, upper: int
     ) -> tuple[Counter[tuple[str, str]], dict[str, Counter[int]]]:
         """Languages and topics, and wait and duration histograms, over [lower, upper) minutes."""
         tiers = rollup.tiers(lower, upper)
@@ -155,22 +166,20 @@ class ReportRepository:
         values: dict[str, Counter[int]] = {rollup.WAIT: Counter(), rollup.DURATION: Counter()}
 
         def whole(table: Any) -> list[ColumnElement[bool]]:
-            parts = [and_(table.grain == rollup.DAY, table.period >= a, table.period < b) for a, b in tiers.days]
-            if tiers.months:
-                m0, m1 = tiers.months
-                parts.append(and_(table.grain == rollup.MONTH, table.period >= m0, table.period < m1))
-            return parts
+            return [and_(table.c.grain == g, table.c.period >= a, table.c.period < b) for g, a, b in tiers.periods]
 
-        if parts := whole(ReportCountRow):
+        if tiers.periods:
+            table = ReportCountRow.__table__
             rows = await session.execute(
-                select(ReportCountRow.figure, ReportCountRow.item, func.sum(ReportCountRow.sessions))
-                .where(or_(*parts)).group_by(ReportCountRow.figure, ReportCountRow.item)
+                select(table.c.figure, table.c.item, func.sum(table.c.sessions))
+                .where(or_(*whole(table))).group_by(table.c.figure, table.c.item)
             )
             for figure, item, n in rows:
                 counts[(figure, item)] += int(n)
+            table = ReportValueRow.__table__
             rows = await session.execute(
-                select(ReportValueRow.figure, ReportValueRow.seconds, func.sum(ReportValueRow.sessions))
-                .where(or_(*whole(ReportValueRow))).group_by(ReportValueRow.figure, ReportValueRow.seconds)
+                select(table.c.figure, table.c.seconds, func.sum(table.c.sessions))
+                .where(or_(*whole(table))).group_by(table.c.figure, table.c.seconds)
             )
             for figure, seconds, n in rows:
                 values[figure][int(seconds)] += int(n)
@@ -185,7 +194,7 @@ class ReportRepository:
                 counts[(rollup.LANGUAGE, language)] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
-                    values[rollup.DURATION][duration] += 1
+                    values[rollup.DURATION][rollup.duration_key(duration)] += 1
             rows = await session.execute(
                 select(SessionTopic.topic_code, func.count())
                 .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
@@ -198,39 +207,29 @@ class ReportRepository:
     @staticmethod
     def _shape(
         start: date, end: date, segs: tuple[rollup.Segment, ...], lower: int, upper: int,
-        hours: list[tuple[int, ...]], counts: Counter[tuple[str, str]], values: dict[str, Counter[int]],
-        shifts: list[Any], ratings: dict[int, int], now: datetime,
+        hours: tuple[dict[int, list[int]], list[list[int]]], counts: Counter[tuple[str, str]],
+        values: dict[str, Counter[int]], shifts: list[Any], ratings: dict[int, int], now: datetime,
     ) -> dict[str, Any]:
-        by_outcome = dict.fromkeys(OUTCOMES, 0)
-        days: dict[date, dict[str, int]] = {}
-        cells = {(w, h): {"sessions": 0, "answered": 0, "closed": 0} for w in range(7) for h in range(24)}
-        for hour, *per_outcome in hours:
-            day = rollup.local_date(hour)
-            row = days.setdefault(day, _counts_row())
-            cell = cells[((WEEKDAY_OF_EPOCH + hour // 24) % 7, hour % 24)]
-            for outcome, n in zip(OUTCOMES, per_outcome):
-                by_outcome[outcome] += n
-                row[outcome] += n
-                row["sessions"] += n
-                cell["sessions"] += n
-            cell["answered"] += per_outcome[0]
-            cell["closed"] += per_outcome[OUTCOMES.index("closed")]
+        days, week = hours
+        by_outcome = {o: sum(row[i] for row in days.values()) for i, o in enumerate(OUTCOMES)}
         total = sum(by_outcome.values())
+        closed = OUTCOMES.index("closed")
 
         # Duty coverage and the hours of each weekday × hour, up to now: only what has happened.
         until = max(lower, min(upper, rollup.to_minute(now)))
-        hours_in = Counter[tuple[int, int]]()
-        covered = Counter[tuple[int, int]]()
-        for target, spans in (
-            (hours_in, [(lower, until)]),
-            (covered, [(rollup.minute_of(a), rollup.minute_of(b)) for a, b in shifts]),
-        ):
-            for hour, minutes in rollup.local_hours(rollup.split(rollup.clip(spans, lower, until), segs)):
-                target[((WEEKDAY_OF_EPOCH + hour // 24) % 7, hour % 24)] += minutes
+        hours_in = rollup.week_minutes(rollup.split(rollup.clip([(lower, until)], lower, until), segs))
+        spans = [(rollup.minute_of(a), rollup.minute_of(b)) for a, b in shifts]
+        covered = rollup.week_minutes(rollup.split(rollup.clip(spans, lower, until), segs))
         now_naive = now.astimezone(UTC).replace(tzinfo=None)
         lower_at, upper_at = _minute_ts(lower), _minute_ts(upper)
         held = sum(1 for a, b in shifts if lower_at <= a < upper_at and b <= now_naive)
-        duty_minutes = sum(covered.values())
+        duty_minutes = sum(covered)
+        cells = [
+            {"weekday": how // 24, "hour": how % 24, "sessions": sum(week[how]), "answered": week[how][0],
+             "closed": week[how][closed], "covered_hours": round(covered[how] / 60, 2),
+             "hours": round(hours_in[how] / 60, 2)}
+            for how in range(rollup.HOURS_PER_WEEK)
+        ]
 
         series = _series(start, end, days)
         answered = by_outcome["answered"]
@@ -244,11 +243,7 @@ class ReportRepository:
             "by_language": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.LANGUAGE},
             "by_topic": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.TOPIC},
             **series,
-            "by_weekday_hour": [
-                {"weekday": w, "hour": h, **cells[(w, h)],
-                 "covered_hours": round(covered[(w, h)] / 60, 2), "hours": round(hours_in[(w, h)] / 60, 2)}
-                for w in range(7) for h in range(24)
-            ],
+            "by_weekday_hour": cells,
             "wait_seconds": {
                 "answered": sum(wait.values()), "median": rollup.median(wait), "p90": rollup.percentile(wait, 90),
             },
@@ -267,28 +262,33 @@ class ReportRepository:
         }
 
 
-def _series(start: date, end: date, days: dict[date, dict[str, int]]) -> dict[str, list[dict[str, Any]]]:
+def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, list[dict[str, Any]]]:
     """Counts by local day (every day of the range), ISO week, month and year."""
-    by_day, weeks, months, years = [], {}, {}, {}
-    day = start
-    while day <= end:
-        row = days.get(day) or _counts_row()
-        by_day.append({"date": day.isoformat(), **row})
-        iso = day.isocalendar()
-        for key, target, extra in (
-            (f"{iso.year}-W{iso.week:02d}", weeks, "week"),
-            (f"{day.year}-{day.month:02d}", months, "month"),
-            (str(day.year), years, "year"),
-        ):
-            bucket = target.setdefault(key, {extra: key, "start": day.isoformat(), "end": day.isoformat(),
-                                             **_counts_row()})
-            bucket["end"] = day.isoformat()
-            for k, n in row.items():
-                bucket[k] += n
-        day += timedelta(days=1)
-    return {
-        "by_day": by_day,
-        "by_week": list(weeks.values()),
-        "by_month": list(months.values()),
-        "by_year": list(years.values()),
-    }
+    out: dict[str, list[dict[str, Any]]] = {"by_day": [], "by_week": [], "by_month": [], "by_year": []}
+    current: dict[str, dict[str, Any]] = {}
+    zero = [0] * len(OUTCOMES)
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        text = day.isoformat()
+        counts = days.get(ordinal - rollup.EPOCH_ORDINAL, zero)
+        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts))}
+        out["by_day"].append(row)
+        if day.weekday() == 0 or "week" not in current:
+            iso = day.isocalendar()
+            current["week"] = _bucket(out["by_week"], "week", f"{iso.year}-W{iso.week:02d}", text)
+        if day.day == 1 or "month" not in current:
+            current["month"] = _bucket(out["by_month"], "month", text[:7], text)
+        if (day.month, day.day) == (1, 1) or "year" not in current:
+            current["year"] = _bucket(out["by_year"], "year", text[:4], text)
+        for bucket in current.values():
+            bucket["end"] = text
+            for key, n in row.items():
+                if key != "date":
+                    bucket[key] += n
+    return out
+
+
+def _bucket(target: list[dict[str, Any]], name: str, key: str, first: str) -> dict[str, Any]:
+    bucket = {name: key, "start": first, "end": first, **_counts_row()}
+    target.append(bucket)
+    return bucket

@@ -6,10 +6,11 @@ Roll-ups (tables in chat_server/db.py) hold exact counts keyed in UTC:
   already when the row is written) and outcome. Any time zone's local hour,
   day, week, month and year is a function of that minute, so reading it with
   the zone's offsets gives exact local buckets, DST included.
-- `report_counts` / `report_values`: sessions per UTC day and per UTC month by
-  language, topic, and exact wait or duration in seconds. A local date range
-  is UTC [lower, upper); it is read as whole UTC months, then whole UTC days,
-  then the raw rows of the (at most two) partial UTC days at its ends.
+- `report_counts` / `report_values`: sessions per UTC day, month and year by
+  language, topic, and exact wait in seconds or duration to the nearest
+  minute. A local date range is UTC [lower, upper); it is read as whole UTC
+  years, then whole months, then whole days, then the raw rows of the (at
+  most two) partial UTC days at its ends.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from chat_server.chat.models import Outcome
 EPOCH = datetime(1970, 1, 1)
 EPOCH_ORDINAL = EPOCH.toordinal()
 MINUTES_PER_DAY = 1440
+HOURS_PER_WEEK = 168
+# 1970-01-01 was a Thursday: local hour h is hour (h + 72) % 168 of a Monday-first week.
+MONDAY_HOUR_OF_EPOCH = 72
 OUTCOMES = tuple(o.value for o in Outcome)
-DAY, MONTH = "d", "m"
+DAY, MONTH, YEAR = "d", "m", "y"
 LANGUAGE, TOPIC = "language", "topic"
 WAIT, DURATION = "wait", "duration"
 
@@ -52,6 +56,12 @@ def month_of_day(day: int) -> int:
 
 def first_day_of_month(month: int) -> int:
     return date(1970 + month // 12, month % 12 + 1, 1).toordinal() - EPOCH_ORDINAL
+
+
+def duration_key(seconds: int) -> int:
+    """Durations are counted to the nearest whole minute (in seconds): a chat's length
+    is reported in minutes, and whole minutes keep the roll-up small."""
+    return (seconds + 30) // 60 * 60
 
 
 def to_minute(instant: datetime) -> int:
@@ -84,20 +94,19 @@ class Rollup:
         """Count one session row (started_at naive UTC, as stored)."""
         minute = minute_of(started_at)
         self.slots.setdefault(minute, Counter())[outcome] += 1
-        day = day_of_minute(minute)
-        month = month_of_day(day)
-        for grain, period in ((DAY, day), (MONTH, month)):
+        periods = _periods(day_of_minute(minute))
+        for grain, period in periods:
             self.counts[(grain, period, LANGUAGE, language)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
-                self.values[(grain, period, DURATION, duration_seconds)] += 1
+                self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1
         for topic in topics:
-            self.add_topic(started_at, topic)
+            for grain, period in periods:
+                self.counts[(grain, period, TOPIC, topic)] += 1
 
     def add_topic(self, started_at: datetime, topic: str) -> None:
-        day = day_of_minute(minute_of(started_at))
-        self.counts[(DAY, day, TOPIC, topic)] += 1
-        self.counts[(MONTH, month_of_day(day), TOPIC, topic)] += 1
+        for grain, period in _periods(day_of_minute(minute_of(started_at))):
+            self.counts[(grain, period, TOPIC, topic)] += 1
 
     def slot_rows(self) -> list[dict[str, int]]:
         return [
@@ -117,33 +126,52 @@ class Rollup:
         ]
 
 
+def _periods(day: int) -> tuple[tuple[str, int], ...]:
+    """The UTC day, month and year (since 1970) a UTC day number lies in."""
+    month = month_of_day(day)
+    return ((DAY, day), (MONTH, month), (YEAR, month // 12))
+
+
 # --------------------------------------------------------------- range tiers
 
 
 @dataclass(frozen=True, slots=True)
 class Tiers:
-    """A UTC minute range split into whole months, whole days and raw minute ranges."""
+    """A UTC minute range split into whole years, months and days, and raw minute ranges."""
 
-    months: tuple[int, int] | None  # [first, end) month numbers
-    days: tuple[tuple[int, int], ...]  # [first, end) day numbers
+    periods: tuple[tuple[str, int, int], ...]  # (grain, first, end) period numbers
     raw: tuple[tuple[int, int], ...]  # [lower, upper) minutes
 
 
+def _inner(first: int, end: int, up: callable, down: callable) -> tuple[int, int] | None:  # type: ignore[valid-type]
+    """The coarser periods lying wholly inside [first, end) of finer ones, if any."""
+    a = up(first)
+    if down(a) < first:
+        a += 1
+    b = up(end)  # the coarse period holding `end` is whole only if it starts there, and it ends after
+    return (a, b) if a < b else None
+
+
 def tiers(lower: int, upper: int) -> Tiers:
-    """Split [lower, upper) minutes so that every roll-up row read lies wholly inside it."""
+    """Split [lower, upper) minutes so that every roll-up row read lies wholly inside it, largest first."""
     d0 = -(-lower // MINUTES_PER_DAY)
     d1 = upper // MINUTES_PER_DAY
     if d0 >= d1:
-        return Tiers(None, (), ((lower, upper),) if lower < upper else ())
+        return Tiers((), ((lower, upper),) if lower < upper else ())
     raw = tuple(r for r in ((lower, d0 * MINUTES_PER_DAY), (d1 * MINUTES_PER_DAY, upper)) if r[0] < r[1])
-    m0 = month_of_day(d0)
-    if first_day_of_month(m0) < d0:
-        m0 += 1
-    m1 = month_of_day(d1)  # the month holding d1 is not whole before d1 unless d1 starts it
-    if m0 >= m1:
-        return Tiers(None, ((d0, d1),), raw)
-    days = tuple(r for r in ((d0, first_day_of_month(m0)), (first_day_of_month(m1), d1)) if r[0] < r[1])
-    return Tiers((m0, m1), days, raw)
+    periods: list[tuple[str, int, int]] = []
+    months = _inner(d0, d1, month_of_day, first_day_of_month)
+    if months is None:
+        return Tiers(((DAY, d0, d1),), raw)
+    m0, m1 = months
+    years = _inner(m0, m1, lambda m: m // 12, lambda y: y * 12)
+    if years is None:
+        periods.append((MONTH, m0, m1))
+    else:
+        y0, y1 = years
+        periods += [(YEAR, y0, y1), (MONTH, m0, y0 * 12), (MONTH, y1 * 12, m1)]
+    periods += [(DAY, d0, first_day_of_month(m0)), (DAY, first_day_of_month(m1), d1)]
+    return Tiers(tuple(p for p in periods if p[1] < p[2]), raw)
 
 
 # --------------------------------------------------------------- time zones
@@ -194,20 +222,25 @@ def segments(zone: tzinfo, lower: int, upper: int) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def local_hours(segs: Iterable[Segment]) -> Iterator[tuple[int, int]]:
-    """(local hour number, minutes of it inside the segments) for every local hour the segments touch."""
+def week_minutes(segs: Iterable[Segment]) -> list[int]:
+    """Minutes of each local hour of the week (Monday 00 = 0) inside the segments.
+
+    Whole local weeks count 60 minutes in every cell at once, so a range of
+    years costs no more than a week.
+    """
+    out = [0] * HOURS_PER_WEEK
     for seg in segs:
         a, b = seg.start + seg.offset, seg.end + seg.offset
+        weeks = (b - a) // (HOURS_PER_WEEK * 60) - 1
+        if weeks > 0:
+            for i in range(HOURS_PER_WEEK):
+                out[i] += weeks * 60
+            a += weeks * HOURS_PER_WEEK * 60
         hour = a // 60
         while hour * 60 < b:
-            lo, hi = max(a, hour * 60), min(b, hour * 60 + 60)
-            yield hour, hi - lo
+            out[(MONDAY_HOUR_OF_EPOCH + hour) % HOURS_PER_WEEK] += min(b, hour * 60 + 60) - max(a, hour * 60)
             hour += 1
-
-
-def local_date(hour: int) -> date:
-    """The local date of a local hour number (hours since 1970-01-01 00:00 local)."""
-    return date.fromordinal(EPOCH_ORDINAL + hour // 24)
+    return out
 
 
 def clip(intervals: Iterable[tuple[int, int]], lower: int, upper: int) -> list[tuple[int, int]]:
@@ -224,13 +257,19 @@ def clip(intervals: Iterable[tuple[int, int]], lower: int, upper: int) -> list[t
 
 
 def split(intervals: list[tuple[int, int]], segs: Iterable[Segment]) -> list[Segment]:
-    """Cut merged intervals by the offset segments."""
-    out = []
+    """Cut merged, sorted intervals by the offset segments (both in time order)."""
+    out: list[Segment] = []
+    segs = list(segs)
+    i = 0
     for a, b in intervals:
-        for seg in segs:
-            lo, hi = max(a, seg.start), min(b, seg.end)
+        while i < len(segs) and segs[i].end <= a:
+            i += 1
+        j = i
+        while j < len(segs) and segs[j].start < b:
+            lo, hi = max(a, segs[j].start), min(b, segs[j].end)
             if lo < hi:
-                out.append(Segment(lo, hi, seg.offset))
+                out.append(Segment(lo, hi, segs[j].offset))
+            j += 1
     return out
 
 
