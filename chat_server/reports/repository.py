@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, ColumnElement, and_, case, delete, func, insert, literal_column, or_, select
+from sqlalchemy import Connection, ColumnElement, Integer, and_, case, delete, func, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -89,7 +89,7 @@ def _minute_ts(minute: int) -> datetime:
 def _int(value: int) -> ColumnElement[int]:
     # Literal integers (computed here, never user input): the same text in SELECT and
     # GROUP BY, which PostgreSQL needs to see them as one expression.
-    return literal_column(str(int(value)))
+    return literal_column(str(int(value)), Integer)
 
 
 def _counts_row() -> dict[str, int]:
