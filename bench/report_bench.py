@@ -167,6 +167,8 @@ def _load_sqlite(path: Path, data: Dataset) -> None:
             db.executemany("INSERT INTO session_topics (session_id, topic_code) VALUES (?, ?)", data.topics)
             db.executemany("INSERT INTO report_slots VALUES (:slot, :answered, :abandoned, :unanswered, :closed, "
                            ":blocked)", data.rollup.slot_rows())
+            db.executemany("INSERT INTO report_hours VALUES (:hour, :answered, :abandoned, :unanswered, :closed, "
+                           ":blocked)", data.rollup.hour_rows())
             db.executemany("INSERT INTO report_counts VALUES (:grain, :period, :figure, :item, :sessions)",
                            data.rollup.count_rows())
             db.executemany("INSERT INTO report_values VALUES (:grain, :period, :figure, :seconds, :sessions)",
@@ -189,6 +191,8 @@ async def _load_postgresql(dsn: str, data: Dataset) -> None:
                                              columns=("session_id", "topic_code"))
             await conn.copy_records_to_table("report_slots", records=[tuple(r.values()) for r in data.rollup.slot_rows()],
                                              columns=("slot", "answered", "abandoned", "unanswered", "closed", "blocked"))
+            await conn.copy_records_to_table("report_hours", records=[tuple(r.values()) for r in data.rollup.hour_rows()],
+                                             columns=("hour", "answered", "abandoned", "unanswered", "closed", "blocked"))
             await conn.copy_records_to_table("report_counts", records=[tuple(r.values()) for r in data.rollup.count_rows()],
                                              columns=("grain", "period", "figure", "item", "sessions"))
             await conn.copy_records_to_table("report_values", records=[tuple(r.values()) for r in data.rollup.value_rows()],
@@ -228,7 +232,8 @@ async def run(quick: bool, sessions: int | None = None) -> dict:
     generate_s = time.perf_counter() - t0
     result: dict = {"sessions": count, "from": FIRST_DAY.isoformat(), "to": LAST_DAY.isoformat(),
                     "compare": "previous", "runs": runs, "target_ms": TARGET_MS,
-                    "rollup_rows": len(data.rollup.slots) + len(data.rollup.counts) + len(data.rollup.values),
+                    "rollup_rows": sum(len(x) for x in (data.rollup.slots, data.rollup.hours, data.rollup.counts,
+                                                         data.rollup.values)),
                     "generate_s": round(generate_s, 1)}
     with tempfile.TemporaryDirectory(prefix="dutychat-bench-") as folder:
         path = Path(folder) / "bench.db"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
-from chat_server.db import FeedbackCountRow, ReportCountRow, ReportSlotRow, ReportValueRow
+from chat_server.db import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
 from chat_server.keys import engine_key, records_key, sessions_key
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period
@@ -196,13 +196,13 @@ async def test_rollups_equal_a_rebuild_from_the_rows(live: Live) -> None:
     async def snapshot() -> list[list[tuple[Any, ...]]]:
         async with live.app[sessions_key]() as session:
             out = []
-            for table in (ReportSlotRow, ReportCountRow, ReportValueRow):
+            for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
                 rows = (await session.execute(select(table.__table__).order_by(*table.__table__.primary_key))).all()
                 out.append([tuple(r) for r in rows])
             return out
 
     kept = await snapshot()
-    assert kept[0] and kept[1] and kept[2]
+    assert all(kept)
     async with live.app[engine_key].begin() as conn:
         await conn.run_sync(rebuild_rollups)
     assert await snapshot() == kept
@@ -360,3 +360,22 @@ async def test_ratings_expire(live: Live) -> None:
     async with Http(live) as http:
         reply = await http.call("POST", "/api/feedback", {"ticket": ticket, "rating": 3})
     assert (reply.status, reply.code) == (404, "unknown_ticket")
+
+
+async def test_half_hour_zone_reads_the_minute_slots(live: Live) -> None:
+    """A zone at UTC+5:30 cannot use the hourly roll-up; the minute slots give its local hours exactly."""
+    from zoneinfo import ZoneInfo
+
+    from chat_server.keys import reports_key
+
+    await write_sessions(live)
+    figures = await live.app[reports_key].figures(
+        date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("Asia/Kolkata"), utc(2026, 12, 15)
+    )
+    # 31 Oct 21:30 and 22:00 UTC are 1 Nov 03:00 and 03:30 in Kolkata; 30 Nov 21:45 UTC is already 1 Dec.
+    assert figures["sessions"] == 5
+    assert figures["by_outcome"] == {"answered": 3, "abandoned": 0, "unanswered": 0, "closed": 1, "blocked": 1}
+    assert figures["by_day"][0] == {"date": "2026-11-01", **counts(answered=1, closed=1)}
+    assert cell(figures, 6, 3)["sessions"] == 2 and cell(figures, 6, 15)["sessions"] == 2
+    assert cell(figures, 0, 13)["sessions"] == 1
+    assert sum(c["hours"] for c in figures["by_weekday_hour"]) == 30 * 24

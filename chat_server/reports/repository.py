@@ -19,6 +19,7 @@ from chat_server.db import (
     ChatSessionRow,
     FeedbackCountRow,
     ReportCountRow,
+    ReportHourRow,
     ReportSlotRow,
     ReportValueRow,
     SessionTopic,
@@ -46,6 +47,10 @@ async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
         await session.execute(
             _upsert(dialect, ReportSlotRow.__table__, part.slot_rows(), ["slot"], list(OUTCOMES))
         )
+    if part.hours:
+        await session.execute(
+            _upsert(dialect, ReportHourRow.__table__, part.hour_rows(), ["hour"], list(OUTCOMES))
+        )
     if part.counts:
         await session.execute(_upsert(
             dialect, ReportCountRow.__table__, part.count_rows(), ["grain", "period", "figure", "item"], ["sessions"]
@@ -72,10 +77,11 @@ def rebuild_rollups(conn: Connection) -> Rollup:
     )
     for started_at, topic in topics:
         part.add_topic(started_at, topic)
-    for table in (ReportSlotRow, ReportCountRow, ReportValueRow):
+    for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
         conn.execute(delete(table))
     for table, rows_ in (
-        (ReportSlotRow, part.slot_rows()), (ReportCountRow, part.count_rows()), (ReportValueRow, part.value_rows())
+        (ReportSlotRow, part.slot_rows()), (ReportHourRow, part.hour_rows()), (ReportCountRow, part.count_rows()),
+        (ReportValueRow, part.value_rows()),
     ):
         for start in range(0, len(rows_), 5000):
             conn.execute(insert(table), rows_[start:start + 5000])
@@ -133,22 +139,31 @@ class ReportRepository:
     async def _hours(
         self, session: AsyncConnection, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
     ) -> tuple[dict[int, list[int]], list[list[int]]]:
-        """Sessions by outcome per local day number and per local hour of the week, from report_slots.
+        """Sessions by outcome per local day number and per local hour of the week.
 
         The zone's offset is added per row with a CASE over its constant-offset
-        segments, so both groupings are exact local time, done in the database.
+        segments, so both groupings are exact local time, done in the database:
+        from report_hours when every offset and change falls on a whole hour,
+        else from report_slots (minutes).
         """
-        table = ReportSlotRow.__table__
-        slot = table.c.slot
-        if len(segs) == 1:
-            offset: ColumnElement[int] = _int(segs[0].offset)
+        if all(n % 60 == 0 for seg in segs for n in (seg.start, seg.end, seg.offset)):
+            table, unit = ReportHourRow.__table__, 60
         else:
-            offset = case(*((slot < _int(s.end), _int(s.offset)) for s in segs[:-1]), else_=_int(segs[-1].offset))
-        local = slot + offset
+            table, unit = ReportSlotRow.__table__, 1
+        key = table.c[table.primary_key.columns.keys()[0]]
+        if len(segs) == 1:
+            offset: ColumnElement[int] = _int(segs[0].offset // unit)
+        else:
+            offset = case(
+                *((key < _int(s.end // unit), _int(s.offset // unit)) for s in segs[:-1]),
+                else_=_int(segs[-1].offset // unit),
+            )
+        local = key + offset  # local hours or minutes since 1970-01-01 00:00 local
         sums = [func.sum(table.c[o]) for o in OUTCOMES]
-        day = (local // _int(rollup.MINUTES_PER_DAY)).label("day")
-        how = ((local // _int(60) + _int(rollup.MONDAY_HOUR_OF_EPOCH)) % _int(rollup.HOURS_PER_WEEK)).label("how")
-        in_range = (slot >= lower, slot < upper)
+        day = (local // _int(rollup.MINUTES_PER_DAY // unit)).label("day")
+        hour = local if unit == 60 else local // _int(60)
+        how = ((hour + _int(rollup.MONDAY_HOUR_OF_EPOCH)) % _int(rollup.HOURS_PER_WEEK)).label("how")
+        in_range = (key >= lower // unit, key < upper // unit)
         days = {row[0]: list(row[1:]) for row in await session.execute(
             select(day, *sums).where(*in_range).group_by(day)
         )}

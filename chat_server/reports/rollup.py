@@ -6,6 +6,8 @@ Roll-ups (tables in chat_server/db.py) hold exact counts keyed in UTC:
   already when the row is written) and outcome. Any time zone's local hour,
   day, week, month and year is a function of that minute, so reading it with
   the zone's offsets gives exact local buckets, DST included.
+  `report_hours` holds the same per UTC hour: exact, and smaller to read, for
+  a zone whose offsets and changes over the range fall on whole hours.
 - `report_counts` / `report_values`: sessions per UTC day, month and year by
   language, topic, and exact wait in seconds or duration to the nearest
   minute. A local date range is UTC [lower, upper); it is read as whole UTC
@@ -84,6 +86,7 @@ class Rollup:
     """Roll-up rows accumulated from session rows (one write, a rebuild, or a bench batch)."""
 
     slots: dict[int, Counter[str]] = field(default_factory=dict)
+    hours: dict[int, Counter[str]] = field(default_factory=dict)
     counts: Counter[tuple[str, int, str, str]] = field(default_factory=Counter)
     values: Counter[tuple[str, int, str, int]] = field(default_factory=Counter)
 
@@ -94,6 +97,7 @@ class Rollup:
         """Count one session row (started_at naive UTC, as stored)."""
         minute = minute_of(started_at)
         self.slots.setdefault(minute, Counter())[outcome] += 1
+        self.hours.setdefault(minute // 60, Counter())[outcome] += 1
         periods = _periods(day_of_minute(minute))
         for grain, period in periods:
             self.counts[(grain, period, LANGUAGE, language)] += 1
@@ -111,6 +115,11 @@ class Rollup:
     def slot_rows(self) -> list[dict[str, int]]:
         return [
             {"slot": slot, **{o: counts.get(o, 0) for o in OUTCOMES}} for slot, counts in sorted(self.slots.items())
+        ]
+
+    def hour_rows(self) -> list[dict[str, int]]:
+        return [
+            {"hour": hour, **{o: counts.get(o, 0) for o in OUTCOMES}} for hour, counts in sorted(self.hours.items())
         ]
 
     def count_rows(self) -> list[dict[str, object]]:

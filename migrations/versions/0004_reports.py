@@ -29,6 +29,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('slot'),
     )
     op.create_table(
+        'report_hours',
+        sa.Column('hour', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('answered', sa.Integer(), nullable=False),
+        sa.Column('abandoned', sa.Integer(), nullable=False),
+        sa.Column('unanswered', sa.Integer(), nullable=False),
+        sa.Column('closed', sa.Integer(), nullable=False),
+        sa.Column('blocked', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('hour'),
+    )
+    op.create_table(
         'report_counts',
         sa.Column('grain', sa.String(length=1), nullable=False),
         sa.Column('period', sa.Integer(), autoincrement=False, nullable=False),
@@ -71,4 +81,5 @@ def downgrade() -> None:
     op.drop_table('feedback_counts')
     op.drop_table('report_values')
     op.drop_table('report_counts')
+    op.drop_table('report_hours')
     op.drop_table('report_slots')
