@@ -149,13 +149,10 @@ def _number(value: Any, lang: str) -> str:
     return str(value)
 
 
-def _duration(seconds: float | None, lang: str) -> str:
+def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
-    seconds = int(round(seconds))
-    minutes, rest = divmod(seconds, 60)
-    if lang == "fi":
-        return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
@@ -193,8 +190,8 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
         lines.append(t["per_shift"].format(value=_number(float(cur["shifts"]["answered_per_shift"]), lang)))
     if cur["wait_seconds"]["median"] is not None:
         lines.append(t["wait"].format(
-            median=_duration(cur["wait_seconds"]["median"], lang), p90=_duration(cur["wait_seconds"]["p90"], lang),
-            duration=_duration(cur["duration_seconds"]["median"], lang),
+            median=_duration(cur["wait_seconds"]["median"]), p90=_duration(cur["wait_seconds"]["p90"]),
+            duration=_duration(cur["duration_seconds"]["median"]),
         ))
     lines.append(t["languages"].format(items=items(cur["by_language"], names)))
     lines.append(t["topics"].format(items=items(cur["by_topic"], labels)))
