@@ -352,9 +352,10 @@ async def test_ratings_expire(live: Live) -> None:
     staff = await live.staff("aino")
     visitor = await live.visitor()
     await visitor.start()
-    assert (await visitor.call("chat:end", {}))["ok"]
+    ack = await visitor.call("chat:end", {})
     ticket = (await visitor.wait_for("chat:ended"))["feedback_ticket"]
-    assert ticket
+    # The ack carries the same ticket as chat:ended.
+    assert ack == {"ok": True, "feedback_ticket": ticket} and ticket
     await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["health.mental"]})
     live.clock.move(timedelta(seconds=live.settings.reports.feedback_ticket_seconds + 1))
     async with Http(live) as http:

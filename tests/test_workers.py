@@ -706,9 +706,10 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
     assert all(ttl > 0 for ttl in keys.values()), keys
 
 
-# Keys that hold no chat: staff presence (presence:{id}, presences) and the store's
-# incarnation id (epoch, used to notice a Redis restart). Everything else is a chat key.
-NOT_CHAT_KEYS = ("presence", "epoch")
+# Keys that hold no chat: staff presence (presence:{id}, presences), the store's
+# incarnation id (epoch, used to notice a Redis restart) and unused rating tickets
+# (feedback:{hash}, only an expiry time, linked to no chat). Everything else is a chat key.
+NOT_CHAT_KEYS = ("presence", "epoch", "feedback:")
 
 
 def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:

@@ -227,9 +227,12 @@ class ChatService:
         chat = await self.visitor_chat(chat_id, sid, need_active=False)
         return [message_view(m) for m in await self.store.messages_after(chat.chat_id, after_seq)]
 
-    async def visitor_end(self, chat_id: str | None, sid: str) -> None:
+    async def visitor_end(self, chat_id: str | None, sid: str) -> str | None:
+        """End the visitor's chat; return the rating ticket also sent in `chat:ended` (or None)."""
         chat = await self.visitor_chat(chat_id, sid, need_active=False)
-        await self._end(chat, EndReason.VISITOR_LEFT)
+        tickets: list[str | None] = []
+        await self._end(chat, EndReason.VISITOR_LEFT, tickets=tickets)
+        return tickets[0] if tickets else None
 
     async def visitor_disconnected(self, chat_id: str, sid: str) -> None:
         chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now(), sid)
@@ -555,8 +558,13 @@ class ChatService:
                 await self.notifier.to_staff(chat.staff_id, "message:new", data)
         return message.seq, duplicate
 
-    async def _end(self, chat: Chat, reason: EndReason, finish: bool = True) -> Chat | None:
-        """End a live chat: tell both sides; write the row unless topics are due."""
+    async def _end(
+        self, chat: Chat, reason: EndReason, finish: bool = True, tickets: list[str | None] | None = None
+    ) -> Chat | None:
+        """End a live chat: tell both sides; write the row unless topics are due.
+
+        The visitor's rating ticket, if any, is also appended to `tickets`.
+        """
         now = self.clock.now()
         outcome = Outcome.ANSWERED if chat.was_answered else Outcome.ABANDONED
         ended = await self.store.end_chat(chat.chat_id, reason, outcome, now)
@@ -567,6 +575,8 @@ class ChatService:
         ticket = None
         if ended.was_answered and reason in (EndReason.VISITOR_LEFT, EndReason.STAFF_ENDED):
             ticket = await self._feedback_ticket(now)
+        if tickets is not None:
+            tickets.append(ticket)
         await self.notifier.to_visitor(
             chat.chat_id,
             "chat:ended",
