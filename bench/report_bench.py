@@ -189,14 +189,13 @@ async def _load_postgresql(dsn: str, data: Dataset) -> None:
             await conn.copy_records_to_table("chat_sessions", records=data.sessions, columns=_SESSION_COLUMNS)
             await conn.copy_records_to_table("session_topics", records=data.topics,
                                              columns=("session_id", "topic_code"))
-            await conn.copy_records_to_table("report_slots", records=[tuple(r.values()) for r in data.rollup.slot_rows()],
-                                             columns=("slot", "answered", "abandoned", "unanswered", "closed", "blocked"))
-            await conn.copy_records_to_table("report_hours", records=[tuple(r.values()) for r in data.rollup.hour_rows()],
-                                             columns=("hour", "answered", "abandoned", "unanswered", "closed", "blocked"))
-            await conn.copy_records_to_table("report_counts", records=[tuple(r.values()) for r in data.rollup.count_rows()],
-                                             columns=("grain", "period", "figure", "item", "sessions"))
-            await conn.copy_records_to_table("report_values", records=[tuple(r.values()) for r in data.rollup.value_rows()],
-                                             columns=("grain", "period", "figure", "seconds", "sessions"))
+            for table, rows in (
+                ("report_slots", data.rollup.slot_rows()), ("report_hours", data.rollup.hour_rows()),
+                ("report_counts", data.rollup.count_rows()), ("report_values", data.rollup.value_rows()),
+            ):
+                await conn.copy_records_to_table(
+                    table, records=[tuple(r.values()) for r in rows], columns=tuple(rows[0])
+                )
         # A steady-state database has statistics (autovacuum would gather them soon).
         await conn.execute("ANALYZE")
     finally:

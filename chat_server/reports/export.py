@@ -106,8 +106,9 @@ _TEXT = {
     "en": {
         "title": "Chat report {from_} – {to} ({zone})",
         "shifts": "Chat duty shifts held: {held} ({hours} duty hours).",
-        "sessions": "Chat sessions: {total}. Answered {answered}; left while waiting {abandoned}; still waiting "
-                    "when duty ended {unanswered}; arrived while the chat was closed {closed}{share}; blocked {blocked}.",
+        "sessions": "Chat sessions: {total}. Answered {answered}; left while waiting {abandoned}; "
+                    "still waiting when duty ended {unanswered}; arrived while the chat was closed "
+                    "{closed}{share}; blocked {blocked}.",
         "per_shift": "Answered chats per duty shift: {value}.",
         "wait": "Waiting time before an answer: median {median}, 90 % answered within {p90}. "
                 "Median length of an answered chat: {duration}.",

@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, ColumnElement, Integer, and_, case, delete, func, insert, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement, Connection, Integer, and_, case, delete, func, insert, literal_column, or_, select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -127,7 +129,7 @@ class ReportRepository:
             counts, values = await self._tallies(session, lower, upper)
             shifts = (await session.execute(
                 select(ShiftRow.starts_at, ShiftRow.ends_at)
-                .where(ShiftRow.ends_at > lower_at.replace(tzinfo=None), ShiftRow.starts_at < upper_at.replace(tzinfo=None))
+                .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
             )).all()
             ratings = dict((await session.execute(
                 select(FeedbackCountRow.rating, func.sum(FeedbackCountRow.count))
