@@ -12,6 +12,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -365,8 +366,6 @@ async def test_ratings_expire(live: Live) -> None:
 
 async def test_half_hour_zone_reads_the_minute_slots(live: Live) -> None:
     """A zone at UTC+5:30 cannot use the hourly roll-up; the minute slots give its local hours exactly."""
-    from zoneinfo import ZoneInfo
-
     from chat_server.keys import reports_key
 
     await write_sessions(live)
@@ -380,3 +379,44 @@ async def test_half_hour_zone_reads_the_minute_slots(live: Live) -> None:
     assert cell(figures, 6, 3)["sessions"] == 2 and cell(figures, 6, 15)["sessions"] == 2
     assert cell(figures, 0, 13)["sessions"] == 1
     assert sum(c["hours"] for c in figures["by_weekday_hour"]) == 30 * 24
+
+
+async def _migration_backfills_existing_sessions(url: str) -> None:
+    from sqlalchemy import insert
+
+    from chat_server.db import ChatSessionRow, SessionTopic, Topic, create_engine, migrate, sessionmaker
+    from chat_server.reports.repository import ReportRepository
+
+    engine = create_engine(url)
+    try:
+        await migrate(engine, "0003")
+        async with engine.begin() as conn:
+            await conn.execute(insert(Topic), [{"code": c, "group_code": c.split(".")[0], "retired": False}
+                                              for c in ("health.mental", "health.sti_testing", "life.housing",
+                                                        "safety.violence")])
+            for i, (when, outcome, language, wait, duration, topics) in enumerate(SESSIONS):
+                await conn.execute(insert(ChatSessionRow).values(
+                    id=f"{i:032x}", started_at=when.replace(tzinfo=None), wait_seconds=wait,
+                    duration_seconds=duration, outcome=outcome.value, language=language, visitor_messages=1,
+                    staff_messages=1, shift_id=None,
+                ))
+                for topic in topics:
+                    await conn.execute(insert(SessionTopic).values(session_id=f"{i:032x}", topic_code=topic))
+        await migrate(engine)  # 0004 fills the roll-ups from the rows already there
+        figures = await ReportRepository(sessionmaker(engine)).figures(
+            date(2026, 1, 1), date(2026, 12, 31), ZoneInfo("Europe/Helsinki"), utc(2027, 1, 10)
+        )
+    finally:
+        await engine.dispose()
+    assert figures["sessions"] == len(SESSIONS)
+    assert figures["by_topic"] == {"health.mental": 1, "health.sti_testing": 3, "life.housing": 1,
+                                   "safety.violence": 1}
+    assert figures["wait_seconds"] == {"answered": 5, "median": 30.0, "p90": 90}
+
+
+async def test_migration_backfills_existing_sessions_on_sqlite(tmp_path: Any) -> None:
+    await _migration_backfills_existing_sessions(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+
+
+async def test_migration_backfills_existing_sessions_on_postgresql(pg_url: str) -> None:
+    await _migration_backfills_existing_sessions(pg_url)
