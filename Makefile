@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 VENDOR     := static/vendor/socket.io.esm.min.js
+CHART      := static/vendor/chart.umd.min.js
 ARTIFACTS  := test-artifacts
 
 .PHONY: run test deps browser clean
@@ -18,7 +19,7 @@ test: deps browser
 	$(BIN)/pytest
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
 
-deps: $(PY_STAMP) $(VENDOR)
+deps: $(PY_STAMP) $(VENDOR) $(CHART)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,13 @@ $(NODE_STAMP): package.json package-lock.json
 $(VENDOR): $(NODE_STAMP)
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
+	touch $@
+
+# Chart.js for the report page: the UMD build (a classic script that defines
+# window.Chart), since its ES module build imports bare package names.
+$(CHART): $(NODE_STAMP)
+	mkdir -p static/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/
 	touch $@
 
 # Browser tests drive Debian's chromium; no browser download is possible.

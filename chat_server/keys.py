@@ -12,6 +12,7 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import Clock
 from chat_server.realtime.notifier import SocketNotifier
+from chat_server.reports.repository import ReportRepository
 from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
@@ -27,6 +28,7 @@ sessions_key = web.AppKey("sessions", async_sessionmaker)
 staff_key = web.AppKey("staff", StaffRepository)
 logins_key = web.AppKey("logins", LoginSessions)
 records_key = web.AppKey("records", SessionRepository)
+reports_key = web.AppKey("reports", ReportRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)
 roster_key = web.AppKey("roster", RosterCache)
 slots_key = web.AppKey("slots", SlotRepository)

@@ -26,6 +26,7 @@ from chat_server.keys import (
     notifier_key,
     ready_key,
     records_key,
+    reports_key,
     roster_key,
     service_key,
     sessions_key,
@@ -38,6 +39,7 @@ from chat_server.keys import (
 )
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
+from chat_server.reports.repository import ReportRepository
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.settings import TOPICS_FILE, ChatSettings
 from chat_server.store.base import ChatStore
@@ -72,6 +74,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[staff_key] = StaffRepository(sessions)
     app[logins_key] = LoginSessions(sessions, settings.secret, timedelta(hours=settings.auth.session_hours))
     app[records_key] = SessionRepository(sessions)
+    app[reports_key] = ReportRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
@@ -136,6 +139,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         clock=app[clock_key],
         notifier=app[notifier_key],
         staff_languages=staff_languages,
+        feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
     )
     app[service_key] = service
     sio = app[sio_key]

@@ -183,6 +183,11 @@ class OrganisationSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class ReportSettings(_Section):
+    small_number_threshold: int = Field(5, ge=2, le=100)
+    feedback_ticket_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+
+
 class AuthSettings(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 30)
     secret_key: str = ""
@@ -218,6 +223,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     roster: RosterSettings = RosterSettings()
     organisation: OrganisationSettings = OrganisationSettings()
+    reports: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     testing: TestingSettings = TestingSettings()

@@ -5,12 +5,10 @@ thanks) is checked with axe-core and photographed at 360x740 into
 test-artifacts/screenshots/widget-state-*.png; so are the demo page, the console with a
 chat open and the roster page.
 
-Until the server sends `feedback_ticket` in `chat:ended` and serves `POST /api/feedback`
-(built on another branch), `TicketProxy` adds a ticket to the `chat:ended` frame when the
-server sent none, and answers `/api/feedback` itself with 204: the contract is
-{"ticket": str, "rating": 1..5} → 204. Once the server has both, set
-`fulfil_feedback = False` (the request then reaches the server) and drop the ticket
-default (both marked STAND-IN below).
+`TicketProxy` relays the widget's socket to the real server and records the
+`feedback_ticket` the server sends in `chat:ended` and the ratings the widget posts to
+the real `POST /api/feedback`; it can also take the ticket out, cut the connection or
+refuse one message.
 """
 
 from __future__ import annotations
@@ -52,13 +50,11 @@ EVENT_PREFIX = "42/visitor,"
 
 @dataclass
 class TicketProxy:
-    """Relays the widget's WebSocket to the server; can cut the connection; adds a feedback ticket."""
+    """Relays the widget's WebSocket to the server; can cut the connection or hide the rating ticket."""
 
-    ticket: str | None = "test-ticket-1"  # None: take any ticket out of chat:ended
+    hide_ticket: bool = False  # take the server's ticket out of chat:ended
     cut: bool = False
     fail_next_send: str | None = None  # answer the next message:send with this error code
-    # STAND-IN: set to False once the server has POST /api/feedback.
-    fulfil_feedback: bool = True
     routes: list[tuple[WebSocketRoute, WebSocketRoute]] = field(default_factory=list)
     tickets: list[str | None] = field(default_factory=list)  # as the widget received them
     feedback: list[dict[str, Any]] = field(default_factory=list)  # bodies the widget posted
@@ -76,13 +72,10 @@ class TicketProxy:
         self.routes.append((ws, server))
 
         def to_page(message: str | bytes) -> None:
-            # STAND-IN: the server will send feedback_ticket itself.
             if isinstance(message, str) and message.startswith(EVENT_PREFIX + '["chat:ended"'):
                 name, payload = json.loads(message[len(EVENT_PREFIX):])
-                if self.ticket is None:
+                if self.hide_ticket:
                     payload.pop("feedback_ticket", None)
-                else:
-                    payload.setdefault("feedback_ticket", self.ticket)
                 self.tickets.append(payload.get("feedback_ticket"))
                 message = EVENT_PREFIX + json.dumps([name, payload])
             ws.send(message)
@@ -106,15 +99,12 @@ class TicketProxy:
             await route.continue_()
 
     async def _feedback(self, route: Route) -> None:
-        # STAND-IN for the server's POST /api/feedback (204, no body).
+        # Recorded, then sent on to the server.
         request = route.request
         assert request.method == "POST"
         assert request.headers.get("content-type", "").startswith("application/json")
         self.feedback.append(json.loads(request.post_data or "null"))
-        if self.fulfil_feedback:
-            await route.fulfill(status=204, body="")
-        else:
-            await route.continue_()
+        await route.continue_()
 
     async def cut_connection(self) -> None:
         self.cut = True
@@ -125,6 +115,16 @@ class TicketProxy:
 
     def restore(self) -> None:
         self.cut = False
+
+
+async def feedback_counts(live: Any) -> list[tuple[Any, int, int]]:
+    from sqlalchemy import select
+
+    from chat_server.db import FeedbackCountRow
+    from chat_server.keys import sessions_key
+
+    async with live.app[sessions_key]() as session:
+        return [tuple(r) for r in (await session.execute(select(FeedbackCountRow.__table__))).all()]
 
 
 async def check_state(page: Page, screenshots: Path, name: str) -> None:
@@ -226,6 +226,8 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await expect(rating).to_be_hidden()
         ticket = proxy.tickets[-1]
         assert ticket and proxy.feedback == [{"ticket": ticket, "rating": 4}], (proxy.tickets, proxy.feedback)
+        # The server counted it: one rating of 4 that day, and nothing else.
+        assert [(rating, count) for _day, rating, count in await feedback_counts(s.live)] == [(4, 1)]
         # The ticket is never kept in the tab's storage.
         assert ticket not in json.dumps(await page.evaluate("Object.assign({}, sessionStorage)"))
         await check_state(page, screenshots, "7-rating-thanks")
@@ -306,7 +308,7 @@ async def test_no_rating_without_a_ticket(tmp_path: Path, browser: Browser) -> N
         console = await s.page()
         await console_login(console, s.live, "aino")
         page = await s.page()
-        await TicketProxy(ticket=None).install(page)
+        await TicketProxy(hide_ticket=True).install(page)
         await page.goto(f"{s.live.url}/widget/")
         await widget_start(page, "Aino")
         await console_end_chat(console)

@@ -346,7 +346,9 @@ async def test_resume_on_a_second_socket_detaches_the_first(live: Live) -> None:
     resumed = await second.call("chat:resume", {"resume_token": first.token, "last_seq": 0})
     assert resumed["ok"] and [m["seq"] for m in resumed["messages"]] == [1]
     detached = await first.wait_for("chat:ended")
-    assert detached == {"chat_id": first.chat_id, "reason": "resumed_elsewhere", "next_opening": None}
+    assert detached == {
+        "chat_id": first.chat_id, "reason": "resumed_elsewhere", "next_opening": None, "feedback_ticket": None
+    }
     # The replaced socket speaks for the chat no more, and hears no more of it.
     assert (await first.send("stale", "v2"))["error"]["code"] == "no_active_chat"
     await staff.send(first.chat_id, "hello again", "s1")

@@ -24,10 +24,13 @@ async def test_chat_end_to_end_on_redis_leaves_no_chat_keys(
         keys = redis_keys(redis_url, redis_prefix)
     finally:
         await stop_live(live)
-    # Only staff presence, the store's epoch, the worker's heartbeat and the day's key for
-    # address hashes stay (all with a TTL); no chat keys.
+    # Only staff presence, the store's epoch, the worker's heartbeat, the day's key for address
+    # hashes and the visitor's unused rating ticket stay (all with a TTL); no chat keys. The
+    # ticket key names a hash of the ticket and holds only its expiry time.
+    tickets = {k for k in keys if k.startswith(redis_prefix + "feedback:")}
+    assert len(tickets) == 1 and all(0 < keys[k] <= 3600 for k in tickets), keys
     kept = ("presence", "epoch", "worker", "addrkey")
-    assert {k for k in keys if not k.removeprefix(redis_prefix).startswith(kept)} == set(), keys
+    assert {k for k in keys.keys() - tickets if not k.removeprefix(redis_prefix).startswith(kept)} == set(), keys
     assert all(ttl > 0 for ttl in keys.values()), keys
     assert redis_keys(redis_url, redis_prefix).keys() <= keys.keys()  # shutdown adds nothing
 

@@ -218,7 +218,9 @@ async def test_last_shift_ends_with_visitors_waiting(live: Live) -> None:
     assert expected is not None and expected.endswith("Z") and "." not in expected
     for visitor in waiting:
         ended = await visitor.wait_for("chat:ended")
-        assert ended == {"chat_id": visitor.chat_id, "reason": "duty_ended", "next_opening": expected}
+        assert ended == {
+            "chat_id": visitor.chat_id, "reason": "duty_ended", "next_opening": expected, "feedback_ticket": None
+        }
     rows = await live.session_rows()
     assert sorted(r["outcome"] for r in rows) == ["unanswered", "unanswered"]
     assert all(r["shift_id"] is None and r["duration_seconds"] == 0 for r in rows)

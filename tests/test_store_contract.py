@@ -809,3 +809,29 @@ async def test_redis_block_keys_expire_with_the_block(rstore: RedisChatStore, re
     keys = redis_keys(redis_url, rstore.prefix)
     assert list(keys) == [rstore.prefix + "block:addr:h"]
     assert 3500 < keys[rstore.prefix + "block:addr:h"] <= 3600
+
+
+async def test_feedback_tickets_are_single_use_and_expire(store: ChatStore, workers: Workers) -> None:
+    await store.add_feedback_ticket("t1", T0, 3600)
+    await store.add_feedback_ticket("t2", T0, 60)
+    assert not await store.use_feedback_ticket("unknown", T0)
+    # Many workers race to use one ticket: exactly one gets it.
+    many = await workers(6)
+    results = await asyncio.gather(*(w.use_feedback_ticket("t1", T1) for w in many))
+    assert sorted(results) == [False] * 5 + [True]
+    assert not await store.use_feedback_ticket("t1", T1)
+    # Past its TTL a ticket is refused, and is gone afterwards.
+    assert not await store.use_feedback_ticket("t2", T0 + timedelta(seconds=61))
+    await store.add_feedback_ticket("t3", T0, 60)
+    assert await store.use_feedback_ticket("t3", T0 + timedelta(seconds=59))
+
+
+async def test_redis_feedback_tickets_expire_in_redis(
+    rstore: RedisChatStore, redis_url: str, redis_prefix: str
+) -> None:
+    await rstore.add_feedback_ticket("abc", T0, 120)
+    keys = redis_keys(redis_url, redis_prefix)
+    assert list(keys) == [f"{redis_prefix}feedback:abc"]
+    assert 0 < keys[f"{redis_prefix}feedback:abc"] <= 120
+    assert await rstore.use_feedback_ticket("abc", T1)
+    assert redis_keys(redis_url, redis_prefix) == {}

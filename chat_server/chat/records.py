@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from chat_server.chat.models import Outcome, SessionRecord
+from chat_server.chat.models import SessionRecord
 from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.reports.repository import ReportRepository, add_to_rollups
+from chat_server.reports.rollup import Rollup
 
 
 def round_down(instant: datetime, minutes: int) -> datetime:
@@ -44,6 +45,13 @@ class SessionRepository:
                 )
                 await session.flush()
                 session.add_all(SessionTopic(session_id=record.session_id, topic_code=t) for t in record.topics)
+                part = Rollup()
+                part.add_session(
+                    record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
+                    record.wait_seconds, record.duration_seconds, record.topics,
+                )
+                # Same transaction: the report's running totals never miss or double a row.
+                await add_to_rollups(session, part)
         except IntegrityError:
             async with self._sessions() as session:
                 if await session.get(ChatSessionRow, record.session_id) is not None:
@@ -52,28 +60,6 @@ class SessionRepository:
         return True
 
     async def summary(self, start: date, end: date, zone: ZoneInfo) -> dict[str, object]:
-        """Count sessions by outcome and topic for local dates start..end inclusive."""
-        lower = datetime.combine(start, time(0), zone).astimezone(UTC).replace(tzinfo=None)
-        upper = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC).replace(tzinfo=None)
-        in_range = (ChatSessionRow.started_at >= lower, ChatSessionRow.started_at < upper)
-        async with self._sessions() as session:
-            outcomes = dict(
-                (await session.execute(
-                    select(ChatSessionRow.outcome, func.count()).where(*in_range).group_by(ChatSessionRow.outcome)
-                )).all()
-            )
-            topics = dict(
-                (await session.execute(
-                    select(SessionTopic.topic_code, func.count())
-                    .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
-                    .where(*in_range)
-                    .group_by(SessionTopic.topic_code)
-                    .order_by(SessionTopic.topic_code)
-                )).all()
-            )
-        by_outcome = {o.value: int(outcomes.get(o.value, 0)) for o in Outcome}
-        return {
-            "total": sum(by_outcome.values()),
-            "by_outcome": by_outcome,
-            "by_topic": {code: int(n) for code, n in topics.items()},
-        }
+        """Count sessions by outcome and topic for local dates start..end inclusive (from the report roll-ups)."""
+        figures = await ReportRepository(self._sessions).figures(start, end, zone, datetime.now(UTC))
+        return {"total": figures["sessions"], "by_outcome": figures["by_outcome"], "by_topic": figures["by_topic"]}

@@ -102,6 +102,7 @@ class ChatService:
         clock: Clock,
         notifier: Notifier,
         staff_languages: Callable[[], Awaitable[dict[int, tuple[str, ...]]]] | None = None,
+        feedback_ticket_seconds: int = 3600,
     ) -> None:
         self.store = store
         self.roster = roster
@@ -112,6 +113,7 @@ class ChatService:
         self.hand_over = roster_settings.hand_over_at_shift_end
         self.clock = clock
         self.notifier = notifier
+        self.feedback_ticket_seconds = feedback_ticket_seconds
         self._dispatch_lock = asyncio.Lock()
         self._pushed_positions: dict[str, int] = {}
         self._pushed_queue: list[dict[str, Any]] | None = None
@@ -256,9 +258,12 @@ class ChatService:
         chat = await self.visitor_chat(chat_id, sid, need_active=False)
         return [message_view(m) for m in await self.store.messages_after(chat.chat_id, after_seq)]
 
-    async def visitor_end(self, chat_id: str | None, sid: str) -> None:
+    async def visitor_end(self, chat_id: str | None, sid: str) -> str | None:
+        """End the visitor's chat; return the rating ticket also sent in `chat:ended` (or None)."""
         chat = await self.visitor_chat(chat_id, sid, need_active=False)
-        await self._end(chat, EndReason.VISITOR_LEFT)
+        tickets: list[str | None] = []
+        await self._end(chat, EndReason.VISITOR_LEFT, tickets=tickets)
+        return tickets[0] if tickets else None
 
     async def visitor_disconnected(self, chat_id: str, sid: str) -> None:
         chat = await self.store.set_visitor_connected(chat_id, False, self.clock.now(), sid, self.worker_id)
@@ -604,7 +609,8 @@ class ChatService:
                     await self.notifier.to_visitor(
                         chat.chat_id,
                         "chat:ended",
-                        {"chat_id": chat.chat_id, "reason": EndReason.DUTY_ENDED.value, "next_opening": opening},
+                        {"chat_id": chat.chat_id, "reason": EndReason.DUTY_ENDED.value, "next_opening": opening,
+                         "feedback_ticket": None},
                     )
                     finished = await self.store.finish_chat(chat.chat_id)
                     if finished is not None:
@@ -785,9 +791,17 @@ class ChatService:
         return message.seq, duplicate
 
     async def _end(
-        self, chat: Chat, reason: EndReason, finish: bool = True, staff_id: int | None = None
+        self,
+        chat: Chat,
+        reason: EndReason,
+        finish: bool = True,
+        staff_id: int | None = None,
+        tickets: list[str | None] | None = None,
     ) -> Chat | None:
-        """End a live chat (of staff_id, if given): tell both sides; write the row unless topics are due."""
+        """End a live chat (of staff_id, if given): tell both sides; write the row unless topics are due.
+
+        The visitor's rating ticket, if any, is also appended to `tickets`.
+        """
         now = self.clock.now()
         outcome = Outcome.ANSWERED if chat.was_answered else Outcome.ABANDONED
         ended = await self.store.end_chat(chat.chat_id, reason, outcome, now, staff_id)
@@ -795,8 +809,15 @@ class ChatService:
             return None
         self._pushed_positions.pop(chat.chat_id, None)
         self._warned.discard(chat.chat_id)
+        ticket = None
+        if ended.was_answered and reason in (EndReason.VISITOR_LEFT, EndReason.STAFF_ENDED):
+            ticket = await self._feedback_ticket(now)
+        if tickets is not None:
+            tickets.append(ticket)
         await self.notifier.to_visitor(
-            chat.chat_id, "chat:ended", {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None}
+            chat.chat_id,
+            "chat:ended",
+            {"chat_id": chat.chat_id, "reason": reason.value, "next_opening": None, "feedback_ticket": ticket},
         )
         if ended.first_assigned_at is not None and ended.assigned_at is not None:
             self._durations.append((now - ended.first_assigned_at).total_seconds())
@@ -814,6 +835,20 @@ class ChatService:
                 await self._write(self._record(finished, ()))
         await self.dispatch()
         return ended
+
+    async def _feedback_ticket(self, now: datetime) -> str | None:
+        """A one-time ticket for the anonymous rating; the store keeps only its hash, linked to nothing."""
+        ticket = secrets.token_urlsafe(24)
+        try:
+            await self.store.add_feedback_ticket(hash_resume_token(ticket), now, self.feedback_ticket_seconds)
+        except Exception:
+            log.exception("could not keep a rating ticket; the chat ends without one")
+            return None
+        return ticket
+
+    async def use_feedback_ticket(self, ticket: str) -> bool:
+        """Consume a rating ticket once; False when unknown, used or expired."""
+        return await self.store.use_feedback_ticket(hash_resume_token(ticket), self.clock.now())
 
     def _record(self, chat: Chat, topics: tuple[str, ...]) -> SessionRecord:
         ended_at = chat.ended_at or self.clock.now()

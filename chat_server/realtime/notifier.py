@@ -36,7 +36,8 @@ class SocketNotifier:
         if self.sio is None:
             return
         await self.sio.emit(
-            "chat:ended", {"chat_id": chat_id, "reason": "resumed_elsewhere", "next_opening": None},
+            "chat:ended", {"chat_id": chat_id, "reason": "resumed_elsewhere", "next_opening": None,
+             "feedback_ticket": None},
             to=sid, namespace="/visitor",
         )
         # Through the manager this reaches the socket's worker too.

@@ -51,7 +51,8 @@ class VisitorNamespace(EventNamespace):
             await self.leave_room(sid, chat_room(chat_id))
             # Local sockets, sent directly: pub/sub may be what just failed.
             await self.emit(
-                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None},
+                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None,
+                 "feedback_ticket": None},
                 to=sid, ignore_queue=True,
             )
 
@@ -120,5 +121,6 @@ class VisitorNamespace(EventNamespace):
     async def messages_fetch(self, sid: str, payload: schemas.VisitorFetch) -> dict[str, Any]:
         return {"messages": await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)}
 
-    async def chat_end(self, sid: str, payload: schemas.Empty) -> None:
-        await self.service.visitor_end(self._chat_of.get(sid), sid)
+    async def chat_end(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        # The ticket is in chat:ended too; the ack carries it for a client that sees the ack first.
+        return {"feedback_ticket": await self.service.visitor_end(self._chat_of.get(sid), sid)}

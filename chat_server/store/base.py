@@ -149,3 +149,10 @@ class ChatStore(Protocol):
 
     async def settle_row(self, session_id: str) -> None:
         """Forget an owed row once it is in the database."""
+
+    # one-time tickets for the anonymous rating (linked to nothing: no chat, no session)
+    async def add_feedback_ticket(self, ticket_hash: str, now: datetime, ttl_seconds: int) -> None:
+        """Keep a rating ticket's hash until it is used or ttl_seconds have passed."""
+
+    async def use_feedback_ticket(self, ticket_hash: str, now: datetime) -> bool:
+        """Atomically consume a ticket: True once for a live ticket, False for unknown, used or expired."""

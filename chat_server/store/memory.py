@@ -9,7 +9,7 @@ import secrets
 import time
 from collections import deque
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chat_server.chat.models import (
     Chat,
@@ -35,6 +35,7 @@ class MemoryChatStore:
         self._blocks: dict[str, datetime] = {}
         # UTC day -> (random key for address hashes, monotonic time it expires)
         self._address_keys: dict[str, tuple[str, float]] = {}
+        self._tickets: dict[str, datetime] = {}
         self._epoch = secrets.token_hex(8)
         # staff id -> worker id -> sockets of that member on that worker
         self._worker_sockets: dict[int, dict[str, int]] = {}
@@ -304,6 +305,16 @@ class MemoryChatStore:
 
     async def settle_row(self, session_id: str) -> None:
         self._owed.pop(session_id, None)
+
+    async def add_feedback_ticket(self, ticket_hash: str, now: datetime, ttl_seconds: int) -> None:
+        # Drop expired tickets as new ones come, so the dict stays as small as the last TTL's chats.
+        for key in [k for k, expires in self._tickets.items() if expires <= now]:
+            del self._tickets[key]
+        self._tickets[ticket_hash] = now + timedelta(seconds=ttl_seconds)
+
+    async def use_feedback_ticket(self, ticket_hash: str, now: datetime) -> bool:
+        expires = self._tickets.pop(ticket_hash, None)
+        return expires is not None and now < expires
 
     async def staff_loads(self) -> dict[int, int]:
         loads: dict[int, int] = {}

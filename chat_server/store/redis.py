@@ -24,6 +24,7 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P addrkey:{day}        string the random key of a UTC day for address hashes, expiring after 4 days
     P block:{key}          string a blocked visitor key (a hash, never an address) -> blocked until;
                                   it expires when the block ends
+    P feedback:{hash}      string a rating ticket's hash -> its expiry time (linked to no chat), until used
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -44,7 +45,7 @@ import json
 import math
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -836,6 +837,18 @@ class RedisChatStore:
     async def settle_row(self, session_id: str) -> None:
         """Forget an owed row once it is in the database."""
         await self._redis.hdel(self._prefix + "owed", session_id)
+
+    # rating tickets: "P feedback:{hash}" -> expiry time, nothing else
+    async def add_feedback_ticket(self, ticket_hash: str, now: datetime, ttl_seconds: int) -> None:
+        """Keep a rating ticket until used; Redis expires it after ttl_seconds."""
+        expires = now + timedelta(seconds=ttl_seconds)
+        await self._redis.set(self._k("feedback", ticket_hash), _ts(expires), ex=ttl_seconds)
+
+    async def use_feedback_ticket(self, ticket_hash: str, now: datetime) -> bool:
+        """Consume a ticket with GETDEL: only one caller, on any worker, gets it."""
+        expires = await self._redis.getdel(self._k("feedback", ticket_hash))
+        # The stored time also holds for a clock that is not Redis's (tests move theirs).
+        return expires is not None and now < _parse_ts(expires)
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600

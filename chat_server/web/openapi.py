@@ -215,6 +215,96 @@ STAFF_PATHS: dict[str, Any] = {
     },
 }
 
+_COUNT = {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^<[0-9]+$"}]}
+_COUNTS = {"type": "object", "additionalProperties": _COUNT}
+_OUTCOME_COUNTS = {"type": "object", "properties": {o: _COUNT for o in ["sessions", *_OUTCOMES]}}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_FIGURES = {
+    "type": "object",
+    "required": ["from", "to", "sessions", "by_outcome", "by_language", "by_topic", "by_day", "by_week",
+                 "by_month", "by_year", "by_weekday_hour", "wait_seconds", "duration_seconds", "shifts",
+                 "closed_share", "ratings"],
+    "properties": {
+        "from": _DATE,
+        "to": _DATE,
+        "sessions": _COUNT,
+        "by_outcome": {"type": "object", "required": _OUTCOMES, "properties": {o: _COUNT for o in _OUTCOMES}},
+        "by_language": _COUNTS,
+        "by_topic": _COUNTS,
+        "by_day": {"type": "array", "items": _OUTCOME_COUNTS},
+        "by_week": {"type": "array", "items": _OUTCOME_COUNTS},
+        "by_month": {"type": "array", "items": _OUTCOME_COUNTS},
+        "by_year": {"type": "array", "items": _OUTCOME_COUNTS},
+        "by_weekday_hour": {"type": "array", "minItems": 168, "maxItems": 168, "items": {"type": "object", "properties": {
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
+            "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+            "sessions": _COUNT, "answered": _COUNT, "closed": _COUNT,
+            "covered_hours": {"type": "number"}, "hours": {"type": "number"},
+        }}},
+        "wait_seconds": {"type": "object", "properties": {
+            "answered": _COUNT, "median": _NUMBER_OR_NULL, "p90": {"type": ["integer", "null"]}}},
+        "duration_seconds": {"type": "object", "properties": {"answered": _COUNT, "median": _NUMBER_OR_NULL}},
+        "shifts": {"type": "object", "properties": {
+            "held": {"type": "integer"}, "duty_hours": {"type": "number"}, "answered_per_shift": _NUMBER_OR_NULL}},
+        "closed_share": _NUMBER_OR_NULL,
+        "ratings": {"type": "object", "properties": {
+            "count": _COUNT, "by_rating": _COUNTS, "mean": _NUMBER_OR_NULL}},
+    },
+}
+_REPORT_QUERY = [
+    {"name": "from", "in": "query", "required": True, "schema": _DATE},
+    {"name": "to", "in": "query", "required": True, "schema": _DATE},
+    {"name": "compare", "in": "query", "schema": {"type": "string", "enum": ["previous", "none"]}},
+]
+_SMALL = {"name": "small_numbers", "in": "query", "schema": {"type": "string", "enum": ["on", "off"]}}
+_REPORT_ERRORS = {
+    "400": _err("Bad dates or query", errors.INVALID_REQUEST),
+    "401": _err("Not logged in", errors.UNAUTHENTICATED),
+    "403": _err("Not a manager", errors.FORBIDDEN),
+}
+
+REPORT_PATHS: dict[str, Any] = {
+    "/api/reports": {"get": {
+        "summary": "Every report figure over local dates, optionally with the previous period (managers, admins)",
+        "security": _SESSION,
+        "parameters": [*_REPORT_QUERY, _SMALL],
+        "responses": {"200": _ok("Figures", {
+            "type": "object",
+            "required": ["from", "to", "timezone", "small_numbers", "threshold", "period", "previous"],
+            "properties": {
+                "from": _DATE, "to": _DATE, "timezone": {"type": "string"},
+                "small_numbers": {"type": "boolean"}, "threshold": {"type": "integer"},
+                "period": _FIGURES, "previous": {"oneOf": [_FIGURES, {"type": "null"}]},
+            },
+        }), **_REPORT_ERRORS},
+    }},
+    "/api/reports/export.csv": {"get": {
+        "summary": "The aggregated figures as CSV; small numbers hidden unless small_numbers=off (managers, admins)",
+        "security": _SESSION,
+        "parameters": [*_REPORT_QUERY, _SMALL],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_REPORT_ERRORS},
+    }},
+    "/api/reports/summary-text": {"get": {
+        "summary": "A period summary for a funding report in Finnish or English, small numbers hidden (managers, admins)",
+        "security": _SESSION,
+        "parameters": [*_REPORT_QUERY, {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["fi", "en"]}}],
+        "responses": {"200": {"description": "Plain text", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **_REPORT_ERRORS},
+    }},
+    "/api/feedback": {"post": {
+        "summary": "An anonymous 1-5 rating with the one-time ticket from the visitor's chat:ended",
+        "requestBody": _body({"ticket": {"type": "string", "minLength": 1, "maxLength": 128},
+                              "rating": {"type": "integer", "minimum": 1, "maximum": 5}}, ["ticket", "rating"]),
+        "responses": {
+            "204": {"description": "Counted"},
+            "400": _err("Malformed body or rating", errors.INVALID_REQUEST),
+            "403": _err("Origin not allowed", errors.ORIGIN_NOT_ALLOWED),
+            "404": _err("Unknown, expired or used ticket", errors.UNKNOWN_TICKET),
+        },
+    }},
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -384,6 +474,7 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        **REPORT_PATHS,
         **ROSTER_PATHS,
         **CANNED_PATHS,
         **STAFF_PATHS,

@@ -23,6 +23,7 @@ STATUS = {
     errors.WEAK_PASSWORD: 400,
     errors.OWN_ACCOUNT: 409,
     errors.LAST_ADMIN: 409,
+    errors.UNKNOWN_TICKET: 404,
     errors.INTERNAL_ERROR: 500,
 }
 

@@ -614,7 +614,8 @@ async function phaseMain() {
   const cPosMark = c.count("queue:position");
   const qMark2 = staff.count("queue:update");
   const endB = await b.ok("chat:end", {});
-  expectEqual(endB, { ok: true }, "B chat:end ack");
+  // B was still waiting: no rating ticket (only answered chats get one).
+  expectEqual(endB, { ok: true, feedback_ticket: null }, "B chat:end ack");
   const posC = await c.waitFor("queue:position", (p) => p.position === 1, { from: cPosMark });
   expectEqual(posC.chat_id, chatC, "C queue:position chat_id");
   expect("estimate_seconds" in posC, `queue:position lacks estimate_seconds: ${show(posC)}`);
@@ -820,7 +821,9 @@ async function phaseMain() {
 
   // --- clean up: C leaves, sockets close, staff logs out
   const endC = await c.ok("chat:end", {});
-  expectEqual(endC, { ok: true }, "C chat:end ack");
+  // C was answered: the ack carries a one-time rating ticket, the same as in chat:ended.
+  expectEqual(Object.keys(endC).sort(), ["feedback_ticket", "ok"], "C chat:end ack fields");
+  expect(typeof endC.feedback_ticket === "string" && endC.feedback_ticket.length >= 16, `C chat:end ack ticket: ${show(endC)}`);
   c.close();
   a2.close();
   await staff.ok("duty:check_out", {});

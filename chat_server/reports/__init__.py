@@ -1,0 +1,1 @@
+"""Manager reports: exact figures from counts-only rows, exports and summaries."""

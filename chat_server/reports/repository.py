@@ -1,0 +1,311 @@
+"""Report figures aggregated in the database, and the roll-ups and rating counts they read.
+
+Every figure is exact: see chat_server/reports/rollup.py for how the UTC
+roll-ups are read in the organisation's time zone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement, Connection, Integer, and_, case, delete, func, insert, literal_column, or_, select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from chat_server.db import (
+    ChatSessionRow,
+    FeedbackCountRow,
+    ReportCountRow,
+    ReportHourRow,
+    ReportSlotRow,
+    ReportValueRow,
+    SessionTopic,
+)
+from chat_server.reports import rollup
+from chat_server.reports.rollup import OUTCOMES, Rollup
+from roster.models import ShiftRow
+
+RATINGS = (1, 2, 3, 4, 5)
+
+
+def _upsert(dialect: str, table: Any, rows: list[dict[str, Any]], keys: list[str], add: list[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + excluded.column."""
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_(table).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + getattr(stmt.excluded, c) for c in add}
+    )
+
+
+async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
+    """Add roll-up rows inside the caller's transaction (rows sorted by key, so writers lock in one order)."""
+    dialect = session.bind.dialect.name
+    if part.slots:
+        await session.execute(
+            _upsert(dialect, ReportSlotRow.__table__, part.slot_rows(), ["slot"], list(OUTCOMES))
+        )
+    if part.hours:
+        await session.execute(
+            _upsert(dialect, ReportHourRow.__table__, part.hour_rows(), ["hour"], list(OUTCOMES))
+        )
+    if part.counts:
+        await session.execute(_upsert(
+            dialect, ReportCountRow.__table__, part.count_rows(), ["grain", "period", "figure", "item"], ["sessions"]
+        ))
+    if part.values:
+        await session.execute(_upsert(
+            dialect, ReportValueRow.__table__, part.value_rows(), ["grain", "period", "figure", "seconds"],
+            ["sessions"],
+        ))
+
+
+def rebuild_rollups(conn: Connection) -> Rollup:
+    """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check)."""
+    part = Rollup()
+    rows = conn.execute(select(
+        ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
+        ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
+    ))
+    for started_at, outcome, language, wait, duration in rows:
+        part.add_session(started_at, outcome, language, wait, duration)
+    topics = conn.execute(
+        select(ChatSessionRow.started_at, SessionTopic.topic_code)
+        .join(SessionTopic, SessionTopic.session_id == ChatSessionRow.id)
+    )
+    for started_at, topic in topics:
+        part.add_topic(started_at, topic)
+    for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
+        conn.execute(delete(table))
+    for table, rows_ in (
+        (ReportSlotRow, part.slot_rows()), (ReportHourRow, part.hour_rows()), (ReportCountRow, part.count_rows()),
+        (ReportValueRow, part.value_rows()),
+    ):
+        for start in range(0, len(rows_), 5000):
+            conn.execute(insert(table), rows_[start:start + 5000])
+    return part
+
+
+def _minute_ts(minute: int) -> datetime:
+    return rollup.EPOCH + timedelta(minutes=minute)
+
+
+def _int(value: int) -> ColumnElement[int]:
+    # Literal integers (computed here, never user input): the same text in SELECT and
+    # GROUP BY, which PostgreSQL needs to see them as one expression.
+    return literal_column(str(int(value)), Integer)
+
+
+def _counts_row() -> dict[str, int]:
+    return {"sessions": 0, **{o: 0 for o in OUTCOMES}}
+
+
+class ReportRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def add_rating(self, day: date, rating: int) -> None:
+        """Count one anonymous rating on a local day."""
+        async with self._sessions.begin() as session:
+            dialect = session.bind.dialect.name
+            await session.execute(_upsert(
+                dialect, FeedbackCountRow.__table__, [{"day": day, "rating": rating, "count": 1}],
+                ["day", "rating"], ["count"],
+            ))
+
+    async def figures(self, start: date, end: date, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+        """Every report figure for local dates start..end inclusive (JSON-ready, exact counts)."""
+        lower_at, upper_at = rollup.local_bounds(start, end, zone)
+        lower, upper = rollup.to_minute(lower_at), rollup.to_minute(upper_at)
+        segs = rollup.segments(zone, lower, upper)
+        async with self._sessions() as orm:
+            # Core rows on the session's connection: no ORM loading for thousands of roll-up rows.
+            session = await orm.connection()
+            hours = await self._hours(session, lower, upper, segs)
+            counts, values = await self._tallies(session, lower, upper)
+            shifts = (await session.execute(
+                select(ShiftRow.starts_at, ShiftRow.ends_at)
+                .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
+            )).all()
+            ratings = dict((await session.execute(
+                select(FeedbackCountRow.rating, func.sum(FeedbackCountRow.count))
+                .where(FeedbackCountRow.day >= start, FeedbackCountRow.day <= end)
+                .group_by(FeedbackCountRow.rating)
+            )).all())
+        return self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
+
+    async def _hours(
+        self, session: AsyncConnection, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
+    ) -> tuple[dict[int, list[int]], list[list[int]]]:
+        """Sessions by outcome per local day number and per local hour of the week.
+
+        The zone's offset is added per row with a CASE over its constant-offset
+        segments, so both groupings are exact local time, done in the database:
+        from report_hours when every offset and change falls on a whole hour,
+        else from report_slots (minutes).
+        """
+        if all(n % 60 == 0 for seg in segs for n in (seg.start, seg.end, seg.offset)):
+            table, unit = ReportHourRow.__table__, 60
+        else:
+            table, unit = ReportSlotRow.__table__, 1
+        key = table.c[table.primary_key.columns.keys()[0]]
+        if len(segs) == 1:
+            offset: ColumnElement[int] = _int(segs[0].offset // unit)
+        else:
+            offset = case(
+                *((key < _int(s.end // unit), _int(s.offset // unit)) for s in segs[:-1]),
+                else_=_int(segs[-1].offset // unit),
+            )
+        local = key + offset  # local hours or minutes since 1970-01-01 00:00 local
+        sums = [func.sum(table.c[o]) for o in OUTCOMES]
+        day = (local // _int(rollup.MINUTES_PER_DAY // unit)).label("day")
+        hour = local if unit == 60 else local // _int(60)
+        how = ((hour + _int(rollup.MONDAY_HOUR_OF_EPOCH)) % _int(rollup.HOURS_PER_WEEK)).label("how")
+        in_range = (key >= lower // unit, key < upper // unit)
+        days = {row[0]: list(row[1:]) for row in await session.execute(
+            select(day, *sums).where(*in_range).group_by(day)
+        )}
+        week = [[0] * len(OUTCOMES) for _ in range(rollup.HOURS_PER_WEEK)]
+        for row in await session.execute(select(how, *sums).where(*in_range).group_by(how)):
+            week[row[0]] = list(row[1:])
+        return days, week
+
+    async def _tallies(
+        self, session: AsyncConnection, lower: int, upper: int
+    ) -> tuple[Counter[tuple[str, str]], dict[str, Counter[int]]]:
+        """Languages and topics, and wait and duration histograms, over [lower, upper) minutes."""
+        tiers = rollup.tiers(lower, upper)
+        counts: Counter[tuple[str, str]] = Counter()
+        values: dict[str, Counter[int]] = {rollup.WAIT: Counter(), rollup.DURATION: Counter()}
+
+        def whole(table: Any) -> list[ColumnElement[bool]]:
+            return [and_(table.c.grain == g, table.c.period >= a, table.c.period < b) for g, a, b in tiers.periods]
+
+        if tiers.periods:
+            table = ReportCountRow.__table__
+            rows = await session.execute(
+                select(table.c.figure, table.c.item, func.sum(table.c.sessions))
+                .where(or_(*whole(table))).group_by(table.c.figure, table.c.item)
+            )
+            for figure, item, n in rows:
+                counts[(figure, item)] += int(n)
+            table = ReportValueRow.__table__
+            rows = await session.execute(
+                select(table.c.figure, table.c.seconds, func.sum(table.c.sessions))
+                .where(or_(*whole(table))).group_by(table.c.figure, table.c.seconds)
+            )
+            for figure, seconds, n in rows:
+                values[figure][int(seconds)] += int(n)
+        if tiers.raw:
+            started = ChatSessionRow.started_at
+            in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
+            rows = await session.execute(
+                select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
+                       ChatSessionRow.duration_seconds).where(in_raw)
+            )
+            for outcome, language, wait, duration in rows:
+                counts[(rollup.LANGUAGE, language)] += 1
+                if outcome == "answered":
+                    values[rollup.WAIT][wait] += 1
+                    values[rollup.DURATION][rollup.duration_key(duration)] += 1
+            rows = await session.execute(
+                select(SessionTopic.topic_code, func.count())
+                .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
+                .where(in_raw).group_by(SessionTopic.topic_code)
+            )
+            for topic, n in rows:
+                counts[(rollup.TOPIC, topic)] += int(n)
+        return counts, values
+
+    @staticmethod
+    def _shape(
+        start: date, end: date, segs: tuple[rollup.Segment, ...], lower: int, upper: int,
+        hours: tuple[dict[int, list[int]], list[list[int]]], counts: Counter[tuple[str, str]],
+        values: dict[str, Counter[int]], shifts: list[Any], ratings: dict[int, int], now: datetime,
+    ) -> dict[str, Any]:
+        days, week = hours
+        by_outcome = {o: sum(row[i] for row in days.values()) for i, o in enumerate(OUTCOMES)}
+        total = sum(by_outcome.values())
+        closed = OUTCOMES.index("closed")
+
+        # Duty coverage and the hours of each weekday × hour, up to now: only what has happened.
+        until = max(lower, min(upper, rollup.to_minute(now)))
+        hours_in = rollup.week_minutes(rollup.split(rollup.clip([(lower, until)], lower, until), segs))
+        spans = [(rollup.minute_of(a), rollup.minute_of(b)) for a, b in shifts]
+        covered = rollup.week_minutes(rollup.split(rollup.clip(spans, lower, until), segs))
+        now_naive = now.astimezone(UTC).replace(tzinfo=None)
+        lower_at, upper_at = _minute_ts(lower), _minute_ts(upper)
+        held = sum(1 for a, b in shifts if lower_at <= a < upper_at and b <= now_naive)
+        duty_minutes = sum(covered)
+        cells = [
+            {"weekday": how // 24, "hour": how % 24, "sessions": sum(week[how]), "answered": week[how][0],
+             "closed": week[how][closed], "covered_hours": round(covered[how] / 60, 2),
+             "hours": round(hours_in[how] / 60, 2)}
+            for how in range(rollup.HOURS_PER_WEEK)
+        ]
+
+        series = _series(start, end, days)
+        answered = by_outcome["answered"]
+        rated = sum(int(ratings.get(r, 0)) for r in RATINGS)
+        wait, duration = values[rollup.WAIT], values[rollup.DURATION]
+        return {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "sessions": total,
+            "by_outcome": by_outcome,
+            "by_language": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.LANGUAGE},
+            "by_topic": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.TOPIC},
+            **series,
+            "by_weekday_hour": cells,
+            "wait_seconds": {
+                "answered": sum(wait.values()), "median": rollup.median(wait), "p90": rollup.percentile(wait, 90),
+            },
+            "duration_seconds": {"answered": sum(duration.values()), "median": rollup.median(duration)},
+            "shifts": {
+                "held": held,
+                "duty_hours": round(duty_minutes / 60, 2),
+                "answered_per_shift": round(answered / held, 1) if held else None,
+            },
+            "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
+            "ratings": {
+                "count": rated,
+                "by_rating": {str(r): int(ratings.get(r, 0)) for r in RATINGS},
+                "mean": round(sum(r * int(ratings.get(r, 0)) for r in RATINGS) / rated, 2) if rated else None,
+            },
+        }
+
+
+def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, list[dict[str, Any]]]:
+    """Counts by local day (every day of the range), ISO week, month and year."""
+    out: dict[str, list[dict[str, Any]]] = {"by_day": [], "by_week": [], "by_month": [], "by_year": []}
+    current: dict[str, dict[str, Any]] = {}
+    zero = [0] * len(OUTCOMES)
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        text = day.isoformat()
+        counts = days.get(ordinal - rollup.EPOCH_ORDINAL, zero)
+        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts))}
+        out["by_day"].append(row)
+        if day.weekday() == 0 or "week" not in current:
+            iso = day.isocalendar()
+            current["week"] = _bucket(out["by_week"], "week", f"{iso.year}-W{iso.week:02d}", text)
+        if day.day == 1 or "month" not in current:
+            current["month"] = _bucket(out["by_month"], "month", text[:7], text)
+        if (day.month, day.day) == (1, 1) or "year" not in current:
+            current["year"] = _bucket(out["by_year"], "year", text[:4], text)
+        for bucket in current.values():
+            bucket["end"] = text
+            for key, n in row.items():
+                if key != "date":
+                    bucket[key] += n
+    return out
+
+
+def _bucket(target: list[dict[str, Any]], name: str, key: str, first: str) -> dict[str, Any]:
+    bucket = {name: key, "start": first, "end": first, **_counts_row()}
+    target.append(bucket)
+    return bucket
