@@ -119,7 +119,11 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         await page.keyboard.press("Tab")  # Swedish
         await page.keyboard.press("Tab")  # English
         await page.keyboard.press("Space")
-        await page.keyboard.press("Tab")
+        # The other offered languages (Russian, Thai, ...), then the chats-at-once field.
+        offered = await page.locator("#add-form input[type=checkbox]").count()
+        for _ in range(offered - 3 + 1):
+            await page.keyboard.press("Tab")
+        await expect(page.locator("#add-max-chats")).to_be_focused()
         await page.keyboard.type("2")
         await page.keyboard.press("Tab")  # password: empty, one is generated
         await page.keyboard.press("Tab")
