@@ -118,7 +118,9 @@ async def test_canned_insert_transfer_and_block(tmp_path: Path, browser: Browser
         await expect(visitor.locator("#ended-reason")).to_have_text("The chat has been closed.")
         await visitor.screenshot(path=screenshots / "console-actions-5-widget-blocked.png")
         await visitor.click("#new-chat")
-        await expect(visitor.locator("#error-text")).to_be_visible()
+        await expect(visitor.locator("#error-text")).to_have_text(
+            "The chat is not available right now. Please try again later."
+        )
         await expect(leo.get_by_role("tab")).to_have_count(0)
         await expect(aino.get_by_role("tab")).to_have_count(0)
 

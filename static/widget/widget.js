@@ -308,7 +308,8 @@ async function startChat() {
     // no token for. A fresh connection gives a fresh socket; the orphan chat
     // expires on the server after its grace period.
     if (errorCode(ack) === "chat_already_started") socket.disconnect();
-    return showError(errorCode(ack) === "timeout" ? "widget.error.unreachable" : "widget.error.generic");
+    const key = { timeout: "widget.error.unreachable", visitor_blocked: "widget.error.visitor_blocked" }[errorCode(ack)];
+    return showError(key || "widget.error.generic");
   }
   if (ack.chat.state === "closed") {
     app.status = { ...(app.status || {}), open: false, next_opening: ack.chat.next_opening };
@@ -353,6 +354,7 @@ async function resume() {
         return;
       }
       if (code === "resume_failed") return endChat("resume_failed", null);
+      if (code === "visitor_blocked") return endChat("blocked", null);
       if (code === "disconnected") return; // the next "connect" resumes
       await sleep(Math.min(1000 * 2 ** attempt, 15000));
     }
