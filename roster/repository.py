@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict, Unpack
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -334,18 +334,29 @@ class SlotRepository:
                     raise NotFound(f"no staff member {staff_id}")
                 if await self._assigned_row(session, slot_id, occurrence_date, staff_id) is not None:
                     raise Conflict("already assigned to this occurrence")
+                values = {
+                    "staff_id": staff_id, "starts_at": to_db(occ.starts_at), "ends_at": to_db(occ.ends_at),
+                    "note": note, "slot_id": slot_id, "occurrence_date": occurrence_date,
+                }
                 if only_open_place:
-                    taken = await session.scalar(
-                        select(func.count()).select_from(ShiftRow).where(
-                            ShiftRow.slot_id == slot_id, ShiftRow.occurrence_date == occurrence_date
-                        )
+                    # Count and insert in one statement: on SQLite the slot lock above does
+                    # nothing, and a count read before the insert could be stale.
+                    taken = (
+                        select(func.count()).select_from(ShiftRow)
+                        .where(ShiftRow.slot_id == slot_id, ShiftRow.occurrence_date == occurrence_date)
+                        .scalar_subquery()
                     )
-                    if (taken or 0) >= occ.needed:
+                    columns = [ShiftRow.__table__.c[name] for name in values]
+                    chosen = select(*(literal(v, type_=c.type) for v, c in zip(values.values(), columns)))
+                    added = await session.execute(
+                        insert(ShiftRow).from_select(list(values), chosen.where(taken < occ.needed))
+                    )
+                    if added.rowcount != 1:
                         raise Conflict("this duty has no open place")
-                row = ShiftRow(
-                    staff_id=staff_id, starts_at=to_db(occ.starts_at), ends_at=to_db(occ.ends_at), note=note,
-                    slot_id=slot_id, occurrence_date=occurrence_date,
-                )
+                    row = await self._assigned_row(session, slot_id, occurrence_date, staff_id)
+                    assert row is not None
+                    return _shift(row)
+                row = ShiftRow(**values)
                 session.add(row)
                 await session.flush()
                 return _shift(row)

@@ -181,6 +181,21 @@ async def test_concurrent_double_assignment_has_one_winner(db: Db) -> None:
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
 
 
+async def test_concurrent_sign_ups_never_overfill_a_duty(db: Db) -> None:
+    """Three members race for the last open place (self sign-up): exactly one gets it, on both engines."""
+    slot = await db.slots.create_weekly(TUE, time(12), time(15), HEL, START, needed=1)
+    for _round in range(5):
+        results = await asyncio.gather(
+            *(db.slots.assign(slot.slot_id, date(2026, 12, 1), member, only_open_place=True) for member in db.staff),
+            return_exceptions=True,
+        )
+        winners = [r for r in results if not isinstance(r, BaseException)]
+        assert len(winners) == 1, results
+        assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException)), results
+        assert len(await db.shifts.between(utc(2026, 1, 1), utc(2028, 1, 1))) == 1
+        await db.slots.unassign(slot.slot_id, date(2026, 12, 1), winners[0].staff_id)
+
+
 async def test_unassign(db: Db) -> None:
     slot = await db.slots.create_weekly(TUE, time(12), time(15), HEL, START)
     shift = await db.slots.assign(slot.slot_id, date(2026, 12, 1), db.staff[0])
