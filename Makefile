@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR     := static/vendor/socket.io.esm.min.js
 ARTIFACTS  := test-artifacts
 
-.PHONY: run test deps browser clean
+.PHONY: run test deps browser clean bench
 
 run: deps
 	$(BIN)/dutychat run --demo
@@ -19,6 +19,18 @@ test: deps browser
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
 
 deps: $(PY_STAMP) $(VENDOR)
+
+# Benchmarks against a bare python-socketio relay (docs/performance.md); never part of `make test`.
+# `make bench QUICK=1` is a smaller run (under two minutes) that leaves the docs alone.
+BENCH_STAMP := $(VENV)/.bench-installed
+QUICK ?=
+
+bench: deps $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish)
+
+$(BENCH_STAMP): $(PY_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,4 +54,4 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache
+	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache bench/results*.json bench/results*.png

@@ -47,14 +47,16 @@ def plot(results: dict[str, Any], path: Path) -> None:
     left.set_ylabel("latency (ms)")
     left.set_ylim(bottom=0)
     left.grid(alpha=0.3)
-    left.legend(fontsize=8)
+    if left.get_legend_handles_labels()[0]:
+        left.legend(fontsize=8)
     right.axhline(50, color="grey", linewidth=0.8, linestyle="--")
     right.set_title("p99 one-way latency against offered rate (knee: p99 < 50 ms)")
     right.set_xlabel("offered messages per second")
     right.set_ylabel("p99 latency (ms)")
     right.set_yscale("log")
     right.grid(alpha=0.3)
-    right.legend(fontsize=8)
+    if right.get_legend_handles_labels()[0]:
+        right.legend(fontsize=8)
     mode = "quick run" if results["quick"] else "full run"
     fig.suptitle(f"dutychat vs bare relay — {mode}, {results['generated_at']}, "
                  f"{results['machine']['cpu_count']} CPUs", fontsize=10)

@@ -69,16 +69,25 @@ class Sizes:
     latency_curve_2w: bool = True
     client_comparison: bool = True
     generator_check: bool = True  # saturation from one generator process, then from all
+    gc_experiment: bool = True  # dutychat with and without its start-up gc.freeze()
 
     @classmethod
-    def for_run(cls, quick: bool) -> "Sizes":
+    def for_run(cls, quick: bool, smoke: bool = False) -> "Sizes":
+        if smoke:
+            # Only proves that the harness runs end to end (tests/test_bench_smoke.py): no figure means anything.
+            return cls(
+                quick=True, relay_chats=6, relay_staff=2, concurrency_steps=[6], latency_interval=0.5,
+                latency_seconds=1.0, warmup=0.2, saturation_seconds=0.5, knee_fractions=[0.2, 0.4],
+                knee_seconds=0.5, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
+                latency_curve_2w=True, client_comparison=False, generator_check=True, gc_experiment=False,
+            )
         if not quick:
             return cls(quick=False)
         return cls(
             quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[50, 100], latency_seconds=2.0,
             warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.4, 0.6, 0.8], knee_seconds=1.2,
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
-            generator_check=False,
+            generator_check=False, gc_experiment=False,
         )
 
 
@@ -125,6 +134,7 @@ class Target:
         self.tokens = tokens
         self.server: Dutychat | Baseline | None = None
         self.balancer: BalancerProcess | None = None
+        self.gc_mode: str | None = None  # "nofreeze": dutychat without its start-up gc.freeze()
         self.probe_dir = work / "probe"
         self.probe_dir.mkdir(parents=True, exist_ok=True)
 
@@ -139,11 +149,11 @@ class Target:
             return self.tokens[group][:count]
         return [f"{group}{i:02d}" for i in range(1, count + 1)]
 
-    async def start(self, name: str, staff_group: str | None, staff_count: int, gc_mode: str | None = None) -> None:
+    async def start(self, name: str, staff_group: str | None, staff_count: int) -> None:
         redis_url = self.redis.url if self.redis and self.workers > 1 else None
         if self.redis and redis_url:
             await self.redis.flush()
-        env = probe_env(self.probe_dir, gc_mode)
+        env = probe_env(self.probe_dir, self.gc_mode)
         log = self.work / "logs" / f"{name}-{self.kind}-{self.workers}w.log"
         if self.kind == "dutychat":
             self.server = Dutychat(self.work / "dutychat-data", log, self.workers, redis_url, env)
@@ -436,6 +446,43 @@ async def burst_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         target.stop()
 
 
+async def latency_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """One latency phase at relay_chats concurrent chats (for the GC comparison)."""
+    chats = sizes.relay_chats
+    await target.start("latency", "relay", sizes.relay_staff)
+    try:
+        await target.connect_staff("relay", sizes.relay_staff)
+        parts = await target.connect_visitors(chats)
+        await target.start_chats(chats, spread=min(2.0, chats / 250))
+        await target.pool.call("wait_active", {"timeout": 30})
+        return await target.phase("open", parts, sizes.warmup, 2 * sizes.latency_seconds, sizes.latency_interval)
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
+async def gc_experiment(pool: GeneratorPool, work: Path, tokens: dict[str, list[str]], sizes: Sizes) -> dict[str, Any]:
+    """dutychat with and without gc.freeze() after start-up: burst and latency, GC pauses."""
+    out: dict[str, Any] = {}
+    for mode in ("nofreeze", "freeze"):
+        target = Target("dutychat", 1, work, pool, None, tokens)
+        target.gc_mode = "nofreeze" if mode == "nofreeze" else None
+        burst = await burst_scenario(target, sizes)
+        latency = await latency_scenario(target, sizes)
+        out["without_freeze" if mode == "nofreeze" else "with_freeze"] = {
+            "burst_p99_ms": burst["assign_or_queue_ms"]["p99"],
+            "burst_gc_gen2_max_ms": burst["server_probe"]["gc"]["gen2"]["max_ms"],
+            "burst_gc_gen2_max_cpu_ms": burst["server_probe"]["gc"]["gen2"]["max_cpu_ms"],
+            "burst_loop_lag_max_ms": burst["server_probe"]["loop_lag_max_ms"],
+            "latency_chats": latency["chats"],
+            "latency_p99_ms": latency["latency_ms"]["visitor_to_staff"]["p99"],
+            "latency_max_ms": latency["latency_ms"]["visitor_to_staff"]["max"],
+            "latency_gc": latency["server_probe"]["gc"],
+            "latency_loop_lag_max_ms": latency["server_probe"]["loop_lag_max_ms"],
+        }
+    return out
+
+
 async def client_comparison(work: Path, sizes: Sizes, redis: RedisServer | None) -> dict[str, Any]:
     """Generator CPU per message: python-socketio's AsyncClient against the raw client, same load."""
     out: dict[str, Any] = {}
@@ -647,11 +694,11 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
         await pool.close()
 
 
-SCENARIOS = ("relay1", "relay2", "memory", "burst", "report", "clients")
+SCENARIOS = ("relay1", "relay2", "memory", "burst", "report", "clients", "gc")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = Sizes.for_run(args.quick)
+    sizes = Sizes.for_run(args.quick, args.smoke)
     if args.generators:
         sizes.generators = args.generators
     only = set(args.only or SCENARIOS)
@@ -659,6 +706,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": sizes.quick,
+        "smoke": args.smoke,
         "machine": machine_info(),
         "sizes": asdict(sizes),
         "settings": {
@@ -702,6 +750,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if "burst" in only:
                         runs[f"burst_{kind}"] = await burst_scenario(t, sizes)
                         progress(f"burst {kind}", started, runs[f"burst_{kind}"]["assign_or_queue_ms"])
+                if "gc" in only and sizes.gc_experiment:
+                    results["gc_experiment"] = await gc_experiment(pool, work, tokens, sizes)
+                    progress("gc experiment", started, results["gc_experiment"])
             if "clients" in only and sizes.client_comparison:
                 results["generator_client_comparison"] = await client_comparison(work, sizes, redis)
                 progress("client comparison", started, results["generator_client_comparison"])
@@ -733,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--generators", type=int, help="load generator processes (default 2)")
     parser.add_argument("--publish", action="store_true", help="also update docs/performance.md and its plot")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     results = asyncio.run(run(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE_SITE = ROOT / "bench" / "probe_site"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench password, not secret"
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -156,11 +158,17 @@ class Managed:
                 self.proc.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the harness dies, so no server outlives a run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _popen(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                start_new_session=True)
+                                preexec_fn=_die_with_parent)
 
 
 def _base_env(extra: dict[str, str]) -> dict[str, str]:
@@ -313,7 +321,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(directory), "--maxclients", "10000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )
         self.url = f"redis://127.0.0.1:{port}/0"
 

@@ -142,6 +142,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
+    await service.close()
     await service.flush()
 
 
