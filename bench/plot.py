@@ -42,7 +42,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 name = "1 worker" if workers == 1 else "2 workers + Redis"
                 right.plot(xs, p99, style, color=COLOURS[kind], label=f"{label}, {name}")
     interval = results["sizes"]["latency_interval"]
-    left.set_title(f"Visitor→staff latency, each side sending every {interval:g} s (1 worker)")
+    left.set_title(f"Visitor→staff latency, 1 worker\n(each side sends every {interval:g} s)")
     left.set_xlabel("concurrent active chats")
     left.set_ylabel("latency (ms)")
     left.set_ylim(bottom=0)
@@ -50,7 +50,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     if left.get_legend_handles_labels()[0]:
         left.legend(fontsize=8)
     right.axhline(50, color="grey", linewidth=0.8, linestyle="--")
-    right.set_title("p99 one-way latency against offered rate (knee: p99 < 50 ms)")
+    right.set_title("p99 one-way latency against offered rate\n(knee: highest rate with p99 < 50 ms)")
     right.set_xlabel("offered messages per second")
     right.set_ylabel("p99 latency (ms)")
     right.set_yscale("log")

@@ -60,7 +60,7 @@ class Sizes:
     latency_seconds: float = 10.0
     warmup: float = 2.0
     saturation_seconds: float = 10.0
-    knee_fractions: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    knee_fractions: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     knee_seconds: float = 6.0
     idle_visitors: int = 2000
     burst_visitors: int = 1000
@@ -85,7 +85,7 @@ class Sizes:
             return cls(quick=False)
         return cls(
             quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[50, 100], latency_seconds=2.0,
-            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.4, 0.6, 0.8], knee_seconds=1.2,
+            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.2, 0.4, 0.6, 0.8], knee_seconds=1.2,
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
             generator_check=False, gc_experiment=False,
         )
@@ -179,6 +179,9 @@ class Target:
 
     def cpu_groups(self) -> dict[str, list[int]]:
         groups = {"server": self.server_pids(), "generators": self.pool.pids}
+        if len(self.server_pids()) > 1:
+            for i, pid in enumerate(self.server_pids()):
+                groups[f"server{i}"] = [pid]
         for i, pid in enumerate(self.pool.pids):
             groups[f"generator{i}"] = [pid]
         if self.balancer:
