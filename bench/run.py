@@ -70,16 +70,18 @@ class Sizes:
     client_comparison: bool = True
     generator_check: bool = True  # saturation from one generator process, then from all
     gc_experiment: bool = True  # dutychat with and without its start-up gc.freeze()
+    phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
 
     @classmethod
     def for_run(cls, quick: bool, smoke: bool = False) -> "Sizes":
         if smoke:
             # Only proves that the harness runs end to end (tests/test_bench_smoke.py): no figure means anything.
             return cls(
-                quick=True, relay_chats=6, relay_staff=2, concurrency_steps=[6], latency_interval=0.5,
-                latency_seconds=1.0, warmup=0.2, saturation_seconds=0.5, knee_fractions=[0.2, 0.4],
-                knee_seconds=0.5, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
-                latency_curve_2w=True, client_comparison=False, generator_check=True, gc_experiment=False,
+                quick=True, relay_chats=6, relay_staff=2, concurrency_steps=[6], latency_interval=0.3,
+                latency_seconds=0.6, warmup=0.1, saturation_seconds=0.4, knee_fractions=[0.2],
+                knee_seconds=0.4, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
+                latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
+                phase_lead=0.1,
             )
         if not quick:
             return cls(quick=False)
@@ -135,6 +137,7 @@ class Target:
         self.server: Dutychat | Baseline | None = None
         self.balancer: BalancerProcess | None = None
         self.gc_mode: str | None = None  # "nofreeze": dutychat without its start-up gc.freeze()
+        self.phase_lead = 0.3
         self.probe_dir = work / "probe"
         self.probe_dir.mkdir(parents=True, exist_ok=True)
 
@@ -221,7 +224,7 @@ class Target:
 
     async def phase(self, mode: str, active: list[int], warmup: float, duration: float,
                     interval: float = 0.0) -> dict[str, Any]:
-        start_at = time.monotonic() + 0.3
+        start_at = time.monotonic() + self.phase_lead
         measure_from = start_at + warmup
         end = measure_from + duration
         meter = CpuMeter(self.cpu_groups())
@@ -238,7 +241,7 @@ class Target:
         cpu = meter.stop()
         redis_clients = await clients.stop() if clients else None
         answers = await call
-        debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at + 0.3:.1f}s")
+        debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at:.1f}s")
         return summarise(answers, duration, cpu, redis_clients,
                          probe.read(self.probe_dir, self.server_pids(), measure_from, end),
                          chats=sum(active), mode=mode, interval=interval)
@@ -740,11 +743,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 debug("generators up")
                 for kind in ("baseline", "dutychat"):
                     t = Target(kind, 1, work, pool, redis, tokens)
+                    t.phase_lead = sizes.phase_lead
                     if "relay1" in only:
                         runs[f"relay_{kind}_1w"] = await relay_scenario(t, sizes, latency_curve=True)
                         progress(f"relay 1 worker {kind}", started, runs[f"relay_{kind}_1w"]["throughput_per_s"])
                     if "relay2" in only:
                         t2 = Target(kind, 2, work, pool, redis, tokens)
+                        t2.phase_lead = sizes.phase_lead
                         runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=sizes.latency_curve_2w)
                         progress(f"relay 2 workers {kind}", started, runs[f"relay_{kind}_2w"]["throughput_per_s"])
                     if "memory" in only:
