@@ -36,6 +36,16 @@ def generated_section(results: dict[str, Any]) -> str:
         "",
         *_details(results),
     ]
+    experiment = results.get("gc_experiment")
+    if experiment:
+        lines += ["", "dutychat with and without `gc.freeze()` after start-up (same run):", "",
+                  "| | burst p99 ms | burst gen2 max ms (CPU) | 500-chat p99 ms | 500-chat max ms | "
+                  "gen2 max ms (CPU) | loop lag max ms |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, e in experiment.items():
+            g2 = e["latency_gc"]["gen2"]
+            lines.append(f"| {name.replace('_', ' ')} | {e['burst_p99_ms']} | {e['burst_gc_gen2_max_ms']} "
+                         f"({e.get('burst_gc_gen2_max_cpu_ms')}) | {e['latency_p99_ms']} | {e['latency_max_ms']} | "
+                         f"{g2['max_ms']} ({g2.get('max_cpu_ms')}) | {e['latency_loop_lag_max_ms']} |")
     if gen:
         lines += [
             "",
@@ -51,8 +61,9 @@ def generated_section(results: dict[str, Any]) -> str:
 def _details(results: dict[str, Any]) -> list[str]:
     runs = results["runs"]
     out = ["| run | saturation delivered/s | server CPU % | generators CPU % | 1 generator process: delivered/s "
-           "| server loop lag max ms | GC gen2 max ms | Redis clients max |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| server CPU µs/message | latency step: offered → delivered /s | server loop lag max ms "
+           "| GC gen2 max ms (CPU ms) | Redis clients max |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, run in runs.items():
         if not name.startswith("relay_"):
             continue
@@ -61,10 +72,14 @@ def _details(results: dict[str, Any]) -> list[str]:
         phases = [sat, *run["latency_curve"], *run["knee_steps"]]
         lag = max(p["server_probe"]["loop_lag_max_ms"] for p in phases)
         gc2 = max(p["server_probe"]["gc"]["gen2"]["max_ms"] for p in phases)
+        gc2_cpu = max(p["server_probe"]["gc"]["gen2"].get("max_cpu_ms", 0) for p in phases)
+        step = run["latency_curve"][-1] if run["latency_curve"] else None
+        offered = f"{step['offered_per_s']} → {step['delivered_per_s']} ({step['chats']} chats)" if step else "–"
         clients = [p["redis_clients"]["max"] for p in phases if p.get("redis_clients") and p["redis_clients"]["max"]]
         out.append(
             f"| {name} | {sat['delivered_per_s']} | {sat['cpu_percent']['server']} | "
-            f"{sat['cpu_percent']['generators']} | {one['delivered_per_s'] if one else '–'} | {lag} | {gc2} | "
+            f"{sat['cpu_percent']['generators']} | {one['delivered_per_s'] if one else '–'} | "
+            f"{sat['server_cpu_us_per_message']} | {offered} | {lag} | {gc2} ({gc2_cpu}) | "
             f"{max(clients) if clients else '–'} |"
         )
     return out

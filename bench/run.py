@@ -87,7 +87,7 @@ class Sizes:
             return cls(quick=False)
         return cls(
             quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[50, 100], latency_seconds=2.0,
-            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.2, 0.4, 0.6, 0.8], knee_seconds=1.2,
+            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.2, 0.4, 0.6, 0.8], knee_seconds=1.0,
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
             generator_check=False, gc_experiment=False,
         )
@@ -267,6 +267,7 @@ def summarise(answers: list[dict[str, Any]], duration: float, cpu: dict[str, flo
         "chats": chats,
         "interval_s": interval or None,
         "seconds": duration,
+        # Visitor sends scheduled in the window, each calling for one staff answer.
         "offered_per_s": r(sum(a["scheduled_in_window"] for a in answers) * 2 / duration) if mode == "open" else None,
         "sent_per_s": r(sum(a["sent_in_window"] for a in answers) / duration),
         "delivered_per_s": r(delivered / duration),
@@ -327,8 +328,11 @@ async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> d
             for step in sizes.concurrency_steps:
                 if step > chats:
                     continue
+                # Warm up for at least an interval, so answers to messages sent before the window
+                # balance those that fall after it (offered against delivered).
                 out["latency_curve"].append(await target.phase(
-                    "open", split(step, len(parts)), sizes.warmup, sizes.latency_seconds, sizes.latency_interval))
+                    "open", split(step, len(parts)), max(sizes.warmup, sizes.latency_interval),
+                    sizes.latency_seconds, sizes.latency_interval))
         # Saturation: all chats from the first generator process only, then from all of them.
         if sizes.generator_check and len(parts) > 1:
             one = [parts[0]] + [0] * (len(parts) - 1)
