@@ -347,7 +347,8 @@ async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> d
         for fraction in sizes.knee_fractions:
             rate = fraction * saturation
             interval = 2 * chats / rate
-            step = await target.phase("open", parts, sizes.warmup / 2, sizes.knee_seconds, interval)
+            # Warm-up of at least an interval: see the latency curve above.
+            step = await target.phase("open", parts, max(sizes.warmup / 2, interval), sizes.knee_seconds, interval)
             p99 = step["latency_ms"]["both"]["p99"]
             step["passed"] = bool(p99 is not None and p99 < KNEE_P99_MS and lost(step) == 0
                                   and step["delivered_per_s"] >= 0.9 * step["offered_per_s"])
@@ -620,6 +621,8 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             ([run["saturation_one_generator"]] if "saturation_one_generator" in run else []) + \
             [s for s in run["knee_steps"] if s["passed"]]
         problems[name] = sum(lost(p) for p in phases)
+    if not problems:
+        return f
     f["lost_duplicated_out_of_order"] = figure(
         "messages", problems.get("relay_dutychat_1w", 0) + problems.get("relay_dutychat_2w", 0),
         problems.get("relay_baseline_1w", 0) + problems.get("relay_baseline_2w", 0), "0 for dutychat",
