@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR     := static/vendor/socket.io.esm.min.js
 ARTIFACTS  := test-artifacts
 
-.PHONY: run test deps browser clean bench
+.PHONY: run test deps browser clean bench bench-redis
 
 run: deps
 	$(BIN)/dutychat run --demo
@@ -25,8 +25,14 @@ deps: $(PY_STAMP) $(VENDOR)
 BENCH_STAMP := $(VENV)/.bench-installed
 QUICK ?=
 
-bench: deps $(BENCH_STAMP)
+bench: deps $(BENCH_STAMP) bench-redis
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish)
+
+# The two-worker runs start a throwaway redis-server of their own (or use DUTYCHAT_BENCH_REDIS_URL).
+bench-redis:
+	@command -v redis-server >/dev/null 2>&1 || [ -n "$$DUTYCHAT_BENCH_REDIS_URL" ] || { \
+	  echo "installing Debian's redis-server for the two-worker benchmarks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 $(BENCH_STAMP): $(PY_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
