@@ -6,7 +6,8 @@ DUTYCHAT_BENCH_PROBE_DIR is set, in dutychat and the baseline alike; a normal
 `<dir>/<pid>.jsonl`:
 
     {"t": <time.monotonic()>, "lag_max_ms": .., "lag_over_10ms": n,
-     "gc": {"0": [count, total_ms, max_ms, max_cpu_ms], "1": [...], "2": [...]}}
+     "gc": {"0": [count, total_ms, max_ms, max_cpu_ms], "1": [...], "2": [...]},
+     "frozen": gc.get_freeze_count()}
 
 The lag ticker runs every 20 ms on the first event loop that runs in the
 process; its lateness is the event-loop lag. GC pauses come from gc.callbacks.
@@ -86,6 +87,7 @@ class Probe:
             "lag_max_ms": round(self.lag_max * 1000, 2),
             "lag_over_10ms": self.lag_over,
             "gc": {str(k): [v[0], round(v[1], 2), round(v[2], 2), round(v[3], 2)] for k, v in self.gc.items()},
+            "frozen": gc.get_freeze_count(),
         }
         with self.path.open("a") as fh:
             fh.write(json.dumps(line) + "\n")
@@ -110,6 +112,7 @@ def read(directory: Path, pids: list[int], start: float, end: float) -> dict[str
     """Largest lag and GC pauses of these processes between start and end (monotonic)."""
     lag = 0.0
     over = 0
+    frozen = 0
     gcs = {g: [0, 0.0, 0.0, 0.0] for g in ("0", "1", "2")}
     for pid in pids:
         path = directory / f"{pid}.jsonl"
@@ -124,6 +127,7 @@ def read(directory: Path, pids: list[int], start: float, end: float) -> dict[str
             if line["t"] < start or line["t"] - 1.0 > end:
                 continue
             lag = max(lag, line["lag_max_ms"])
+            frozen = max(frozen, line.get("frozen", 0))
             over += line["lag_over_10ms"]
             for g, (count, total, top, cpu_top) in line["gc"].items():
                 gcs[g][0] += count
@@ -133,6 +137,7 @@ def read(directory: Path, pids: list[int], start: float, end: float) -> dict[str
     return {
         "loop_lag_max_ms": round(lag, 1),
         "loop_lag_ticks_over_10ms": over,
+        "gc_frozen_objects": frozen,
         "gc": {f"gen{g}": {"count": v[0], "total_ms": round(v[1], 1), "max_ms": round(v[2], 1),
                            "max_cpu_ms": round(v[3], 1)}
                for g, v in gcs.items()},
