@@ -41,6 +41,7 @@ from bench.sioclient import CLIENTS, ConnectRefused
 
 CONNECT_CONCURRENCY = 50
 QUIET_SECONDS = 0.3
+SLOW_MS = 5.0
 DRAIN_LIMIT_SECONDS = 10.0
 
 
@@ -92,6 +93,7 @@ class Phase:
         self.delivered_in_window = 0
         self.latency = {"visitor": array("d"), "staff": array("d")}  # by sender, ms
         self.send_lag = array("d")  # how late scheduled sends went out, ms
+        self.slow = array("d")  # (send time, latency ms) pairs of deliveries slower than SLOW_MS
         self.loop_lag_max = 0.0
 
     def running(self, now: float) -> bool:
@@ -278,6 +280,7 @@ class Generator:
             "latency_visitor_ms": phase.latency["visitor"].tobytes(),
             "latency_staff_ms": phase.latency["staff"].tobytes(),
             "send_lag_ms": phase.send_lag.tobytes(),
+            "slow": phase.slow.tobytes(),
             "loop_lag_max_ms": phase.loop_lag_max * 1000,
             "delta": {k: after[k] - before[k] for k in after},
         }
@@ -389,7 +392,10 @@ class Generator:
             return
         sent_at = float(sent_text)
         if phase.in_window(sent_at):
-            phase.latency[sender].append((now - sent_at) * 1000)
+            latency = (now - sent_at) * 1000
+            phase.latency[sender].append(latency)
+            if latency > SLOW_MS:
+                phase.slow.extend((sent_at, latency))
         if phase.in_window(now):
             phase.delivered_in_window += 1
         if side == "staff":

@@ -241,6 +241,7 @@ class Target:
         cpu = meter.stop()
         redis_clients = await clients.stop() if clients else None
         answers = await call
+        self.last_answers = answers
         debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at:.1f}s")
         return summarise(answers, duration, cpu, redis_clients,
                          probe.read(self.probe_dir, self.server_pids(), measure_from, end),
