@@ -577,9 +577,17 @@ class ChatService:
         message, duplicate = result
         if not duplicate:
             data = message_view(message)
-            await self.notifier.to_visitor(chat.chat_id, "message:new", data)
-            if chat.staff_id is not None:
+            # The sender's own side first: with several workers an emit delivers locally, then
+            # waits for its Redis publish, so the other order held the sender's own copy back
+            # behind a round trip, long enough for the answer to overtake it (seen as messages
+            # out of order in the two-worker benchmark).
+            if sender is Sender.STAFF and chat.staff_id is not None:
                 await self.notifier.to_staff(chat.staff_id, "message:new", data)
+                await self.notifier.to_visitor(chat.chat_id, "message:new", data)
+            else:
+                await self.notifier.to_visitor(chat.chat_id, "message:new", data)
+                if chat.staff_id is not None:
+                    await self.notifier.to_staff(chat.staff_id, "message:new", data)
         return message.seq, duplicate
 
     async def _end(self, chat: Chat, reason: EndReason, finish: bool = True) -> Chat | None:
