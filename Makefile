@@ -10,7 +10,7 @@ VENDOR     := static/vendor/socket.io.esm.min.js
 CHART      := static/vendor/chart.umd.min.js
 ARTIFACTS  := test-artifacts
 
-.PHONY: run test deps browser clean
+.PHONY: run test deps browser clean bench bench-redis
 
 run: deps
 	$(BIN)/dutychat run --demo
@@ -20,6 +20,24 @@ test: deps browser
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
 
 deps: $(PY_STAMP) $(VENDOR) $(CHART)
+
+# Benchmarks against a bare python-socketio relay (docs/performance.md); never part of `make test`.
+# `make bench QUICK=1` is a smaller run (under two minutes) that leaves the docs alone.
+BENCH_STAMP := $(VENV)/.bench-installed
+QUICK ?=
+
+bench: deps $(BENCH_STAMP) bench-redis
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish)
+
+# The two-worker runs start a throwaway redis-server of their own (or use DUTYCHAT_BENCH_REDIS_URL).
+bench-redis:
+	@command -v redis-server >/dev/null 2>&1 || [ -n "$$DUTYCHAT_BENCH_REDIS_URL" ] || { \
+	  echo "installing Debian's redis-server for the two-worker benchmarks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+$(BENCH_STAMP): $(PY_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,4 +72,4 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-tlwg-loma-otf >/dev/null; }
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache
+	rm -rf $(VENV) node_modules static/vendor $(ARTIFACTS) .pytest_cache bench/results*.json bench/results*.png

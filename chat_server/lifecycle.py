@@ -165,6 +165,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await service.close()
     await service.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -44,6 +45,11 @@ WORKER_HEARTBEAT_SECONDS = 2.0
 WORKER_HEARTBEAT_TTL_SECONDS = 10.0
 # How long the languages of the staff (for transfers) are cached.
 STAFF_LANGUAGES_SECONDS = 30.0
+# queue:update carries the whole queue to every staff socket. Under a burst of arrivals each one
+# changes it, which made the pushes grow with the square of the queue (1,000 arrivals in 2 s took
+# seconds to answer). Staff need the latest queue, not every step: the first change is pushed at
+# once, later ones within this interval are coalesced into one push at its end.
+QUEUE_UPDATE_INTERVAL_SECONDS = 0.25
 # Pseudonyms: a word and a number, made per chat and never reused knowingly.
 _ALIAS_WORDS = ("Guest", "Visitor", "Friend")
 
@@ -117,6 +123,8 @@ class ChatService:
         self._dispatch_lock = asyncio.Lock()
         self._pushed_positions: dict[str, int] = {}
         self._pushed_queue: list[dict[str, Any]] | None = None
+        self._queue_pushed_at = float("-inf")
+        self._queue_update_due: asyncio.Task[None] | None = None
         self._on_shift: dict[int, bool] = {}
         self._warned: set[str] = set()
         self._epoch: str | None = None
@@ -560,10 +568,32 @@ class ChatService:
         for chat_id in list(self._pushed_positions):
             if chat_id not in waiting:
                 del self._pushed_positions[chat_id]
+        await self._update_staff_queue(queue)
+
+    async def _update_staff_queue(self, queue: list[Chat]) -> None:
+        """Push queue:update now, or once at the end of the interval if one went out lately."""
+        if self._queue_update_due is not None:
+            return  # already due; it reads the queue as it is then
+        wait = self._queue_pushed_at + QUEUE_UPDATE_INTERVAL_SECONDS - asyncio.get_running_loop().time()
+        if wait > 0:
+            self._queue_update_due = asyncio.create_task(self._queue_update_later(wait))
+            return
+        await self._send_queue_update(queue)
+
+    async def _queue_update_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._queue_update_due = None
+        try:
+            await self._send_queue_update(await self.store.queue())
+        except Exception:
+            log.exception("queue update failed")
+
+    async def _send_queue_update(self, queue: list[Chat]) -> None:
         entries = self._queue_entries(queue)
         # The sweep dispatches every second; staff hear only of real changes.
         if entries != self._pushed_queue:
             self._pushed_queue = entries
+            self._queue_pushed_at = asyncio.get_running_loop().time()
             await self.notifier.to_all_staff("queue:update", {"queue": entries})
 
     async def _serving_count(self) -> int:
@@ -785,9 +815,17 @@ class ChatService:
         message, duplicate = result
         if not duplicate:
             data = message_view(message)
-            await self.notifier.to_visitor(chat.chat_id, "message:new", data)
-            if chat.staff_id is not None:
+            # The sender's own side first: with several workers an emit delivers locally, then
+            # waits for its Redis publish, so the other order held the sender's own copy back
+            # behind a round trip, long enough for the answer to overtake it (seen as messages
+            # out of order in the two-worker benchmark).
+            if sender is Sender.STAFF and chat.staff_id is not None:
                 await self.notifier.to_staff(chat.staff_id, "message:new", data)
+                await self.notifier.to_visitor(chat.chat_id, "message:new", data)
+            else:
+                await self.notifier.to_visitor(chat.chat_id, "message:new", data)
+                if chat.staff_id is not None:
+                    await self.notifier.to_staff(chat.staff_id, "message:new", data)
         return message.seq, duplicate
 
     async def _end(
@@ -898,6 +936,14 @@ class ChatService:
     async def flush(self) -> None:
         """Write every owed row (shutdown)."""
         await self._retry_unwritten()
+
+    async def close(self) -> None:
+        """Drop a queue:update still due (shutdown)."""
+        due, self._queue_update_due = self._queue_update_due, None
+        if due is not None:
+            due.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await due
 
     # ------------------------------------------------------------------ views
 

@@ -1,0 +1,838 @@
+"""`make bench`: every figure of issue #7 against a baseline measured in the same run.
+
+python -m bench.run [--quick] [--out bench/results.json] [--only NAME ...] [--publish]
+
+Writes the results as JSON (machine, versions, every figure with dutychat,
+baseline, ratio, target and met) and a plot next to them, and prints a table.
+--publish (the full `make bench`) also rewrites the generated part of
+docs/performance.md and its plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import probe
+from bench.loadgen import GeneratorPool, split
+from bench.servers import (
+    ROOT,
+    Baseline,
+    BalancerProcess,
+    CpuMeter,
+    Dutychat,
+    RedisClients,
+    RedisServer,
+    prepare_dutychat,
+    probe_env,
+    rss_bytes,
+)
+
+KNEE_P99_MS = 50.0
+
+
+@dataclass
+class Sizes:
+    quick: bool
+    generators: int = 2
+    relay_chats: int = 500
+    relay_staff: int = 10  # max_chats 50 each: room for relay_chats
+    concurrency_steps: list[int] = field(default_factory=lambda: [50, 100, 200, 500])
+    latency_interval: float = 2.0
+    latency_seconds: float = 10.0
+    warmup: float = 2.0
+    saturation_seconds: float = 10.0
+    knee_fractions: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    knee_seconds: float = 6.0
+    idle_visitors: int = 2000
+    burst_visitors: int = 1000
+    burst_seconds: float = 2.0
+    burst_staff: int = 20
+    latency_curve_2w: bool = True
+    client_comparison: bool = True
+    generator_check: bool = True  # saturation from one generator process, then from all
+    gc_experiment: bool = True  # dutychat with and without its start-up gc.freeze()
+    phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
+
+    @classmethod
+    def for_run(cls, quick: bool, smoke: bool = False) -> "Sizes":
+        if smoke:
+            # Only proves that the harness runs end to end (tests/test_bench_smoke.py): no figure means anything.
+            return cls(
+                quick=True, relay_chats=6, relay_staff=2, concurrency_steps=[6], latency_interval=0.3,
+                latency_seconds=0.6, warmup=0.1, saturation_seconds=0.4, knee_fractions=[0.2],
+                knee_seconds=0.4, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
+                latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
+                phase_lead=0.1,
+            )
+        if not quick:
+            return cls(quick=False)
+        return cls(
+            quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[50, 100], latency_seconds=2.0,
+            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.2, 0.4, 0.6, 0.8], knee_seconds=1.0,
+            idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
+            generator_check=False, gc_experiment=False,
+        )
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def percentile(values: list[float] | array, q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, math.ceil(q / 100 * len(ordered)) - 1)
+    return ordered[rank]
+
+
+def r(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def ratio(dutychat: float | None, baseline: float | None) -> float | None:
+    if dutychat is None or baseline in (None, 0):
+        return None
+    return round(dutychat / baseline, 3)
+
+
+def floats(blob: bytes) -> array:
+    values = array("d")
+    values.frombytes(blob)
+    return values
+
+
+# ------------------------------------------------------------------ the system under test
+
+
+class Target:
+    """One server set-up (dutychat or baseline, 1 or 2 workers) with its generator pool."""
+
+    def __init__(self, kind: str, workers: int, work: Path, pool: GeneratorPool, redis: RedisServer | None,
+                 tokens: dict[str, list[str]] | None) -> None:
+        self.kind = kind
+        self.workers = workers
+        self.work = work
+        self.pool = pool
+        self.redis = redis
+        self.tokens = tokens
+        self.server: Dutychat | Baseline | None = None
+        self.balancer: BalancerProcess | None = None
+        self.gc_mode: str | None = None  # "nofreeze": dutychat without its start-up gc.freeze()
+        self.phase_lead = 0.3
+        self.probe_dir = work / "probe"
+        self.probe_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.balancer.url if self.balancer else self.server.url
+
+    def staff_cookies(self, group: str, count: int) -> list[str]:
+        if self.kind == "dutychat":
+            assert self.tokens is not None
+            return self.tokens[group][:count]
+        return [f"{group}{i:02d}" for i in range(1, count + 1)]
+
+    async def start(self, name: str, staff_group: str | None, staff_count: int) -> None:
+        redis_url = self.redis.url if self.redis and self.workers > 1 else None
+        if self.redis and redis_url:
+            await self.redis.flush()
+        env = probe_env(self.probe_dir, self.gc_mode)
+        log = self.work / "logs" / f"{name}-{self.kind}-{self.workers}w.log"
+        if self.kind == "dutychat":
+            self.server = Dutychat(self.work / "dutychat-data", log, self.workers, redis_url, env)
+        else:
+            names = self.staff_cookies(staff_group, staff_count) if staff_group else []
+            self.server = Baseline(log, self.workers, redis_url, names, env)
+        await self.server.ready()
+        if self.workers > 1:
+            self.balancer = BalancerProcess(self.server.ports, self.work / "logs" / f"{name}-balancer.log")
+            await self.balancer.ready()
+
+    def stop(self) -> None:
+        if self.balancer:
+            self.balancer.stop()
+            self.balancer = None
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    def server_pids(self) -> list[int]:
+        assert self.server is not None
+        return self.server.server_pids()
+
+    def cpu_groups(self) -> dict[str, list[int]]:
+        groups = {"server": self.server_pids(), "generators": self.pool.pids}
+        if len(self.server_pids()) > 1:
+            for i, pid in enumerate(self.server_pids()):
+                groups[f"server{i}"] = [pid]
+        for i, pid in enumerate(self.pool.pids):
+            groups[f"generator{i}"] = [pid]
+        if self.balancer:
+            groups["balancer"] = self.balancer.pids
+        if self.redis and self.workers > 1:
+            groups["redis"] = self.redis.pids
+        return groups
+
+    async def connect_staff(self, group: str, count: int) -> None:
+        cookies = self.staff_cookies(group, count)
+        parts = split(count, len(self.pool))
+        args, at = [], 0
+        for n in parts:
+            args.append({"url": self.url, "cookies": cookies[at:at + n], "check_in": True})
+            at += n
+        await self.pool.call("connect_staff", args)
+
+    async def connect_visitors(self, total: int) -> list[int]:
+        parts = split(total, len(self.pool))
+        await self.pool.call("connect_visitors", [{"url": self.url, "count": n} for n in parts])
+        return parts
+
+    async def start_chats(self, total: int, spread: float) -> dict[str, Any]:
+        """chat:start for total visitors, spread evenly over `spread` seconds across the processes."""
+        count = len(self.pool)
+        start_at = time.monotonic() + 0.5
+        args = []
+        for p in range(count):
+            offsets = [g * spread / total for g in range(p, total, count)]
+            args.append({"start_at": start_at, "offsets": offsets})
+        answers = await self.pool.call("start_chats", args)
+        merged: dict[str, list[Any]] = {"ack_ms": [], "late_ms": [], "states": []}
+        for a in answers:
+            for k in merged:
+                merged[k] += a[k]
+        return merged
+
+    async def phase(self, mode: str, active: list[int], warmup: float, duration: float,
+                    interval: float = 0.0) -> dict[str, Any]:
+        start_at = time.monotonic() + self.phase_lead
+        measure_from = start_at + warmup
+        end = measure_from + duration
+        meter = CpuMeter(self.cpu_groups())
+        clients = RedisClients(self.redis.url) if self.redis and self.workers > 1 else None
+        call = asyncio.create_task(self.pool.call("phase", [
+            {"mode": mode, "start_at": start_at, "warmup": warmup, "duration": duration,
+             "active": n, "interval": interval} for n in active
+        ]))
+        await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+        meter.start()
+        if clients:
+            clients.start()
+        await asyncio.sleep(max(0.0, end - time.monotonic()))
+        cpu = meter.stop()
+        redis_clients = await clients.stop() if clients else None
+        answers = await call
+        self.last_answers = answers
+        debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at:.1f}s")
+        return summarise(answers, duration, cpu, redis_clients,
+                         probe.read(self.probe_dir, self.server_pids(), measure_from, end),
+                         chats=sum(active), mode=mode, interval=interval)
+
+
+def summarise(answers: list[dict[str, Any]], duration: float, cpu: dict[str, float],
+              redis_clients: dict[str, Any] | None, server_probe: dict[str, Any], *, chats: int, mode: str,
+              interval: float) -> dict[str, Any]:
+    lat_v, lat_s, lag = array("d"), array("d"), array("d")
+    delta: dict[str, int] = {}
+    for a in answers:
+        lat_v += floats(a["latency_visitor_ms"])
+        lat_s += floats(a["latency_staff_ms"])
+        lag += floats(a["send_lag_ms"])
+        for k, v in a["delta"].items():
+            delta[k] = delta.get(k, 0) + v
+    both = lat_v + lat_s
+    sent = delta["sent_ok"]
+    delivered = sum(a["delivered_in_window"] for a in answers)
+    server_cpu_s = cpu["server"] / 100 * duration
+    return {
+        "mode": mode,
+        "chats": chats,
+        "interval_s": interval or None,
+        "seconds": duration,
+        # Visitor sends scheduled in the window, each calling for one staff answer.
+        "offered_per_s": r(sum(a["scheduled_in_window"] for a in answers) * 2 / duration) if mode == "open" else None,
+        "sent_per_s": r(sum(a["sent_in_window"] for a in answers) / duration),
+        "delivered_per_s": r(delivered / duration),
+        # CPU per relayed message: less sensitive than rates to other load on the machine.
+        "server_cpu_us_per_message": r(server_cpu_s * 1e6 / delivered) if delivered else None,
+        "latency_ms": {
+            "visitor_to_staff": {"p50": r(percentile(lat_v, 50), 2), "p99": r(percentile(lat_v, 99), 2),
+                                 "max": r(max(lat_v) if lat_v else None, 2), "count": len(lat_v)},
+            "staff_to_visitor": {"p50": r(percentile(lat_s, 50), 2), "p99": r(percentile(lat_s, 99), 2),
+                                 "max": r(max(lat_s) if lat_s else None, 2), "count": len(lat_s)},
+            "both": {"p50": r(percentile(both, 50), 2), "p99": r(percentile(both, 99), 2)},
+        },
+        "messages": {
+            "sent_ok": sent,
+            "lost_to_other_side": sent - delta["received_other_side"],
+            "lost_echo_to_sender": sent - delta["received_echo"],
+            "duplicated": delta["duplicated"],
+            "out_of_order": delta["out_of_order"],
+            "seq_anomalies": delta["seq_anomalies"],
+            "errors": delta["errors"],
+            "unacked": delta["unacked"],
+        },
+        "cpu_percent": cpu,
+        "server_probe": server_probe,
+        "generator": {
+            "loop_lag_max_ms": r(max(a["loop_lag_max_ms"] for a in answers), 1),
+            "send_lag_p99_ms": r(percentile(lag, 99), 1),
+        },
+        "redis_clients": redis_clients,
+    }
+
+
+def lost(phase: dict[str, Any]) -> int:
+    m = phase["messages"]
+    return m["lost_to_other_side"] + m["lost_echo_to_sender"] + m["duplicated"] + m["out_of_order"] + m["unacked"]
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> dict[str, Any]:
+    """Saturation throughput, the knee, and latency against concurrent chats."""
+    chats = sizes.relay_chats
+    debug(f"relay {target.kind} {target.workers}w: starting")
+    await target.start("relay", "relay", sizes.relay_staff)
+    try:
+        debug("  server ready")
+        await target.connect_staff("relay", sizes.relay_staff)
+        parts = await target.connect_visitors(chats)
+        debug("  connected")
+        started = await target.start_chats(chats, spread=min(2.0, chats / 250))
+        active = sum(await target.pool.call("wait_active", {"timeout": 30}))
+        debug("  chats active")
+        if active != chats:
+            raise RuntimeError(f"{target.kind}: only {active} of {chats} chats became active ({started['states'][:5]})")
+        out: dict[str, Any] = {"chats": chats, "latency_curve": []}
+        if latency_curve:
+            for step in sizes.concurrency_steps:
+                if step > chats:
+                    continue
+                # Warm up for at least an interval, so answers to messages sent before the window
+                # balance those that fall after it (offered against delivered).
+                out["latency_curve"].append(await target.phase(
+                    "open", split(step, len(parts)), max(sizes.warmup, sizes.latency_interval),
+                    sizes.latency_seconds, sizes.latency_interval))
+        # Saturation: all chats from the first generator process only, then from all of them.
+        if sizes.generator_check and len(parts) > 1:
+            one = [parts[0]] + [0] * (len(parts) - 1)
+            out["saturation_one_generator"] = await target.phase("closed", one, sizes.warmup / 2,
+                                                                 sizes.saturation_seconds)
+        out["saturation"] = await target.phase("closed", parts, sizes.warmup / 2, sizes.saturation_seconds)
+        saturation = max(out["saturation"]["delivered_per_s"],
+                         out.get("saturation_one_generator", {}).get("delivered_per_s", 0))
+        # Both phases saturate the server; a burst of other load on the machine can spoil one.
+        out["throughput_per_s"] = saturation
+        steps = []
+        knee = None
+        for fraction in sizes.knee_fractions:
+            rate = fraction * saturation
+            interval = 2 * chats / rate
+            # Warm-up of at least an interval: see the latency curve above.
+            step = await target.phase("open", parts, max(sizes.warmup / 2, interval), sizes.knee_seconds, interval)
+            p99 = step["latency_ms"]["both"]["p99"]
+            step["passed"] = bool(p99 is not None and p99 < KNEE_P99_MS and lost(step) == 0
+                                  and step["delivered_per_s"] >= 0.9 * step["offered_per_s"])
+            steps.append(step)
+            if not step["passed"]:
+                break
+            knee = step["offered_per_s"]
+        out["knee_steps"] = steps
+        out["knee_per_s"] = knee
+        out["knee_zero_loss"] = all(lost(s) == 0 for s in steps if s["passed"])
+        return out
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
+async def memory_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """Server RSS growth over idle, waiting visitors."""
+    n = sizes.idle_visitors
+    # A shift covers now but nobody is checked in, so dutychat queues every chat (`waiting`).
+    await target.start("memory", None, 0)
+    try:
+        pid = target.server_pids()[0]
+        warm = 20
+        await target.connect_visitors(warm)
+        await target.start_chats(warm, spread=0.1)
+        await asyncio.sleep(1.0)
+        before = rss_bytes(pid)
+        await target.connect_visitors(n)
+        started = await target.start_chats(n, spread=n / 500)
+        await settle(pid)
+        after = rss_bytes(pid)
+        waiting = sum(1 for s in started["states"] if s == "waiting")
+        return {
+            "visitors": n,
+            "waiting": waiting,
+            "rss_before_bytes": before,
+            "rss_after_bytes": after,
+            "per_connection_bytes": round((after - before) / n),
+        }
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
+async def settle(pid: int, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
+    """Wait until the server is (nearly) idle."""
+    from bench.servers import cpu_seconds
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(0.5)
+        if 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0) < quiet_cpu_percent:
+            return
+
+
+async def burst_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """burst_visitors chat:start within burst_seconds with burst_staff on duty."""
+    n = sizes.burst_visitors
+    await target.start("burst", "burst", sizes.burst_staff)
+    try:
+        await target.connect_staff("burst", sizes.burst_staff)
+        await target.connect_visitors(n)
+        meter = CpuMeter({"server": target.server_pids()})
+        meter.start()
+        t0 = time.monotonic()
+        started = await target.start_chats(n, spread=sizes.burst_seconds)
+        cpu = meter.stop()
+        window = time.monotonic() - t0
+        await settle(target.server_pids()[0], limit=10)
+        await asyncio.sleep(0.5)
+        reports = await target.pool.call("report_assignments", {})
+        assigned: dict[str, int] = {}
+        for rep in reports:
+            for chat_id, times in rep["assigned"].items():
+                assigned[chat_id] = assigned.get(chat_id, 0) + times
+        states = [s for rep in reports for s in rep["visitor_states"]]
+        visitor_chats = [c for rep in reports for c in rep["visitor_chats"]]
+        active = sum(1 for s in states if s == "active")
+        waiting = sum(1 for s in states if s == "waiting")
+        queue_lengths = [rep["queue_length"] for rep in reports if rep["queue_length"] is not None]
+        ok = [s for s in started["states"] if s in ("waiting", "active")]
+        ack = started["ack_ms"]
+        probe_stats = probe.read(target.probe_dir, target.server_pids(), t0, t0 + window)
+        return {
+            "visitors": n,
+            "staff": sizes.burst_staff,
+            "assign_or_queue_ms": {"p50": r(percentile(ack, 50), 2), "p99": r(percentile(ack, 99), 2),
+                                   "max": r(max(ack) if ack else None, 2)},
+            "generator_late_p99_ms": r(percentile(started["late_ms"], 99), 2),
+            "acks_ok": len(ok),
+            "lost": n - len(ok),
+            "double_assignments": sum(1 for t in assigned.values() if t > 1),
+            "assigned_chats": len(assigned),
+            "visitors_active": active,
+            "visitors_waiting": waiting,
+            "unique_chats": len(set(visitor_chats)),
+            "queue_length_seen_by_staff": max(queue_lengths) if queue_lengths else None,
+            "assigned_match_active": len(assigned) == active if target.kind == "dutychat" else None,
+            "cpu_percent": cpu,
+            "server_probe": probe_stats,
+        }
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
+async def latency_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """One latency phase at relay_chats concurrent chats (for the GC comparison)."""
+    chats = sizes.relay_chats
+    await target.start("latency", "relay", sizes.relay_staff)
+    try:
+        await target.connect_staff("relay", sizes.relay_staff)
+        parts = await target.connect_visitors(chats)
+        await target.start_chats(chats, spread=min(2.0, chats / 250))
+        await target.pool.call("wait_active", {"timeout": 30})
+        return await target.phase("open", parts, sizes.warmup, 2 * sizes.latency_seconds, sizes.latency_interval)
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
+async def gc_experiment(pool: GeneratorPool, work: Path, tokens: dict[str, list[str]], sizes: Sizes) -> dict[str, Any]:
+    """dutychat with and without gc.freeze() after start-up: burst and latency, GC pauses."""
+    out: dict[str, Any] = {}
+    for mode in ("nofreeze", "freeze"):
+        target = Target("dutychat", 1, work, pool, None, tokens)
+        target.gc_mode = "nofreeze" if mode == "nofreeze" else None
+        burst = await burst_scenario(target, sizes)
+        latency = await latency_scenario(target, sizes)
+        out["without_freeze" if mode == "nofreeze" else "with_freeze"] = {
+            "burst_p99_ms": burst["assign_or_queue_ms"]["p99"],
+            "burst_gc_gen2_max_ms": burst["server_probe"]["gc"]["gen2"]["max_ms"],
+            "burst_gc_gen2_max_cpu_ms": burst["server_probe"]["gc"]["gen2"]["max_cpu_ms"],
+            "burst_loop_lag_max_ms": burst["server_probe"]["loop_lag_max_ms"],
+            "latency_chats": latency["chats"],
+            "latency_p99_ms": latency["latency_ms"]["visitor_to_staff"]["p99"],
+            "latency_max_ms": latency["latency_ms"]["visitor_to_staff"]["max"],
+            "latency_gc": latency["server_probe"]["gc"],
+            "latency_loop_lag_max_ms": latency["server_probe"]["loop_lag_max_ms"],
+        }
+    return out
+
+
+async def client_comparison(work: Path, sizes: Sizes, redis: RedisServer | None) -> dict[str, Any]:
+    """Generator CPU per message: python-socketio's AsyncClient against the raw client, same load."""
+    out: dict[str, Any] = {}
+    chats, interval, seconds = 200, 0.4, 5.0
+    for kind in ("raw", "sio"):
+        pool = GeneratorPool(1, kind)
+        try:
+            await pool.call("ping", {})
+            target = Target("baseline", 1, work / f"compare-{kind}", pool, None, None)
+            await target.start("compare", "relay", 4)
+            try:
+                await target.connect_staff("relay", 4)
+                await target.connect_visitors(chats)
+                await target.start_chats(chats, spread=0.5)
+                await pool.call("wait_active", {"timeout": 20})
+                phase = await target.phase("open", [chats], 1.0, seconds, interval)
+            finally:
+                await pool.call("close", {})
+                target.stop()
+        finally:
+            await pool.close()
+        handled = phase["messages"]["sent_ok"] * 3  # each message: an ack and two deliveries
+        out[kind] = {
+            "offered_per_s": phase["offered_per_s"],
+            "generator_cpu_percent": phase["cpu_percent"]["generators"],
+            "server_cpu_percent": phase["cpu_percent"]["server"],
+            "generator_cpu_ms_per_1000_packets": r(
+                phase["cpu_percent"]["generators"] / 100 * seconds * 1000 / max(1, handled) * 1000, 2),
+            "latency_p99_ms": phase["latency_ms"]["both"]["p99"],
+        }
+    return out
+
+
+# ------------------------------------------------------------------ report figures
+
+
+async def report_figures(quick: bool) -> dict[str, Any]:
+    try:
+        module = importlib.import_module("bench.report_bench")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("bench.report_bench",):
+            return {"status": "not run: module absent"}
+        raise
+    try:
+        return {"status": "ok", **(await module.run(quick))}
+    except Exception as exc:  # the report benchmark is another harness's; record, do not crash
+        return {"status": f"failed: {type(exc).__name__}: {exc}"}
+
+
+# ------------------------------------------------------------------ figures and targets
+
+
+def figure(unit: str, dutychat: float | None, baseline: float | None, target: str | None, met: bool | None,
+           better: str, **extra: Any) -> dict[str, Any]:
+    return {"unit": unit, "dutychat": dutychat, "baseline": baseline, "ratio": ratio(dutychat, baseline),
+            "target": target, "met": met, "better": better, **extra}
+
+
+def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    d1, b1 = runs.get("relay_dutychat_1w"), runs.get("relay_baseline_1w")
+    if d1 and b1:
+        t_d, t_b = d1["throughput_per_s"], b1["throughput_per_s"]
+        f["relay_throughput_1w"] = figure("messages/s", t_d, t_b, ">= 0.8 x baseline",
+                                          t_b > 0 and t_d >= 0.8 * t_b, "higher")
+        f["server_cpu_per_message_1w_us"] = figure(
+            "µs CPU", d1["saturation"]["server_cpu_us_per_message"], b1["saturation"]["server_cpu_us_per_message"],
+            None, None, "lower", note="server CPU time per relayed message at saturation")
+        f["knee_1w"] = figure("messages/s offered", d1["knee_per_s"], b1["knee_per_s"], None, None, "higher")
+        step_d = next((s for s in d1["latency_curve"] if s["chats"] == max(c["chats"] for c in d1["latency_curve"])), None)
+        step_b = next((s for s in b1["latency_curve"] if s["chats"] == (step_d or {}).get("chats")), None)
+        if step_d and step_b:
+            chats = step_d["chats"]
+            ld, lb = step_d["latency_ms"]["visitor_to_staff"], step_b["latency_ms"]["visitor_to_staff"]
+            f["latency_p50_ms"] = figure("ms", ld["p50"], lb["p50"], None, None, "lower", chats=chats)
+            met = None if ld["p99"] is None or lb["p99"] is None else ld["p99"] <= 1.5 * lb["p99"]
+            f["latency_p99_ms"] = figure("ms", ld["p99"], lb["p99"], "<= 1.5 x baseline at the same load", met,
+                                         "lower", chats=chats)
+    d2, b2 = runs.get("relay_dutychat_2w"), runs.get("relay_baseline_2w")
+    if d2 and b2:
+        f["relay_throughput_2w_redis"] = figure("messages/s", d2["throughput_per_s"], b2["throughput_per_s"],
+                                                None, None, "higher")
+        kd, kb = d2["knee_per_s"], b2["knee_per_s"]
+        met = kd is not None and kb is not None and kd >= 2 * kb and d2["knee_zero_loss"]
+        f["knee_2w_redis"] = figure("messages/s offered", kd, kb, ">= 2 x stock AsyncRedisManager baseline, zero loss",
+                                    met, "higher", zero_loss=d2["knee_zero_loss"])
+        if d2["latency_curve"] and b2["latency_curve"]:
+            ld = d2["latency_curve"][-1]["latency_ms"]["visitor_to_staff"]
+            lb = b2["latency_curve"][-1]["latency_ms"]["visitor_to_staff"]
+            f["latency_p99_2w_redis_ms"] = figure("ms", ld["p99"], lb["p99"], None, None, "lower",
+                                                  chats=d2["latency_curve"][-1]["chats"])
+    if "relay2_skipped" in runs:
+        status = runs["relay2_skipped"]["status"]
+        f["knee_2w_redis"] = figure("messages/s offered", None, None,
+                                    ">= 2 x stock AsyncRedisManager baseline, zero loss", None, "higher", status=status)
+    md, mb = runs.get("memory_dutychat"), runs.get("memory_baseline")
+    if md and mb:
+        per_d, per_b = md["per_connection_bytes"] / 1024, mb["per_connection_bytes"] / 1024
+        f["memory_per_idle_connection_kib"] = figure("KiB", round(per_d, 2), round(per_b, 2), "<= 1.25 x baseline",
+                                                     per_b > 0 and per_d <= 1.25 * per_b, "lower",
+                                                     visitors=md["visitors"])
+    bd, bb = runs.get("burst_dutychat"), runs.get("burst_baseline")
+    if bd and bb:
+        f["burst_assign_p50_ms"] = figure("ms", bd["assign_or_queue_ms"]["p50"], bb["assign_or_queue_ms"]["p50"],
+                                          None, None, "lower")
+        p99 = bd["assign_or_queue_ms"]["p99"]
+        ok = p99 is not None and p99 < 100 and bd["double_assignments"] == 0 and bd["lost"] == 0
+        f["burst_assign_p99_ms"] = figure("ms", p99, bb["assign_or_queue_ms"]["p99"],
+                                          "< 100 ms, zero double assignments, none lost", ok, "lower",
+                                          double_assignments=bd["double_assignments"], lost=bd["lost"])
+    rep = runs.get("report")
+    if rep is not None:
+        if rep.get("status") == "ok":
+            target = rep.get("target_ms", 250)
+            for engine in ("sqlite", "postgresql"):
+                value = rep.get(f"{engine}_ms")
+                f[f"report_{engine}_ms"] = figure("ms", value, None, f"< {target} ms",
+                                                  value is not None and value < target, "lower",
+                                                  sessions=rep.get("sessions"))
+        else:
+            for engine in ("sqlite", "postgresql"):
+                f[f"report_{engine}_ms"] = figure("ms", None, None, "< 250 ms", None, "lower", status=rep["status"])
+    # Every relay phase must be free of loss, duplicates and reordering.
+    problems = {}
+    for name, run in runs.items():
+        if not name.startswith("relay_") or "saturation" not in run:
+            continue
+        phases = run["latency_curve"] + [run["saturation"]] + \
+            ([run["saturation_one_generator"]] if "saturation_one_generator" in run else []) + \
+            [s for s in run["knee_steps"] if s["passed"]]
+        problems[name] = sum(lost(p) for p in phases)
+    if not problems:
+        return f
+    f["lost_duplicated_out_of_order"] = figure(
+        "messages", problems.get("relay_dutychat_1w", 0) + problems.get("relay_dutychat_2w", 0),
+        problems.get("relay_baseline_1w", 0) + problems.get("relay_baseline_2w", 0), "0 for dutychat",
+        problems.get("relay_dutychat_1w", 0) + problems.get("relay_dutychat_2w", 0) == 0, "lower",
+        note="summed over every relay phase below the knee; see runs.* for each phase",
+    )
+    return f
+
+
+def machine_info() -> dict[str, Any]:
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    redis_server = None
+    if shutil.which("redis-server"):
+        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+        redis_server = next((p.split("=")[1] for p in out.split() if p.startswith("v=")), None)
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "versions": {
+            "python": platform.python_version(),
+            "dutychat": version("dutychat"),
+            "aiohttp": version("aiohttp"),
+            "python-socketio": version("python-socketio"),
+            "python-engineio": version("python-engineio"),
+            "redis-py": version("redis"),
+            "redis-server": redis_server,
+            "matplotlib": version("matplotlib"),
+        },
+    }
+
+
+# ------------------------------------------------------------------ output
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("figure", "dutychat", "baseline", "ratio", "target", "met")]
+    for name, f in results["figures"].items():
+        met = {True: "yes", False: "NO", None: "-"}[f["met"]]
+        extra = f" ({f['status']})" if "status" in f else ""
+        rows.append((f"{name} [{f['unit']}]", _fmt(f["dutychat"]) + extra, _fmt(f["baseline"]), _fmt(f["ratio"]),
+                     f["target"] or "-", met))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = ["| figure | unit | dutychat | baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, f in results["figures"].items():
+        met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
+        value = _fmt(f["dutychat"]) + (f" ({f['status']})" if "status" in f else "")
+        lines.append(f"| {name} | {f['unit']} | {value} | {_fmt(f['baseline'])} | {_fmt(f['ratio'])} | "
+                     f"{f['target'] or '–'} | {met} |")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+# ------------------------------------------------------------------ main
+
+
+@contextlib.asynccontextmanager
+async def generators(count: int) -> AsyncIterator[GeneratorPool]:
+    pool = GeneratorPool(count)
+    try:
+        await pool.call("ping", {})
+        yield pool
+    finally:
+        await pool.close()
+
+
+SCENARIOS = ("relay1", "relay2", "memory", "burst", "report", "clients", "gc")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = Sizes.for_run(args.quick, args.smoke)
+    if args.generators:
+        sizes.generators = args.generators
+    only = set(args.only or SCENARIOS)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "quick": sizes.quick,
+        "smoke": args.smoke,
+        "machine": machine_info(),
+        "sizes": asdict(sizes),
+        "settings": {
+            "note": "dutychat runs with its defaults except: limits.events_per_second and limits.event_burst "
+                    "raised to 1000000 (the per-socket rate limit would refuse benchmark traffic), "
+                    "logging.level WARNING and no access log. SQLite database; memory store for one worker, "
+                    "Redis store and socket.io Redis manager for two (dutychat run --workers 2) behind the "
+                    "loopback balancer (tests/balancer.py, its own process).",
+            "baseline": "bench/baseline_relay.py: bare python-socketio AsyncServer on aiohttp; two workers use "
+                        "the stock socketio.AsyncRedisManager with default settings behind the same balancer.",
+            "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets (bench/sioclient.py)",
+        },
+        "runs": {},
+    }
+    runs = results["runs"]
+    with tempfile.TemporaryDirectory(prefix="dutychat-bench-") as tmp:
+        work = Path(tmp)
+        redis = None
+        if "relay2" in only:
+            try:
+                redis = RedisServer(work / "redis")
+            except RuntimeError as exc:
+                only.discard("relay2")
+                runs["relay2_skipped"] = {"status": f"not run: {exc}"}
+                progress("two-worker runs skipped", started, exc)
+        try:
+            if redis:
+                await redis.ready()
+            debug("preparing")
+            tokens = await prepare_dutychat(work / "dutychat-data", {
+                "relay": (max(sizes.relay_staff, 4), 50),
+                "burst": (sizes.burst_staff, 3),
+            })
+            async with generators(sizes.generators) as pool:
+                debug("generators up")
+                for kind in ("baseline", "dutychat"):
+                    t = Target(kind, 1, work, pool, redis, tokens)
+                    t.phase_lead = sizes.phase_lead
+                    if "relay1" in only:
+                        runs[f"relay_{kind}_1w"] = await relay_scenario(t, sizes, latency_curve=True)
+                        progress(f"relay 1 worker {kind}", started, runs[f"relay_{kind}_1w"]["throughput_per_s"])
+                    if "relay2" in only:
+                        t2 = Target(kind, 2, work, pool, redis, tokens)
+                        t2.phase_lead = sizes.phase_lead
+                        runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=sizes.latency_curve_2w)
+                        progress(f"relay 2 workers {kind}", started, runs[f"relay_{kind}_2w"]["throughput_per_s"])
+                    if "memory" in only:
+                        runs[f"memory_{kind}"] = await memory_scenario(t, sizes)
+                        progress(f"memory {kind}", started, runs[f"memory_{kind}"]["per_connection_bytes"])
+                    if "burst" in only:
+                        runs[f"burst_{kind}"] = await burst_scenario(t, sizes)
+                        progress(f"burst {kind}", started, runs[f"burst_{kind}"]["assign_or_queue_ms"])
+                if "gc" in only and sizes.gc_experiment:
+                    results["gc_experiment"] = await gc_experiment(pool, work, tokens, sizes)
+                    progress("gc experiment", started, results["gc_experiment"])
+            if "clients" in only and sizes.client_comparison:
+                results["generator_client_comparison"] = await client_comparison(work, sizes, redis)
+                progress("client comparison", started, results["generator_client_comparison"])
+            if "report" in only:
+                runs["report"] = await report_figures(sizes.quick)
+                progress("report", started, runs["report"].get("status"))
+        finally:
+            if redis:
+                redis.stop()
+    results["figures"] = build_figures(runs, sizes)
+    results["targets_met"] = {name: f["met"] for name, f in results["figures"].items() if f["target"]}
+    results["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def debug(what: str) -> None:
+    if os.environ.get("DUTYCHAT_BENCH_DEBUG"):
+        print(f"[{time.monotonic():.1f}] {what}", file=sys.stderr, flush=True)
+
+
+def progress(what: str, started: float, value: Any) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {what}: {value}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="dutychat benchmarks against a bare python-socketio relay")
+    parser.add_argument("--quick", action="store_true", help="a smaller run (under two minutes)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument("--generators", type=int, help="load generator processes (default 2)")
+    parser.add_argument("--publish", action="store_true", help="also update docs/performance.md and its plot")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    plot_path = args.out.with_name(args.out.stem + "-latency.png")
+    try:
+        from bench.plot import plot
+
+        plot(results, plot_path)
+    except ModuleNotFoundError as exc:
+        print(f"no plot: {exc} (make bench installs matplotlib)", file=sys.stderr)
+        plot_path = None
+    print(table(results))
+    print(f"\nresults: {args.out}" + (f"\nplot: {plot_path}" if plot_path else ""))
+    if args.publish:
+        from bench.publish import publish
+
+        publish(results, plot_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
