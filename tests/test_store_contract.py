@@ -454,6 +454,26 @@ async def test_worker_heartbeat_and_reaping_a_dead_worker(store: ChatStore) -> N
     assert await store.worker_heartbeat("w-live", 30) is False
 
 
+async def test_chats_to_sweep_are_those_with_a_deadline(store: ChatStore) -> None:
+    for n in range(4):
+        await store.create_chat(chat(n))
+    await store.create_chat(replace(chat(9), visitor_connected=False, visitor_left_at=T0))
+    assert ids(await store.chats_to_sweep()) == ["c9"]
+    await store.assign_next(7, 3, None, T0)  # c0 active
+    await store.set_visitor_connected("c1", True, T0, "sid-1", "w")
+    await store.set_visitor_connected("c1", False, T1, "sid-1", "w")  # visitor away
+    await store.end_chat("c0", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T1)  # awaiting topics
+    assert ids(await store.chats_to_sweep()) == ["c0", "c1", "c9"]
+    await store.set_visitor_connected("c1", True, T2, "sid-2", "w")  # back
+    await store.finish_chat("c0")
+    await store.set_visitor_connected("c9", True, T2, "sid-9", "w")
+    assert await store.chats_to_sweep() == []
+    await store.end_chat("c2", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T2)
+    assert ids(await store.chats_to_sweep()) == ["c2"]
+    await store.finish_chat("c2")
+    assert await store.chats_to_sweep() == []
+
+
 async def test_visitor_worker_follows_the_holding_socket(store: ChatStore) -> None:
     await store.create_chat(chat(1))
     moved = await store.set_visitor_connected("c1", True, T0, "sid-b", "w-b")

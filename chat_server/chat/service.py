@@ -616,7 +616,7 @@ class ChatService:
         now = self.clock.now()
         visitor_grace = timedelta(seconds=self.settings.visitor_grace_seconds)
         wrapup = timedelta(seconds=self.settings.wrapup_seconds)
-        for chat in await self.store.all_chats():
+        for chat in await self.store.chats_to_sweep():
             if chat.state is ChatState.ENDED:
                 if chat.ended_at is not None and now - chat.ended_at >= wrapup:
                     finished = await self.store.finish_chat(chat.chat_id)

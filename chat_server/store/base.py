@@ -31,6 +31,12 @@ class ChatStore(Protocol):
     async def all_chats(self) -> list[Chat]:
         """Return every live chat (for the sweeper)."""
 
+    async def chats_to_sweep(self) -> list[Chat]:
+        """Return the live chats with a deadline: ended (awaiting topics) or the visitor away.
+
+        The sweeper reads these every second; with many chats, most are neither.
+        """
+
     async def queue(self) -> list[Chat]:
         """Return the waiting chats, front of the queue first."""
 

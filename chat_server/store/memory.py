@@ -72,6 +72,9 @@ class MemoryChatStore:
     async def all_chats(self) -> list[Chat]:
         return list(self._chats.values())
 
+    async def chats_to_sweep(self) -> list[Chat]:
+        return [c for c in await self.all_chats() if c.state is ChatState.ENDED or not c.visitor_connected]
+
     async def queue(self) -> list[Chat]:
         return [self._chats[c] for c in self._queue]
 

@@ -14,6 +14,7 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P resume:{hash}        string resume-token hash -> chat id, while the chat can resume
     P queue                list   waiting chat ids, front first
     P chats                set    every live chat id (for all_chats)
+    P sweep                set    chat ids with a deadline: ended, or the visitor away (for chats_to_sweep)
     P staff:{sid}:active   set    active chat ids of a staff member (capacity check)
     P staff:{sid}:chats    set    active and ended-awaiting-topics chat ids of a staff member
     P loads                hash   staff id -> number of active chats (for staff_loads)
@@ -119,6 +120,10 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[3])
+if redis.call('HGET', KEYS[1], 'visitor_connected') == '0' then
+  redis.call('SADD', KEYS[5], ARGV[3])
+  touch(KEYS[5])
+end
 touch(KEYS[1])
 touch(KEYS[3])
 touch(KEYS[4])
@@ -250,6 +255,8 @@ if fields[3] then
 end
 -- Message text exists only while the chat lives.
 redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('SADD', KEYS[7], id)
+touch(KEYS[7])
 touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
 """
@@ -262,6 +269,7 @@ local h = redis.call('HGETALL', KEYS[1])
 local staff = redis.call('HGET', KEYS[1], 'staff_id')
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('SREM', KEYS[2], id)
+redis.call('SREM', KEYS[5], id)
 if staff then
   redis.call('SREM', staff_chats_key(staff), id)
   redis.call('SREM', active_key(staff), id)
@@ -276,6 +284,7 @@ if not state or state == 'ended' then return {} end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'visitor_connected', '1', 'visitor_sid', ARGV[6])
   redis.call('HDEL', KEYS[1], 'visitor_left_at')
+  redis.call('SREM', KEYS[5], ARGV[3])
   if ARGV[7] ~= '' then
     redis.call('HSET', KEYS[1], 'visitor_worker', ARGV[7])
   else
@@ -285,6 +294,8 @@ else
   if redis.call('HGET', KEYS[1], 'visitor_sid') ~= ARGV[6] then return {} end
   redis.call('HSET', KEYS[1], 'visitor_connected', '0', 'visitor_left_at', ARGV[5])
   redis.call('HDEL', KEYS[1], 'visitor_sid', 'visitor_worker')
+  redis.call('SADD', KEYS[5], ARGV[3])
+  touch(KEYS[5])
 end
 touch_chat(ARGV[3], KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
@@ -379,6 +390,8 @@ for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if f[1] == id and f[2] and f[2] ~= 'ended' then
     redis.call('HSET', ck, 'visitor_connected', '0', 'visitor_left_at', ARGV[4])
     redis.call('HDEL', ck, 'visitor_sid', 'visitor_worker')
+    redis.call('SADD', KEYS[6], cid)
+    touch(KEYS[6])
     touch_chat(cid, KEYS[4], KEYS[2], KEYS[5])
     table.insert(chats, redis.call('HGETALL', ck))
   end
@@ -560,6 +573,7 @@ class RedisChatStore:
         self._loads_key = prefix + "loads"
         self._presences_key = prefix + "presences"
         self._workers_key = prefix + "workers"
+        self._sweep_key = prefix + "sweep"
         scripts = {
             "create": _CREATE, "by_resume": _BY_RESUME, "read_queue": _READ_QUEUE, "read_set": _READ_SET,
             "assign": _ASSIGN, "transfer": _TRANSFER, "requeue": _REQUEUE, "end": _END, "finish": _FINISH,
@@ -621,7 +635,10 @@ class RedisChatStore:
     # chats and the queue
     async def create_chat(self, chat: Chat) -> None:
         """Store a new waiting chat at the back of the queue."""
-        keys = [self._k("chat", chat.chat_id), self._k("resume", chat.resume_hash), self._queue_key, self._chats_key]
+        keys = [
+            self._k("chat", chat.chat_id), self._k("resume", chat.resume_hash), self._queue_key, self._chats_key,
+            self._sweep_key,
+        ]
         if not await self._run("create", keys, chat.chat_id, *_chat_fields(chat)):
             raise ValueError("chat exists")
 
@@ -636,6 +653,11 @@ class RedisChatStore:
     async def all_chats(self) -> list[Chat]:
         """Return every live chat (for the sweeper)."""
         return _sorted(c for c in map(_chat, await self._run("read_set", [self._chats_key], "chat:")) if c)
+
+    async def chats_to_sweep(self) -> list[Chat]:
+        """Return the live chats with a deadline: ended (awaiting topics) or the visitor away."""
+        found = (c for c in map(_chat, await self._run("read_set", [self._sweep_key], "chat:")) if c)
+        return _sorted(c for c in found if c.state is ChatState.ENDED or not c.visitor_connected)
 
     async def queue(self) -> list[Chat]:
         """Return the waiting chats, front of the queue first."""
@@ -698,20 +720,24 @@ class RedisChatStore:
             self._loads_key,
             self._k("msgs", chat_id),
             self._k("cids", chat_id),
+            self._sweep_key,
         ]
         holder = "" if staff_id is None else str(staff_id)
         return _chat(await self._run("end", keys, chat_id, reason.value, outcome.value, _ts(now), holder))
 
     async def finish_chat(self, chat_id: str) -> Chat | None:
         """Atomically remove an ended chat; only the first caller gets it."""
-        keys = [self._k("chat", chat_id), self._chats_key, self._k("msgs", chat_id), self._k("cids", chat_id)]
+        keys = [
+            self._k("chat", chat_id), self._chats_key, self._k("msgs", chat_id), self._k("cids", chat_id),
+            self._sweep_key,
+        ]
         return _chat(await self._run("finish", keys, chat_id))
 
     async def set_visitor_connected(
         self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
     ) -> Chat | None:
         """Record that the visitor came back on sid (on worker), or that sid (still the holder) dropped."""
-        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key, self._sweep_key]
         return _chat(await self._run("visitor", keys, chat_id, "1" if connected else "0", _ts(now), sid, worker))
 
     # messages
@@ -814,7 +840,9 @@ class RedisChatStore:
 
     async def reap_worker(self, worker: str, now: datetime) -> tuple[list[Chat], list[StaffPresence]]:
         """Atomically take a dead worker's visitors and staff sockets off the books."""
-        keys = [self._workers_key, self._chats_key, self._presences_key, self._queue_key, self._loads_key]
+        keys = [
+            self._workers_key, self._chats_key, self._presences_key, self._queue_key, self._loads_key, self._sweep_key
+        ]
         chats, presences = await self._run("reap", keys, worker, _ts(now))
         return [c for c in map(_chat, chats) if c], [p for p in map(_presence, presences) if p]
 
