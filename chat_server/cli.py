@@ -22,7 +22,8 @@ from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import sessions_key, settings_key
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.lifecycle import StartupError
-from chat_server.settings import Settings, SettingsError, ensure_secret, load_settings
+from chat_server.settings import TOPICS_FILE, Settings, SettingsError, ensure_secret, load_settings
+from chat_server.topics import load_taxonomy, sync_topics
 from chat_server.workers import Supervisor, child_arguments, child_environment
 from roster.repository import ShiftRepository
 
@@ -147,10 +148,12 @@ def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("--demo runs one process; leave out --workers")
     configure_logging(settings.logging)
 
-    async def done(_sessions: Any) -> int:
+    async def prepare(sessions: Any) -> int:
+        # The topics too, once, before the workers start (they would race to insert them).
+        await sync_topics(sessions, load_taxonomy(TOPICS_FILE, settings.chat.languages))
         return 0
 
-    asyncio.run(_with_db(settings, done))
+    asyncio.run(_with_db(settings, prepare))
     children = child_arguments(
         args.workers, settings.server.host, settings.server.port, settings.server.data_dir, args.config
     )

@@ -81,3 +81,34 @@ async def test_removed_topic_is_retired_not_deleted(tmp_path: Path) -> None:
         assert taxonomy.active_codes == {"a.b"}
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+async def test_workers_starting_together_sync_topics_once(engine_name: str, tmp_path: Path) -> None:
+    """Several workers sync the topic taxonomy into a fresh database at the same moment."""
+    import asyncio
+    import contextlib
+
+    from sqlalchemy import func, select
+
+    from chat_server.db import Topic, create_engine, migrate, sessionmaker
+    from chat_server.settings import TOPICS_FILE
+    from chat_server.topics import load_taxonomy, sync_topics
+    from tests.conftest import pg_database
+
+    async with contextlib.AsyncExitStack() as stack:
+        if engine_name == "postgresql":
+            url = await stack.enter_async_context(pg_database())
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path / 'topics.db'}"
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await migrate(engine)
+        taxonomy = load_taxonomy(TOPICS_FILE, ("fi", "sv", "en", "ru", "th", "es", "et"))
+        engines = [create_engine(url) for _ in range(4)]
+        for other in engines:
+            stack.push_async_callback(other.dispose)
+        await asyncio.gather(*(sync_topics(sessionmaker(e), taxonomy) for e in engines))
+        async with sessionmaker(engine)() as session:
+            stored = await session.scalar(select(func.count()).select_from(Topic))
+        assert stored == sum(len(g.topics) for g in taxonomy.groups)
