@@ -91,6 +91,7 @@ async def _demo_setup(app: web.Application) -> None:
                 "dutychat demo is running (SQLite, in-memory chat store, one process).",
                 f"  Visitor demo page: {base}/demo/",
                 f"  Staff console:     {base}/console/",
+                f"  Managers:          {base}/roster/  {base}/reports/  {base}/staff/",
                 "  Demo accounts (passwords are new at every start):",
                 *lines,
                 "  Every demo account has a shift covering the next 8 hours: log in, check in, then",
