@@ -11,7 +11,6 @@ import ctypes
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,38 +20,13 @@ from typing import Any
 
 import aiohttp
 
+from tests.processes import free_port, free_port_range
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_SITE = ROOT / "bench" / "probe_site"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench password, not secret"
 PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_ports(count: int) -> int:
-    """A port P with P .. P+count-1 free now."""
-    for _ in range(100):
-        base = free_port()
-        if base + count > 65535:
-            continue
-        taken = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                taken.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in taken:
-                s.close()
-    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -201,7 +175,7 @@ class Dutychat(Managed):
 
     def __init__(self, data_dir: Path, log: Path, workers: int, redis_url: str | None, probe: dict[str, str]) -> None:
         self.workers = workers
-        port = free_ports(workers) if workers > 1 else free_port()
+        port = free_port_range(workers) if workers > 1 else free_port()
         self.ports = list(range(port, port + workers))
         dutychat = Path(sys.executable).parent / "dutychat"
         args = [str(dutychat), "run", "--port", str(port), "--data-dir", str(data_dir)]
@@ -274,7 +248,7 @@ class Baseline(Managed):
     def __init__(self, log: Path, workers: int, redis_url: str | None, staff: list[str], probe: dict[str, str]) -> None:
         self.workers = workers
         self.procs: list[subprocess.Popen[bytes]] = []
-        port = free_ports(workers)
+        port = free_port_range(workers)
         self.ports = list(range(port, port + workers))
         for n, p in enumerate(self.ports):
             args = [sys.executable, "-m", "bench.baseline_relay", "--port", str(p), "--staff", ",".join(staff)]
