@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.processes import free_port, free_port_range
+from tests.processes import child_pids, free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_SITE = ROOT / "bench" / "probe_site"
@@ -48,21 +48,6 @@ def rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                found += [int(x) for x in fh.read().split()]
-        except OSError:
-            continue
-    return found
 
 
 class CpuMeter:
@@ -187,7 +172,7 @@ class Dutychat(Managed):
     def server_pids(self) -> list[int]:
         if self.workers == 1:
             return [self.proc.pid]
-        return children(self.proc.pid)
+        return child_pids(self.proc.pid)
 
     async def ready(self) -> None:
         for port in self.ports:

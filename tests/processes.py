@@ -108,7 +108,7 @@ def free_port_range(count: int, attempts: int = 50) -> int:
     raise AssertionError(f"no {count} consecutive free ports found")
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """The child process ids of pid (Linux: /proc/<pid>/task/<tid>/children)."""
     found: list[int] = []
     try:
@@ -163,7 +163,7 @@ class WorkersProcess(ServerProcess):
     def worker_pids(self) -> dict[int, int]:
         """Port -> pid of each worker now running (as the supervisor's children)."""
         pids = {}
-        for pid in _children(self.proc.pid):
+        for pid in child_pids(self.proc.pid):
             port = _port_of(pid)
             if port is not None and pid_alive(pid):
                 pids[port] = pid
