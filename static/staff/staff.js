@@ -7,12 +7,12 @@
 import { CATALOGUES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { $, el } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
+import { announce as announceIn } from "../shared/status.js";
 import { api, me as fetchMe, status as fetchStatus } from "../console/api.js";
 
 const MANAGER_ROLES = new Set(["manager", "admin"]);
 const ROLES = ["staff", "manager", "admin"];
 const LOCALES = { en: "en-GB", fi: "fi-FI", sv: "sv-SE" };
-const STATUS_CLEAR_MS = 8000;
 
 const state = {
   me: null,
@@ -43,13 +43,8 @@ function personName(member) {
     : member.username;
 }
 
-let statusTimer = null;
-
 function announce(text) {
-  const region = $("status");
-  clearTimeout(statusTimer);
-  region.replaceChildren(el("span", { text }));
-  statusTimer = setTimeout(() => region.replaceChildren(), STATUS_CLEAR_MS);
+  announceIn($("status"), text);
 }
 
 function showError(node, text) {
