@@ -10,7 +10,7 @@ VENDOR     := static/vendor/socket.io.esm.min.js
 CHART      := static/vendor/chart.umd.min.js
 ARTIFACTS  := test-artifacts
 
-.PHONY: run test deps browser clean bench bench-redis
+.PHONY: run test lint deps browser clean bench bench-redis
 
 run: deps
 	$(BIN)/dutychat run --demo
@@ -18,6 +18,12 @@ run: deps
 test: deps browser
 	$(BIN)/pytest
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
+
+# Lint and types: ruff (style, imports, likely bugs) and mypy (strict for the
+# chat domain, the stores and the roster; checked everywhere else).
+lint: $(PY_STAMP)
+	$(BIN)/ruff check chat_server roster tests bench migrations
+	$(BIN)/mypy
 
 deps: $(PY_STAMP) $(VENDOR) $(CHART)
 
