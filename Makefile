@@ -20,10 +20,12 @@ test: deps browser
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
 
 # Lint and types: ruff (style, imports, likely bugs) and mypy (strict for the
-# chat domain, the stores and the roster; checked everywhere else).
-lint: $(PY_STAMP)
+# chat domain, the stores and the roster; checked everywhere else); eslint
+# (eslint.config.js, pinned in package.json) for the browser code in static/.
+lint: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check chat_server roster tests bench migrations
 	$(BIN)/mypy
+	node_modules/.bin/eslint static
 
 deps: $(PY_STAMP) $(VENDOR) $(CHART)
 

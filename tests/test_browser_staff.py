@@ -213,3 +213,41 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         assert await axe_violations(page) == []
         await page.screenshot(path=screenshots / "staff-5-360.png", full_page=True)
         assert errors == []
+
+
+async def test_cancelled_confirmation_returns_focus_to_its_opener(tmp_path: Path, browser: Browser) -> None:
+    """The staff page's confirm dialog, by keyboard or by button, gives focus back to what opened it."""
+    async with scene("staff-confirm", tmp_path, browser) as s:
+        live = s.live
+        await live.add_staff("mia", alias="Mia", role=Role.MANAGER, shift=False)
+        await live.add_staff("aino", alias="Aino", shift=False)
+        errors: list[str] = []
+        page = await s.page()
+        await console_login(page, live, "mia", check_in=False)
+        watch_errors(page, errors, "mia")
+        await page.goto(f"{live.url}/staff/")
+        await expect(page.locator("#staff-view")).to_be_visible()
+        aino_row = page.locator("#member-rows tr", has_text="aino")
+        dialog = page.locator("#confirm-dialog")
+
+        # Keyboard: Enter opens the dialog on "Cancel", Escape closes it.
+        disable = aino_row.get_by_role("button", name="Disable aino")
+        await disable.focus()
+        await page.keyboard.press("Enter")
+        await expect(dialog).to_be_visible()
+        await expect(page.locator("#confirm-no")).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await expect(disable).to_be_focused()
+        await expect(aino_row).to_contain_text("Active")
+
+        # Mouse: the dialog's own Cancel button.
+        reset = aino_row.get_by_role("button", name="Reset password of aino")
+        await reset.click()
+        await expect(page.locator("#confirm-text")).to_contain_text("aino")
+        await page.locator("#confirm-no").click()
+        await expect(dialog).to_be_hidden()
+        await expect(reset).to_be_focused()
+        await expect(page.locator("#password-dialog")).to_be_hidden()
+        await expect(page.locator("#status")).to_have_text("")
+        assert errors == []

@@ -3,7 +3,7 @@
 
 import { $, el } from "../shared/dom.js";
 import { t } from "../i18n/i18n.js";
-import * as http from "./api.js";
+import * as http from "../shared/api.js";
 import { languageName } from "./chats.js";
 
 let picking = null; // {language, insert(text), returnFocus}

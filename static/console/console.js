@@ -7,7 +7,7 @@ import { CATALOGUES, language, loadLanguage, pickLanguage, t, translateDom } fro
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
-import * as http from "./api.js";
+import * as http from "../shared/api.js";
 import { setLinkAllowlist } from "../shared/thread.js";
 import { ChatTab, durationText, languageName } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";

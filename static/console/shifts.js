@@ -2,7 +2,7 @@
 
 import { $, el } from "../shared/dom.js";
 import { language, t } from "../i18n/i18n.js";
-import * as http from "./api.js";
+import * as http from "../shared/api.js";
 
 function format(iso, options) {
   const date = new Date(iso);

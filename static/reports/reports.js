@@ -3,12 +3,15 @@
 // the previous period beside it, exports, and a print layout. Chart.js comes
 // from npm as a classic script (window.Chart), loaded before this module runs.
 
-import { CATALOGUES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { t, translateDom } from "../i18n/i18n.js";
+import { api, me as fetchMe, status as fetchStatus, topics as fetchTopics } from "../shared/api.js";
+import * as dates from "../shared/dates.js";
+import { dateOf, isDate } from "../shared/dates.js";
 import { $, el } from "../shared/dom.js";
-import { api, me as fetchMe, status as fetchStatus, topics as fetchTopics } from "../console/api.js";
+import { languageName as nameOf, loadPageLanguage, localeOf } from "../shared/language.js";
+import * as page from "../shared/page.js";
 
-const MANAGER_ROLES = new Set(["manager", "admin"]);
-const LOCALES = { en: "en-GB", fi: "fi-FI", sv: "sv-SE" };
+const VIEWS = ["loading", "signed-out", "forbidden", "report-view"];
 const OUTCOMES = ["answered", "abandoned", "unanswered", "closed", "blocked"];
 const GRAIN_KEY = { by_day: "date", by_week: "week", by_month: "month", by_year: "year" };
 const COLOURS = ["#2f5d7c", "#c0631f", "#6b7d2a", "#8a3b74", "#5b5f66", "#1f7a6d", "#b8860b", "#4b4bb0"];
@@ -24,44 +27,26 @@ const state = {
 
 // ------------------------------------------------------------ dates
 
-function dateAt(day) {
-  return new Date(`${day}T12:00:00Z`);
-}
-
-function isDate(value) {
-  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(dateAt(value).getTime());
-}
-
 function today() {
-  const parts = {};
-  const format = new Intl.DateTimeFormat("en-GB", {
-    timeZone: state.timezone, year: "numeric", month: "2-digit", day: "2-digit",
-  });
-  for (const p of format.formatToParts(new Date())) parts[p.type] = p.value;
-  return `${parts.year}-${parts.month}-${parts.day}`;
-}
-
-function iso(year, month, day) {
-  return new Date(Date.UTC(year, month - 1, day, 12)).toISOString().slice(0, 10);
+  return dates.today(state.timezone);
 }
 
 function preset(name) {
   const [y, m] = today().split("-").map(Number);
   switch (name) {
     case "last-month":
-      return [iso(y, m - 1, 1), iso(y, m, 0)];
+      return [dateOf(y, m - 1, 1), dateOf(y, m, 0)];
     case "this-year":
-      return [iso(y, 1, 1), iso(y, 12, 31)];
+      return [dateOf(y, 1, 1), dateOf(y, 12, 31)];
     case "last-year":
-      return [iso(y - 1, 1, 1), iso(y - 1, 12, 31)];
+      return [dateOf(y - 1, 1, 1), dateOf(y - 1, 12, 31)];
     default:
-      return [iso(y, m, 1), iso(y, m + 1, 0)];
+      return [dateOf(y, m, 1), dateOf(y, m + 1, 0)];
   }
 }
 
 function dayText(day) {
-  return new Intl.DateTimeFormat(state.locale, { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" })
-    .format(dateAt(day));
+  return dates.dayText(day, state.locale, { day: "numeric", month: "long", year: "numeric" });
 }
 
 // ------------------------------------------------------------ numbers
@@ -91,15 +76,11 @@ function plotted(value) {
 }
 
 function languageName(code) {
-  try {
-    return new Intl.DisplayNames([state.locale], { type: "language" }).of(code) || code;
-  } catch {
-    return code;
-  }
+  return nameOf(code, state.locale);
 }
 
 function weekdayName(index) {
-  return new Intl.DateTimeFormat(state.locale, { timeZone: "UTC", weekday: "short" }).format(dateAt(`2024-01-0${index + 1}`));
+  return dates.weekdayName(index, state.locale, "short");
 }
 
 // ------------------------------------------------------------ tables
@@ -267,8 +248,7 @@ function query() {
 }
 
 function showError(text) {
-  $("error").textContent = text;
-  $("error").hidden = !text;
+  page.showError($("error"), text);
 }
 
 async function load() {
@@ -296,23 +276,22 @@ async function load() {
 
 async function boot() {
   const params = new URLSearchParams(window.location.search);
-  const wanted = params.get("lang") ? [params.get("lang")] : [...(navigator.languages || [navigator.language])];
-  state.lang = await loadLanguage(pickLanguage(wanted, CATALOGUES));
-  state.locale = LOCALES[state.lang] || state.lang;
+  state.lang = await loadPageLanguage();
+  state.locale = localeOf(state.lang);
   translateDom();
   document.title = t("reports.title");
 
   const session = await fetchMe();
   $("loading").hidden = true;
   if (!session.ok) {
-    if (session.status === 401) $("signed-out").hidden = false;
+    if (session.status === 401) page.showSignedOut(VIEWS);
     else showError(t("reports.error.load", { code: session.error.code }));
     return;
   }
   const staff = session.data.staff;
   $("whoami").textContent = t("reports.signed_in_as", { name: staff.display_name || staff.username });
-  if (!MANAGER_ROLES.has(staff.role)) {
-    $("forbidden").hidden = false;
+  if (!page.isManager(staff.role)) {
+    page.showOnly(VIEWS, "forbidden");
     return;
   }
   const [status, topics] = await Promise.all([fetchStatus(), fetchTopics(state.lang)]);

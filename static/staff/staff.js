@@ -4,15 +4,32 @@
 // server and the list is loaded again, so the page shows only what the server
 // confirmed.
 
-import { CATALOGUES, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { t, translateDom } from "../i18n/i18n.js";
+import { api, me as fetchMe, status as fetchStatus } from "../shared/api.js";
 import { $, el } from "../shared/dom.js";
+import { languageName as nameOf, loadPageLanguage, localeOf } from "../shared/language.js";
 import { mountNav } from "../shared/nav.js";
+import * as page from "../shared/page.js";
+import { confirmAction, copyField, showError } from "../shared/page.js";
 import { announce as announceIn } from "../shared/status.js";
-import { api, me as fetchMe, status as fetchStatus } from "../console/api.js";
 
-const MANAGER_ROLES = new Set(["manager", "admin"]);
 const ROLES = ["staff", "manager", "admin"];
-const LOCALES = { en: "en-GB", fi: "fi-FI", sv: "sv-SE" };
+const VIEWS = ["loading", "signed-out", "forbidden", "staff-view"];
+const ERRORS = {
+  codes: {
+    conflict: "staff.error.username_taken",
+    weak_password: "staff.error.weak_password",
+    own_account: "staff.error.own_account",
+    last_admin: "staff.error.last_admin",
+    forbidden: "staff.error.forbidden",
+    not_found: "staff.error.not_found",
+    unauthenticated: "staff.error.unauthenticated",
+    origin_not_allowed: "staff.error.origin",
+    network: "staff.error.network",
+  },
+  invalid: "staff.error.invalid",
+  other: "staff.error.other",
+};
 
 const state = {
   me: null,
@@ -20,17 +37,12 @@ const state = {
   locale: "en-GB",
   staff: [],
   editing: null, // the StaffEntry in the edit dialog
-  busy: false,
 };
 
 // ------------------------------------------------------------ text
 
 function languageName(code) {
-  try {
-    return new Intl.DisplayNames([state.locale], { type: "language" }).of(code) || code;
-  } catch {
-    return code;
-  }
+  return nameOf(code, state.locale);
 }
 
 function roleName(role) {
@@ -47,27 +59,8 @@ function announce(text) {
   announceIn($("status"), text);
 }
 
-function showError(node, text) {
-  node.textContent = text || "";
-  node.hidden = !text;
-}
-
 function errorText(error) {
-  const code = (error && error.code) || "unknown";
-  const known = {
-    conflict: "staff.error.username_taken",
-    weak_password: "staff.error.weak_password",
-    own_account: "staff.error.own_account",
-    last_admin: "staff.error.last_admin",
-    forbidden: "staff.error.forbidden",
-    not_found: "staff.error.not_found",
-    unauthenticated: "staff.error.unauthenticated",
-    origin_not_allowed: "staff.error.origin",
-    network: "staff.error.network",
-  };
-  if (known[code]) return t(known[code]);
-  if (code === "invalid_request") return t("staff.error.invalid", { detail: (error && error.message) || "" });
-  return t("staff.error.other", { code });
+  return page.errorText(error, ERRORS);
 }
 
 // ------------------------------------------------------------ form parts
@@ -224,42 +217,24 @@ function focusRow(id, action) {
   (button || $("members-title")).focus();
 }
 
-// Run one change; on success reload, announce, and return the answer.
+// Run one change; on success reload and answer the reply's data (null when refused).
 async function change(run, errorNode) {
-  if (state.busy) return null;
-  state.busy = true;
-  showError(errorNode, null);
-  showError($("error"), null);
-  document.body.setAttribute("aria-busy", "true");
-  try {
-    const result = await run();
-    if (!result.ok) {
-      showError(errorNode, errorText(result.error));
-      if (result.status === 401) showSignedOut();
-      else if (result.status === 403 && result.error.code === "forbidden") await reload();
-      return null;
-    }
-    await reload();
-    return result.data;
-  } finally {
-    state.busy = false;
-    document.body.removeAttribute("aria-busy");
-  }
+  const result = await page.runChange(run, {
+    start: () => {
+      showError(errorNode, null);
+      showError($("error"), null);
+    },
+    refused: async ({ error, status }) => {
+      showError(errorNode, errorText(error));
+      if (status === 401) showSignedOut();
+      else if (status === 403 && error.code === "forbidden") await reload();
+    },
+    done: () => reload(),
+  });
+  return result && result.ok ? result.data : null;
 }
 
 // ------------------------------------------------------------ dialogs
-
-function confirmAction(text, yesLabel) {
-  const dialog = $("confirm-dialog");
-  $("confirm-text").textContent = text;
-  $("confirm-yes").textContent = yesLabel;
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
-    dialog.showModal();
-    $("confirm-no").focus();
-  });
-}
 
 function showPassword(member, password, after) {
   const dialog = $("password-dialog");
@@ -281,19 +256,7 @@ function showPassword(member, password, after) {
 }
 
 async function copyPassword() {
-  const input = $("password-value");
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(input.value);
-    copied = true;
-  } catch {
-    input.select();
-    try {
-      copied = document.execCommand("copy");
-    } catch {
-      copied = false;
-    }
-  }
+  const copied = await copyField($("password-value"));
   $("password-copied").textContent = t(copied ? "staff.password.copied" : "staff.password.copy_failed");
 }
 
@@ -353,9 +316,8 @@ async function onEditSubmit(event) {
 
 async function setDisabled(member, disabled) {
   const name = member.username;
-  if (disabled && !(await confirmAction(t("staff.confirm.disable", { name }), t("staff.actions.disable")))) {
-    return focusRow(member.id, "disable");
-  }
+  // Cancelled: the dialog has put focus back on the button.
+  if (disabled && !(await confirmAction(t("staff.confirm.disable", { name }), t("staff.actions.disable")))) return;
   const action = disabled ? "disable" : "enable";
   const data = await change(() => api("POST", `/api/staff/${member.id}/${action}`), $("error"));
   if (data) announce(t(disabled ? "staff.done.disabled" : "staff.done.enabled", { name }));
@@ -364,9 +326,7 @@ async function setDisabled(member, disabled) {
 
 async function resetPassword(member) {
   const name = member.username;
-  if (!(await confirmAction(t("staff.confirm.reset", { name }), t("staff.actions.reset")))) {
-    return focusRow(member.id, "password");
-  }
+  if (!(await confirmAction(t("staff.confirm.reset", { name }), t("staff.actions.reset")))) return;
   const data = await change(() => api("POST", `/api/staff/${member.id}/password`), $("error"));
   if (!data) return focusRow(member.id, "password");
   announce(t("staff.done.reset", { name }));
@@ -422,12 +382,11 @@ async function onAddSubmit(event) {
 // ------------------------------------------------------------ sign-in state
 
 function showOnly(id) {
-  for (const section of ["loading", "signed-out", "forbidden", "staff-view"]) $(section).hidden = section !== id;
+  page.showOnly(VIEWS, id);
 }
 
 function showSignedOut() {
-  showOnly("signed-out");
-  $("whoami").textContent = "";
+  page.showSignedOut(VIEWS);
 }
 
 function showForbidden() {
@@ -437,10 +396,7 @@ function showForbidden() {
 // ------------------------------------------------------------ boot
 
 async function boot() {
-  const params = new URLSearchParams(window.location.search);
-  const wanted = params.get("lang") ? [params.get("lang")] : [...(navigator.languages || [navigator.language])];
-  const lang = await loadLanguage(pickLanguage(wanted, CATALOGUES));
-  state.locale = LOCALES[lang] || lang;
+  state.locale = localeOf(await loadPageLanguage());
   translateDom();
   document.title = t("staff.title");
 
@@ -453,7 +409,7 @@ async function boot() {
   state.me = session.data.staff;
   mountNav($("site-nav"), state.me.role, "/staff/");
   $("whoami").textContent = t("staff.signed_in_as", { alias: state.me.alias, name: state.me.display_name || state.me.username });
-  if (!MANAGER_ROLES.has(state.me.role)) return showForbidden();
+  if (!page.isManager(state.me.role)) return showForbidden();
 
   const status = await fetchStatus();
   if (status.ok && Array.isArray(status.data.languages)) state.offered = status.data.languages;

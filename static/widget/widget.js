@@ -518,7 +518,7 @@ async function sendRating(event) {
   }
   app.rating = "sending";
   renderRating();
-  let ok = false;
+  let ok;
   try {
     const response = await fetch("/api/feedback", {
       method: "POST",

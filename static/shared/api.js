@@ -1,4 +1,4 @@
-// JSON over HTTP for the console (docs/protocol.md §6). The session is an
+// JSON over HTTP for the staff pages (docs/protocol.md §6). The session is an
 // HttpOnly cookie, so requests only need credentials: "same-origin".
 
 export async function api(method, path, body) {
