@@ -182,6 +182,8 @@ async def test_block_ends_the_chat_and_keeps_the_visitor_out(live: Live) -> None
     assert ack == {"ok": True, "outcome": "blocked", "block_minutes": 60}
     ended = await pest.wait_for("chat:ended")
     assert (ended["chat_id"], ended["reason"]) == (pest.chat_id, "blocked")
+    # docs/protocol.md 3.2: every visitor chat:ended carries every key (null when none).
+    assert ended == {"chat_id": pest.chat_id, "reason": "blocked", "next_opening": None, "feedback_ticket": None}
     removed = await aino.wait_for("chat:removed", lambda d: d["chat_id"] == pest.chat_id)
     assert removed["reason"] == "blocked"
     assert await live.service.store.get_chat(pest.chat_id) is None
