@@ -13,8 +13,9 @@ from redis.exceptions import RedisError
 
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.canned import CannedResponses
+from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
 from chat_server.chat.records import SessionRepository
-from chat_server.chat.service import WORKER_HEARTBEAT_SECONDS, ChatService
+from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
     calendars_key,

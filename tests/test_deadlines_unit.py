@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chat_server.chat.deadlines import (
     CheckOut,
@@ -26,14 +28,12 @@ RULES = Deadlines.from_settings(
 )
 
 
-def chat(chat_id: str = "c1", **changes: object) -> Chat:
-    values: dict[str, object] = {
-        "chat_id": chat_id, "session_id": "s" + chat_id, "resume_hash": "h" + chat_id, "language": "fi",
-        "visitor_alias": "Guest 1000", "state": ChatState.ACTIVE, "created_at": T0 - timedelta(minutes=10),
-        "staff_id": 1,
-    }
-    values.update(changes)
-    return Chat(**values)  # type: ignore[arg-type]
+def chat(chat_id: str = "c1", **changes: Any) -> Chat:
+    base = Chat(
+        chat_id=chat_id, session_id="s" + chat_id, resume_hash="h" + chat_id, language="fi",
+        visitor_alias="Guest 1000", state=ChatState.ACTIVE, created_at=T0 - timedelta(minutes=10), staff_id=1,
+    )
+    return replace(base, **changes)
 
 
 def shift(staff_id: int, start: timedelta, end: timedelta) -> Shift:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.accounts import StaffAccount, StaffRepository
 from chat_server.chat import events
-from chat_server.chat.models import ChatState
+from chat_server.chat.models import Chat, ChatState
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import FixedClock
@@ -156,6 +156,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await engine.dispose()
 
 
+async def live_chat(world: World, chat_id: str) -> Chat:
+    chat = await world.store.get_chat(chat_id)
+    assert chat is not None, "the chat is gone"
+    return chat
+
+
 async def start(world: World, sid: str = "v1") -> str:
     result = await world.service.start_chat("fi", sid)
     assert result.chat_id is not None
@@ -165,7 +171,7 @@ async def start(world: World, sid: str = "v1") -> str:
 async def test_visitor_grace_then_wrapup_expiry(world: World) -> None:
     aino = await world.member("aino", -timedelta(hours=1), timedelta(hours=4))
     chat_id = await start(world)
-    assert (await world.store.get_chat(chat_id)).state is ChatState.ACTIVE  # type: ignore[union-attr]
+    assert (await live_chat(world, chat_id)).state is ChatState.ACTIVE
     await world.service.visitor_disconnected(chat_id, "v1")
     assert world.notifier.sent("staff_chat_presence", aino.id)[-1] == {"chat_id": chat_id, "visitor_connected": False}
 
@@ -176,7 +182,7 @@ async def test_visitor_grace_then_wrapup_expiry(world: World) -> None:
     assert world.notifier.sent("staff_chat_ended", aino.id) == [
         {"chat_id": chat_id, "reason": "visitor_timeout", "needs_topics": True}
     ]
-    assert (await world.store.get_chat(chat_id)).state is ChatState.ENDED  # type: ignore[union-attr]
+    assert (await live_chat(world, chat_id)).state is ChatState.ENDED
 
     # Not tagged within the wrap-up time: written without topics, gone from the member's list.
     await world.sweep_after(timedelta(seconds=599))
@@ -208,7 +214,7 @@ async def test_hand_over_at_shift_end(world: World) -> None:
     aino = await world.member("aino", -timedelta(hours=1), timedelta(minutes=30))
     chat_id = await start(world)
     leo = await world.member("leo", -timedelta(hours=1), timedelta(hours=4))
-    assert (await world.store.get_chat(chat_id)).staff_id == aino.id  # type: ignore[union-attr]
+    assert (await live_chat(world, chat_id)).staff_id == aino.id
 
     await world.sweep_after(timedelta(minutes=30))
     moved = await world.store.get_chat(chat_id)
@@ -230,7 +236,7 @@ async def test_shift_end_with_nobody_to_take_over_warns_once(world: World) -> No
     await world.sweep_after(timedelta(minutes=30))
     await world.sweep_after(timedelta(seconds=1))
     assert world.notifier.sent("staff_duty_warning", aino.id) == [events.shift_ended_warning(chat_id)]
-    assert (await world.store.get_chat(chat_id)).staff_id == aino.id  # type: ignore[union-attr]
+    assert (await live_chat(world, chat_id)).staff_id == aino.id
 
 
 async def test_requeue_after_staff_loss(world: World) -> None:
