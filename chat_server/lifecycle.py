@@ -13,13 +13,13 @@ from redis.exceptions import RedisError
 
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.canned import CannedResponses
+from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
 from chat_server.chat.records import SessionRepository
-from chat_server.chat.service import WORKER_HEARTBEAT_SECONDS, ChatService
+from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
-    canned_key,
     calendars_key,
-    slots_key,
+    canned_key,
     clock_key,
     engine_key,
     logins_key,
@@ -33,14 +33,15 @@ from chat_server.keys import (
     settings_key,
     shifts_key,
     sio_key,
+    slots_key,
     staff_key,
     store_key,
     taxonomy_key,
 )
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
-from chat_server.reports.repository import ReportRepository
 from chat_server.realtime.visitor import VisitorNamespace
+from chat_server.reports.repository import ReportRepository
 from chat_server.settings import TOPICS_FILE, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
@@ -73,7 +74,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[taxonomy_key] = taxonomy
     app[staff_key] = StaffRepository(sessions)
     app[logins_key] = LoginSessions(sessions, settings.secret, timedelta(hours=settings.auth.session_hours))
-    app[records_key] = SessionRepository(sessions)
+    app[records_key] = SessionRepository(sessions, app[clock_key])
     app[reports_key] = ReportRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)
     app[slots_key] = SlotRepository(sessions)

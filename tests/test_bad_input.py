@@ -56,6 +56,19 @@ async def test_visitor_bad_input(chatting, event, payload, code) -> None:  # typ
     await assert_still_chatting(staff, visitor, code)
 
 
+async def test_resume_without_last_seq_is_refused_and_changes_nothing(chatting) -> None:  # type: ignore[no-untyped-def]
+    """docs/protocol.md 2 and 3.1: a missing field gives invalid_payload; the holding socket keeps the chat."""
+    live, staff, visitor = chatting
+    stranger = await live.visitor()
+    ack = await stranger.raw_call("chat:resume", {"resume_token": visitor.token})
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "invalid_payload"
+    assert "last_seq" in ack["error"]["message"]
+    await assert_still_chatting(staff, visitor, "resume")
+    assert visitor.received["chat:ended"] == []
+    assert (await live.service.store.get_chat(visitor.chat_id)).visitor_sid == visitor.sio.get_sid("/visitor")  # type: ignore[union-attr]
+
+
 async def test_missing_and_extra_arguments(chatting) -> None:  # type: ignore[no-untyped-def]
     live, staff, visitor = chatting
     stranger = await live.visitor()

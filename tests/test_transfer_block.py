@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from chat_server.keys import shifts_key, staff_key
+from chat_server.keys import staff_key
 from tests.conftest import PASSWORD, Live, settle
 
 
@@ -45,7 +45,9 @@ async def test_transfer_moves_the_chat_with_its_history(live: Live) -> None:
     state = await visitor.wait_for("chat:state", lambda d: d["staff_alias"] == "Leo")
     assert (state["state"], state["reason"]) == ("active", "handed_over")
     # The roster follows: Leo has one place less, Aino one more.
-    pushed = await aino.wait_for("duty:roster", lambda d: any(m["alias"] == "Leo" and m["free"] == 2 for m in d["roster"]))
+    pushed = await aino.wait_for(
+        "duty:roster", lambda d: any(m["alias"] == "Leo" and m["free"] == 2 for m in d["roster"])
+    )
     assert {m["alias"]: m["free"] for m in pushed["roster"]} == {"Aino": 3, "Leo": 2}
 
     assert (await aino.send(visitor.chat_id, "still me?", "s2"))["error"]["code"] == "chat_not_found"
@@ -182,6 +184,8 @@ async def test_block_ends_the_chat_and_keeps_the_visitor_out(live: Live) -> None
     assert ack == {"ok": True, "outcome": "blocked", "block_minutes": 60}
     ended = await pest.wait_for("chat:ended")
     assert (ended["chat_id"], ended["reason"]) == (pest.chat_id, "blocked")
+    # docs/protocol.md 3.2: every visitor chat:ended carries every key (null when none).
+    assert ended == {"chat_id": pest.chat_id, "reason": "blocked", "next_opening": None, "feedback_ticket": None}
     removed = await aino.wait_for("chat:removed", lambda d: d["chat_id"] == pest.chat_id)
     assert removed["reason"] == "blocked"
     assert await live.service.store.get_chat(pest.chat_id) is None

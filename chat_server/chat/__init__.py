@@ -1,1 +1,1 @@
-"""The chat domain: models, routing, service."""
+"""The chat domain: models, events (the socket vocabulary), routing and deadlines (pure), and the service's parts."""

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.chat.models import SessionRecord
+from chat_server.clock import Clock
 from chat_server.db import ChatSessionRow, SessionTopic
 from chat_server.reports.repository import ReportRepository, add_to_rollups
 from chat_server.reports.rollup import Rollup
@@ -23,8 +24,9 @@ def round_down(instant: datetime, minutes: int) -> datetime:
 
 
 class SessionRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
+        self._clock = clock
 
     async def write(self, record: SessionRecord) -> bool:
         """Write a session row once; a second write of the same id is a no-op."""
@@ -61,5 +63,5 @@ class SessionRepository:
 
     async def summary(self, start: date, end: date, zone: ZoneInfo) -> dict[str, object]:
         """Count sessions by outcome and topic for local dates start..end inclusive (from the report roll-ups)."""
-        figures = await ReportRepository(self._sessions).figures(start, end, zone, datetime.now(UTC))
+        figures = await ReportRepository(self._sessions).figures(start, end, zone, self._clock.now())
         return {"total": figures["sessions"], "by_outcome": figures["by_outcome"], "by_topic": figures["by_topic"]}

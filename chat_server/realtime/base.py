@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import socketio
@@ -15,7 +15,7 @@ from chat_server.errors import ChatError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, Any], Awaitable[dict[str, Any] | None]]
+Handler = Callable[[str, Any], Awaitable[Mapping[str, Any] | None]]
 
 
 class TokenBucket:
@@ -43,7 +43,7 @@ def error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
-class EventNamespace(socketio.AsyncNamespace):
+class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no type hints
     """Routes `noun:verb` events through a table of (schema, handler)."""
 
     def __init__(self, namespace: str, rate: float, burst: int) -> None:

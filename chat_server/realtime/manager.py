@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 1.0
 
 
-class BoundedRedisManager(AsyncRedisManager):
+class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-socketio ships no type hints
     def __init__(self, url: str, channel: str = "dutychat", max_connections: int = 20, **kwargs: Any) -> None:
         super().__init__(url=url, channel=channel, logger=False, **kwargs)
         self.max_connections = max_connections
@@ -67,7 +67,7 @@ class BoundedRedisManager(AsyncRedisManager):
                 log.warning("Redis listener lost; reconnecting", extra={"event": type(exc).__name__})
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(backoff)

@@ -1,17 +1,21 @@
-"""Emit service events to socket.io rooms (across workers via the manager)."""
+"""Carry the domain's typed pushes to socket.io rooms (across workers via the manager)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import socketio
 
+from chat_server.chat import events
 from chat_server.realtime.manager import BoundedRedisManager, disconnect_local_room
 from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, staff_room
 from chat_server.realtime.visitor import VisitorNamespace, chat_room
 
 
 class SocketNotifier:
+    """The Notifier of chat_server.chat.notifier: one method per event, one room per audience."""
+
     def __init__(self) -> None:
         self.sio: socketio.AsyncServer | None = None
         self.visitors: VisitorNamespace | None = None
@@ -20,28 +24,78 @@ class SocketNotifier:
     def bind(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def to_visitor(self, chat_id: str, event: str, data: dict[str, Any]) -> None:
-        if self.sio is not None:
-            await self.sio.emit(event, data, room=chat_room(chat_id), namespace="/visitor")
+    # ------------------------------------------------------------------ transport
 
-    async def to_staff(self, staff_id: int, event: str, data: dict[str, Any]) -> None:
+    async def _to_visitor(self, chat_id: str, event: str, data: Mapping[str, Any]) -> None:
         if self.sio is not None:
-            await self.sio.emit(event, data, room=staff_room(staff_id), namespace="/staff")
+            await self.sio.emit(event, data, room=chat_room(chat_id), namespace=events.VISITOR_NAMESPACE)
 
-    async def to_all_staff(self, event: str, data: dict[str, Any]) -> None:
+    async def _to_staff(self, staff_id: int, event: str, data: Mapping[str, Any]) -> None:
         if self.sio is not None:
-            await self.sio.emit(event, data, room=ALL_STAFF_ROOM, namespace="/staff")
+            await self.sio.emit(event, data, room=staff_room(staff_id), namespace=events.STAFF_NAMESPACE)
+
+    async def _to_all_staff(self, event: str, data: Mapping[str, Any]) -> None:
+        if self.sio is not None:
+            await self.sio.emit(event, data, room=ALL_STAFF_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    # ------------------------------------------------------------------ visitor events
+
+    async def visitor_chat_state(self, chat_id: str, payload: events.ChatStateView) -> None:
+        await self._to_visitor(chat_id, events.CHAT_STATE, payload)
+
+    async def visitor_queue_position(self, chat_id: str, payload: events.QueuePosition) -> None:
+        await self._to_visitor(chat_id, events.QUEUE_POSITION, payload)
+
+    async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None:
+        await self._to_visitor(chat_id, events.MESSAGE_NEW, payload)
+
+    async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:
+        await self._to_visitor(chat_id, events.TYPING, payload)
+
+    async def visitor_chat_ended(self, chat_id: str, payload: events.VisitorChatEnded) -> None:
+        await self._to_visitor(chat_id, events.CHAT_ENDED, payload)
 
     async def detach_visitor(self, sid: str, chat_id: str) -> None:
         if self.sio is None:
             return
-        await self.sio.emit(
-            "chat:ended", {"chat_id": chat_id, "reason": "resumed_elsewhere", "next_opening": None,
-             "feedback_ticket": None},
-            to=sid, namespace="/visitor",
-        )
+        payload = events.visitor_chat_ended(chat_id, events.RESUMED_ELSEWHERE)
+        await self.sio.emit(events.CHAT_ENDED, payload, to=sid, namespace=events.VISITOR_NAMESPACE)
         # Through the manager this reaches the socket's worker too.
-        await self.sio.leave_room(sid, chat_room(chat_id), namespace="/visitor")
+        await self.sio.leave_room(sid, chat_room(chat_id), namespace=events.VISITOR_NAMESPACE)
+
+    # ------------------------------------------------------------------ staff-only events
+
+    async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None:
+        await self._to_staff(staff_id, events.CHAT_ASSIGNED, payload)
+
+    async def staff_message(self, staff_id: int, payload: events.MessageView) -> None:
+        await self._to_staff(staff_id, events.MESSAGE_NEW, payload)
+
+    async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None:
+        await self._to_staff(staff_id, events.TYPING, payload)
+
+    async def staff_chat_presence(self, staff_id: int, payload: events.ChatPresence) -> None:
+        await self._to_staff(staff_id, events.CHAT_PRESENCE, payload)
+
+    async def staff_chat_ended(self, staff_id: int, payload: events.StaffChatEnded) -> None:
+        await self._to_staff(staff_id, events.CHAT_ENDED, payload)
+
+    async def staff_chat_removed(self, staff_id: int, payload: events.ChatRemoved) -> None:
+        await self._to_staff(staff_id, events.CHAT_REMOVED, payload)
+
+    async def staff_duty_state(self, staff_id: int, payload: events.DutyState) -> None:
+        await self._to_staff(staff_id, events.DUTY_STATE, payload)
+
+    async def staff_duty_warning(self, staff_id: int, payload: events.DutyWarning) -> None:
+        await self._to_staff(staff_id, events.DUTY_WARNING, payload)
+
+    async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
+        await self._to_all_staff(events.DUTY_ROSTER, payload)
+
+    async def all_staff_queue_update(self, payload: events.QueueUpdate) -> None:
+        await self._to_all_staff(events.QUEUE_UPDATE, payload)
+
+    # ------------------------------------------------------------------ this worker's sockets
 
     async def state_lost(self) -> None:
         if self.visitors is not None:
@@ -54,12 +108,13 @@ class SocketNotifier:
             await self.visitors.reattach()
         if self.staff is not None:
             await self.staff.reattach()
+
     async def disconnect_staff(self, staff_id: int) -> None:
         """Close every /staff socket of a member, on every worker."""
         if self.sio is None:
             return
         room = staff_room(staff_id)
         if isinstance(self.sio.manager, BoundedRedisManager):
-            await self.sio.manager.disconnect_room(room, "/staff")
+            await self.sio.manager.disconnect_room(room, events.STAFF_NAMESPACE)
         else:
-            await disconnect_local_room(self.sio, room, "/staff")
+            await disconnect_local_room(self.sio, room, events.STAFF_NAMESPACE)

@@ -28,7 +28,8 @@ class StartChat(Payload):
 
 class ResumeChat(Payload):
     resume_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-    last_seq: Seq = 0
+    # Required (docs/protocol.md 3.1): a client that omits it gets invalid_payload, not a resume.
+    last_seq: Seq
 
 
 class VisitorMessage(Payload):

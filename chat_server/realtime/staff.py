@@ -9,6 +9,7 @@ import socketio
 
 from chat_server import errors
 from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
+from chat_server.chat import events
 from chat_server.chat.service import ChatService
 from chat_server.realtime import schemas
 from chat_server.realtime.base import EventNamespace
@@ -41,21 +42,21 @@ class StaffNamespace(EventNamespace):
         burst: int,
     ) -> None:
         # Staff type fast in several chats at once: a more generous bucket.
-        super().__init__("/staff", rate * 4, burst * 2)
+        super().__init__(events.STAFF_NAMESPACE, rate * 4, burst * 2)
         self.service = service
         self.logins = logins
         self.staff = staff
         self._account: dict[str, StaffAccount] = {}
         self._counted: set[str] = set()
-        self.event("staff:sync", schemas.Empty, self.staff_sync)
-        self.event("duty:check_in", schemas.Empty, self.check_in)
-        self.event("duty:check_out", schemas.Empty, self.check_out)
-        self.event("message:send", schemas.StaffMessage, self.message_send)
-        self.event("typing:set", schemas.StaffTyping, self.typing_set)
-        self.event("messages:fetch", schemas.StaffFetch, self.messages_fetch)
-        self.event("chat:end", schemas.StaffEnd, self.chat_end)
-        self.event("chat:transfer", schemas.StaffTransfer, self.chat_transfer)
-        self.event("chat:block", schemas.StaffBlock, self.chat_block)
+        self.event(events.STAFF_SYNC, schemas.Empty, self.staff_sync)
+        self.event(events.DUTY_CHECK_IN, schemas.Empty, self.check_in)
+        self.event(events.DUTY_CHECK_OUT, schemas.Empty, self.check_out)
+        self.event(events.MESSAGE_SEND, schemas.StaffMessage, self.message_send)
+        self.event(events.TYPING_SET, schemas.StaffTyping, self.typing_set)
+        self.event(events.MESSAGES_FETCH, schemas.StaffFetch, self.messages_fetch)
+        self.event(events.CHAT_END, schemas.StaffEnd, self.chat_end)
+        self.event(events.CHAT_TRANSFER, schemas.StaffTransfer, self.chat_transfer)
+        self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = session_token(environ.get("HTTP_COOKIE"))
@@ -85,8 +86,8 @@ class StaffNamespace(EventNamespace):
             if sid in self._counted:
                 await self.service.staff_connected(account)
             # Local sockets, sent directly: pub/sub may be what just failed.
-            await self.emit("staff:resync", {"reason": "state_lost"}, to=sid, ignore_queue=True)
-            await self.emit("duty:state", await self.service.duty_view(account.id), to=sid, ignore_queue=True)
+            await self.emit(events.STAFF_RESYNC, events.staff_resync(), to=sid, ignore_queue=True)
+            await self.emit(events.DUTY_STATE, await self.service.duty_view(account.id), to=sid, ignore_queue=True)
 
     async def reattach(self) -> None:
         """Count local staff sockets again (this worker had been taken for dead)."""
@@ -97,7 +98,7 @@ class StaffNamespace(EventNamespace):
     def _me(self, sid: str) -> StaffAccount:
         return self._account[sid]
 
-    async def staff_sync(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+    async def staff_sync(self, sid: str, payload: schemas.Empty) -> events.StaffSync:
         return await self.service.sync(self._me(sid))
 
     async def check_in(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat_server import errors
+from chat_server.chat import events
 from chat_server.chat.service import ChatService
 from chat_server.errors import ChatError
 from chat_server.privacy import AddressHasher
@@ -24,16 +25,16 @@ class VisitorNamespace(EventNamespace):
     """
 
     def __init__(self, service: ChatService, rate: float, burst: int, addresses: AddressHasher | None = None) -> None:
-        super().__init__("/visitor", rate, burst)
+        super().__init__(events.VISITOR_NAMESPACE, rate, burst)
         self.service = service
         self.addresses = addresses
         self._chat_of: dict[str, str] = {}
-        self.event("chat:start", schemas.StartChat, self.chat_start)
-        self.event("chat:resume", schemas.ResumeChat, self.chat_resume)
-        self.event("message:send", schemas.VisitorMessage, self.message_send)
-        self.event("typing:set", schemas.VisitorTyping, self.typing_set)
-        self.event("messages:fetch", schemas.VisitorFetch, self.messages_fetch)
-        self.event("chat:end", schemas.Empty, self.chat_end)
+        self.event(events.CHAT_START, schemas.StartChat, self.chat_start)
+        self.event(events.CHAT_RESUME, schemas.ResumeChat, self.chat_resume)
+        self.event(events.MESSAGE_SEND, schemas.VisitorMessage, self.message_send)
+        self.event(events.TYPING_SET, schemas.VisitorTyping, self.typing_set)
+        self.event(events.MESSAGES_FETCH, schemas.VisitorFetch, self.messages_fetch)
+        self.event(events.CHAT_END, schemas.Empty, self.chat_end)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         return None
@@ -50,11 +51,8 @@ class VisitorNamespace(EventNamespace):
             del self._chat_of[sid]
             await self.leave_room(sid, chat_room(chat_id))
             # Local sockets, sent directly: pub/sub may be what just failed.
-            await self.emit(
-                "chat:ended", {"chat_id": chat_id, "reason": "state_lost", "next_opening": None,
-                 "feedback_ticket": None},
-                to=sid, ignore_queue=True,
-            )
+            payload = events.visitor_chat_ended(chat_id, events.STATE_LOST)
+            await self.emit(events.CHAT_ENDED, payload, to=sid, ignore_queue=True)
 
     async def reattach(self) -> None:
         """Claim the chats of local sockets again (this worker had been taken for dead)."""
@@ -101,13 +99,13 @@ class VisitorNamespace(EventNamespace):
         # pushed (perhaps also in the ack; clients ignore a seq they have), never lost.
         await self._hold(sid, chat.chat_id)
         try:
-            chat, view, messages = await self.service.resume(payload.resume_token, payload.last_seq, sid)
+            resumed = await self.service.resume(payload.resume_token, payload.last_seq, sid)
         except ChatError:
             if previous != chat.chat_id:
                 await self.leave_room(sid, chat_room(chat.chat_id))
                 self._chat_of.pop(sid, None)
             raise
-        return {"chat": view, "messages": messages}
+        return {"chat": resumed.view, "messages": resumed.messages}
 
     async def message_send(self, sid: str, payload: schemas.VisitorMessage) -> dict[str, Any]:
         seq, duplicate = await self.service.visitor_message(

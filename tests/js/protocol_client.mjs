@@ -738,6 +738,14 @@ async function phaseMain() {
   }
   const a3 = await visitor("A-bad");
   await a3.error("chat:resume", { resume_token: "no-such-token", last_seq: 0 }, "resume_failed");
+  // Sections 2 and 3.1: last_seq is required; without it the resume is refused and the
+  // socket holding the chat keeps it (it is not told resumed_elsewhere).
+  const endedMark = a2.count("chat:ended");
+  await a3.error("chat:resume", { resume_token: tokenA }, "invalid_payload");
+  await sleep(200);
+  if (a2.count("chat:ended") !== endedMark) {
+    deviate("chat:resume without last_seq detached the socket holding the chat");
+  }
   a3.close();
   passed("resume_with_missed_messages_only");
 

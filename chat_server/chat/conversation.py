@@ -1,0 +1,95 @@
+"""Inside a live chat: which chat a socket or member may speak for, messages, typing, fetching."""
+
+from __future__ import annotations
+
+from chat_server import errors
+from chat_server.chat import events
+from chat_server.chat.context import ChatContext
+from chat_server.chat.models import Chat, ChatState, Sender
+from chat_server.errors import ChatError
+from chat_server.store.base import ChatStore
+
+
+async def held_chat(store: ChatStore, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
+    """Return the chat visitor socket sid holds, or refuse with no_active_chat."""
+    chat = await store.get_chat(chat_id) if chat_id else None
+    # A socket replaced by a resume elsewhere no longer speaks for the chat.
+    if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid != sid:
+        raise ChatError(errors.NO_ACTIVE_CHAT, "this connection holds no chat")
+    if need_active and chat.state is not ChatState.ACTIVE:
+        raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active yet")
+    return chat
+
+
+async def staff_chat(store: ChatStore, staff_id: int, chat_id: str, *, need_active: bool = False) -> Chat:
+    """Return a chat of this member, or refuse with chat_not_found (chat_not_active)."""
+    chat = await store.get_chat(chat_id)
+    if chat is None or chat.staff_id != staff_id:
+        raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
+    if need_active and chat.state is not ChatState.ACTIVE:
+        raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+    return chat
+
+
+class Conversation:
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    def check_text(self, text: str) -> str:
+        text = text.strip()
+        limit = self.ctx.settings.max_message_length
+        if not text:
+            raise ChatError(errors.MESSAGE_EMPTY, "the message is empty")
+        if len(text) > limit:
+            raise ChatError(errors.MESSAGE_TOO_LONG, f"Message is longer than {limit} characters.")
+        return text
+
+    async def visitor_message(self, chat_id: str | None, sid: str, client_id: str, text: str) -> tuple[int, bool]:
+        text = self.check_text(text)
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=True)
+        return await self._send(chat, Sender.VISITOR, client_id, text)
+
+    async def staff_message(self, staff_id: int, chat_id: str, client_id: str, text: str) -> tuple[int, bool]:
+        text = self.check_text(text)
+        chat = await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
+        return await self._send(chat, Sender.STAFF, client_id, text)
+
+    async def visitor_typing(self, chat_id: str | None, sid: str, typing: bool) -> None:
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=True)
+        if chat.staff_id is not None:
+            await self.ctx.notifier.staff_typing(chat.staff_id, events.visitor_typing(chat.chat_id, typing))
+
+    async def staff_typing(self, staff_id: int, chat_id: str, typing: bool) -> None:
+        await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
+        await self.ctx.notifier.visitor_typing(chat_id, events.staff_typing(chat_id, typing))
+
+    async def visitor_fetch(self, chat_id: str | None, sid: str, after_seq: int) -> list[events.MessageView]:
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
+        return [events.message_view(m) for m in await self.ctx.store.messages_after(chat.chat_id, after_seq)]
+
+    async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> list[events.MessageView]:
+        chat = await staff_chat(self.ctx.store, staff_id, chat_id)
+        return [events.message_view(m) for m in await self.ctx.store.messages_after(chat.chat_id, after_seq)]
+
+    async def _send(self, chat: Chat, sender: Sender, client_id: str, text: str) -> tuple[int, bool]:
+        result = await self.ctx.store.append_message(chat.chat_id, sender, client_id, text, self.ctx.clock.now())
+        if result is None:
+            if sender is Sender.VISITOR:
+                raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active")
+            raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        message, duplicate = result
+        if not duplicate:
+            data = events.message_view(message)
+            notifier = self.ctx.notifier
+            # The sender's own side first: with several workers an emit delivers locally, then
+            # waits for its Redis publish, so the other order held the sender's own copy back
+            # behind a round trip, long enough for the answer to overtake it (seen as messages
+            # out of order in the two-worker benchmark).
+            if sender is Sender.STAFF and chat.staff_id is not None:
+                await notifier.staff_message(chat.staff_id, data)
+                await notifier.visitor_message(chat.chat_id, data)
+            else:
+                await notifier.visitor_message(chat.chat_id, data)
+                if chat.staff_id is not None:
+                    await notifier.staff_message(chat.staff_id, data)
+        return message.seq, duplicate

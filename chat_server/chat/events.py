@@ -1,0 +1,376 @@
+"""The socket event vocabulary: every event name, reason and server-to-client payload.
+
+docs/protocol.md is the contract; tests/test_events_contract.py checks every
+builder here against its tables. The domain builds payloads with these
+functions and hands them to the Notifier's typed methods; the socket layer
+only carries them. Visitor payloads and staff-only payloads are kept apart
+(DESIGN principle 6): nothing in the visitor section carries staff-only words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final, Literal, NotRequired, TypedDict
+
+from chat_server.chat.models import Chat, ChatState, EndReason, Message
+from chat_server.clock import iso
+
+# ---------------------------------------------------------------- namespaces
+
+VISITOR_NAMESPACE: Final = "/visitor"
+STAFF_NAMESPACE: Final = "/staff"
+
+# ---------------------------------------------------------------- client -> server
+
+CHAT_START: Final = "chat:start"
+CHAT_RESUME: Final = "chat:resume"
+MESSAGE_SEND: Final = "message:send"
+TYPING_SET: Final = "typing:set"
+MESSAGES_FETCH: Final = "messages:fetch"
+CHAT_END: Final = "chat:end"
+STAFF_SYNC: Final = "staff:sync"
+DUTY_CHECK_IN: Final = "duty:check_in"
+DUTY_CHECK_OUT: Final = "duty:check_out"
+CHAT_TRANSFER: Final = "chat:transfer"
+CHAT_BLOCK: Final = "chat:block"
+
+# ---------------------------------------------------------------- server -> client
+
+# Both namespaces (each with its own payload).
+MESSAGE_NEW: Final = "message:new"
+TYPING: Final = "typing"
+CHAT_ENDED: Final = "chat:ended"
+# Visitor only.
+CHAT_STATE: Final = "chat:state"
+QUEUE_POSITION: Final = "queue:position"
+# Staff only.
+CHAT_ASSIGNED: Final = "chat:assigned"
+CHAT_PRESENCE: Final = "chat:presence"
+CHAT_REMOVED: Final = "chat:removed"
+DUTY_ROSTER: Final = "duty:roster"
+QUEUE_UPDATE: Final = "queue:update"
+DUTY_STATE: Final = "duty:state"
+STAFF_RESYNC: Final = "staff:resync"
+DUTY_WARNING: Final = "duty:warning"
+
+# ---------------------------------------------------------------- reasons
+
+# Visitor chat:ended reasons beyond EndReason (which covers how a chat itself ends).
+RESUMED_ELSEWHERE: Final = "resumed_elsewhere"
+STATE_LOST: Final = "state_lost"
+# Visitor chat:state reasons.
+HANDED_OVER: Final = "handed_over"
+STAFF_DISCONNECTED: Final = "staff_disconnected"
+# Staff chat:removed reasons (HANDED_OVER too).
+TAGGED: Final = "tagged"
+REQUEUED: Final = "requeued"
+TRANSFERRED: Final = "transferred"
+BLOCKED: Final = "blocked"
+WRAPUP_EXPIRED: Final = "wrapup_expired"
+# duty:warning codes.
+SHIFT_ENDED_WITH_CHATS: Final = "shift_ended_with_chats"
+
+StateReason = Literal["handed_over", "staff_disconnected"]
+RemovedReason = Literal["tagged", "requeued", "handed_over", "transferred", "blocked", "wrapup_expired"]
+
+
+# ---------------------------------------------------------------- shared objects
+
+
+class MessageView(TypedDict):
+    chat_id: str
+    seq: int
+    sender: str
+    client_id: str
+    text: str
+    sent_at: str | None
+
+
+def message_view(message: Message) -> MessageView:
+    """Build a Message object (both sides)."""
+    return {
+        "chat_id": message.chat_id,
+        "seq": message.seq,
+        "sender": message.sender.value,
+        "client_id": message.client_id,
+        "text": message.text,
+        "sent_at": iso(message.sent_at),
+    }
+
+
+# ---------------------------------------------------------------- visitor payloads
+
+
+class ChatStateView(TypedDict):
+    chat_id: str | None
+    state: str
+    language: str
+    position: int | None
+    estimate_seconds: int | None
+    staff_alias: str | None
+    next_opening: str | None
+    last_seq: int
+    reason: NotRequired[StateReason]
+
+
+def visitor_view(
+    chat: Chat, position: int | None, estimate_seconds: int | None, staff_alias: str | None
+) -> ChatStateView:
+    """Build the ChatState (visitor view) of a live chat."""
+    return {
+        "chat_id": chat.chat_id,
+        "state": chat.state.value,
+        "language": chat.language,
+        "position": position,
+        "estimate_seconds": estimate_seconds,
+        "staff_alias": staff_alias,
+        "next_opening": None,
+        "last_seq": chat.last_seq,
+    }
+
+
+def closed_view(language: str, next_opening: datetime | None) -> ChatStateView:
+    """Build the ChatState of a chat that could not start: nobody is on duty."""
+    return {
+        "chat_id": None,
+        "state": "closed",
+        "language": language,
+        "position": None,
+        "estimate_seconds": None,
+        "staff_alias": None,
+        "next_opening": iso(next_opening),
+        "last_seq": 0,
+    }
+
+
+def chat_state(view: ChatStateView, reason: StateReason | None = None) -> ChatStateView:
+    """Build a `chat:state` push: the view, with a reason when one applies."""
+    return {**view, "reason": reason} if reason is not None else view
+
+
+class QueuePosition(TypedDict):
+    chat_id: str
+    position: int
+    estimate_seconds: int | None
+
+
+def queue_position(chat_id: str, position: int, estimate_seconds: int | None) -> QueuePosition:
+    """Build a `queue:position` push."""
+    return {"chat_id": chat_id, "position": position, "estimate_seconds": estimate_seconds}
+
+
+class StaffTyping(TypedDict):
+    chat_id: str
+    sender: Literal["staff"]
+    typing: bool
+
+
+def staff_typing(chat_id: str, typing: bool) -> StaffTyping:
+    """Build the visitor's `typing` push: the staff member types."""
+    return {"chat_id": chat_id, "sender": "staff", "typing": typing}
+
+
+class VisitorChatEnded(TypedDict):
+    chat_id: str
+    reason: str
+    next_opening: str | None
+    feedback_ticket: str | None
+
+
+def visitor_chat_ended(
+    chat_id: str,
+    reason: EndReason | Literal["resumed_elsewhere", "state_lost"],
+    *,
+    next_opening: datetime | None = None,
+    feedback_ticket: str | None = None,
+) -> VisitorChatEnded:
+    """Build the visitor's `chat:ended`: every key always present (null when none)."""
+    return {
+        "chat_id": chat_id, "reason": str(reason), "next_opening": iso(next_opening),
+        "feedback_ticket": feedback_ticket,
+    }
+
+
+# ---------------------------------------------------------------- staff-only payloads
+
+
+class TransferredBy(TypedDict):
+    staff_id: int
+    alias: str | None
+
+
+class StaffChatView(TypedDict):
+    chat_id: str
+    state: str
+    language: str
+    visitor_alias: str
+    visitor_connected: bool
+    waited_seconds: int
+    assigned_at: str | None
+    last_seq: int
+    messages: list[MessageView]
+    end_reason: str | None
+    transferred_by: NotRequired[TransferredBy]
+
+
+def staff_view(chat: Chat, messages: list[Message], now: datetime) -> StaffChatView:
+    """Build the StaffChat (staff view) of a chat; messages only while it is active."""
+    shown = messages if chat.state is ChatState.ACTIVE else []
+    return {
+        "chat_id": chat.chat_id,
+        "state": chat.state.value,
+        "language": chat.language,
+        "visitor_alias": chat.visitor_alias,
+        "visitor_connected": chat.visitor_connected,
+        "waited_seconds": int(((chat.first_assigned_at or now) - chat.created_at).total_seconds()),
+        "assigned_at": iso(chat.assigned_at),
+        "last_seq": chat.last_seq,
+        "messages": [message_view(m) for m in shown],
+        "end_reason": chat.end_reason.value if chat.end_reason else None,
+    }
+
+
+def chat_assigned(view: StaffChatView, transferred_by: TransferredBy | None = None) -> StaffChatView:
+    """Build a `chat:assigned` push; a transfer names who handed the chat on."""
+    return {**view, "transferred_by": transferred_by} if transferred_by is not None else view
+
+
+class QueueEntry(TypedDict):
+    chat_id: str
+    position: int
+    language: str
+    waiting_since: str | None
+
+
+def queue_entries(queue: list[Chat]) -> list[QueueEntry]:
+    """Build the QueueEntry list of the waiting chats, front first."""
+    return [
+        {"chat_id": c.chat_id, "position": i, "language": c.language, "waiting_since": iso(c.created_at)}
+        for i, c in enumerate(queue, start=1)
+    ]
+
+
+class QueueUpdate(TypedDict):
+    queue: list[QueueEntry]
+
+
+def queue_update(entries: list[QueueEntry]) -> QueueUpdate:
+    """Build a `queue:update` push."""
+    return {"queue": entries}
+
+
+class RosterEntry(TypedDict):
+    staff_id: int
+    alias: str
+    languages: list[str]
+    max_chats: int
+    free: int
+
+
+def roster_entry(staff_id: int, alias: str, languages: tuple[str, ...], max_chats: int, load: int) -> RosterEntry:
+    """Build a RosterEntry: a member on duty and their free places."""
+    return {
+        "staff_id": staff_id, "alias": alias, "languages": list(languages), "max_chats": max_chats,
+        "free": max(0, max_chats - load),
+    }
+
+
+class DutyRoster(TypedDict):
+    roster: list[RosterEntry]
+
+
+def duty_roster(entries: list[RosterEntry]) -> DutyRoster:
+    """Build a `duty:roster` push."""
+    return {"roster": entries}
+
+
+class DutyState(TypedDict):
+    available: bool
+    on_shift: bool
+    shift_ends_at: str | None
+
+
+def duty_state(available: bool, shift_ends_at: datetime | None) -> DutyState:
+    """Build a member's duty state (`duty:state`, and `duty` in acks); on shift when a shift ends."""
+    return {"available": available, "on_shift": shift_ends_at is not None, "shift_ends_at": iso(shift_ends_at)}
+
+
+class VisitorTyping(TypedDict):
+    chat_id: str
+    sender: Literal["visitor"]
+    typing: bool
+
+
+def visitor_typing(chat_id: str, typing: bool) -> VisitorTyping:
+    """Build the staff member's `typing` push: the visitor types."""
+    return {"chat_id": chat_id, "sender": "visitor", "typing": typing}
+
+
+class ChatPresence(TypedDict):
+    chat_id: str
+    visitor_connected: bool
+
+
+def chat_presence(chat_id: str, visitor_connected: bool) -> ChatPresence:
+    """Build a `chat:presence` push."""
+    return {"chat_id": chat_id, "visitor_connected": visitor_connected}
+
+
+class StaffChatEnded(TypedDict):
+    chat_id: str
+    reason: str
+    needs_topics: bool
+
+
+def staff_chat_ended(chat_id: str, reason: EndReason) -> StaffChatEnded:
+    """Build the staff member's `chat:ended`; topics are due unless the member ended it."""
+    return {"chat_id": chat_id, "reason": reason.value, "needs_topics": reason is not EndReason.STAFF_ENDED}
+
+
+class ChatRemoved(TypedDict):
+    chat_id: str
+    reason: RemovedReason
+
+
+def chat_removed(chat_id: str, reason: RemovedReason) -> ChatRemoved:
+    """Build a `chat:removed` push."""
+    return {"chat_id": chat_id, "reason": reason}
+
+
+class StaffResync(TypedDict):
+    reason: Literal["state_lost"]
+
+
+def staff_resync() -> StaffResync:
+    """Build a `staff:resync` push: the live chat store lost its contents."""
+    return {"reason": STATE_LOST}
+
+
+class DutyWarning(TypedDict):
+    code: Literal["shift_ended_with_chats"]
+    chat_id: str
+    message: str
+
+
+def shift_ended_warning(chat_id: str) -> DutyWarning:
+    """Build the `duty:warning` of a chat nobody on duty could take at the member's shift end."""
+    return {
+        "code": SHIFT_ENDED_WITH_CHATS,
+        "chat_id": chat_id,
+        "message": "Your shift has ended; nobody on duty can take this chat. It stays with you.",
+    }
+
+
+class StaffIdentity(TypedDict):
+    id: int
+    alias: str
+    role: str
+    max_chats: int
+
+
+class StaffSync(TypedDict):
+    staff: StaffIdentity
+    duty: DutyState
+    chats: list[StaffChatView]
+    queue: list[QueueEntry]
+    roster: list[RosterEntry]

@@ -1,0 +1,63 @@
+"""How the domain reaches connected clients: one typed method per server-to-client event.
+
+The socket layer implements it (chat_server.realtime.notifier); unit tests use a
+recording one. Visitor methods take only visitor payloads and staff methods only
+staff payloads, so a staff-only word has no way to a visitor room (principle 6).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chat_server.chat import events
+
+
+class VisitorNotifier(Protocol):
+    """Pushes to the visitor room of one chat (namespace /visitor)."""
+
+    async def visitor_chat_state(self, chat_id: str, payload: events.ChatStateView) -> None: ...
+
+    async def visitor_queue_position(self, chat_id: str, payload: events.QueuePosition) -> None: ...
+
+    async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None: ...
+
+    async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None: ...
+
+    async def visitor_chat_ended(self, chat_id: str, payload: events.VisitorChatEnded) -> None: ...
+
+    async def detach_visitor(self, sid: str, chat_id: str) -> None:
+        """Tell a replaced visitor socket (on any worker) it no longer holds the chat."""
+
+
+class StaffNotifier(Protocol):
+    """Pushes to one staff member's sockets, or to every staff socket (namespace /staff)."""
+
+    async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None: ...
+
+    async def staff_message(self, staff_id: int, payload: events.MessageView) -> None: ...
+
+    async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None: ...
+
+    async def staff_chat_presence(self, staff_id: int, payload: events.ChatPresence) -> None: ...
+
+    async def staff_chat_ended(self, staff_id: int, payload: events.StaffChatEnded) -> None: ...
+
+    async def staff_chat_removed(self, staff_id: int, payload: events.ChatRemoved) -> None: ...
+
+    async def staff_duty_state(self, staff_id: int, payload: events.DutyState) -> None: ...
+
+    async def staff_duty_warning(self, staff_id: int, payload: events.DutyWarning) -> None: ...
+
+    async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None: ...
+
+    async def all_staff_queue_update(self, payload: events.QueueUpdate) -> None: ...
+
+
+class Notifier(VisitorNotifier, StaffNotifier, Protocol):
+    """Everything the chat service may tell clients, plus the two worker-wide signals."""
+
+    async def state_lost(self) -> None:
+        """Tell this worker's sockets that the chat store lost every live chat."""
+
+    async def reattach(self) -> None:
+        """This worker was taken for dead: register its local sockets in the store again."""
