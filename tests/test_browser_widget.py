@@ -120,7 +120,7 @@ class TicketProxy:
 async def feedback_counts(live: Any) -> list[tuple[Any, int, int]]:
     from sqlalchemy import select
 
-    from chat_server.db import FeedbackCountRow
+    from chat_server.reports.models import FeedbackCountRow
     from chat_server.keys import sessions_key
 
     async with live.app[sessions_key]() as session:

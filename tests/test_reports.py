@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
-from chat_server.db import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
+from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
 from chat_server.keys import engine_key, records_key, sessions_key
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period

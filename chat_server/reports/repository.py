@@ -12,21 +12,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ColumnElement, Connection, Integer, and_, case, delete, func, insert, literal_column, or_, select,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import (
-    ChatSessionRow,
-    FeedbackCountRow,
-    ReportCountRow,
-    ReportHourRow,
-    ReportSlotRow,
-    ReportValueRow,
-    SessionTopic,
-)
+from chat_server.db import ChatSessionRow, SessionTopic
 from chat_server.reports import rollup
+from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
 from chat_server.reports.rollup import OUTCOMES, Rollup
 from roster.models import ShiftRow
 
@@ -101,7 +104,7 @@ def _int(value: int) -> ColumnElement[int]:
 
 
 def _counts_row() -> dict[str, int]:
-    return {"sessions": 0, **{o: 0 for o in OUTCOMES}}
+    return {"sessions": 0, **dict.fromkeys(OUTCOMES, 0)}
 
 
 class ReportRepository:
@@ -288,7 +291,7 @@ def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, lis
         day = date.fromordinal(ordinal)
         text = day.isoformat()
         counts = days.get(ordinal - rollup.EPOCH_ORDINAL, zero)
-        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts))}
+        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts, strict=True))}
         out["by_day"].append(row)
         if day.weekday() == 0 or "week" not in current:
             iso = day.isocalendar()
