@@ -17,9 +17,8 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import WORKER_HEARTBEAT_SECONDS, ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
-    canned_key,
     calendars_key,
-    slots_key,
+    canned_key,
     clock_key,
     engine_key,
     logins_key,
@@ -28,19 +27,21 @@ from chat_server.keys import (
     records_key,
     reports_key,
     roster_key,
+    roster_service_key,
     service_key,
     sessions_key,
     settings_key,
     shifts_key,
     sio_key,
+    slots_key,
     staff_key,
     store_key,
     taxonomy_key,
 )
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
-from chat_server.reports.repository import ReportRepository
 from chat_server.realtime.visitor import VisitorNamespace
+from chat_server.reports.repository import ReportRepository
 from chat_server.settings import TOPICS_FILE, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
@@ -48,6 +49,7 @@ from chat_server.store.redis import RedisChatStore
 from chat_server.topics import load_taxonomy, sync_topics
 from roster.ical import CalendarFeeds
 from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.service import RosterService
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[roster_key] = RosterCache(app[shifts_key])
+    app[roster_service_key] = RosterService(
+        app[slots_key], app[roster_key], app[calendars_key], timezone=settings.organisation.timezone,
+        release_notice=timedelta(hours=settings.roster.release_notice_hours),
+    )
     app[canned_key] = CannedResponses(sessions)
     yield
     await engine.dispose()
