@@ -17,8 +17,9 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import WORKER_HEARTBEAT_SECONDS, ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
-    calendars_key,
     canned_key,
+    calendars_key,
+    slots_key,
     clock_key,
     engine_key,
     logins_key,
@@ -33,15 +34,14 @@ from chat_server.keys import (
     settings_key,
     shifts_key,
     sio_key,
-    slots_key,
     staff_key,
     store_key,
     taxonomy_key,
 )
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
-from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
+from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.settings import TOPICS_FILE, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
