@@ -7,6 +7,7 @@ roll-ups are read in the organisation's time zone.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ def _upsert(dialect: str, table: Any, rows: list[dict[str, Any]], keys: list[str
 
 async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
     """Add roll-up rows inside the caller's transaction (rows sorted by key, so writers lock in one order)."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if part.slots:
         await session.execute(
             _upsert(dialect, ReportSlotRow.__table__, part.slot_rows(), ["slot"], list(OUTCOMES))
@@ -108,13 +109,13 @@ def _counts_row() -> dict[str, int]:
 
 
 class ReportRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def add_rating(self, day: date, rating: int) -> None:
         """Count one anonymous rating on a local day."""
         async with self._sessions.begin() as session:
-            dialect = session.bind.dialect.name
+            dialect = session.get_bind().dialect.name
             await session.execute(_upsert(
                 dialect, FeedbackCountRow.__table__, [{"day": day, "rating": rating, "count": 1}],
                 ["day", "rating"], ["count"],
@@ -155,7 +156,7 @@ class ReportRepository:
             table, unit = ReportHourRow.__table__, 60
         else:
             table, unit = ReportSlotRow.__table__, 1
-        key = table.c[table.primary_key.columns.keys()[0]]
+        key = table.c["hour" if unit == 60 else "slot"]
         if len(segs) == 1:
             offset: ColumnElement[int] = _int(segs[0].offset // unit)
         else:
@@ -206,21 +207,21 @@ class ReportRepository:
         if tiers.raw:
             started = ChatSessionRow.started_at
             in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
-            rows = await session.execute(
+            sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds).where(in_raw)
             )
-            for outcome, language, wait, duration in rows:
+            for outcome, language, wait, duration in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
-            rows = await session.execute(
+            topics = await session.execute(
                 select(SessionTopic.topic_code, func.count())
                 .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
                 .where(in_raw).group_by(SessionTopic.topic_code)
             )
-            for topic, n in rows:
+            for topic, n in topics:
                 counts[(rollup.TOPIC, topic)] += int(n)
         return counts, values
 
@@ -228,7 +229,7 @@ class ReportRepository:
     def _shape(
         start: date, end: date, segs: tuple[rollup.Segment, ...], lower: int, upper: int,
         hours: tuple[dict[int, list[int]], list[list[int]]], counts: Counter[tuple[str, str]],
-        values: dict[str, Counter[int]], shifts: list[Any], ratings: dict[int, int], now: datetime,
+        values: dict[str, Counter[int]], shifts: Sequence[Any], ratings: dict[int, int], now: datetime,
     ) -> dict[str, Any]:
         days, week = hours
         by_outcome = {o: sum(row[i] for row in days.values()) for i, o in enumerate(OUTCOMES)}
