@@ -9,14 +9,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import ColumnElement, CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chat_server.db import AuthSession, Staff
 
@@ -164,14 +165,14 @@ async def _guarded_update(session: AsyncSession, row: Staff, **values: object) -
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if cast(CursorResult[Any], result).rowcount != 1:  # an UPDATE's result is a cursor result
         raise LastAdmin("this is the last enabled admin account; make another admin first")
     for name, value in values.items():
         set_committed_value(row, name, value)
 
 
 class StaffRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def add(
@@ -187,7 +188,8 @@ class StaffRepository:
         now: datetime,
     ) -> StaffAccount:
         username = username.strip().lower()
-        if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        bare = username.replace("_", "").replace("-", "").replace(".", "")
+        if not username or len(username) > 64 or not bare.isalnum():
             raise AccountError("username must be 1-64 letters, digits, '.', '_' or '-'")
         alias = _check_alias(alias)
         _check_max_chats(max_chats)
@@ -302,7 +304,7 @@ class StaffRepository:
 class LoginSessions:
     """Server-side login sessions; the cookie holds a random token."""
 
-    def __init__(self, sessions: async_sessionmaker, secret: bytes, lifetime: timedelta) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: bytes, lifetime: timedelta) -> None:
         self._sessions = sessions
         self._secret = secret
         self._lifetime = lifetime

@@ -13,10 +13,8 @@ from chat_server.lifecycle import database_context, service_context, store_conte
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
-from chat_server.web import auth, canned, public, reports, roster_api, staff_admin
 from chat_server.web.middleware import security
-from chat_server.web.openapi import openapi
-from chat_server.web.pages import setup_pages
+from chat_server.web.routes import setup_routes
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
@@ -55,50 +53,6 @@ async def close_connections(app: web.Application) -> None:
     await sio.shutdown()
     if isinstance(sio.manager, BoundedRedisManager):
         await sio.manager.close()
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", public.healthz)
-    app.router.add_get("/api/status", public.status)
-    app.router.add_get("/api/topics", public.topics)
-    app.router.add_post("/api/auth/login", auth.login)
-    app.router.add_post("/api/auth/logout", auth.logout)
-    app.router.add_get("/api/auth/me", auth.me)
-    app.router.add_get("/api/reports/summary", reports.summary)
-    app.router.add_get("/api/reports", reports.report)
-    app.router.add_get("/api/reports/export.csv", reports.export_csv)
-    app.router.add_get("/api/reports/summary-text", reports.export_summary)
-    app.router.add_post("/api/feedback", reports.feedback)
-    app.router.add_get("/reports/", reports.page)
-    app.router.add_get("/reports", reports.page_redirect)
-    app.router.add_get("/api/schedule", public.schedule)
-    app.router.add_get("/api/staff", roster_api.staff_directory)
-    app.router.add_post("/api/staff", staff_admin.add_staff)
-    app.router.add_patch("/api/staff/{staff_id}", staff_admin.change_staff)
-    app.router.add_post("/api/staff/{staff_id}/disable", staff_admin.disable_staff)
-    app.router.add_post("/api/staff/{staff_id}/enable", staff_admin.enable_staff)
-    app.router.add_post("/api/staff/{staff_id}/password", staff_admin.reset_password)
-    app.router.add_get("/api/roster", roster_api.roster_week)
-    app.router.add_get("/api/roster/mine", roster_api.my_shifts)
-    app.router.add_get("/api/roster/slots", roster_api.list_slots)
-    app.router.add_post("/api/roster/slots", roster_api.create_slot)
-    app.router.add_patch("/api/roster/slots/{slot_id}", roster_api.change_slot)
-    app.router.add_delete("/api/roster/slots/{slot_id}", roster_api.retire_slot)
-    app.router.add_put("/api/roster/slots/{slot_id}/dates/{day}", roster_api.set_date)
-    app.router.add_delete("/api/roster/slots/{slot_id}/dates/{day}", roster_api.clear_date)
-    app.router.add_post("/api/roster/slots/{slot_id}/dates/{day}/staff", roster_api.assign)
-    app.router.add_delete("/api/roster/slots/{slot_id}/dates/{day}/staff/{staff_id}", roster_api.unassign)
-    app.router.add_post("/api/roster/calendar", roster_api.create_calendar)
-    app.router.add_delete("/api/roster/calendar", roster_api.revoke_calendar)
-    app.router.add_get("/ical/{token}.ics", roster_api.calendar_feed)
-    app.router.add_get("/api/canned-responses", canned.list_canned)
-    app.router.add_post("/api/canned-responses", canned.create_canned)
-    app.router.add_put("/api/canned-responses/{canned_id}", canned.change_canned)
-    app.router.add_delete("/api/canned-responses/{canned_id}", canned.delete_canned)
-    if app[settings_key].testing.movable_clock:
-        app.router.add_post("/api/testing/clock", public.move_clock)
-    app.router.add_get("/api/openapi.json", openapi)
-    setup_pages(app)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

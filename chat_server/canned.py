@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import CannedResponse
 
@@ -37,7 +37,7 @@ def _naive(instant: datetime) -> datetime:
 class CannedResponses:
     """Reads and writes the canned_responses table."""
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def list(self, language: str | None = None) -> list[Canned]:

@@ -1,16 +1,18 @@
-"""Database schema (SQLAlchemy 2 mapped classes), engine and migrations."""
+"""Core tables (staff, logins, topics, chat sessions, canned responses), engine and migrations.
+
+The roster and report tables live with their packages (roster.models, chat_server.reports.models).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Boolean,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,14 +22,14 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chat_server.models_base import Base
+
+__all__ = ["AuthSession", "Base", "CannedResponse", "ChatSessionRow", "SessionTopic", "Staff", "Topic"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every dutychat table. Datetimes are naive UTC."""
 
 
 class Staff(Base):
@@ -116,80 +118,6 @@ class CannedResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_canned_responses_language", "language"),)
-# --- report roll-ups ----------------------------------------------------------
-#
-# Exact running totals of chat_sessions and session_topics, added to in the
-# same transaction as each session row (rows are written once and never
-# changed), so that a report over a million sessions reads thousands of rows.
-# Keys are UTC: the organisation's time zone is applied when reading, so the
-# totals stay right if it changes. chat_server/reports/rollup.py explains them.
-
-
-class ReportSlotRow(Base):
-    """Sessions per stored start time (minutes since 1970-01-01 UTC), by outcome."""
-
-    __tablename__ = "report_slots"
-
-    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    answered: Mapped[int] = mapped_column(Integer)
-    abandoned: Mapped[int] = mapped_column(Integer)
-    unanswered: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    blocked: Mapped[int] = mapped_column(Integer)
-
-
-class ReportHourRow(Base):
-    """Sessions per UTC hour (hours since 1970-01-01), by outcome: report_slots 4 times smaller, for
-    the time zones whose offsets are whole hours (most)."""
-
-    __tablename__ = "report_hours"
-
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    answered: Mapped[int] = mapped_column(Integer)
-    abandoned: Mapped[int] = mapped_column(Integer)
-    unanswered: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    blocked: Mapped[int] = mapped_column(Integer)
-
-
-class ReportCountRow(Base):
-    """Sessions per UTC day, month or year ('d', 'm', 'y': periods since 1970) and language or topic."""
-
-    __tablename__ = "report_counts"
-
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    period: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    figure: Mapped[str] = mapped_column(String(8), primary_key=True)
-    item: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sessions: Mapped[int] = mapped_column(Integer)
-
-
-class ReportValueRow(Base):
-    """Answered sessions per UTC day, month or year and wait (seconds) or duration (whole minutes, in seconds)."""
-
-    __tablename__ = "report_values"
-
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    period: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    figure: Mapped[str] = mapped_column(String(8), primary_key=True)
-    seconds: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    sessions: Mapped[int] = mapped_column(Integer)
-
-
-class FeedbackCountRow(Base):
-    """Anonymous chat ratings: a count per local day and rating, nothing that links to a chat."""
-
-    __tablename__ = "feedback_counts"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    rating: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(Integer)
-
-
-# Imported for its side effect: roster tables join the same metadata.
-from roster import models as _roster_models  # noqa: E402,F401
-
-
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -209,7 +137,7 @@ def create_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Async
     return engine
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

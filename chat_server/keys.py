@@ -18,6 +18,7 @@ from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
 from roster.ical import CalendarFeeds
 from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.service import RosterService
 
 settings_key = web.AppKey("settings", Settings)
 clock_key = web.AppKey("clock", Clock)
@@ -31,6 +32,8 @@ records_key = web.AppKey("records", SessionRepository)
 reports_key = web.AppKey("reports", ReportRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)
 roster_key = web.AppKey("roster", RosterCache)
+# The roster's rules (sign-up, release, assignment rights); refreshes roster_key on every change.
+roster_service_key = web.AppKey("roster_service", RosterService)
 slots_key = web.AppKey("slots", SlotRepository)
 calendars_key = web.AppKey("calendars", CalendarFeeds)
 taxonomy_key = web.AppKey("taxonomy", Taxonomy)

@@ -28,6 +28,7 @@ from chat_server.keys import (
     records_key,
     reports_key,
     roster_key,
+    roster_service_key,
     service_key,
     sessions_key,
     settings_key,
@@ -49,6 +50,7 @@ from chat_server.store.redis import RedisChatStore
 from chat_server.topics import load_taxonomy, sync_topics
 from roster.ical import CalendarFeeds
 from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.service import RosterService
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[roster_key] = RosterCache(app[shifts_key])
+    app[roster_service_key] = RosterService(
+        app[slots_key], app[roster_key], app[calendars_key], timezone=settings.organisation.timezone,
+        release_notice=timedelta(hours=settings.roster.release_notice_hours),
+    )
     app[canned_key] = CannedResponses(sessions)
     yield
     await engine.dispose()

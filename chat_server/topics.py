@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import Topic
 
@@ -94,7 +94,7 @@ def load_taxonomy(path: Path, languages: tuple[str, ...]) -> Taxonomy:
     return Taxonomy(tuple(groups))
 
 
-async def sync_topics(sessions: async_sessionmaker, taxonomy: Taxonomy) -> None:
+async def sync_topics(sessions: async_sessionmaker[AsyncSession], taxonomy: Taxonomy) -> None:
     """Insert new codes and mirror retirement; a code is never deleted.
 
     Workers starting together may race to insert the same new codes: the loser
@@ -106,7 +106,7 @@ async def sync_topics(sessions: async_sessionmaker, taxonomy: Taxonomy) -> None:
         await _sync_topics(sessions, taxonomy)
 
 
-async def _sync_topics(sessions: async_sessionmaker, taxonomy: Taxonomy) -> None:
+async def _sync_topics(sessions: async_sessionmaker[AsyncSession], taxonomy: Taxonomy) -> None:
     defined = {t.code: t for g in taxonomy.groups for t in g.topics}
     async with sessions.begin() as session:
         stored = {t.code: t for t in await session.scalars(select(Topic))}

@@ -5,7 +5,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from chat_server.db import Base, create_engine
+# Every package's tables, so that the metadata is the whole schema.
+import roster.models  # noqa: F401
+from chat_server.db import create_engine
+from chat_server.models_base import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.accounts import StaffAccount, account_of
 from chat_server.db import Staff
@@ -23,7 +23,7 @@ SCOPES = ("own", "all")
 class CalendarFeeds:
     """Secret, revocable feed tokens; only a keyed hash is stored."""
 
-    def __init__(self, sessions: async_sessionmaker, secret: bytes) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: bytes) -> None:
         self._sessions = sessions
         self._secret = secret
 
@@ -101,4 +101,4 @@ def build_calendar(
         if shift.note:
             event.add("description", shift.note)
         calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())

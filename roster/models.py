@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat_server.db import Base
+from chat_server.models_base import Base
 
 
 class DutySlotRow(Base):

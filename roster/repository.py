@@ -7,9 +7,9 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import CursorResult, Result, delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +35,11 @@ _WINDOW_AFTER = timedelta(days=60)
 _DATE_SLACK = timedelta(days=2)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows a DELETE, UPDATE or INSERT touched (their results are cursor results)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def to_db(instant: datetime) -> datetime:
     """Aware datetime → naive UTC as stored."""
     return instant.astimezone(UTC).replace(tzinfo=None)
@@ -51,7 +56,7 @@ def _shift(row: ShiftRow) -> Shift:
 
 
 class ShiftRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def add(self, staff_id: int, starts_at: datetime, ends_at: datetime, note: str = "") -> Shift:
@@ -88,7 +93,7 @@ class ShiftRepository:
     async def delete(self, shift_id: int) -> bool:
         async with self._sessions.begin() as session:
             result = await session.execute(delete(ShiftRow).where(ShiftRow.id == shift_id))
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
 
 # --- duty slots -------------------------------------------------------------
@@ -190,7 +195,7 @@ class SlotRepository:
     them in a Resync. Callers invalidate the RosterCache after any change.
     """
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     # slots
@@ -284,7 +289,7 @@ class SlotRepository:
             result = await session.execute(
                 delete(SlotExceptionRow).where(SlotExceptionRow.slot_id == slot_id, SlotExceptionRow.on_date == on_date)
             )
-            if not result.rowcount:
+            if not rowcount(result):
                 raise NotFound(f"slot {slot_id} has no exception on {on_date.isoformat()}")
             return await self._resync(session, _slot(await self._slot_row(session, slot_id)), now)
 
@@ -347,11 +352,11 @@ class SlotRepository:
                         .scalar_subquery()
                     )
                     columns = [ShiftRow.__table__.c[name] for name in values]
-                    chosen = select(*(literal(v, type_=c.type) for v, c in zip(values.values(), columns)))
+                    chosen = select(*(literal(v, type_=c.type) for v, c in zip(values.values(), columns, strict=True)))
                     added = await session.execute(
                         insert(ShiftRow).from_select(list(values), chosen.where(taken < occ.needed))
                     )
-                    if added.rowcount != 1:
+                    if rowcount(added) != 1:
                         raise Conflict("this duty has no open place")
                     row = await self._assigned_row(session, slot_id, occurrence_date, staff_id)
                     assert row is not None

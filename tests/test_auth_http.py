@@ -115,7 +115,7 @@ async def test_reports_need_manager_role(live: Live) -> None:
         assert r.status == 200
         body = await r.json()
         assert body["total"] == 0
-        assert body["by_outcome"] == {o: 0 for o in ("answered", "abandoned", "unanswered", "closed", "blocked")}
+        assert body["by_outcome"] == dict.fromkeys(("answered", "abandoned", "unanswered", "closed", "blocked"), 0)
         for bad in ("from=2026-13-01&to=2026-12-31", "from=2026-02-01&to=2026-01-01", "to=2026-01-01", "from=x&to=y"):
             r = await boss.get(f"{live.url}/api/reports/summary?{bad}")
             assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_request", bad
@@ -133,7 +133,8 @@ async def test_report_counts_by_local_date(live: Live) -> None:
     late = datetime(2026, 11, 30, 23, 30, tzinfo=zone)  # 21:30 UTC
     early = datetime(2026, 12, 1, 0, 15, tzinfo=zone)  # 22:15 UTC on Nov 30
     for i, (when, outcome, topics) in enumerate(
-        [(late, Outcome.ANSWERED, ("health.mental",)), (early, Outcome.CLOSED, ()), (late, Outcome.ANSWERED, ("health.mental", "life.housing"))]
+        [(late, Outcome.ANSWERED, ("health.mental",)), (early, Outcome.CLOSED, ()),
+         (late, Outcome.ANSWERED, ("health.mental", "life.housing"))]
     ):
         await records.write(SessionRecord(f"{i:032d}", when.astimezone(UTC), 5, 60, outcome, "fi", 2, 3, None, topics))
     november = await records.summary(date(2026, 11, 1), date(2026, 11, 30), zone)
@@ -142,7 +143,9 @@ async def test_report_counts_by_local_date(live: Live) -> None:
     december = await records.summary(date(2026, 12, 1), date(2026, 12, 31), zone)
     assert december["total"] == 1 and december["by_outcome"]["closed"] == 1
     # Writing the same row again is a no-op: exactly one row per chat.
-    again = SessionRecord(f"{0:032d}", late.astimezone(UTC), 5, 60, Outcome.ANSWERED, "fi", 2, 3, None, ("health.mental",))
+    again = SessionRecord(
+        f"{0:032d}", late.astimezone(UTC), 5, 60, Outcome.ANSWERED, "fi", 2, 3, None, ("health.mental",)
+    )
     assert await records.write(again) is False
     assert (await records.summary(date(2026, 11, 1), date(2026, 11, 30), zone))["total"] == 2
 
@@ -172,7 +175,7 @@ async def test_status_topics_health_openapi(live: Live) -> None:
 
 
 async def test_openapi_documents_every_api_route(live: Live) -> None:
-    from chat_server.web.openapi import DOCUMENT
+    from chat_server.web.routes import openapi_document
 
     routes = {
         (r.method.lower(), r.resource.canonical)
@@ -181,7 +184,7 @@ async def test_openapi_documents_every_api_route(live: Live) -> None:
         and (r.resource.canonical.startswith(("/api/", "/ical/")) or r.resource.canonical == "/healthz")
         and r.method != "HEAD"
     }
-    documented = {(m, p) for p, ops in DOCUMENT["paths"].items() for m in ops}
+    documented = {(m, p) for p, ops in openapi_document()["paths"].items() for m in ops}
     assert routes == documented
 
 

@@ -120,8 +120,8 @@ class TicketProxy:
 async def feedback_counts(live: Any) -> list[tuple[Any, int, int]]:
     from sqlalchemy import select
 
-    from chat_server.db import FeedbackCountRow
     from chat_server.keys import sessions_key
+    from chat_server.reports.models import FeedbackCountRow
 
     async with live.app[sessions_key]() as session:
         return [tuple(r) for r in (await session.execute(select(FeedbackCountRow.__table__))).all()]

@@ -10,9 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from chat_server.db import Base, Topic, create_engine, migrate, sessionmaker
+import roster.models  # noqa: F401  (every package's tables join the one metadata)
+from chat_server.db import Topic, create_engine, migrate, sessionmaker
+from chat_server.models_base import Base
 from chat_server.settings import TOPICS_FILE, load_settings
 from chat_server.topics import TaxonomyError, load_taxonomy, sync_topics
+
 
 async def assert_schema_matches(url: str) -> None:
     engine = create_engine(url)
@@ -72,7 +75,9 @@ async def test_removed_topic_is_retired_not_deleted(tmp_path: Path) -> None:
         )
         await sync_topics(sessions, load_taxonomy(full, ("en",)))
         smaller = tmp_path / "smaller.toml"
-        smaller.write_text('[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n')
+        smaller.write_text(
+            '[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n'
+        )
         taxonomy = load_taxonomy(smaller, ("en",))
         await sync_topics(sessions, taxonomy)
         async with sessions() as session:

@@ -7,26 +7,30 @@ roll-ups are read in the organisation's time zone.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ColumnElement, Connection, Integer, and_, case, delete, func, insert, literal_column, or_, select,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import (
-    ChatSessionRow,
-    FeedbackCountRow,
-    ReportCountRow,
-    ReportHourRow,
-    ReportSlotRow,
-    ReportValueRow,
-    SessionTopic,
-)
+from chat_server.db import ChatSessionRow, SessionTopic
 from chat_server.reports import rollup
+from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
 from chat_server.reports.rollup import OUTCOMES, Rollup
 from roster.models import ShiftRow
 
@@ -44,7 +48,7 @@ def _upsert(dialect: str, table: Any, rows: list[dict[str, Any]], keys: list[str
 
 async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
     """Add roll-up rows inside the caller's transaction (rows sorted by key, so writers lock in one order)."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if part.slots:
         await session.execute(
             _upsert(dialect, ReportSlotRow.__table__, part.slot_rows(), ["slot"], list(OUTCOMES))
@@ -101,17 +105,17 @@ def _int(value: int) -> ColumnElement[int]:
 
 
 def _counts_row() -> dict[str, int]:
-    return {"sessions": 0, **{o: 0 for o in OUTCOMES}}
+    return {"sessions": 0, **dict.fromkeys(OUTCOMES, 0)}
 
 
 class ReportRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def add_rating(self, day: date, rating: int) -> None:
         """Count one anonymous rating on a local day."""
         async with self._sessions.begin() as session:
-            dialect = session.bind.dialect.name
+            dialect = session.get_bind().dialect.name
             await session.execute(_upsert(
                 dialect, FeedbackCountRow.__table__, [{"day": day, "rating": rating, "count": 1}],
                 ["day", "rating"], ["count"],
@@ -152,7 +156,7 @@ class ReportRepository:
             table, unit = ReportHourRow.__table__, 60
         else:
             table, unit = ReportSlotRow.__table__, 1
-        key = table.c[table.primary_key.columns.keys()[0]]
+        key = table.c["hour" if unit == 60 else "slot"]
         if len(segs) == 1:
             offset: ColumnElement[int] = _int(segs[0].offset // unit)
         else:
@@ -203,21 +207,21 @@ class ReportRepository:
         if tiers.raw:
             started = ChatSessionRow.started_at
             in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
-            rows = await session.execute(
+            sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds).where(in_raw)
             )
-            for outcome, language, wait, duration in rows:
+            for outcome, language, wait, duration in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
-            rows = await session.execute(
+            topics = await session.execute(
                 select(SessionTopic.topic_code, func.count())
                 .join(ChatSessionRow, ChatSessionRow.id == SessionTopic.session_id)
                 .where(in_raw).group_by(SessionTopic.topic_code)
             )
-            for topic, n in rows:
+            for topic, n in topics:
                 counts[(rollup.TOPIC, topic)] += int(n)
         return counts, values
 
@@ -225,7 +229,7 @@ class ReportRepository:
     def _shape(
         start: date, end: date, segs: tuple[rollup.Segment, ...], lower: int, upper: int,
         hours: tuple[dict[int, list[int]], list[list[int]]], counts: Counter[tuple[str, str]],
-        values: dict[str, Counter[int]], shifts: list[Any], ratings: dict[int, int], now: datetime,
+        values: dict[str, Counter[int]], shifts: Sequence[Any], ratings: dict[int, int], now: datetime,
     ) -> dict[str, Any]:
         days, week = hours
         by_outcome = {o: sum(row[i] for row in days.values()) for i, o in enumerate(OUTCOMES)}
@@ -288,7 +292,7 @@ def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, lis
         day = date.fromordinal(ordinal)
         text = day.isoformat()
         counts = days.get(ordinal - rollup.EPOCH_ORDINAL, zero)
-        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts))}
+        row = {"date": text, "sessions": sum(counts), **dict(zip(OUTCOMES, counts, strict=True))}
         out["by_day"].append(row)
         if day.weekday() == 0 or "week" not in current:
             iso = day.isocalendar()

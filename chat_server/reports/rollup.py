@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from chat_server.chat.models import Outcome
 
@@ -152,7 +152,7 @@ class Tiers:
     raw: tuple[tuple[int, int], ...]  # [lower, upper) minutes
 
 
-def _inner(first: int, end: int, up: callable, down: callable) -> tuple[int, int] | None:  # type: ignore[valid-type]
+def _inner(first: int, end: int, up: Callable[[int], int], down: Callable[[int], int]) -> tuple[int, int] | None:
     """The coarser periods lying wholly inside [first, end) of finer ones, if any."""
     a = up(first)
     if down(a) < first:

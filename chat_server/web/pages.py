@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -10,10 +11,11 @@ from chat_server.accounts import Role
 from chat_server.keys import clock_key, logins_key
 from chat_server.realtime.staff import SESSION_COOKIE
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
 
-def _page(folder: str) -> web.RequestHandler:  # type: ignore[name-defined]
+def _page(folder: str) -> Handler:
     async def handler(request: web.Request) -> web.FileResponse:
         response = web.FileResponse(STATIC_DIR / folder / "index.html")
         response.headers["Cache-Control"] = "no-cache"
@@ -22,7 +24,7 @@ def _page(folder: str) -> web.RequestHandler:  # type: ignore[name-defined]
     return handler
 
 
-def _manager_page(folder: str) -> web.RequestHandler:  # type: ignore[name-defined]
+def _manager_page(folder: str) -> Handler:
     """A page for managers: 401 without a session, 403 for staff (its script shows why)."""
 
     async def handler(request: web.Request) -> web.FileResponse:
@@ -46,13 +48,13 @@ def setup_pages(app: web.Application) -> None:
     for folder in ("widget", "console", "demo", "roster"):
         app.router.add_get(f"/{folder}/", _page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
-    for folder in ("staff",):
+    for folder in ("staff", "reports"):
         app.router.add_get(f"/{folder}/", _manager_page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
 
 
-def _redirect(location: str) -> web.RequestHandler:  # type: ignore[name-defined]
+def _redirect(location: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         raise web.HTTPFound(location)
 

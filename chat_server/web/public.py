@@ -1,23 +1,92 @@
-"""Public endpoints: status for the widget, the topic taxonomy, health."""
+"""Public endpoints: status for the widget, opening hours, the topic taxonomy, health."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import text
 
 from chat_server import errors
 from chat_server.clock import MovableClock, iso
 from chat_server.keys import clock_key, engine_key, ready_key, roster_key, service_key, settings_key, taxonomy_key
-from chat_server.web.responses import ApiError, json_body
+from chat_server.web.responses import ApiError
+from chat_server.web.schemas import Body, DateText, Instant, Query, Reply
 from roster.schedule import opening_hours
 
 STATUS_DAYS = 7
 MAX_SCHEDULE_DAYS = 28
 
 
-async def _hours(request: web.Request, days: int) -> list[dict[str, object]]:
+class Period(Reply):
+    start: Instant
+    end: Instant
+
+
+class OpeningDay(Reply):
+    date: DateText
+    periods: list[Period]
+
+
+class Status(Reply):
+    open: bool
+    next_opening: Instant | None
+    languages: list[str]
+    max_message_length: int
+    link_allowlist: list[str]
+    quick_exit_url: Annotated[str, Field(json_schema_extra={"format": "uri"})]
+    timezone: str
+    opening_hours: Annotated[list[OpeningDay], Field(min_length=STATUS_DAYS, max_length=STATUS_DAYS)]
+
+
+class ScheduleQuery(Query):
+    days: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_DAYS)] = STATUS_DAYS
+
+
+class Schedule(Reply):
+    timezone: str
+    days: list[OpeningDay]
+
+
+class TopicsQuery(Query):
+    # Any other language (or none) falls back to English.
+    lang: str = "en"
+
+
+class TopicLabel(Reply):
+    code: str
+    label: str
+
+
+class TopicGroup(Reply):
+    code: str
+    label: str
+    topics: list[TopicLabel]
+
+
+class Topics(Reply):
+    groups: list[TopicGroup]
+
+
+class MoveClock(Body):
+    move_seconds: int | float
+
+
+class ClockNow(Reply):
+    now: Instant
+
+
+class Health(Reply):
+    status: Literal["ok"]
+
+
+class NotReady(Reply):
+    status: Literal["starting", "database_unavailable"]
+
+
+async def _hours(request: web.Request, days: int) -> list[dict[str, Any]]:
     """Opening hours per local day from assigned shifts: times only, never who."""
     now = request.app[clock_key].now()
     shifts = await request.app[roster_key].shifts(now)
@@ -28,45 +97,35 @@ async def _hours(request: web.Request, days: int) -> list[dict[str, object]]:
     ]
 
 
-async def status(request: web.Request) -> web.Response:
+async def status(request: web.Request) -> dict[str, Any]:
     """Answer whether chat is open, when it opens next, this week's hours and what it offers."""
+    # The chat service's own view, passed through: the document (Status) is checked against it by the tests.
     data = await request.app[service_key].status()
     organisation = request.app[settings_key].organisation
     data["quick_exit_url"] = organisation.quick_exit_url
     data["timezone"] = organisation.timezone
     data["opening_hours"] = await _hours(request, STATUS_DAYS)
-    return web.json_response(data)
+    return data
 
 
-async def schedule(request: web.Request) -> web.Response:
+async def schedule(request: web.Request, query: ScheduleQuery) -> dict[str, Any]:
     """Answer the public opening hours for the coming days (times only)."""
-    try:
-        days = int(request.query.get("days", STATUS_DAYS))
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_SCHEDULE_DAYS:
-        raise ApiError(errors.INVALID_REQUEST, f"days must be 1 to {MAX_SCHEDULE_DAYS}.")
-    return web.json_response(
-        {"timezone": request.app[settings_key].organisation.timezone, "days": await _hours(request, days)}
-    )
+    return {"timezone": request.app[settings_key].organisation.timezone, "days": await _hours(request, query.days)}
 
 
-async def topics(request: web.Request) -> web.Response:
+async def topics(request: web.Request, query: TopicsQuery) -> dict[str, object]:
     """Answer the topic taxonomy with labels in the asked language."""
-    language = request.query.get("lang", "en")
-    return web.json_response(request.app[taxonomy_key].describe(language if len(language) <= 8 else "en"))
+    return request.app[taxonomy_key].describe(query.lang if len(query.lang) <= 8 else "en")
 
 
-async def move_clock(request: web.Request) -> web.Response:
+async def move_clock(request: web.Request, body: MoveClock) -> ClockNow:
     """Move the server's clock (only routed when testing.movable_clock is on)."""
     clock = request.app[clock_key]
-    body = await json_body(request)
-    seconds = body.get("move_seconds")
-    if not isinstance(clock, MovableClock) or set(body) != {"move_seconds"} or not isinstance(seconds, (int, float)):
+    if not isinstance(clock, MovableClock):
         raise ApiError(errors.INVALID_REQUEST, "Send {\"move_seconds\": n} to a server with a movable clock.")
-    clock.move(timedelta(seconds=seconds))
+    clock.move(timedelta(seconds=body.move_seconds))
     request.app[roster_key].invalidate()
-    return web.json_response({"now": iso(clock.now())})
+    return ClockNow(now=iso(clock.now()))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -79,3 +138,4 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"status": "database_unavailable"}, status=503)
     return web.json_response({"status": "ok"})
+

@@ -3,46 +3,185 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import Field, model_validator
 
 from chat_server import errors
-from chat_server.accounts import Role
-from chat_server.keys import clock_key, logins_key, records_key, reports_key, service_key, settings_key, taxonomy_key
-from chat_server.realtime.staff import SESSION_COOKIE
+from chat_server.accounts import StaffAccount
+from chat_server.keys import clock_key, records_key, reports_key, service_key, settings_key, taxonomy_key
 from chat_server.reports.export import summary_text, suppress, to_csv
-from chat_server.web.pages import STATIC_DIR
-from chat_server.web.responses import ApiError, json_body, require_role
+from chat_server.web.responses import ApiError
+from chat_server.web.schemas import Body, DateText, IsoDate, Query, Reply, StrictInt, StrictQuery, StrictStr
 
 # Longest report range: ten years of days, which still answers quickly from the roll-ups.
 MAX_DAYS = 3660
-REPORT_PARAMS = {"from", "to", "compare", "small_numbers"}
+
+# ------------------------------------------------------------------ queries
 
 
-def _date(request: web.Request, name: str) -> date:
-    value = request.query.get(name, "")
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
-    except ValueError:
-        raise ApiError(errors.INVALID_REQUEST, f"{name} must be a date YYYY-MM-DD.") from None
+class SummaryQuery(Query):
+    from_: IsoDate = Field(alias="from")
+    to: IsoDate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.to < self.from_:
+            raise ValueError("to must not be before from")
+        return self
 
 
-async def summary(request: web.Request) -> web.Response:
+class PeriodQuery(StrictQuery):
+    """The local dates of a report and the period it is compared with."""
+
+    from_: IsoDate = Field(alias="from")
+    to: IsoDate
+    compare: Literal["previous", "none"] = "none"
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.to < self.from_:
+            raise ValueError("to must not be before from")
+        if (self.to - self.from_).days + 1 > MAX_DAYS:
+            raise ValueError(f"a report covers at most {MAX_DAYS} days")
+        return self
+
+
+class ReportQuery(PeriodQuery):
+    # Default: off for GET /api/reports, on for the CSV export.
+    small_numbers: Literal["on", "off"] | None = None
+
+
+class SummaryTextQuery(PeriodQuery):
+    lang: Literal["fi", "en"] = "en"
+
+
+# ------------------------------------------------------------------ replies
+
+Outcome = Literal["answered", "abandoned", "unanswered", "closed", "blocked"]
+# A count, or "<5" when small numbers are hidden.
+Count = int | Annotated[str, Field(pattern=r"^<[0-9]+$")]
+
+
+class ExactOutcomes(Reply):
+    answered: int
+    abandoned: int
+    unanswered: int
+    closed: int
+    blocked: int
+
+
+class Summary(Reply):
+    from_: DateText = Field(alias="from")
+    to: DateText
+    timezone: str
+    total: int
+    by_outcome: ExactOutcomes
+    by_topic: dict[str, int]
+
+
+class Outcomes(Reply):
+    answered: Count
+    abandoned: Count
+    unanswered: Count
+    closed: Count
+    blocked: Count
+
+
+class DayRow(Outcomes):
+    date: DateText
+    sessions: Count
+
+
+class Span(Outcomes):
+    start: DateText
+    end: DateText
+    sessions: Count
+
+
+class WeekRow(Span):
+    week: Annotated[str, Field(pattern=r"^[0-9]{4}-W[0-9]{2}$")]
+
+
+class MonthRow(Span):
+    month: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")]
+
+
+class YearRow(Span):
+    year: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+
+
+class WeekdayHour(Reply):
+    weekday: Annotated[int, Field(ge=0, le=6)]
+    hour: Annotated[int, Field(ge=0, le=23)]
+    sessions: Count
+    answered: Count
+    closed: Count
+    covered_hours: float
+    hours: float
+
+
+class Waits(Reply):
+    answered: Count
+    median: float | None
+    p90: int | None
+
+
+class Durations(Reply):
+    answered: Count
+    median: float | None
+
+
+class Shifts(Reply):
+    held: int
+    duty_hours: float
+    answered_per_shift: float | None
+
+
+class Ratings(Reply):
+    count: Count
+    by_rating: dict[str, Count]
+    mean: float | None
+
+
+class Figures(Reply):
+    from_: DateText = Field(alias="from")
+    to: DateText
+    sessions: Count
+    by_outcome: Outcomes
+    by_language: dict[str, Count]
+    by_topic: dict[str, Count]
+    by_day: list[DayRow]
+    by_week: list[WeekRow]
+    by_month: list[MonthRow]
+    by_year: list[YearRow]
+    by_weekday_hour: Annotated[list[WeekdayHour], Field(min_length=168, max_length=168)]
+    wait_seconds: Waits
+    duration_seconds: Durations
+    shifts: Shifts
+    closed_share: float | None
+    ratings: Ratings
+
+
+class Report(Reply):
+    from_: DateText = Field(alias="from")
+    to: DateText
+    timezone: str
+    small_numbers: bool
+    threshold: int
+    period: Figures
+    previous: Figures | None
+
+
+# ------------------------------------------------------------------ handlers
+
+
+async def summary(request: web.Request, me: StaffAccount, query: SummaryQuery) -> dict[str, Any]:
     """Count sessions by outcome and topic over a local date range."""
-    await require_role(request, Role.MANAGER, Role.ADMIN)
-    start, end = _date(request, "from"), _date(request, "to")
-    if end < start:
-        raise ApiError(errors.INVALID_REQUEST, "to must not be before from.")
     organisation = request.app[settings_key].organisation
-    counts = await request.app[records_key].summary(start, end, organisation.zone)
-    return web.json_response(
-        {"from": start.isoformat(), "to": end.isoformat(), "timezone": organisation.timezone, **counts}
-    )
-
-
-# ------------------------------------------------------------------ the report
+    counts = await request.app[records_key].summary(query.from_, query.to, organisation.zone)
+    return {"from": query.from_.isoformat(), "to": query.to.isoformat(), "timezone": organisation.timezone, **counts}
 
 
 def previous_period(start: date, end: date) -> tuple[date, date]:
@@ -56,33 +195,16 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=days), start - timedelta(days=1)
 
 
-def _choice(request: web.Request, name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = request.query.get(name, default)
-    if value not in allowed:
-        raise ApiError(errors.INVALID_REQUEST, f"{name} must be one of {', '.join(allowed)}.")
-    return value
-
-
-async def _report(request: web.Request, *, small_default: str, allowed: set[str] | None = None) -> dict[str, Any]:
-    """Parse the shared query, check the role and compute the figures of the period (and the previous one)."""
-    await require_role(request, Role.MANAGER, Role.ADMIN)
-    unknown = set(request.query) - (allowed or REPORT_PARAMS)
-    if unknown:
-        raise ApiError(errors.INVALID_REQUEST, f"Unknown query parameter {sorted(unknown)[0]}.")
-    start, end = _date(request, "from"), _date(request, "to")
-    if end < start:
-        raise ApiError(errors.INVALID_REQUEST, "to must not be before from.")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise ApiError(errors.INVALID_REQUEST, f"A report covers at most {MAX_DAYS} days.")
-    compare = _choice(request, "compare", ("previous", "none"), "none")
-    small_numbers = _choice(request, "small_numbers", ("on", "off"), small_default) == "on"
+async def _report(request: web.Request, query: PeriodQuery, small_numbers: bool) -> dict[str, Any]:
+    """The figures of the period (and the previous one), small numbers hidden when asked."""
     settings = request.app[settings_key]
     zone = settings.organisation.zone
     now = request.app[clock_key].now()
     reports = request.app[reports_key]
+    start, end = query.from_, query.to
     period = await reports.figures(start, end, zone, now)
     previous = None
-    if compare == "previous":
+    if query.compare == "previous":
         before = previous_period(start, end)
         previous = await reports.figures(before[0], before[1], zone, now)
     threshold = settings.reports.small_number_threshold
@@ -100,14 +222,14 @@ async def _report(request: web.Request, *, small_default: str, allowed: set[str]
     }
 
 
-async def report(request: web.Request) -> web.Response:
+async def report(request: web.Request, me: StaffAccount, query: ReportQuery) -> dict[str, Any]:
     """Every report figure over a local date range, optionally with the previous period."""
-    return web.json_response(await _report(request, small_default="off"))
+    return await _report(request, query, query.small_numbers == "on")
 
 
-async def export_csv(request: web.Request) -> web.Response:
+async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery) -> web.Response:
     """The aggregated figures as CSV (small numbers hidden unless asked otherwise)."""
-    data = await _report(request, small_default="on")
+    data = await _report(request, query, query.small_numbers != "off")
     name = f"dutychat-report-{data['from']}-{data['to']}.csv"
     return web.Response(
         text=to_csv(data), content_type="text/csv", charset="utf-8",
@@ -115,13 +237,11 @@ async def export_csv(request: web.Request) -> web.Response:
     )
 
 
-async def export_summary(request: web.Request) -> web.Response:
+async def export_summary(request: web.Request, me: StaffAccount, query: SummaryTextQuery) -> web.Response:
     """A period summary to paste into a funding report, in Finnish or English, small numbers hidden."""
-    await require_role(request, Role.MANAGER, Role.ADMIN)
-    lang = _choice(request, "lang", ("fi", "en"), "en")
-    data = await _report(request, small_default="off", allowed={"from", "to", "compare", "lang"})
+    data = await _report(request, query, False)
     text = summary_text(
-        data, lang, request.app[taxonomy_key], request.app[settings_key].reports.small_number_threshold
+        data, query.lang, request.app[taxonomy_key], request.app[settings_key].reports.small_number_threshold
     )
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
@@ -129,40 +249,16 @@ async def export_summary(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ the rating
 
 
-class Rating(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Rating(Body):
     ticket: Annotated[StrictStr, Field(min_length=1, max_length=128)]
     rating: Annotated[StrictInt, Field(ge=1, le=5)]
 
 
-async def feedback(request: web.Request) -> web.Response:
+async def feedback(request: web.Request, body: Rating) -> web.Response:
     """Count one anonymous rating against a one-time ticket from `chat:ended`."""
-    try:
-        body = Rating.model_validate(await json_body(request))
-    except ValidationError:
-        raise ApiError(errors.INVALID_REQUEST, "Send {\"ticket\": string, \"rating\": 1 to 5}.") from None
     if not await request.app[service_key].use_feedback_ticket(body.ticket):
         raise ApiError(errors.UNKNOWN_TICKET, "The rating ticket is unknown, expired or already used.")
     settings = request.app[settings_key]
     today = request.app[clock_key].now().astimezone(settings.organisation.zone).date()
     await request.app[reports_key].add_rating(today, body.rating)
     return web.Response(status=204)
-
-
-# ------------------------------------------------------------------ the page
-
-
-async def page(request: web.Request) -> web.FileResponse:
-    """The report page: 200 for managers, the same page as 401 or 403 (it explains) for others."""
-    account = await request.app[logins_key].staff_for(
-        request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
-    )
-    status = 401 if account is None else 200 if account.role in (Role.MANAGER, Role.ADMIN) else 403
-    response = web.FileResponse(STATIC_DIR / "reports" / "index.html", status=status)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-async def page_redirect(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/reports/")

@@ -1,15 +1,26 @@
-"""JSON error responses with documented codes, and small request helpers."""
+"""JSON error responses with documented codes, domain refusals mapped to them, and the role check."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from chat_server import errors
-from chat_server.accounts import Role, StaffAccount
+from chat_server.accounts import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    LastAdmin,
+    NoSuchStaff,
+    Role,
+    StaffAccount,
+    UsernameTaken,
+    WeakPassword,
+)
 from chat_server.keys import clock_key, logins_key
 from chat_server.realtime.staff import SESSION_COOKIE
+from chat_server.staff_rules import OwnAccount, StaffRuleError
+from roster.repository import Conflict, NotFound, RosterError
+from roster.service import Forbidden, ReleaseTooLate
 
 STATUS = {
     errors.INVALID_REQUEST: 400,
@@ -42,18 +53,6 @@ def error_response(code: str, message: str, status: int | None = None) -> web.Re
     return web.json_response({"error": {"code": code, "message": message}}, status=status or STATUS[code])
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ApiError(errors.INVALID_REQUEST, "Send a JSON body with Content-Type: application/json.")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(errors.INVALID_REQUEST, "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(errors.INVALID_REQUEST, "The body must be a JSON object.")
-    return body
-
-
 async def current_staff(request: web.Request) -> StaffAccount:
     account = await request.app[logins_key].staff_for(
         request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
@@ -68,3 +67,28 @@ async def require_role(request: web.Request, *roles: Role) -> StaffAccount:
     if account.role not in roles:
         raise ApiError(errors.FORBIDDEN, "Your role may not do this.")
     return account
+
+
+def domain_error(exc: Exception) -> ApiError | None:
+    """The documented error of a refusal by the roster, the accounts or the staff rules (None: not one)."""
+    if isinstance(exc, RosterError):
+        code = {
+            NotFound: errors.NOT_FOUND, Conflict: errors.CONFLICT, Forbidden: errors.FORBIDDEN,
+            ReleaseTooLate: errors.RELEASE_TOO_LATE,
+        }.get(type(exc), errors.INVALID_REQUEST)
+        return ApiError(code, exc.message)
+    if isinstance(exc, StaffRuleError):
+        return ApiError(errors.OWN_ACCOUNT if isinstance(exc, OwnAccount) else errors.FORBIDDEN, exc.message)
+    if isinstance(exc, WeakPassword):
+        return ApiError(
+            errors.WEAK_PASSWORD, f"The password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
+        )
+    if isinstance(exc, UsernameTaken):
+        return ApiError(errors.CONFLICT, "That user name is taken.")
+    if isinstance(exc, LastAdmin):
+        return ApiError(errors.LAST_ADMIN, "This is the last enabled admin account; make another admin first.")
+    if isinstance(exc, NoSuchStaff):
+        return ApiError(errors.NOT_FOUND, "No such staff member.")
+    if isinstance(exc, AccountError):
+        return ApiError(errors.INVALID_REQUEST, str(exc))
+    return None

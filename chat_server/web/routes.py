@@ -1,0 +1,140 @@
+"""The route table of the HTTP API: every operation, who may call it, what it takes and answers.
+
+`setup_routes` adds them (and the pages); `/api/openapi.json` is generated from the same table.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aiohttp import web
+
+from chat_server import errors as e
+from chat_server.keys import settings_key
+from chat_server.staff_rules import EVERYONE, MANAGERS
+from chat_server.web import auth, canned, public, reports, roster_api, staff_admin
+from chat_server.web.openapi import build_document
+from chat_server.web.pages import setup_pages
+from chat_server.web.routing import Route, install
+from chat_server.web.schemas import EmptyBody, Ok, Reply
+
+SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
+SLOT_DATE = SLOT + "/dates/{day}"
+STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
+CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
+
+
+class OpenApiDocument(Reply):
+    """An OpenAPI 3.1 document."""
+
+    model_config = {"extra": "allow"}
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """Serve the OpenAPI document."""
+    return web.json_response(openapi_document())
+
+
+ROUTES: list[Route] = [
+    # ------------------------------------------------------------ public
+    Route("GET", "/healthz", public.healthz, "Readiness", public.Health,
+          other_replies={503: public.NotReady}),
+    Route("GET", "/api/status", public.status, "Whether chat is open, the next opening, hours, languages",
+          public.Status),
+    Route("GET", "/api/schedule", public.schedule, "Public opening hours, times only", public.Schedule,
+          query=public.ScheduleQuery),
+    Route("GET", "/api/topics", public.topics, "Topic taxonomy with labels", public.Topics,
+          query=public.TopicsQuery),
+    Route("POST", "/api/testing/clock", public.move_clock, "Move the server's clock (tests only)", public.ClockNow,
+          body=public.MoveClock, testing_only=True),
+    Route("GET", "/api/openapi.json", openapi_json, "This document", OpenApiDocument),
+    # ------------------------------------------------------------ sessions
+    Route("POST", "/api/auth/login", auth.login, "Log in; sets the dutychat_session cookie", auth.LoggedIn,
+          body=auth.Login, errors=(e.INVALID_CREDENTIALS,)),
+    Route("POST", "/api/auth/logout", auth.logout, "Log out (revokes the session)", Ok),
+    Route("GET", "/api/auth/me", auth.me, "The logged-in staff member", auth.LoggedIn, roles=EVERYONE),
+    # ------------------------------------------------------------ reports and ratings
+    Route("GET", "/api/reports/summary", reports.summary, "Sessions by outcome and topic over local dates",
+          reports.Summary, query=reports.SummaryQuery, roles=MANAGERS),
+    Route("GET", "/api/reports", reports.report, "Every report figure over local dates, optionally with the "
+          "previous period", reports.Report, query=reports.ReportQuery, roles=MANAGERS),
+    Route("GET", "/api/reports/export.csv", reports.export_csv, "The aggregated figures as CSV; small numbers "
+          "hidden unless small_numbers=off", None, content_type="text/csv", query=reports.ReportQuery,
+          roles=MANAGERS),
+    Route("GET", "/api/reports/summary-text", reports.export_summary, "A period summary for a funding report, "
+          "small numbers hidden", None, content_type="text/plain", query=reports.SummaryTextQuery, roles=MANAGERS),
+    Route("POST", "/api/feedback", reports.feedback, "An anonymous 1-5 rating with the one-time ticket of the "
+          "visitor's chat:ended", None, status=204, content_type="", body=reports.Rating,
+          errors=(e.UNKNOWN_TICKET,)),
+    # ------------------------------------------------------------ roster
+    Route("GET", "/api/roster", roster_api.roster_week, "Occurrences with staff and gaps in a local date range",
+          roster_api.RosterWeek, query=roster_api.RangeQuery, roles=EVERYONE),
+    Route("GET", "/api/roster/mine", roster_api.my_shifts, "The caller's own shifts", roster_api.MyShifts,
+          query=roster_api.RangeQuery, roles=EVERYONE),
+    Route("GET", "/api/roster/slots", roster_api.list_slots, "Slots and date exceptions", roster_api.SlotList,
+          query=roster_api.SlotsQuery, roles=MANAGERS),
+    Route("POST", "/api/roster/slots", roster_api.create_slot, "Create a slot", roster_api.OneSlot, status=201,
+          body=roster_api.NewSlot, roles=MANAGERS, errors=(e.CONFLICT,)),
+    Route("PATCH", SLOT, roster_api.change_slot, "Change a slot", roster_api.SlotChanged,
+          params=roster_api.SlotPath, body=roster_api.SlotChange, roles=MANAGERS, errors=(e.CONFLICT,)),
+    Route("DELETE", SLOT, roster_api.retire_slot, "Retire a slot", roster_api.SlotRetired,
+          params=roster_api.SlotPath, roles=MANAGERS),
+    Route("PUT", SLOT_DATE, roster_api.set_date, "Cancel a date or change its times", roster_api.DateChanged,
+          params=roster_api.DatePath, body=roster_api.DateChange, roles=MANAGERS, errors=(e.CONFLICT,)),
+    Route("DELETE", SLOT_DATE, roster_api.clear_date, "Restore a date", Ok,
+          params=roster_api.DatePath, roles=MANAGERS),
+    Route("POST", SLOT_DATE + "/staff", roster_api.assign, "Sign up (staff) or assign (managers)",
+          roster_api.OneShift, status=201, params=roster_api.DatePath, body=roster_api.Assignment, roles=EVERYONE,
+          errors=(e.CONFLICT,)),
+    Route("DELETE", SLOT_DATE + "/staff/{staff_id:[0-9]{1,9}}", roster_api.unassign, "Release a shift",
+          roster_api.Released, params=roster_api.ShiftPath, roles=EVERYONE, errors=(e.RELEASE_TOO_LATE,)),
+    Route("POST", "/api/roster/calendar", roster_api.create_calendar, "Create a secret calendar feed URL",
+          roster_api.Calendar, status=201, body=roster_api.NewCalendar, roles=EVERYONE),
+    Route("DELETE", "/api/roster/calendar", roster_api.revoke_calendar, "Revoke a calendar feed", Ok,
+          query=roster_api.CalendarQuery, roles=EVERYONE),
+    Route("GET", "/ical/{token}.ics", roster_api.calendar_feed, "iCalendar feed of a secret token", None,
+          content_type="text/calendar", params=roster_api.FeedPath),
+    # ------------------------------------------------------------ staff administration
+    Route("GET", "/api/staff", roster_api.staff_directory, "Staff list", roster_api.StaffDirectory,
+          roles=MANAGERS),
+    Route("POST", "/api/staff", staff_admin.add_staff, "Add a staff member (admins only for the admin role)",
+          staff_admin.StaffWithPassword, status=201, body=staff_admin.NewStaff, roles=MANAGERS,
+          errors=(e.WEAK_PASSWORD, e.CONFLICT)),
+    Route("PATCH", STAFF, staff_admin.change_staff, "Change display name, alias, role, languages or max_chats",
+          staff_admin.OneStaff, params=staff_admin.StaffPath, body=staff_admin.StaffChange, roles=MANAGERS,
+          errors=(e.OWN_ACCOUNT, e.LAST_ADMIN)),
+    Route("POST", STAFF + "/disable", staff_admin.disable_staff, "Disable: end sessions, close sockets, requeue "
+          "chats", staff_admin.OneStaff, params=staff_admin.StaffPath, body=EmptyBody, body_required=False,
+          roles=MANAGERS, errors=(e.OWN_ACCOUNT, e.LAST_ADMIN)),
+    Route("POST", STAFF + "/enable", staff_admin.enable_staff, "Enable again", staff_admin.OneStaff,
+          params=staff_admin.StaffPath, body=EmptyBody, body_required=False, roles=MANAGERS),
+    Route("POST", STAFF + "/password", staff_admin.reset_password, "Reset to a generated one-time password; ends "
+          "sessions", staff_admin.StaffWithPassword, params=staff_admin.StaffPath, body=EmptyBody,
+          body_required=False, roles=MANAGERS, errors=(e.OWN_ACCOUNT,)),
+    # ------------------------------------------------------------ canned responses
+    Route("GET", "/api/canned-responses", canned.list_canned, "Canned responses, optionally of one language",
+          canned.CannedList, query=canned.CannedQuery, roles=EVERYONE),
+    Route("POST", "/api/canned-responses", canned.create_canned, "Add a canned response", canned.OneCanned,
+          status=201, body=canned.CannedFields, roles=MANAGERS),
+    Route("PUT", CANNED, canned.change_canned, "Replace a canned response", canned.OneCanned,
+          params=canned.CannedPath, body=canned.CannedFields, roles=MANAGERS),
+    Route("DELETE", CANNED, canned.delete_canned, "Delete a canned response", Ok,
+          params=canned.CannedPath, roles=MANAGERS),
+]
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of ROUTES (built once)."""
+    return build_document(ROUTES)
+
+
+def setup_routes(app: web.Application) -> None:
+    install(app, ROUTES, testing=app[settings_key].testing.movable_clock)
+    setup_pages(app)

@@ -1,0 +1,115 @@
+"""A route entry of the HTTP API and the wrapper that turns a table of them into aiohttp routes.
+
+The wrapper does what every handler would otherwise repeat, in a fixed order:
+role check (401/403), then path, query and body through their models (400;
+404 for an unknown id), then the handler, whose answer it renders. Domain
+refusals (roster, accounts, staff rules) become their documented error codes.
+A handler receives, by keyword, only what its route declares: `me` (the
+logged-in account) when it has roles, `params`, `query`, `body`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from chat_server.accounts import Role
+from chat_server.web.parsing import parse_body, parse_path, parse_query
+from chat_server.web.responses import domain_error, require_role
+
+Answer = web.StreamResponse | BaseModel | dict[str, Any]
+Handler = Callable[..., Awaitable[Answer]]
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: how it is called, who may call it, what it takes and answers, how it fails."""
+
+    method: str
+    # aiohttp pattern; path parameters may carry a regex: /api/staff/{staff_id:[0-9]{1,9}}
+    path: str
+    handler: Handler
+    summary: str
+    # The success reply: a model (JSON), or None with `content_type` for text and empty replies.
+    reply: type[BaseModel] | None
+    status: int = 200
+    content_type: str = JSON
+    body: type[BaseModel] | None = None
+    # False: the body may be left out (an action that takes none).
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    params: type[BaseModel] | None = None
+    # Empty: public; otherwise the roles that may call it.
+    roles: tuple[Role, ...] = ()
+    # Documented error codes besides those the table implies (see `implied_errors`).
+    errors: tuple[str, ...] = ()
+    # Other documented statuses and their replies (e.g. /healthz's 503).
+    other_replies: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    # Routed only when testing.movable_clock is on, and never documented.
+    testing_only: bool = False
+
+    @property
+    def open_api_path(self) -> str:
+        """The path with its parameter patterns left out, as aiohttp's canonical form and OpenAPI write it."""
+        return web.DynamicResource(self.path).canonical if "{" in self.path else self.path
+
+    @property
+    def kwargs(self) -> set[str]:
+        given = {"me"} if self.roles else set()
+        return given | {name for name in ("params", "query", "body") if getattr(self, name) is not None}
+
+
+def _check(route: Route) -> None:
+    """Refuse at startup a handler whose parameters do not match its table entry."""
+    parameters = list(inspect.signature(route.handler).parameters)
+    if parameters[:1] != ["request"] or set(parameters[1:]) != route.kwargs:
+        raise TypeError(f"{route.handler.__qualname__} takes {parameters}, its route gives request + {route.kwargs}")
+
+
+def render(route: Route, answer: Answer) -> web.StreamResponse:
+    if isinstance(answer, web.StreamResponse):
+        return answer
+    if isinstance(answer, BaseModel):
+        answer = answer.model_dump(mode="json", by_alias=True)
+    return web.json_response(answer, status=route.status)
+
+
+def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    _check(route)
+
+    @functools.wraps(route.handler)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        kwargs: dict[str, Any] = {}
+        if route.roles:
+            kwargs["me"] = await require_role(request, *route.roles)
+        if route.params is not None:
+            kwargs["params"] = parse_path(request, route.params)
+        if route.query is not None:
+            kwargs["query"] = parse_query(request, route.query)
+        if route.body is not None:
+            kwargs["body"] = await parse_body(request, route.body, required=route.body_required)
+        try:
+            answer = await route.handler(request, **kwargs)
+        except Exception as exc:
+            translated = domain_error(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        return render(route, answer)
+
+    return handler
+
+
+def install(app: web.Application, routes: Sequence[Route], *, testing: bool) -> None:
+    """Add every route of the table (the testing-only ones only when testing)."""
+    for route in routes:
+        if route.testing_only and not testing:
+            continue
+        app.router.add_route(route.method, route.path, wrap(route))

@@ -1,0 +1,206 @@
+"""Every endpoint, called on a live server as the right role, answers what the generated OpenAPI document says."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from chat_server.accounts import Role
+from chat_server.web.routes import openapi_document
+from tests.conftest import PASSWORD, Http, Live, Reply
+
+DOC_URI = "urn:dutychat:openapi"
+
+
+class Conformance:
+    """Checks each reply against the document and remembers which operations answered with success."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.registry: Registry = Registry().with_resource(
+            DOC_URI, Resource.from_contents(doc, default_specification=DRAFT202012)
+        )
+        # Literal paths first, so /api/roster/slots never matches a template meant for something longer.
+        templates = sorted(doc["paths"], key=lambda p: ("{" in p, p))
+        self.patterns = [(t, re.compile(re.sub(r"\{[^}]+\}", "[^/]+", t).replace(".", r"\.") + "$")) for t in templates]
+        self.succeeded: set[tuple[str, str]] = set()
+        self.seen_errors: set[str] = set()
+
+    def template(self, url_path: str) -> str:
+        for template, pattern in self.patterns:
+            if pattern.match(url_path):
+                return template
+        raise AssertionError(f"{url_path} is not in the document")
+
+    def check(self, method: str, url: str, reply: Reply) -> None:
+        path = self.template(url.split("?", 1)[0])
+        operation = self.doc["paths"][path].get(method.lower())
+        assert operation is not None, (method, path)
+        documented = operation["responses"].get(str(reply.status))
+        assert documented is not None, (method, path, reply.status, reply.text)
+        content = documented.get("content")
+        if content is None:
+            assert reply.text == "", (method, path)
+        else:
+            assert reply.content_type in content, (method, path, reply.content_type)
+            if reply.content_type == "application/json":
+                schema = content["application/json"]["schema"]
+                ref = {"$ref": DOC_URI + schema["$ref"]} if "$ref" in schema else schema
+                errors = sorted(
+                    Draft202012Validator(ref, registry=self.registry).iter_errors(reply.body), key=str
+                )
+                assert not errors, (method, path, reply.status, [e.message for e in errors[:3]], reply.text[:500])
+        if reply.status < 400:
+            self.succeeded.add((method.lower(), path))
+        else:
+            assert reply.code in documented["x-error-codes"], (method, path, reply.status, reply.code)
+            self.seen_errors.add(reply.code or "")
+
+
+class Client:
+    """An Http session whose every answer is checked."""
+
+    def __init__(self, http: Http, conformance: Conformance) -> None:
+        self.http = http
+        self.conformance = conformance
+
+    async def call(self, method: str, path: str, *body: Any, status: int, **kw: Any) -> Reply:
+        reply = await self.http.call(method, path, *body, **kw)
+        assert reply.status == status, (method, path, reply.status, reply.text)
+        self.conformance.check(method, path, reply)
+        return reply
+
+    async def get(self, path: str, status: int = 200) -> Reply:
+        return await self.call("GET", path, status=status)
+
+
+def test_the_document_and_its_schemas_are_valid() -> None:
+    doc = openapi_document()
+    assert doc["openapi"] == "3.1.0"
+    for name, schema in doc["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema), name
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            ok = [s for s in op["responses"] if s.startswith("2")]
+            assert ok, (method, path)
+            for status in ok:
+                content = op["responses"][status].get("content", {})
+                # A real reply schema: a named model, never a bare object.
+                if "application/json" in content:
+                    assert "$ref" in content["application/json"]["schema"], (method, path)
+
+
+async def test_every_endpoint_answers_as_documented(live: Live) -> None:
+    conformance = Conformance(openapi_document())
+    zone = live.settings.organisation.zone
+    today = live.clock.now().astimezone(zone).date()
+    soon, later = today + timedelta(days=3), today + timedelta(days=4)
+    await live.add_staff("root", role=Role.ADMIN, shift=False)
+    aino = await live.add_staff("aino")
+    async with Http(live) as raw_anonymous, Http(live) as raw_admin, Http(live) as raw_staff:
+        anonymous = Client(raw_anonymous, conformance)
+        admin, staff = Client(raw_admin, conformance), Client(raw_staff, conformance)
+
+        # Public.
+        served = await anonymous.get("/api/openapi.json")
+        assert served.body == conformance.doc
+        await anonymous.get("/healthz")
+        await anonymous.get("/api/status")
+        await anonymous.get("/api/schedule?days=3")
+        await anonymous.get("/api/topics?lang=fi")
+        await anonymous.call("POST", "/api/auth/logout", status=200)
+        await anonymous.get("/api/auth/me", status=401)
+        await anonymous.call("POST", "/api/auth/login", {"username": "root", "password": "wrong password"},
+                             status=401)
+        await anonymous.call("POST", "/api/feedback", {"ticket": "nope", "rating": 3}, status=404)
+        await anonymous.call("POST", "/api/feedback", {"ticket": "nope", "rating": 9}, status=400)
+
+        await admin.call("POST", "/api/auth/login", {"username": "root", "password": PASSWORD}, status=200)
+        await raw_staff.login("aino")
+        await admin.get("/api/auth/me")
+        await admin.call("POST", "/api/auth/login", {"username": "root", "password": "x" * 10},
+                         status=401)
+
+        # Staff administration.
+        added = await admin.call("POST", "/api/staff", {"username": "kirsi", "alias": "Kirsi", "languages": ["fi"]},
+                                 status=201)
+        kirsi = added.body["staff"]["id"]
+        await admin.call("PATCH", f"/api/staff/{kirsi}", {"alias": "Kiki", "max_chats": 2}, status=200)
+        await admin.call("POST", f"/api/staff/{kirsi}/disable", status=200)
+        await admin.call("POST", f"/api/staff/{kirsi}/enable", {}, status=200)
+        await admin.call("POST", f"/api/staff/{kirsi}/password", status=200)
+        await admin.get("/api/staff")
+        await admin.call("PATCH", "/api/staff/999999", {"alias": "X"}, status=404)
+        me = (await admin.get("/api/auth/me")).body["staff"]["id"]
+        await admin.call("POST", f"/api/staff/{me}/disable", status=409)
+        await staff.get("/api/staff", status=403)
+
+        # Roster.
+        weekly = (await admin.call("POST", "/api/roster/slots", {
+            "kind": "weekly", "weekday": later.weekday(), "start": "12:00", "end": "15:00", "needed": 2,
+            "languages": ["fi", "en"], "valid_from": today.isoformat(),
+        }, status=201)).body["slot"]
+        once = (await admin.call("POST", "/api/roster/slots", {
+            "kind": "once", "date": soon.isoformat(), "start": "10:00", "end": "12:00", "note": "first",
+        }, status=201)).body["slot"]
+        await admin.call("POST", "/api/roster/slots", {"kind": "weekly", "start": "10:00", "end": "12:00"},
+                         status=400)
+        weekly_path = f"/api/roster/slots/{weekly['id']}"
+        await admin.call("PATCH", weekly_path, {"needed": 3, "valid_until": None}, status=200)
+        await admin.call("PUT", f"{weekly_path}/dates/{later.isoformat()}", {"start": "13:00", "note": "late"},
+                         status=200)
+        await admin.get("/api/roster/slots?retired=true")
+        await admin.call("DELETE", f"{weekly_path}/dates/{later.isoformat()}", status=200)
+        await admin.call("PATCH", "/api/roster/slots/999999", {"needed": 2}, status=404)
+        assigned = f"{weekly_path}/dates/{later.isoformat()}/staff"
+        await admin.call("POST", assigned, {"staff_id": aino.id}, status=201)
+        await admin.call("POST", assigned, {"staff_id": aino.id}, status=409)
+        signed = f"/api/roster/slots/{once['id']}/dates/{soon.isoformat()}/staff"
+        await staff.call("POST", signed, {}, status=201)
+        await staff.get(f"/api/roster?from={today.isoformat()}&to={(today + timedelta(days=6)).isoformat()}")
+        await staff.get("/api/roster/mine")
+        await staff.call("DELETE", f"{signed}/{aino.id}", status=200)
+        await staff.call("DELETE", f"{assigned}/{aino.id}", status=200)
+        await staff.call("POST", "/api/roster/calendar", {"scope": "all"}, status=403)
+        feed = (await staff.call("POST", "/api/roster/calendar", {"scope": "own"}, status=201)).body["url"]
+        await staff.get(feed.removeprefix(live.settings.server.public_url))
+        await staff.call("DELETE", "/api/roster/calendar?scope=own", status=200)
+        await staff.get(feed.removeprefix(live.settings.server.public_url), status=404)
+        await admin.call("DELETE", f"/api/roster/slots/{once['id']}", status=200)
+
+        # Canned responses.
+        made = await admin.call("POST", "/api/canned-responses", {"language": "fi", "title": "Hei", "body": "Moi!"},
+                                status=201)
+        canned = f"/api/canned-responses/{made.body['canned_response']['id']}"
+        await admin.call("PUT", canned, {"language": "en", "title": "Hello", "body": "Hi!"}, status=200)
+        await staff.get("/api/canned-responses?language=en")
+        await staff.call("DELETE", canned, status=403)
+        await admin.call("DELETE", canned, status=200)
+        await admin.call("POST", "/api/canned-responses", {"language": "en", "title": "t"},
+                         headers={"Origin": "https://evil.example"}, status=403)
+
+        # A chat, so that the reports have something to count, and its rating.
+        member = await live.staff("aino")
+        visitor = await live.visitor()
+        await visitor.start()
+        await member.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["health.mental"]})
+        ticket = (await visitor.wait_for("chat:ended"))["feedback_ticket"]
+        await anonymous.call("POST", "/api/feedback", {"ticket": ticket, "rating": 4}, status=204)
+        period = f"from={(today - timedelta(days=1)).isoformat()}&to={today.isoformat()}"
+        await admin.get(f"/api/reports/summary?{period}")
+        await admin.get(f"/api/reports?{period}&compare=previous")
+        await admin.get(f"/api/reports?{period}&small_numbers=on")
+        await admin.get(f"/api/reports/export.csv?{period}")
+        await admin.get(f"/api/reports/summary-text?{period}&lang=fi")
+        await admin.get(f"/api/reports?{period}&extra=1", status=400)
+        await staff.get(f"/api/reports?{period}", status=403)
+
+    documented = {(m, p) for p, ops in conformance.doc["paths"].items() for m in ops}
+    assert documented - conformance.succeeded == set()
+    assert {"invalid_request", "unauthenticated", "forbidden", "not_found", "conflict", "own_account",
+            "invalid_credentials", "unknown_ticket", "origin_not_allowed"} <= conformance.seen_errors
