@@ -35,8 +35,8 @@ from bench import probe
 from bench.loadgen import GeneratorPool, split
 from bench.servers import (
     ROOT,
-    Baseline,
     BalancerProcess,
+    Baseline,
     CpuMeter,
     Dutychat,
     RedisClients,
@@ -73,7 +73,7 @@ class Sizes:
     phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
 
     @classmethod
-    def for_run(cls, quick: bool, smoke: bool = False) -> "Sizes":
+    def for_run(cls, quick: bool, smoke: bool = False) -> Sizes:
         if smoke:
             # Only proves that the harness runs end to end (tests/test_bench_smoke.py): no figure means anything.
             return cls(
@@ -733,7 +733,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "raised to 1000000 (the per-socket rate limit would refuse benchmark traffic), "
                     "logging.level WARNING and no access log. SQLite database; memory store for one worker, "
                     "Redis store and socket.io Redis manager for two (dutychat run --workers 2) behind the "
-                    "loopback balancer (tests/balancer.py, its own process).",
+                    "loopback balancer (tests/support/balancer.py, its own process).",
             "baseline": "bench/baseline_relay.py: bare python-socketio AsyncServer on aiohttp; two workers use "
                         "the stock socketio.AsyncRedisManager with default settings behind the same balancer.",
             "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets (bench/sioclient.py)",

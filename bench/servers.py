@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.processes import child_pids, free_port, free_port_range
+from tests.support.processes import child_pids, free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_SITE = ROOT / "bench" / "probe_site"
@@ -81,7 +81,7 @@ async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60
                 async with http.get(f"{url}/healthz") as r:
                     if r.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} not ready in {timeout}s")
@@ -360,7 +360,7 @@ class RedisClients:
 
 
 class BalancerProcess:
-    """tests/balancer.py (round-robin per TCP connection) in a process of its own."""
+    """tests/support/balancer.py (round-robin per TCP connection) in a process of its own."""
 
     def __init__(self, ports: list[int], log: Path) -> None:
         port = free_port()
@@ -390,7 +390,7 @@ class BalancerProcess:
 
 async def _balance(port: int, backends: list[int]) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.balancer import Balancer
+    from tests.support.balancer import Balancer
 
     balancer = Balancer([("127.0.0.1", p) for p in backends])
     # The test balancer listens on a free port of its own choosing; serve on ours instead.

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from chat_server.accounts import Role
-from tests.conftest import PASSWORD, Live, start_live, stop_live
+from tests.support.live import PASSWORD, Live, start_live, stop_live
 
 
 def session() -> aiohttp.ClientSession:
@@ -115,7 +115,7 @@ async def test_reports_need_manager_role(live: Live) -> None:
         assert r.status == 200
         body = await r.json()
         assert body["total"] == 0
-        assert body["by_outcome"] == {o: 0 for o in ("answered", "abandoned", "unanswered", "closed", "blocked")}
+        assert body["by_outcome"] == dict.fromkeys(("answered", "abandoned", "unanswered", "closed", "blocked"), 0)
         for bad in ("from=2026-13-01&to=2026-12-31", "from=2026-02-01&to=2026-01-01", "to=2026-01-01", "from=x&to=y"):
             r = await boss.get(f"{live.url}/api/reports/summary?{bad}")
             assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_request", bad

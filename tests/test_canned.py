@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chat_server.accounts import Role
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 
 async def test_canned_crud_by_manager_and_read_by_staff(live: Live) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import Live, settle
+from tests.support.live import Live, settle
 
 
 async def test_full_chat_writes_one_counts_only_row(live: Live) -> None:

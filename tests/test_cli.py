@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.processes import ServerProcess, clean_env, dutychat
+from tests.support.processes import ServerProcess, clean_env, dutychat
 
 
 def test_staff_commands(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import pg_database, settle, start_live, stop_live
-from tests.processes import free_port
+from tests.support.live import settle, start_live, stop_live
+from tests.support.postgres import pg_database
+from tests.support.processes import free_port
 
 
 class Cable:

@@ -9,8 +9,8 @@ import pytest
 import socketio
 
 from chat_server.settings import SettingsError, load_settings
-from tests.clients import Visitor
-from tests.conftest import start_live, stop_live
+from tests.support.clients import Visitor
+from tests.support.live import start_live, stop_live
 
 HOST_SITE = "https://host.example"
 

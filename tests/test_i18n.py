@@ -56,7 +56,7 @@ def test_every_key_used_in_markup_and_code_exists() -> None:
         names = set(re.findall(r'data-i18n(?:-[a-z-]+)?="([a-z0-9_.]+)"', text))
         names |= set(re.findall(r'\bt\(\s*"([a-z0-9_]+\.[a-z0-9_.]+)"', text))
         names |= set(KEY_LITERAL.findall(text))
-        used |= {name: path.name for name in names}
+        used |= dict.fromkeys(names, path.name)
     assert len(used) > 100, "the scan found too few keys: has the markup changed?"
     missing = sorted(f"{key} ({where})" for key, where in used.items() if key not in reference)
     assert not missing, missing

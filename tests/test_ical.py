@@ -11,7 +11,8 @@ from sqlalchemy import update
 from chat_server.accounts import Role
 from chat_server.db import Staff
 from chat_server.keys import sessions_key, shifts_key, staff_key
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 # Tuesday 2030-01-08 10:00 in Helsinki.
 ANCHOR = datetime(2030, 1, 8, 8, 0, tzinfo=UTC)

@@ -94,7 +94,7 @@ def test_percentiles_from_histograms() -> None:
     assert rollup.median({10: 1, 90: 1}) == 50.0
     assert rollup.median({5: 3}) == 5.0
     assert rollup.median({1: 1, 2: 1, 3: 1}) == 2.0
-    ten = {v: 1 for v in range(1, 11)}
+    ten = dict.fromkeys(range(1, 11), 1)
     assert rollup.percentile(ten, 90) == 9 and rollup.percentile(ten, 91) == 10
     assert rollup.percentile({0: 95, 600: 5}, 90) == 0
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat_server.accounts import Role, StaffAccount
-from tests.conftest import Http, Live, settle, start_live, stop_live
+from tests.support.http import Http
+from tests.support.live import Live, settle, start_live, stop_live
 
 # Tuesday 2030-01-08 10:00 in Helsinki (EET, UTC+2): every date below is relative to it.
 ANCHOR = datetime(2030, 1, 8, 8, 0, tzinfo=UTC)

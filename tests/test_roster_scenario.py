@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.clients import StaffMember, Visitor, login
-from tests.processes import ServerProcess, clean_env, dutychat
+from tests.support.clients import StaffMember, Visitor, login
+from tests.support.processes import ServerProcess, clean_env, dutychat
 
 PASSWORD = "a long enough password"
 

@@ -10,7 +10,9 @@ import pytest
 
 from chat_server.accounts import LastAdmin, Role
 from chat_server.keys import staff_key
-from tests.conftest import PASSWORD, Http, Live, record_event
+from tests.support.clients import record_event
+from tests.support.http import Http
+from tests.support.live import PASSWORD, Live
 
 FIELDS = {"id", "username", "display_name", "alias", "role", "languages", "max_chats", "disabled"}
 
@@ -326,7 +328,7 @@ async def test_disabling_a_connected_member_disconnects_and_requeues(live: Live)
     presence = next(p for p in await live.service.store.presences() if p.staff_id == aino.id)
     assert presence.available is False and presence.sockets == 0
     # The same cookie cannot open a socket again.
-    from tests.clients import StaffMember
+    from tests.support.clients import StaffMember
 
     again = StaffMember(live.url, None)
     again.headers = dict(staff.headers)
@@ -339,8 +341,9 @@ async def test_disabling_disconnects_the_members_socket_on_another_worker(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     """Two workers share Redis and PostgreSQL; the disable request reaches one, the socket is on the other."""
-    from tests.clients import StaffMember, login
-    from tests.conftest import pg_database, start_live, stop_live
+    from tests.support.clients import StaffMember, login
+    from tests.support.live import start_live, stop_live
+    from tests.support.postgres import pg_database
 
     chat = {"store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix}
     async with pg_database() as pg_url:

@@ -23,10 +23,10 @@ from typing import Any
 import asyncpg
 import redis
 
-from tests.balancer import Balancer
-from tests.clients import StaffMember, Visitor, login
-from tests.conftest import redis_keys
-from tests.processes import WorkersProcess, clean_env, dutychat, pid_alive
+from tests.support.balancer import Balancer
+from tests.support.clients import StaffMember, Visitor, login
+from tests.support.processes import WorkersProcess, clean_env, dutychat, pid_alive
+from tests.support.redis import redis_keys
 
 PASSWORD = "a long enough password"
 TOPIC = "health.sti_testing"

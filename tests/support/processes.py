@@ -13,7 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 DUTYCHAT = Path(sys.executable).parent / "dutychat"
 
 
@@ -184,7 +185,7 @@ class WorkersProcess(ServerProcess):
                         async with http.get(url) as r:
                             if r.status == 200:
                                 return pid
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         pass
                 await asyncio.sleep(0.1)
         raise AssertionError(f"worker on port {port} not ready in {timeout}s:\n{self.output()}")

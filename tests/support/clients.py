@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import socketio
@@ -135,3 +136,8 @@ class StaffMember(EventClient):
 
     async def send(self, chat_id: str, text: str, client_id: str) -> dict[str, Any]:
         return await self.call("message:send", {"chat_id": chat_id, "client_id": client_id, "text": text})
+
+
+def record_event(client: EventClient, event: str) -> None:
+    """Make a socket.io test client record an event it does not record by default."""
+    client.sio.on(event, client._recorder(event), namespace=client.namespace)
