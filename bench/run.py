@@ -565,7 +565,8 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             "µs CPU", d1["saturation"]["server_cpu_us_per_message"], b1["saturation"]["server_cpu_us_per_message"],
             None, None, "lower", note="server CPU time per relayed message at saturation")
         f["knee_1w"] = figure("messages/s offered", d1["knee_per_s"], b1["knee_per_s"], None, None, "higher")
-        step_d = next((s for s in d1["latency_curve"] if s["chats"] == max(c["chats"] for c in d1["latency_curve"])), None)
+        most_chats = max(c["chats"] for c in d1["latency_curve"])
+        step_d = next((s for s in d1["latency_curve"] if s["chats"] == most_chats), None)
         step_b = next((s for s in b1["latency_curve"] if s["chats"] == (step_d or {}).get("chats")), None)
         if step_d and step_b:
             chats = step_d["chats"]
@@ -677,13 +678,16 @@ def table(results: dict[str, Any]) -> str:
         rows.append((f"{name} [{f['unit']}]", _fmt(f["dutychat"]) + extra, _fmt(f["baseline"]), _fmt(f["ratio"]),
                      f["target"] or "-", met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    lines = ["| figure | unit | dutychat | baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | unit | dutychat | baseline | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, f in results["figures"].items():
         met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
         value = _fmt(f["dutychat"]) + (f" ({f['status']})" if "status" in f else "")
@@ -736,7 +740,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "loopback balancer (tests/support/balancer.py, its own process).",
             "baseline": "bench/baseline_relay.py: bare python-socketio AsyncServer on aiohttp; two workers use "
                         "the stock socketio.AsyncRedisManager with default settings behind the same balancer.",
-            "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets (bench/sioclient.py)",
+            "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets "
+                         "(bench/sioclient.py)",
         },
         "runs": {},
     }

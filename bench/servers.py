@@ -71,7 +71,7 @@ class CpuMeter:
         }
 
 
-async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
         while time.monotonic() < deadline:
@@ -179,7 +179,8 @@ class Dutychat(Managed):
             await wait_http(f"http://127.0.0.1:{port}", self.proc)
         if self.workers > 1:
             deadline = time.monotonic() + 10
-            while len(self.server_pids()) < self.workers and time.monotonic() < deadline:
+            # Worker processes appear in /proc; nothing signals them.
+            while len(self.server_pids()) < self.workers and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
 
 
@@ -246,7 +247,7 @@ class Baseline(Managed):
         return [p.pid for p in self.procs]
 
     async def ready(self) -> None:
-        for proc, port in zip(self.procs, self.ports):
+        for proc, port in zip(self.procs, self.ports, strict=True):
             await wait_http(f"http://127.0.0.1:{port}", proc)
 
     def stop(self) -> None:

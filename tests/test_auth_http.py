@@ -133,7 +133,11 @@ async def test_report_counts_by_local_date(live: Live) -> None:
     late = datetime(2026, 11, 30, 23, 30, tzinfo=zone)  # 21:30 UTC
     early = datetime(2026, 12, 1, 0, 15, tzinfo=zone)  # 22:15 UTC on Nov 30
     for i, (when, outcome, topics) in enumerate(
-        [(late, Outcome.ANSWERED, ("health.mental",)), (early, Outcome.CLOSED, ()), (late, Outcome.ANSWERED, ("health.mental", "life.housing"))]
+        [
+            (late, Outcome.ANSWERED, ("health.mental",)),
+            (early, Outcome.CLOSED, ()),
+            (late, Outcome.ANSWERED, ("health.mental", "life.housing")),
+        ]
     ):
         await records.write(SessionRecord(f"{i:032d}", when.astimezone(UTC), 5, 60, outcome, "fi", 2, 3, None, topics))
     november = await records.summary(date(2026, 11, 1), date(2026, 11, 30), zone)
@@ -142,7 +146,9 @@ async def test_report_counts_by_local_date(live: Live) -> None:
     december = await records.summary(date(2026, 12, 1), date(2026, 12, 31), zone)
     assert december["total"] == 1 and december["by_outcome"]["closed"] == 1
     # Writing the same row again is a no-op: exactly one row per chat.
-    again = SessionRecord(f"{0:032d}", late.astimezone(UTC), 5, 60, Outcome.ANSWERED, "fi", 2, 3, None, ("health.mental",))
+    again = SessionRecord(
+        f"{0:032d}", late.astimezone(UTC), 5, 60, Outcome.ANSWERED, "fi", 2, 3, None, ("health.mental",)
+    )
     assert await records.write(again) is False
     assert (await records.summary(date(2026, 11, 1), date(2026, 11, 30), zone))["total"] == 2
 

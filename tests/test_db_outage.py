@@ -50,7 +50,9 @@ class Cable:
 async def count_rows(url: str) -> list[tuple[str, str]]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        rows = await conn.fetch("select s.outcome, t.topic_code from chat_sessions s join session_topics t on t.session_id = s.id")
+        rows = await conn.fetch(
+            "select s.outcome, t.topic_code from chat_sessions s join session_topics t on t.session_id = s.id"
+        )
         return [(r["outcome"], r["topic_code"]) for r in rows]
     finally:
         await conn.close()

@@ -82,7 +82,9 @@ async def test_own_feed_has_only_the_owners_shifts(live: Live) -> None:
     mine = [s for s in roster["shifts"] if s["staff_id"] == aino.id]
     expected = {f"shift-{s['shift_id']}@{host}": (utc(s["starts_at"]), utc(s["ends_at"])) for s in mine}
     past = roster["past"]
-    expected[f"shift-{past.shift_id}@{host}"] = (past.starts_at.replace(microsecond=0), past.ends_at.replace(microsecond=0))
+    expected[f"shift-{past.shift_id}@{host}"] = (
+        past.starts_at.replace(microsecond=0), past.ends_at.replace(microsecond=0)
+    )
     assert set(found) == set(expected)
     for uid, event in found.items():
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")

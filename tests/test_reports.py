@@ -56,7 +56,8 @@ async def write_sessions(live: Live) -> None:
         assert await records.write(record)
     # A second write of a row changes no figure.
     when, outcome, language, wait, duration, topics = SESSIONS[6]
-    assert not await records.write(SessionRecord(f"{6:032x}", when, wait, duration, outcome, language, 2, 2, None, topics))
+    again = SessionRecord(f"{6:032x}", when, wait, duration, outcome, language, 2, 2, None, topics)
+    assert not await records.write(again)
 
 
 async def add_shifts(live: Live) -> None:
@@ -156,7 +157,8 @@ async def test_year_dst_and_previous_period(live: Live) -> None:
     assert current["by_topic"] == {"health.mental": 1, "health.sti_testing": 3, "life.housing": 1,
                                    "safety.violence": 1}
     months = {m["month"]: m["sessions"] for m in current["by_month"]}
-    assert months == {f"2026-{m:02d}": n for m, n in zip(range(1, 13), [0, 0, 2, 0, 0, 0, 0, 0, 0, 3, 5, 1])}
+    per_month = [0, 0, 2, 0, 0, 0, 0, 0, 0, 3, 5, 1]
+    assert months == {f"2026-{m:02d}": n for m, n in zip(range(1, 13), per_month, strict=True)}
     assert current["wait_seconds"] == {"answered": 5, "median": 30.0, "p90": 90}
     # Lengths count to the nearest minute: 400 s is 7 min, 500 s is 8 min; the middle of five is 8 min.
     assert current["duration_seconds"] == {"answered": 5, "median": 480.0}

@@ -122,7 +122,8 @@ async def test_staff_member_is_refused_manager_actions_and_a_manager_may_do_them
         signed = await staff.call("POST", f"{base}/dates/{THURSDAY}/staff", {})
         assert signed.status == 201 and signed.body["shift"]["staff_id"] == kirsikka.id
         # Naming oneself is the same as a self sign-up.
-        assert (await staff.call("POST", f"{base}/dates/{NEXT_THURSDAY}/staff", {"staff_id": kirsikka.id})).status == 201
+        signed = await staff.call("POST", f"{base}/dates/{NEXT_THURSDAY}/staff", {"staff_id": kirsikka.id})
+        assert signed.status == 201
         released = await staff.call("DELETE", f"{base}/dates/{NEXT_THURSDAY}/staff/{kirsikka.id}")
         assert released.status == 200 and released.body["ok"] is True
         assert (await staff.call("POST", "/api/roster/calendar", {})).status == 201

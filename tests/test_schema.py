@@ -73,7 +73,9 @@ async def test_removed_topic_is_retired_not_deleted(tmp_path: Path) -> None:
         )
         await sync_topics(sessions, load_taxonomy(full, ("en",)))
         smaller = tmp_path / "smaller.toml"
-        smaller.write_text('[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n')
+        smaller.write_text(
+            '[[group]]\ncode = "a"\nlabel = { en = "A" }\n[[group.topic]]\ncode = "a.b"\nlabel = { en = "B" }\n'
+        )
         taxonomy = load_taxonomy(smaller, ("en",))
         await sync_topics(sessions, taxonomy)
         async with sessions() as session:

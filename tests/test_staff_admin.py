@@ -98,7 +98,9 @@ async def test_manager_adds_changes_resets_disables_and_enables(live: Live) -> N
         })
         assert reply.status == 200, reply.text
         changed = reply.body["staff"]
-        assert (changed["alias"], changed["languages"], changed["max_chats"], changed["role"]) == ("Leon", ["en"], 7, "manager")
+        assert (changed["alias"], changed["languages"], changed["max_chats"], changed["role"]) == (
+            "Leon", ["en"], 7, "manager"
+        )
         assert changed["display_name"] == "leo"  # empty: the user name
         assert await by_name(manager, "leo") == changed
 
@@ -260,7 +262,9 @@ async def test_who_may_do_what(live: Live) -> None:
                 assert (reply.status, reply.code) == (409, "own_account"), (me.username, method, path)
         assert await staff_list(manager) == before
         # ... but may change their own alias and languages (and "change" to the same role).
-        reply = await manager.call("PATCH", f"/api/staff/{mia.id}", {"alias": "Mia M", "languages": ["fi"], "role": "manager"})
+        reply = await manager.call(
+            "PATCH", f"/api/staff/{mia.id}", {"alias": "Mia M", "languages": ["fi"], "role": "manager"}
+        )
         assert reply.status == 200 and reply.body["staff"]["alias"] == "Mia M"
         # Managers change other managers.
         reply = await manager.call("PATCH", f"/api/staff/{sam.id}", {"role": "staff"})
@@ -384,7 +388,9 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(live: Live
     # The same for disabling each other.
     await repo.update(first.id, role=Role.ADMIN)
     await repo.update(second.id, role=Role.ADMIN)
-    results = await asyncio.gather(repo.set_disabled("root", True), repo.set_disabled("ops", True), return_exceptions=True)
+    results = await asyncio.gather(
+        repo.set_disabled("root", True), repo.set_disabled("ops", True), return_exceptions=True
+    )
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(refused) == 1 and isinstance(refused[0], LastAdmin), results
     admins = [a for a in await repo.list() if a.role is Role.ADMIN and not a.disabled]

@@ -86,8 +86,8 @@ async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
     full = Chat(
         "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
         assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
-        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None, end_reason=None,
-        outcome=None,
+        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None,
+        end_reason=None, outcome=None,
     )
     plain = chat(1)
     await store.create_chat(full)

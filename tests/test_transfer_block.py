@@ -45,7 +45,9 @@ async def test_transfer_moves_the_chat_with_its_history(live: Live) -> None:
     state = await visitor.wait_for("chat:state", lambda d: d["staff_alias"] == "Leo")
     assert (state["state"], state["reason"]) == ("active", "handed_over")
     # The roster follows: Leo has one place less, Aino one more.
-    pushed = await aino.wait_for("duty:roster", lambda d: any(m["alias"] == "Leo" and m["free"] == 2 for m in d["roster"]))
+    pushed = await aino.wait_for(
+        "duty:roster", lambda d: any(m["alias"] == "Leo" and m["free"] == 2 for m in d["roster"])
+    )
     assert {m["alias"]: m["free"] for m in pushed["roster"]} == {"Aino": 3, "Leo": 2}
 
     assert (await aino.send(visitor.chat_id, "still me?", "s2"))["error"]["code"] == "chat_not_found"

@@ -71,7 +71,8 @@ class Live:
             role=role, languages=languages, max_chats=max_chats, now=self.clock.now(),
         )
         if shift:
-            await self.add_shift(account.id, self.clock.now() - timedelta(hours=1), self.clock.now() + timedelta(hours=4))
+            now = self.clock.now()
+            await self.add_shift(account.id, now - timedelta(hours=1), now + timedelta(hours=4))
         return account
 
     async def add_shift(self, staff_id: int, start: datetime, end: datetime) -> None:
