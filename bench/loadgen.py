@@ -185,7 +185,10 @@ class Generator:
         self.visitors += await asyncio.gather(*(one() for _ in range(count)))
         return len(self.visitors)
 
-    async def cmd_start_chats(self, start_at: float, offsets: list[float], timeout: float = 60) -> dict[str, Any]:
+    async def cmd_start_chats(
+        self, start_at: float, offsets: list[float],
+        timeout: float = 60,  # noqa: ASYNC109 - part of the command the controller sends
+    ) -> dict[str, Any]:
         """chat:start on each new visitor at start_at + its offset; ack times in ms."""
         pending = [v for v in self.visitors if v.chat_id is None][: len(offsets)]
         loop = asyncio.get_running_loop()
@@ -217,7 +220,7 @@ class Generator:
             visitor.client.emit("/visitor", "chat:start", {"language": "en"}, on_ack)
 
         base = loop.time() + (start_at - time.monotonic())
-        for visitor, offset in zip(pending, offsets):
+        for visitor, offset in zip(pending, offsets, strict=False):  # fewer visitors than offsets is fine
             loop.call_at(base + offset, fire, visitor, start_at + offset)
         if pending:
             await asyncio.wait_for(done.wait(), timeout + max(offsets, default=0))
@@ -227,7 +230,7 @@ class Generator:
             "states": [r[2] for r in results],
         }
 
-    async def cmd_wait_active(self, timeout: float) -> int:
+    async def cmd_wait_active(self, timeout: float) -> int:  # noqa: ASYNC109 - part of the command the controller sends
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(v.state == "active" for v in self.visitors if v.chat_id):
@@ -267,7 +270,8 @@ class Generator:
         await asyncio.sleep(max(0.0, phase.end - time.monotonic()))
         # Drain: wait until nothing has arrived for a while.
         drain_until = time.monotonic() + DRAIN_LIMIT_SECONDS
-        while time.monotonic() < drain_until and time.monotonic() - self.last_receive < QUIET_SECONDS:
+        # Quiet is the absence of events, which no Event can signal.
+        while time.monotonic() < drain_until and time.monotonic() - self.last_receive < QUIET_SECONDS:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         ticker.cancel()
         self.phase = None
@@ -470,7 +474,7 @@ class GeneratorPool:
     async def call(self, command: str, args: list[dict[str, Any]] | dict[str, Any]) -> list[Any]:
         """Send a command to every process (the same args, or one dict each) and gather answers."""
         per = args if isinstance(args, list) else [args] * len(self.conns)
-        for conn, a in zip(self.conns, per):
+        for conn, a in zip(self.conns, per, strict=True):
             conn.send((command, a))
         loop = asyncio.get_running_loop()
         answers = await asyncio.gather(*(loop.run_in_executor(None, conn.recv) for conn in self.conns))

@@ -35,8 +35,8 @@ from bench import probe
 from bench.loadgen import GeneratorPool, split
 from bench.servers import (
     ROOT,
-    Baseline,
     BalancerProcess,
+    Baseline,
     CpuMeter,
     Dutychat,
     RedisClients,
@@ -73,7 +73,7 @@ class Sizes:
     phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
 
     @classmethod
-    def for_run(cls, quick: bool, smoke: bool = False) -> "Sizes":
+    def for_run(cls, quick: bool, smoke: bool = False) -> Sizes:
         if smoke:
             # Only proves that the harness runs end to end (tests/test_bench_smoke.py): no figure means anything.
             return cls(
@@ -565,7 +565,8 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             "µs CPU", d1["saturation"]["server_cpu_us_per_message"], b1["saturation"]["server_cpu_us_per_message"],
             None, None, "lower", note="server CPU time per relayed message at saturation")
         f["knee_1w"] = figure("messages/s offered", d1["knee_per_s"], b1["knee_per_s"], None, None, "higher")
-        step_d = next((s for s in d1["latency_curve"] if s["chats"] == max(c["chats"] for c in d1["latency_curve"])), None)
+        most_chats = max(c["chats"] for c in d1["latency_curve"])
+        step_d = next((s for s in d1["latency_curve"] if s["chats"] == most_chats), None)
         step_b = next((s for s in b1["latency_curve"] if s["chats"] == (step_d or {}).get("chats")), None)
         if step_d and step_b:
             chats = step_d["chats"]
@@ -677,13 +678,16 @@ def table(results: dict[str, Any]) -> str:
         rows.append((f"{name} [{f['unit']}]", _fmt(f["dutychat"]) + extra, _fmt(f["baseline"]), _fmt(f["ratio"]),
                      f["target"] or "-", met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    lines = ["| figure | unit | dutychat | baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | unit | dutychat | baseline | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, f in results["figures"].items():
         met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
         value = _fmt(f["dutychat"]) + (f" ({f['status']})" if "status" in f else "")
@@ -733,10 +737,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "raised to 1000000 (the per-socket rate limit would refuse benchmark traffic), "
                     "logging.level WARNING and no access log. SQLite database; memory store for one worker, "
                     "Redis store and socket.io Redis manager for two (dutychat run --workers 2) behind the "
-                    "loopback balancer (tests/balancer.py, its own process).",
+                    "loopback balancer (tests/support/balancer.py, its own process).",
             "baseline": "bench/baseline_relay.py: bare python-socketio AsyncServer on aiohttp; two workers use "
                         "the stock socketio.AsyncRedisManager with default settings behind the same balancer.",
-            "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets (bench/sioclient.py)",
+            "generator": f"{sizes.generators} processes, raw socket.io client over aiohttp websockets "
+                         "(bench/sioclient.py)",
         },
         "runs": {},
     }

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.processes import child_pids, free_port, free_port_range
+from tests.support.processes import child_pids, free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_SITE = ROOT / "bench" / "probe_site"
@@ -71,7 +71,7 @@ class CpuMeter:
         }
 
 
-async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
         while time.monotonic() < deadline:
@@ -81,7 +81,7 @@ async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60
                 async with http.get(f"{url}/healthz") as r:
                     if r.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} not ready in {timeout}s")
@@ -179,7 +179,8 @@ class Dutychat(Managed):
             await wait_http(f"http://127.0.0.1:{port}", self.proc)
         if self.workers > 1:
             deadline = time.monotonic() + 10
-            while len(self.server_pids()) < self.workers and time.monotonic() < deadline:
+            # Worker processes appear in /proc; nothing signals them.
+            while len(self.server_pids()) < self.workers and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
 
 
@@ -246,7 +247,7 @@ class Baseline(Managed):
         return [p.pid for p in self.procs]
 
     async def ready(self) -> None:
-        for proc, port in zip(self.procs, self.ports):
+        for proc, port in zip(self.procs, self.ports, strict=True):
             await wait_http(f"http://127.0.0.1:{port}", proc)
 
     def stop(self) -> None:
@@ -360,7 +361,7 @@ class RedisClients:
 
 
 class BalancerProcess:
-    """tests/balancer.py (round-robin per TCP connection) in a process of its own."""
+    """tests/support/balancer.py (round-robin per TCP connection) in a process of its own."""
 
     def __init__(self, ports: list[int], log: Path) -> None:
         port = free_port()
@@ -390,7 +391,7 @@ class BalancerProcess:
 
 async def _balance(port: int, backends: list[int]) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.balancer import Balancer
+    from tests.support.balancer import Balancer
 
     balancer = Balancer([("127.0.0.1", p) for p in backends])
     # The test balancer listens on a free port of its own choosing; serve on ours instead.

@@ -74,7 +74,7 @@ class RawClient:
         # aiohttp writes the frame synchronously when the transport is not paused.
         self._send(text)
 
-    async def call(self, namespace: str, event: str, data: Any, timeout: float = 10) -> Any:
+    async def call(self, namespace: str, event: str, data: Any, timeout: float = 10) -> Any:  # noqa: ASYNC109
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.emit(namespace, event, data, lambda ack: future.done() or future.set_result(ack))
         return await asyncio.wait_for(future, timeout)
@@ -182,7 +182,7 @@ class SioClient:
         task = asyncio.ensure_future(self.sio.emit(event, data, namespace=namespace, callback=on_ack))
         task.add_done_callback(_ignore)
 
-    async def call(self, namespace: str, event: str, data: Any, timeout: float = 10) -> Any:
+    async def call(self, namespace: str, event: str, data: Any, timeout: float = 10) -> Any:  # noqa: ASYNC109
         return await self.sio.call(event, data, namespace=namespace, timeout=timeout)
 
     async def close(self) -> None:

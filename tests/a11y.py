@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.async_api import Frame, Page
 
-from tests.conftest import ARTIFACTS
+from tests.support.paths import ARTIFACTS
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 REPORT = ARTIFACTS / "axe-report.txt"

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Frame, FrameLocator, Page, async_playwright, expect
 
-from tests.conftest import ARTIFACTS, PASSWORD, Live, start_live, stop_live
+from tests.support.live import PASSWORD, Live, start_live, stop_live
+from tests.support.paths import ARTIFACTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

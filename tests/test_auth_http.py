@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from chat_server.accounts import Role
-from tests.conftest import PASSWORD, Live, start_live, stop_live
+from tests.support.live import PASSWORD, Live, start_live, stop_live
 
 
 def session() -> aiohttp.ClientSession:
@@ -133,8 +133,11 @@ async def test_report_counts_by_local_date(live: Live) -> None:
     late = datetime(2026, 11, 30, 23, 30, tzinfo=zone)  # 21:30 UTC
     early = datetime(2026, 12, 1, 0, 15, tzinfo=zone)  # 22:15 UTC on Nov 30
     for i, (when, outcome, topics) in enumerate(
-        [(late, Outcome.ANSWERED, ("health.mental",)), (early, Outcome.CLOSED, ()),
-         (late, Outcome.ANSWERED, ("health.mental", "life.housing"))]
+        [
+            (late, Outcome.ANSWERED, ("health.mental",)),
+            (early, Outcome.CLOSED, ()),
+            (late, Outcome.ANSWERED, ("health.mental", "life.housing")),
+        ]
     ):
         await records.write(SessionRecord(f"{i:032d}", when.astimezone(UTC), 5, 60, outcome, "fi", 2, 3, None, topics))
     november = await records.summary(date(2026, 11, 1), date(2026, 11, 30), zone)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from tests.clients import StaffMember, Visitor
-from tests.conftest import Live, settle, start_live, stop_live
+from tests.support.clients import StaffMember, Visitor
+from tests.support.live import Live, settle, start_live, stop_live
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     widget_send,
     widget_start,
 )
-from tests.conftest import Live
+from tests.support.live import Live
 
 pytestmark = pytest.mark.browser
 

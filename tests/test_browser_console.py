@@ -21,7 +21,8 @@ from tests.browser import (  # noqa: F401 - fixtures
     widget_send,
     widget_start,
 )
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 pytestmark = pytest.mark.browser
 

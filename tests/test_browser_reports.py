@@ -20,7 +20,7 @@ from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
 from chat_server.keys import records_key
 from tests.browser import browser, console_login, scene, screenshots  # noqa: F401 - fixtures
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.browser
 

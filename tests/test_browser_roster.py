@@ -17,7 +17,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from chat_server.accounts import Role
 from tests.browser import browser, console_login, scene, screenshots  # noqa: F401 - fixtures
-from tests.conftest import Live
+from tests.support.live import Live
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,9 @@ from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from chat_server.accounts import Role
 from tests.browser import browser, console_login, scene, screenshots  # noqa: F401 - fixtures
-from tests.conftest import ROOT, Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -39,7 +39,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     widget_send,
     widget_start,
 )
-from tests.http_proxy import NoWebSocketProxy
+from tests.support.http_proxy import NoWebSocketProxy
 
 pytestmark = pytest.mark.browser
 

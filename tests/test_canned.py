@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chat_server.accounts import Role
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 
 async def test_canned_crud_by_manager_and_read_by_staff(live: Live) -> None:
@@ -24,7 +25,9 @@ async def test_canned_crud_by_manager_and_read_by_staff(live: Live) -> None:
 
         listed = await staff.get("/api/canned-responses")
         assert listed.status == 200
-        assert [(c["language"], c["title"]) for c in listed.body["canned_responses"]] == [("en", "Hello"), ("fi", "Tervehdys")]
+        assert [(c["language"], c["title"]) for c in listed.body["canned_responses"]] == [
+            ("en", "Hello"), ("fi", "Tervehdys"),
+        ]
         only_fi = await staff.get("/api/canned-responses?language=fi")
         assert [c["id"] for c in only_fi.body["canned_responses"]] == [item["id"]]
 
@@ -93,13 +96,19 @@ async def test_canned_bad_input_changes_nothing(live: Live) -> None:
             for method, path in (("POST", "/api/canned-responses"), ("PUT", f"/api/canned-responses/{canned_id}")):
                 reply = await manager.call(method, path, body)
                 assert (reply.status, reply.code) == (400, "invalid_request"), (method, body, reply.text)
-        raw = await manager.call("POST", "/api/canned-responses", data=b"{not json", headers={"Content-Type": "application/json"})
+        raw = await manager.call(
+            "POST", "/api/canned-responses", data=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert raw.code == "invalid_request"
         assert (await manager.get("/api/canned-responses?language=xx")).code == "invalid_request"
         assert (await manager.get("/api/canned-responses?lang=en")).code == "invalid_request"
         assert (await manager.call("DELETE", "/api/canned-responses/abc")).code == "not_found"
         # The longest allowed body and title are fine.
-        edge = await manager.call("POST", "/api/canned-responses", {"language": "sv", "title": "t" * 80, "body": "b" * limit})
+        edge = await manager.call(
+            "POST", "/api/canned-responses", {"language": "sv", "title": "t" * 80, "body": "b" * limit}
+        )
         assert edge.status == 201
         items = (await manager.get("/api/canned-responses")).body["canned_responses"]
-        assert sorted((c["language"], c["title"], len(c["body"])) for c in items) == [("en", "Hello", 2), ("sv", "t" * 80, limit)]
+        assert sorted((c["language"], c["title"], len(c["body"])) for c in items) == [
+            ("en", "Hello", 2), ("sv", "t" * 80, limit),
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import Live, settle
+from tests.support.live import Live, settle
 
 
 async def test_full_chat_writes_one_counts_only_row(live: Live) -> None:
@@ -44,7 +44,8 @@ async def test_full_chat_writes_one_counts_only_row(live: Live) -> None:
     assert (await staff.call("typing:set", {"chat_id": visitor.chat_id, "typing": True}))["ok"]
     assert (await visitor.wait_for("typing"))["sender"] == "staff"
 
-    ended = await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["health.sti_testing", "safety.violence"]})
+    topics = ["health.sti_testing", "safety.violence"]
+    ended = await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": topics})
     assert ended == {"ok": True, "outcome": "answered"}
     notice = await visitor.wait_for("chat:ended")
     assert notice["reason"] == "staff_ended"
@@ -195,7 +196,8 @@ async def test_visitor_grace_expiry_ends_waiting_chat_as_abandoned(live: Live) -
     await live.service.sweep()
     assert [r["outcome"] for r in await live.session_rows()] == ["abandoned"]
     back = await live.visitor()
-    assert (await back.call("chat:resume", {"resume_token": visitor.token, "last_seq": 0}))["error"]["code"] == "resume_failed"
+    refused = await back.call("chat:resume", {"resume_token": visitor.token, "last_seq": 0})
+    assert refused["error"]["code"] == "resume_failed"
 
 
 async def test_visitor_grace_expiry_on_active_chat_asks_staff_for_topics(live: Live) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.processes import ServerProcess, clean_env, dutychat
+from tests.support.processes import ServerProcess, clean_env, dutychat
 
 
 def test_staff_commands(tmp_path: Path) -> None:
@@ -46,7 +46,9 @@ def test_password_hashes_are_argon2id(tmp_path: Path) -> None:
     import sqlite3
 
     data = tmp_path / "data"
-    dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data, stdin="a long enough password\n")
+    dutychat(
+        "staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data, stdin="a long enough password\n"
+    )
     with sqlite3.connect(data / "dutychat.db") as db:
         (hashed,) = db.execute("select password_hash from staff").fetchone()
     assert hashed.startswith("$argon2id$")

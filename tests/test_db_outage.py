@@ -8,8 +8,9 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import pg_database, settle, start_live, stop_live
-from tests.processes import free_port
+from tests.support.live import settle, start_live, stop_live
+from tests.support.postgres import pg_database
+from tests.support.processes import free_port
 
 
 class Cable:
@@ -49,7 +50,9 @@ class Cable:
 async def count_rows(url: str) -> list[tuple[str, str]]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        rows = await conn.fetch("select s.outcome, t.topic_code from chat_sessions s join session_topics t on t.session_id = s.id")
+        rows = await conn.fetch(
+            "select s.outcome, t.topic_code from chat_sessions s join session_topics t on t.session_id = s.id"
+        )
         return [(r["outcome"], r["topic_code"]) for r in rows]
     finally:
         await conn.close()

@@ -9,8 +9,8 @@ import pytest
 import socketio
 
 from chat_server.settings import SettingsError, load_settings
-from tests.clients import Visitor
-from tests.conftest import start_live, stop_live
+from tests.support.clients import Visitor
+from tests.support.live import start_live, stop_live
 
 HOST_SITE = "https://host.example"
 
@@ -23,7 +23,8 @@ async def test_widget_may_be_framed_only_by_configured_origins(tmp_path: Path) -
                 assert page.status == 200
                 csp = page.headers["Content-Security-Policy"]
             directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
-            assert set(directives["frame-ancestors"].split()) == {"'self'", live.settings.server.public_origin, HOST_SITE}
+            origins = {"'self'", live.settings.server.public_origin, HOST_SITE}
+            assert set(directives["frame-ancestors"].split()) == origins
             for other in ("/console/", "/roster/"):
                 async with http.get(f"{live.url}{other}") as page:
                     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"], other

@@ -11,7 +11,8 @@ from sqlalchemy import update
 from chat_server.accounts import Role
 from chat_server.db import Staff
 from chat_server.keys import sessions_key, shifts_key, staff_key
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 # Tuesday 2030-01-08 10:00 in Helsinki.
 ANCHOR = datetime(2030, 1, 8, 8, 0, tzinfo=UTC)
@@ -81,7 +82,9 @@ async def test_own_feed_has_only_the_owners_shifts(live: Live) -> None:
     mine = [s for s in roster["shifts"] if s["staff_id"] == aino.id]
     expected = {f"shift-{s['shift_id']}@{host}": (utc(s["starts_at"]), utc(s["ends_at"])) for s in mine}
     past = roster["past"]
-    expected[f"shift-{past.shift_id}@{host}"] = (past.starts_at.replace(microsecond=0), past.ends_at.replace(microsecond=0))
+    expected[f"shift-{past.shift_id}@{host}"] = (
+        past.starts_at.replace(microsecond=0), past.ends_at.replace(microsecond=0)
+    )
     assert set(found) == set(expected)
     for uid, event in found.items():
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")

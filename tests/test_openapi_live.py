@@ -12,7 +12,8 @@ from referencing.jsonschema import DRAFT202012
 
 from chat_server.accounts import Role
 from chat_server.web.routes import openapi_document
-from tests.conftest import PASSWORD, Http, Live, Reply
+from tests.support.http import Http, Reply
+from tests.support.live import PASSWORD, Live
 
 DOC_URI = "urn:dutychat:openapi"
 

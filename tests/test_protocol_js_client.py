@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chat_server.accounts import Role
-from tests.conftest import PASSWORD, Live, start_live, stop_live
+from tests.support.live import PASSWORD, Live, start_live, stop_live
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tests" / "js" / "protocol_client.mjs"

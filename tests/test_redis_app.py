@@ -9,8 +9,9 @@ from aiohttp.test_utils import TestServer
 
 from chat_server.app import create_app
 from chat_server.clock import MovableClock
-from tests.conftest import Live, make_settings, redis_keys, start_live, start_redis_server, stop_live
-from tests.processes import free_port
+from tests.support.live import Live, make_settings, start_live, stop_live
+from tests.support.processes import free_port
+from tests.support.redis import redis_keys, start_redis_server
 
 CANARY = "redis-app-canary-51c2"
 
@@ -97,7 +98,7 @@ async def test_pool_settings_bound_the_database_and_redis_pools(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     from chat_server.keys import engine_key, sio_key, store_key
-    from tests.conftest import pg_database
+    from tests.support.postgres import pg_database
 
     async with pg_database() as pg_url:
         live = await start_live(

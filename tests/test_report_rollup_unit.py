@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,8 +46,9 @@ def test_tiers_cover_the_range_exactly_once_largest_pieces_first() -> None:
             pieces = covered_by_tiers(lower, upper)
             assert pieces[0][0] == lower and pieces[-1][1] == upper, (zone, start)
             assert all(a < b for a, b in pieces)
-            assert all(p[1] == q[0] for p, q in zip(pieces, pieces[1:])), (zone, start, pieces)
-    t = rollup.tiers(*(rollup.to_minute(b) for b in rollup.local_bounds(date(2023, 1, 1), date(2025, 12, 31), HELSINKI)))
+            assert all(p[1] == q[0] for p, q in itertools.pairwise(pieces)), (zone, start, pieces)
+    bounds = rollup.local_bounds(date(2023, 1, 1), date(2025, 12, 31), HELSINKI)
+    t = rollup.tiers(*(rollup.to_minute(b) for b in bounds))
     # 2023 and 2024 whole, then January to November 2025, then 1–30 December, then two partial UTC days.
     assert t.periods == ((rollup.YEAR, 53, 55), (rollup.MONTH, 660, 671), (rollup.DAY, 20423, 20453))
     assert len(t.raw) == 2
@@ -77,7 +79,7 @@ def test_week_minutes_counts_each_local_hour_of_the_week() -> None:
     by_day = [0] * 168
     for day in range(lower // 1440, upper // 1440):
         part = rollup.week_minutes([Segment(max(lower, day * 1440), min(upper, day * 1440 + 1440), 90)])
-        by_day = [x + y for x, y in zip(by_day, part)]
+        by_day = [x + y for x, y in zip(by_day, part, strict=True)]
     assert whole == by_day
 
 
@@ -94,7 +96,7 @@ def test_percentiles_from_histograms() -> None:
     assert rollup.median({10: 1, 90: 1}) == 50.0
     assert rollup.median({5: 3}) == 5.0
     assert rollup.median({1: 1, 2: 1, 3: 1}) == 2.0
-    ten = {v: 1 for v in range(1, 11)}
+    ten = dict.fromkeys(range(1, 11), 1)
     assert rollup.percentile(ten, 90) == 9 and rollup.percentile(ten, 91) == 10
     assert rollup.percentile({0: 95, 600: 5}, 90) == 0
 

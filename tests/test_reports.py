@@ -22,7 +22,8 @@ from chat_server.keys import engine_key, records_key, sessions_key
 from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period
-from tests.conftest import Http, Live
+from tests.support.http import Http
+from tests.support.live import Live
 
 OUTCOMES = ("answered", "abandoned", "unanswered", "closed", "blocked")
 A, AB, UN, CL, BL = (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.UNANSWERED, Outcome.CLOSED, Outcome.BLOCKED)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat_server.accounts import Role, StaffAccount
-from tests.conftest import Http, Live, settle, start_live, stop_live
+from tests.support.http import Http
+from tests.support.live import Live, settle, start_live, stop_live
 
 # Tuesday 2030-01-08 10:00 in Helsinki (EET, UTC+2): every date below is relative to it.
 ANCHOR = datetime(2030, 1, 8, 8, 0, tzinfo=UTC)
@@ -121,7 +122,8 @@ async def test_staff_member_is_refused_manager_actions_and_a_manager_may_do_them
         signed = await staff.call("POST", f"{base}/dates/{THURSDAY}/staff", {})
         assert signed.status == 201 and signed.body["shift"]["staff_id"] == kirsikka.id
         # Naming oneself is the same as a self sign-up.
-        assert (await staff.call("POST", f"{base}/dates/{NEXT_THURSDAY}/staff", {"staff_id": kirsikka.id})).status == 201
+        signed = await staff.call("POST", f"{base}/dates/{NEXT_THURSDAY}/staff", {"staff_id": kirsikka.id})
+        assert signed.status == 201
         released = await staff.call("DELETE", f"{base}/dates/{NEXT_THURSDAY}/staff/{kirsikka.id}")
         assert released.status == 200 and released.body["ok"] is True
         assert (await staff.call("POST", "/api/roster/calendar", {})).status == 201

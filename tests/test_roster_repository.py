@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -117,10 +117,10 @@ async def test_invalid_slots_are_refused_and_change_nothing(db: Db) -> None:
 
 async def test_database_checks_back_the_model(db: Db) -> None:
     """Rows written around the repository still cannot break the slot invariants."""
-    base = dict(start_local=time(12), end_local=time(15), timezone=HEL, languages="", valid_from=START,
-                retired=False, note="")
-    for bad in (dict(kind="weekly", weekday=1, needed=0), dict(kind="weekly", weekday=None, needed=1),
-                dict(kind="daily", weekday=1, needed=1)):
+    base = {"start_local": time(12), "end_local": time(15), "timezone": HEL, "languages": "", "valid_from": START,
+            "retired": False, "note": ""}
+    for bad in ({"kind": "weekly", "weekday": 1, "needed": 0}, {"kind": "weekly", "weekday": None, "needed": 1},
+                {"kind": "daily", "weekday": 1, "needed": 1}):
         with pytest.raises(IntegrityError):
             async with db.sessions.begin() as session:
                 await session.execute(insert(DutySlotRow).values(**base, **bad))
@@ -134,7 +134,9 @@ async def test_assign_copies_the_occurrence_in_utc(db: Db) -> None:
     a, b, _ = db.staff
     shift = await db.slots.assign(slot.slot_id, date(2026, 12, 1), a, note="first")
     assert (shift.starts_at, shift.ends_at) == (utc(2026, 12, 1, 10), utc(2026, 12, 1, 13))
-    assert (shift.slot_id, shift.occurrence_date, shift.staff_id, shift.note) == (slot.slot_id, date(2026, 12, 1), a, "first")
+    assert (shift.slot_id, shift.occurrence_date, shift.staff_id, shift.note) == (
+        slot.slot_id, date(2026, 12, 1), a, "first"
+    )
     await db.slots.assign(slot.slot_id, date(2026, 12, 1), b)
     # Routing reads these through the plain time-range query and the cache.
     assert [s.staff_id for s in await db.shifts.between(local(2026, 12, 1, 14), local(2026, 12, 1, 15))] == [a, b]
@@ -217,7 +219,9 @@ async def test_exceptions_move_and_remove_future_shifts(db: Db) -> None:
     exc, resync = await db.slots.set_exception(slot.slot_id, day, NOW, start=time(10), note="meeting after")
     assert (exc.start, exc.end, exc.note) == (time(10), None, "meeting after")
     [moved] = resync.moved
-    assert (moved.shift_id, moved.starts_at, moved.ends_at) == (first.shift_id, utc(2026, 12, 8, 8), utc(2026, 12, 8, 13))
+    assert (moved.shift_id, moved.starts_at, moved.ends_at) == (
+        first.shift_id, utc(2026, 12, 8, 8), utc(2026, 12, 8, 13)
+    )
     assert await db.slots.list_exceptions([slot.slot_id]) == [exc]
     # Restoring the date moves the shift back.
     resync = await db.slots.remove_exception(slot.slot_id, day, NOW)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.clients import StaffMember, Visitor, login
-from tests.processes import ServerProcess, clean_env, dutychat
+from tests.support.clients import StaffMember, Visitor, login
+from tests.support.processes import ServerProcess, clean_env, dutychat
 
 PASSWORD = "a long enough password"
 
@@ -37,12 +37,17 @@ async def test_overlapping_shifts_hand_over_and_close(tmp_path: Path) -> None:
     data = tmp_path / "data"
     start = datetime.now(UTC).replace(microsecond=0)
     for name in ("anna", "bert"):
-        dutychat("staff", "add", name, "--alias", name.title(), "--password-stdin", data_dir=data, stdin=PASSWORD + "\n")
+        dutychat(
+            "staff", "add", name, "--alias", name.title(), "--password-stdin", data_dir=data, stdin=PASSWORD + "\n"
+        )
     # Anna: now-1h .. now+1h; Bert: now-30min .. now+2h; next duty: tomorrow.
-    dutychat("shift", "add", "anna", "--start", local(start - timedelta(hours=1)), "--end", local(start + timedelta(hours=1)), data_dir=data)
-    dutychat("shift", "add", "bert", "--start", local(start - timedelta(minutes=30)), "--end", local(start + timedelta(hours=2)), data_dir=data)
+    dutychat("shift", "add", "anna", "--start", local(start - timedelta(hours=1)),
+             "--end", local(start + timedelta(hours=1)), data_dir=data)
+    dutychat("shift", "add", "bert", "--start", local(start - timedelta(minutes=30)),
+             "--end", local(start + timedelta(hours=2)), data_dir=data)
     tomorrow = start + timedelta(days=1)
-    dutychat("shift", "add", "bert", "--start", local(tomorrow), "--end", local(tomorrow + timedelta(hours=3)), data_dir=data)
+    dutychat("shift", "add", "bert", "--start", local(tomorrow),
+             "--end", local(tomorrow + timedelta(hours=3)), data_dir=data)
     server = ServerProcess(data, tmp_path / "server.log", env=clean_env(DUTYCHAT_TESTING__MOVABLE_CLOCK="true"))
     clients: list[StaffMember | Visitor] = []
     try:

@@ -99,7 +99,7 @@ async def test_workers_starting_together_sync_topics_once(engine_name: str, tmp_
     from chat_server.db import Topic, create_engine, migrate, sessionmaker
     from chat_server.settings import TOPICS_FILE
     from chat_server.topics import load_taxonomy, sync_topics
-    from tests.conftest import pg_database
+    from tests.support.postgres import pg_database
 
     async with contextlib.AsyncExitStack() as stack:
         if engine_name == "postgresql":

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from chat_server.clock import iso
 from chat_server.keys import roster_key, shifts_key
 from roster.schedule import Shift
-from tests.conftest import Http, Live, record_event, settle, start_live, stop_live
+from tests.support.clients import record_event
+from tests.support.http import Http
+from tests.support.live import Live, settle, start_live, stop_live
 
 
 async def add_shift(live: Live, staff_id: int, start: datetime, end: datetime) -> Shift:

@@ -10,7 +10,9 @@ import pytest
 
 from chat_server.accounts import LastAdmin, Role
 from chat_server.keys import staff_key
-from tests.conftest import PASSWORD, Http, Live, record_event
+from tests.support.clients import record_event
+from tests.support.http import Http
+from tests.support.live import PASSWORD, Live
 
 FIELDS = {"id", "username", "display_name", "alias", "role", "languages", "max_chats", "disabled"}
 
@@ -96,7 +98,9 @@ async def test_manager_adds_changes_resets_disables_and_enables(live: Live) -> N
         })
         assert reply.status == 200, reply.text
         changed = reply.body["staff"]
-        assert (changed["alias"], changed["languages"], changed["max_chats"], changed["role"]) == ("Leon", ["en"], 7, "manager")
+        assert (changed["alias"], changed["languages"], changed["max_chats"], changed["role"]) == (
+            "Leon", ["en"], 7, "manager"
+        )
         assert changed["display_name"] == "leo"  # empty: the user name
         assert await by_name(manager, "leo") == changed
 
@@ -258,7 +262,9 @@ async def test_who_may_do_what(live: Live) -> None:
                 assert (reply.status, reply.code) == (409, "own_account"), (me.username, method, path)
         assert await staff_list(manager) == before
         # ... but may change their own alias and languages (and "change" to the same role).
-        reply = await manager.call("PATCH", f"/api/staff/{mia.id}", {"alias": "Mia M", "languages": ["fi"], "role": "manager"})
+        reply = await manager.call(
+            "PATCH", f"/api/staff/{mia.id}", {"alias": "Mia M", "languages": ["fi"], "role": "manager"}
+        )
         assert reply.status == 200 and reply.body["staff"]["alias"] == "Mia M"
         # Managers change other managers.
         reply = await manager.call("PATCH", f"/api/staff/{sam.id}", {"role": "staff"})
@@ -326,7 +332,7 @@ async def test_disabling_a_connected_member_disconnects_and_requeues(live: Live)
     presence = next(p for p in await live.service.store.presences() if p.staff_id == aino.id)
     assert presence.available is False and presence.sockets == 0
     # The same cookie cannot open a socket again.
-    from tests.clients import StaffMember
+    from tests.support.clients import StaffMember
 
     again = StaffMember(live.url, None)
     again.headers = dict(staff.headers)
@@ -339,8 +345,9 @@ async def test_disabling_disconnects_the_members_socket_on_another_worker(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     """Two workers share Redis and PostgreSQL; the disable request reaches one, the socket is on the other."""
-    from tests.clients import StaffMember, login
-    from tests.conftest import pg_database, start_live, stop_live
+    from tests.support.clients import StaffMember, login
+    from tests.support.live import start_live, stop_live
+    from tests.support.postgres import pg_database
 
     chat = {"store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix}
     async with pg_database() as pg_url:
@@ -381,7 +388,9 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(live: Live
     # The same for disabling each other.
     await repo.update(first.id, role=Role.ADMIN)
     await repo.update(second.id, role=Role.ADMIN)
-    results = await asyncio.gather(repo.set_disabled("root", True), repo.set_disabled("ops", True), return_exceptions=True)
+    results = await asyncio.gather(
+        repo.set_disabled("root", True), repo.set_disabled("ops", True), return_exceptions=True
+    )
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(refused) == 1 and isinstance(refused[0], LastAdmin), results
     admins = [a for a in await repo.list() if a.role is Role.ADMIN and not a.disabled]

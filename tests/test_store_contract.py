@@ -22,7 +22,7 @@ from chat_server.chat.models import Chat, ChatState, EndReason, Outcome, Sender,
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
-from tests.conftest import redis_keys, start_redis_server
+from tests.support.redis import redis_keys, start_redis_server
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
@@ -86,8 +86,8 @@ async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
     full = Chat(
         "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
         assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
-        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None, end_reason=None,
-        outcome=None,
+        visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None,
+        end_reason=None, outcome=None,
     )
     plain = chat(1)
     await store.create_chat(full)
@@ -532,7 +532,7 @@ async def test_concurrent_arrivals_and_assignment_never_double_lose_or_exceed(
     waiting = ids(await store.queue())
     assert len(waiting) == 170 and not set(waiting) & set(assigned)
     assert sorted(waiting + assigned) == sorted(c.chat_id for c in chats)
-    assert await store.staff_loads() == {s: 3 for s in staff_ids}
+    assert await store.staff_loads() == dict.fromkeys(staff_ids, 3)
     for s in staff_ids:
         assert sorted(ids(await store.chats_of_staff(s))) == sorted(taken[s])
 

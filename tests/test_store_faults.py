@@ -6,8 +6,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import REDIS_SERVER_BIN, Live, _redis_answers, start_live, stop_live
-from tests.processes import free_port
+from tests.support.live import Live, start_live, stop_live
+from tests.support.processes import free_port
+from tests.support.redis import REDIS_SERVER_BIN, redis_answers
 
 
 def redis_on(port: int, directory: Path) -> subprocess.Popen[bytes]:
@@ -17,7 +18,7 @@ def redis_on(port: int, directory: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
-    while not _redis_answers(f"redis://127.0.0.1:{port}/0"):
+    while not redis_answers(f"redis://127.0.0.1:{port}/0"):
         assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.05)
     return proc

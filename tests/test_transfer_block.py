@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from chat_server.keys import staff_key
-from tests.conftest import PASSWORD, Live, settle
+from tests.support.live import PASSWORD, Live, settle
 
 
 async def assigned_to(live: Live, chat_id: str) -> int | None:
@@ -247,7 +247,7 @@ async def test_block_after_the_visitor_left_and_refusals(live: Live) -> None:
 
 
 async def test_block_behind_a_trusted_proxy_uses_the_forwarded_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import start_live, stop_live
+    from tests.support.live import start_live, stop_live
 
     live = await start_live(tmp_path, server={"trusted_proxies": ["127.0.0.1"]})
     try:
@@ -270,8 +270,8 @@ async def test_block_behind_a_trusted_proxy_uses_the_forwarded_address(tmp_path)
 
 
 async def test_transfer_and_block_on_the_redis_store(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import redis_keys, start_live, stop_live
-    from tests.test_privacy import redis_values
+    from tests.support.live import start_live, stop_live
+    from tests.support.redis import redis_keys, redis_values
 
     live = await start_live(tmp_path, chat={"store": "redis", "redis_url": redis_url, "redis_key_prefix": redis_prefix})
     try:

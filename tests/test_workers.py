@@ -23,10 +23,10 @@ from typing import Any
 import asyncpg
 import redis
 
-from tests.balancer import Balancer
-from tests.clients import StaffMember, Visitor, login
-from tests.conftest import redis_keys
-from tests.processes import WorkersProcess, clean_env, dutychat, pid_alive
+from tests.support.balancer import Balancer
+from tests.support.clients import StaffMember, Visitor, login
+from tests.support.processes import WorkersProcess, clean_env, dutychat, pid_alive
+from tests.support.redis import redis_keys
 
 PASSWORD = "a long enough password"
 TOPIC = "health.sti_testing"
@@ -118,7 +118,7 @@ async def session_rows(pg_url: str) -> list[dict[str, Any]]:
     return [dict(r) | {"topics": sorted(by_session.get(r["id"], []))} for r in rows]
 
 
-async def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+async def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
     deadline = time.monotonic() + timeout
     while True:
         value = await predicate()
@@ -249,7 +249,7 @@ class Widget:
                     await client.disconnect()
             await asyncio.sleep(self.RETRY_DELAY)
 
-    async def wait_resumed(self, timeout: float) -> float:
+    async def wait_resumed(self, timeout: float) -> float:  # noqa: ASYNC109 - passed on to asyncio.wait_for
         await asyncio.wait_for(self._resumed.wait(), timeout)
         return self.resumes[-1][0]
 
@@ -701,7 +701,7 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
                 """Tag every chat the visitor ended (as the console would)."""
                 seen = 0
                 while True:
-                    await member.wait_for("chat:ended", lambda _e: len(member.received["chat:ended"]) > seen,
+                    await member.wait_for("chat:ended", lambda _e, seen=seen: len(member.received["chat:ended"]) > seen,
                                           timeout=60)
                     while seen < len(member.received["chat:ended"]):
                         event = member.received["chat:ended"][seen]
@@ -766,9 +766,11 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
                         )
                     except TimeoutError:
                         sync = [await m.call("staff:sync", {}) for m in members.values()]
+                        views = [(x["duty"], [(c["chat_id"], c["state"]) for c in x["chats"]], x["queue"])
+                                 for x in sync]
                         raise AssertionError(
                             f"stuck: { {n: st for n, st in stage.items() if st != 'done'} }; "
-                            f"sync: {[(x['duty'], [(c['chat_id'], c['state']) for c in x['chats']], x['queue']) for x in sync]}"
+                            f"sync: {views}"
                         ) from None
                 expected_rows = len(outcomes)
                 try:
@@ -780,7 +782,8 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
                     failed = [t.exception() for t in taggers if t.done() and not t.cancelled()] + tag_failures
                     raise AssertionError(
                         f"{len(rows)} rows of {expected_rows}: {sorted(r['outcome'] for r in rows)}; "
-                        f"taggers failed: {failed!r}; chat keys: {_chat_keys(redis_keys(redis_url, redis_prefix), redis_prefix)}"
+                        f"taggers failed: {failed!r}; "
+                        f"chat keys: {_chat_keys(redis_keys(redis_url, redis_prefix), redis_prefix)}"
                     ) from None
             finally:
                 for task in taggers:

@@ -283,7 +283,9 @@ class MemoryChatStore:
         chats = []
         for chat in list(self._chats.values()):
             if chat.visitor_worker == worker and chat.visitor_connected and chat.state is not ChatState.ENDED:
-                chat = replace(chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None, visitor_worker=None)
+                chat = replace(
+                    chat, visitor_connected=False, visitor_left_at=now, visitor_sid=None, visitor_worker=None
+                )
                 self._chats[chat.chat_id] = chat
                 chats.append(chat)
         presences = []

@@ -2,8 +2,8 @@
 
 Same semantics as `MemoryChatStore` (the contract tests run against both). Every
 write that must not race across workers (assign, transfer, requeue, end, finish,
-append, create, presence) is one Lua script, so Redis runs it
-atomically; reads that need a consistent snapshot (the queue, a staff member's
+append, create, presence) is one Lua script (chat_server/store/lua/*.lua), so Redis runs
+it atomically; reads that need a consistent snapshot (the queue, a staff member's
 chats) are Lua scripts too.
 
 Key layout, all under a configurable prefix P (default "dutychat:"):
@@ -45,9 +45,9 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ResponseError
@@ -62,6 +62,7 @@ from chat_server.chat.models import (
     SessionRecord,
     StaffPresence,
 )
+from chat_server.store import lua
 
 DEFAULT_PREFIX = "dutychat:"
 DEFAULT_TTL_SECONDS = 86400
@@ -71,362 +72,11 @@ COMMAND_TIMEOUT_SECONDS = 5
 # queues callers instead of opening ever more connections.
 POOL_TIMEOUT_SECONDS = 20.0
 
-# Shared by every script: ARGV[1] is the key prefix, ARGV[2] the TTL in seconds.
-_PRELUDE = """
-local prefix = ARGV[1]
-local ttl = tonumber(ARGV[2])
-local function touch(key)
-  redis.call('EXPIRE', key, ttl)
-end
-local function chat_key(id)
-  return prefix .. 'chat:' .. id
-end
-local function active_key(staff)
-  return prefix .. 'staff:' .. staff .. ':active'
-end
-local function staff_chats_key(staff)
-  return prefix .. 'staff:' .. staff .. ':chats'
-end
--- Take a chat off a staff member's load; the set makes this idempotent.
-local function unload(loads, staff, id)
-  if redis.call('SREM', active_key(staff), id) == 1 then
-    if redis.call('HINCRBY', loads, staff, -1) <= 0 then
-      redis.call('HDEL', loads, staff)
-    end
-  end
-end
--- Refresh the TTL of every key of a chat and of each index that lists it.
-local function touch_chat(id, queue, chats, loads)
-  local ck = chat_key(id)
-  touch(ck)
-  touch(prefix .. 'msgs:' .. id)
-  touch(prefix .. 'cids:' .. id)
-  touch(chats)
-  local fields = redis.call('HMGET', ck, 'resume_hash', 'staff_id', 'state')
-  if fields[1] then touch(prefix .. 'resume:' .. fields[1]) end
-  if fields[2] then
-    touch(active_key(fields[2]))
-    touch(staff_chats_key(fields[2]))
-    touch(loads)
-  end
-  if fields[3] == 'waiting' then touch(queue) end
-end
-"""
-
-# KEYS: chat, resume, queue, chats. ARGV: prefix, ttl, chat id, field, value, ...
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
-redis.call('RPUSH', KEYS[3], ARGV[3])
-redis.call('SADD', KEYS[4], ARGV[3])
-if redis.call('HGET', KEYS[1], 'visitor_connected') == '0' then
-  redis.call('SADD', KEYS[5], ARGV[3])
-  touch(KEYS[5])
-end
-touch(KEYS[1])
-touch(KEYS[3])
-touch(KEYS[4])
-return 1
-"""
-
-# KEYS: resume. ARGV: prefix, ttl.
-_BY_RESUME = """
-local id = redis.call('GET', KEYS[1])
-if not id then return {} end
-return redis.call('HGETALL', chat_key(id))
-"""
-
-# KEYS: queue. ARGV: prefix, ttl. Returns the hashes of the waiting chats in order.
-_READ_QUEUE = """
-local out = {}
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local h = redis.call('HGETALL', chat_key(id))
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
-"""
-
-# KEYS: an id set. ARGV: prefix, ttl, key kind ("chat:" or "presence:").
-_READ_SET = """
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local h = redis.call('HGETALL', prefix .. ARGV[3] .. id)
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
-"""
-
-# KEYS: queue, chats, loads, staff active set, staff chats set, presence, presences.
-# ARGV: prefix, ttl, staff id, capacity, shift id or "", now.
-_ASSIGN = """
-local staff = ARGV[3]
--- Forget active entries whose chat expired, so a lost chat cannot block capacity.
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  if redis.call('HGET', chat_key(id), 'state') ~= 'active' then
-    unload(KEYS[3], staff, id)
-  end
-end
--- The set is the truth; resynchronise the counter in case the set itself expired.
-local load = redis.call('SCARD', KEYS[4])
-if load > 0 then redis.call('HSET', KEYS[3], staff, load) else redis.call('HDEL', KEYS[3], staff) end
-if load >= tonumber(ARGV[4]) then return {} end
-local id, ck
-repeat
-  id = redis.call('LPOP', KEYS[1])
-  if not id then return {} end
-  ck = chat_key(id)
-until redis.call('EXISTS', ck) == 1
-redis.call('HSET', ck, 'state', 'active', 'staff_id', staff, 'assigned_at', ARGV[6])
-if ARGV[5] ~= '' and redis.call('HEXISTS', ck, 'shift_id') == 0 then
-  redis.call('HSET', ck, 'shift_id', ARGV[5])
-end
-if redis.call('HEXISTS', ck, 'first_assigned_at') == 0 then
-  redis.call('HSET', ck, 'first_assigned_at', ARGV[6])
-end
-redis.call('SADD', KEYS[4], id)
-redis.call('SADD', KEYS[5], id)
-redis.call('HINCRBY', KEYS[3], staff, 1)
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('HSET', KEYS[6], 'last_chat_at', ARGV[6])
-  touch(KEYS[6])
-  touch(KEYS[7])
-end
-touch(KEYS[1])
-touch_chat(id, KEYS[1], KEYS[2], KEYS[3])
-return redis.call('HGETALL', ck)
-"""
-
-# KEYS: chat, queue, chats, loads, to active set, to chats set, to presence, presences.
-# ARGV: prefix, ttl, chat id, from staff, to staff, capacity, now.
-_TRANSFER = """
-local id, from, to = ARGV[3], ARGV[4], ARGV[5]
-local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
-if fields[1] ~= 'active' or fields[2] ~= from then return {} end
-if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {} end
--- The target must still be checked in and connected (it may have left since it was chosen).
-local target = redis.call('HMGET', KEYS[7], 'available', 'sockets')
-if target[1] ~= '1' or tonumber(target[2] or '0') < 1 then return {} end
-unload(KEYS[4], from, id)
-redis.call('SREM', staff_chats_key(from), id)
-redis.call('HSET', KEYS[1], 'staff_id', to, 'assigned_at', ARGV[7])
-redis.call('SADD', KEYS[5], id)
-redis.call('SADD', KEYS[6], id)
-redis.call('HINCRBY', KEYS[4], to, 1)
-if redis.call('EXISTS', KEYS[7]) == 1 then
-  redis.call('HSET', KEYS[7], 'last_chat_at', ARGV[7])
-  touch(KEYS[7])
-  touch(KEYS[8])
-end
-touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id.
-_REQUEUE = """
-local id = ARGV[3]
-local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
-if fields[1] ~= 'active' then return {} end
-redis.call('HSET', KEYS[1], 'state', 'waiting')
-redis.call('HDEL', KEYS[1], 'staff_id', 'assigned_at')
-redis.call('LPUSH', KEYS[2], id)
-if fields[2] then
-  unload(KEYS[4], fields[2], id)
-  redis.call('SREM', staff_chats_key(fields[2]), id)
-end
-touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: chat, queue, chats, loads, msgs, cids. ARGV: prefix, ttl, chat id, reason, outcome, now,
-# staff id the chat must belong to ('' for any).
-_END = """
-local id = ARGV[3]
-local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id', 'resume_hash')
-local state = fields[1]
-if not state or state == 'ended' then return {} end
-if ARGV[7] ~= '' and fields[2] ~= ARGV[7] then return {} end
-if state == 'waiting' then redis.call('LREM', KEYS[2], 0, id) end
-if state == 'active' and fields[2] then unload(KEYS[4], fields[2], id) end
-redis.call('HSET', KEYS[1], 'state', 'ended', 'ended_at', ARGV[6], 'end_reason', ARGV[4], 'outcome', ARGV[5])
-if fields[3] then
-  local rk = prefix .. 'resume:' .. fields[3]
-  if redis.call('GET', rk) == id then redis.call('DEL', rk) end
-end
--- Message text exists only while the chat lives.
-redis.call('DEL', KEYS[5], KEYS[6])
-redis.call('SADD', KEYS[7], id)
-touch(KEYS[7])
-touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: chat, chats, msgs, cids. ARGV: prefix, ttl, chat id.
-_FINISH = """
-local id = ARGV[3]
-if redis.call('HGET', KEYS[1], 'state') ~= 'ended' then return {} end
-local h = redis.call('HGETALL', KEYS[1])
-local staff = redis.call('HGET', KEYS[1], 'staff_id')
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
-redis.call('SREM', KEYS[2], id)
-redis.call('SREM', KEYS[5], id)
-if staff then
-  redis.call('SREM', staff_chats_key(staff), id)
-  redis.call('SREM', active_key(staff), id)
-end
-return h
-"""
-
-# KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id, "1"/"0", now, sid, worker.
-_VISITOR = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state or state == 'ended' then return {} end
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], 'visitor_connected', '1', 'visitor_sid', ARGV[6])
-  redis.call('HDEL', KEYS[1], 'visitor_left_at')
-  redis.call('SREM', KEYS[5], ARGV[3])
-  if ARGV[7] ~= '' then
-    redis.call('HSET', KEYS[1], 'visitor_worker', ARGV[7])
-  else
-    redis.call('HDEL', KEYS[1], 'visitor_worker')
-  end
-else
-  if redis.call('HGET', KEYS[1], 'visitor_sid') ~= ARGV[6] then return {} end
-  redis.call('HSET', KEYS[1], 'visitor_connected', '0', 'visitor_left_at', ARGV[5])
-  redis.call('HDEL', KEYS[1], 'visitor_sid', 'visitor_worker')
-  redis.call('SADD', KEYS[5], ARGV[3])
-  touch(KEYS[5])
-end
-touch_chat(ARGV[3], KEYS[2], KEYS[3], KEYS[4])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: chat, msgs, cids, queue, chats, loads.
-# ARGV: prefix, ttl, chat id, dedupe field, payload json, counter field.
-# Returns false (not active) or {duplicate 0/1, "{seq} {payload}"}.
-_APPEND = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return false end
-local seen = redis.call('HGET', KEYS[3], ARGV[4])
-if seen then
-  local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
-  if first[1] then return {1, first[1]} end
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'last_seq', 1)
-redis.call('HINCRBY', KEYS[1], ARGV[6], 1)
-local member = seq .. ' ' .. ARGV[5]
-redis.call('ZADD', KEYS[2], seq, member)
-redis.call('HSET', KEYS[3], ARGV[4], seq)
-touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
-return {0, member}
-"""
-
-# KEYS: presence, presences. ARGV: prefix, ttl, staff id, alias, max chats, worker.
-# Besides the total, "w:{worker}" counts the member's sockets on each worker (for reaping).
-_CONNECTED = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'staff_id', ARGV[3], 'available', '0', 'sockets', '0')
-end
-redis.call('HSET', KEYS[1], 'alias', ARGV[4], 'max_chats', ARGV[5])
-redis.call('HINCRBY', KEYS[1], 'sockets', 1)
-redis.call('HINCRBY', KEYS[1], 'w:' .. ARGV[6], 1)
-redis.call('HDEL', KEYS[1], 'disconnected_at')
-redis.call('SADD', KEYS[2], ARGV[3])
-touch(KEYS[1])
-touch(KEYS[2])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: presence, presences. ARGV: prefix, ttl, now, worker.
-_DISCONNECTED = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-local field = 'w:' .. ARGV[4]
-local left = redis.call('HINCRBY', KEYS[1], field, -1)
-if left <= 0 then redis.call('HDEL', KEYS[1], field) end
--- A socket of a worker that was reaped meanwhile has been counted off already.
-if left < 0 then return redis.call('HGETALL', KEYS[1]) end
-local sockets = tonumber(redis.call('HGET', KEYS[1], 'sockets')) - 1
-if sockets < 0 then sockets = 0 end
-redis.call('HSET', KEYS[1], 'sockets', sockets)
-if sockets == 0 then
-  redis.call('HSET', KEYS[1], 'disconnected_at', ARGV[3])
-else
-  redis.call('HDEL', KEYS[1], 'disconnected_at')
-end
-touch(KEYS[1])
-touch(KEYS[2])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: worker, workers. ARGV: prefix, ttl, worker id, heartbeat ms.
-# Returns 1 when the worker was registered, 0 when it is new or had been reaped.
-_HEARTBEAT = """
-local known = redis.call('SISMEMBER', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[4])
-redis.call('SADD', KEYS[2], ARGV[3])
-touch(KEYS[2])
-return known
-"""
-
-# KEYS: workers. ARGV: prefix, ttl.
-_DEAD_WORKERS = """
-local dead = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', prefix .. 'worker:' .. id) == 0 then table.insert(dead, id) end
-end
-return dead
-"""
-
-# KEYS: workers, chats, presences, queue, loads. ARGV: prefix, ttl, worker id, now.
-# Marks the visitors and counts off the staff sockets a dead worker held; a worker
-# that beat again meanwhile is left alone. Returns {changed chats, changed presences}.
-_REAP = """
-local id = ARGV[3]
-if redis.call('EXISTS', prefix .. 'worker:' .. id) == 1 then return {{}, {}} end
-if redis.call('SREM', KEYS[1], id) == 0 then return {{}, {}} end
-local chats, presences = {}, {}
-for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ck = chat_key(cid)
-  local f = redis.call('HMGET', ck, 'visitor_worker', 'state')
-  if f[1] == id and f[2] and f[2] ~= 'ended' then
-    redis.call('HSET', ck, 'visitor_connected', '0', 'visitor_left_at', ARGV[4])
-    redis.call('HDEL', ck, 'visitor_sid', 'visitor_worker')
-    redis.call('SADD', KEYS[6], cid)
-    touch(KEYS[6])
-    touch_chat(cid, KEYS[4], KEYS[2], KEYS[5])
-    table.insert(chats, redis.call('HGETALL', ck))
-  end
-end
-local field = 'w:' .. id
-for _, staff in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local pk = prefix .. 'presence:' .. staff
-  local lost = tonumber(redis.call('HGET', pk, field) or '0')
-  if lost > 0 then
-    redis.call('HDEL', pk, field)
-    local sockets = tonumber(redis.call('HGET', pk, 'sockets')) - lost
-    if sockets <= 0 then
-      redis.call('HSET', pk, 'sockets', 0, 'disconnected_at', ARGV[4])
-    else
-      redis.call('HSET', pk, 'sockets', sockets)
-    end
-    touch(pk)
-    table.insert(presences, redis.call('HGETALL', pk))
-  end
-end
-return {chats, presences}
-"""
-
-# KEYS: presence, presences. ARGV: prefix, ttl, "1"/"0", now.
-_AVAILABLE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-if ARGV[3] == '1' and redis.call('HGET', KEYS[1], 'available') == '0'
-    and redis.call('HEXISTS', KEYS[1], 'last_chat_at') == 0 then
-  redis.call('HSET', KEYS[1], 'last_chat_at', ARGV[4])
-end
-redis.call('HSET', KEYS[1], 'available', ARGV[3])
-touch(KEYS[1])
-touch(KEYS[2])
-return redis.call('HGETALL', KEYS[1])
-"""
+# One `.lua` file each in chat_server/store/lua/, composed by its loader.
+SCRIPTS = (
+    "create", "by_resume", "read_queue", "read_set", "assign", "transfer", "requeue", "end", "finish",
+    "visitor", "append", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
+)
 
 
 def _ts(value: datetime) -> str:
@@ -574,14 +224,8 @@ class RedisChatStore:
         self._presences_key = prefix + "presences"
         self._workers_key = prefix + "workers"
         self._sweep_key = prefix + "sweep"
-        scripts = {
-            "create": _CREATE, "by_resume": _BY_RESUME, "read_queue": _READ_QUEUE, "read_set": _READ_SET,
-            "assign": _ASSIGN, "transfer": _TRANSFER, "requeue": _REQUEUE, "end": _END, "finish": _FINISH,
-            "visitor": _VISITOR, "append": _APPEND, "connected": _CONNECTED, "disconnected": _DISCONNECTED,
-            "available": _AVAILABLE, "heartbeat": _HEARTBEAT, "dead_workers": _DEAD_WORKERS, "reap": _REAP,
-        }
         # register_script runs EVALSHA and reloads the script after a Redis restart.
-        self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in scripts.items()}
+        self._scripts = {name: client.register_script(lua.script(name)) for name in SCRIPTS}
 
     @classmethod
     def from_url(
@@ -612,8 +256,8 @@ class RedisChatStore:
     async def check_persistence(self) -> str | None:
         """Describe how the server writes data to disk, or None when it does not."""
         try:
-            save = (await self._redis.config_get("save")).get("save", "")
-            appendonly = (await self._redis.config_get("appendonly")).get("appendonly", "no")
+            save = _text((await self._redis.config_get("save")).get("save") or "")
+            appendonly = _text((await self._redis.config_get("appendonly")).get("appendonly") or "no")
         except ResponseError as exc:
             # Managed services often rename CONFIG; unknown must count as persisting.
             return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
@@ -628,7 +272,7 @@ class RedisChatStore:
         """Name a key of this store."""
         return f"{self._prefix}{kind}:{ident}"
 
-    async def _run(self, name: str, keys: list[str], *args: object) -> Any:
+    async def _run(self, name: str, keys: list[str], *args: str | int) -> Any:
         """Run a registered script with the prefix and TTL as its first arguments."""
         return await self._scripts[name](keys=keys, args=[self._prefix, self._ttl, *args])
 
@@ -712,7 +356,7 @@ class RedisChatStore:
     async def end_chat(
         self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime, staff_id: int | None = None
     ) -> Chat | None:
-        """Atomically end a waiting or active chat (of staff_id, if given) and delete its messages; first caller only."""
+        """Atomically end a waiting or active chat (of staff_id, if given), deleting its messages; first caller only."""
         keys = [
             self._k("chat", chat_id),
             self._queue_key,
@@ -766,7 +410,8 @@ class RedisChatStore:
 
     async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
         """Return the chat's messages with seq > after_seq, in order."""
-        members = await self._redis.zrangebyscore(self._k("msgs", chat_id), f"({after_seq}", "+inf")
+        # Without withscores the reply is the members alone, decoded by the client.
+        members = cast("list[str]", await self._redis.zrangebyscore(self._k("msgs", chat_id), f"({after_seq}", "+inf"))
         return [_message(chat_id, m) for m in members]
 
     # staff presence
@@ -811,14 +456,15 @@ class RedisChatStore:
         if not keys:
             return False
         values = await self._redis.mget([self._k("block", key) for key in keys])
-        return any(v is not None and _parse_ts(v) > now for v in values)
+        return any(v is not None and _parse_ts(_text(v)) > now for v in values)
 
     async def address_keys(self, days: list[str], ttl_seconds: int) -> list[str | None]:
         """The random keys of these days; the first is made if missing (expiring after ttl_seconds)."""
         if not days:
             return []
         await self._redis.set(self._k("addrkey", days[0]), secrets.token_hex(32), nx=True, ex=ttl_seconds)
-        return list(await self._redis.mget([self._k("addrkey", day) for day in days]))
+        found = await self._redis.mget([self._k("addrkey", day) for day in days])
+        return [None if v is None else _text(v) for v in found]
 
     # the store itself
     async def epoch(self) -> str:
@@ -860,7 +506,7 @@ class RedisChatStore:
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""
-        return [_record(v) for v in (await self._redis.hgetall(self._prefix + "owed")).values()]
+        return [_record(_text(v)) for v in (await self._redis.hgetall(self._prefix + "owed")).values()]
 
     async def settle_row(self, session_id: str) -> None:
         """Forget an owed row once it is in the database."""
@@ -876,7 +522,7 @@ class RedisChatStore:
         """Consume a ticket with GETDEL: only one caller, on any worker, gets it."""
         expires = await self._redis.getdel(self._k("feedback", ticket_hash))
         # The stored time also holds for a clock that is not Redis's (tests move theirs).
-        return expires is not None and now < _parse_ts(expires)
+        return expires is not None and now < _parse_ts(_text(expires))
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
@@ -912,9 +558,14 @@ def _record(value: str) -> SessionRecord:
     )
 
 
-def _flatten(mapping: dict[str, str]) -> list[str]:
+def _flatten(mapping: Mapping[bytes | str, bytes | str]) -> list[str]:
     """Turn a client-side HGETALL dict into the flat form scripts return."""
-    return [part for item in mapping.items() for part in item]
+    return [_text(part) for item in mapping.items() for part in item]
+
+
+def _text(value: bytes | str) -> str:
+    """A reply value as text: the store's client decodes replies, redis-py's types allow bytes."""
+    return value if isinstance(value, str) else value.decode()
 
 
 def _sorted(chats: Iterable[Chat]) -> list[Chat]:

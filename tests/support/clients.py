@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import socketio
@@ -60,15 +61,16 @@ class EventClient:
         if http is not None and not http.closed:
             await http.close()
 
-    async def call(self, event: str, data: dict[str, Any], timeout: float = 5) -> Any:
+    async def call(self, event: str, data: dict[str, Any], timeout: float = 5) -> Any:  # noqa: ASYNC109 - passed on to socketio's call as its timeout
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
-    async def raw_call(self, event: str, data: Any, timeout: float = 5) -> Any:
+    async def raw_call(self, event: str, data: Any, timeout: float = 5) -> Any:  # noqa: ASYNC109 - passed on to socketio's call as its timeout
         """Send data exactly as given (None sends no argument)."""
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
     async def wait_for(
-        self, event: str, predicate: Callable[[dict[str, Any]], bool] = lambda _d: True, timeout: float = 5
+        self, event: str, predicate: Callable[[dict[str, Any]], bool] = lambda _d: True,
+        timeout: float = 5,  # noqa: ASYNC109 - each test sets how long an event may take
     ) -> dict[str, Any]:
         """Wait for an event (already received or future) that satisfies predicate."""
         deadline = asyncio.get_running_loop().time() + timeout
@@ -99,8 +101,8 @@ class EventClient:
 class Visitor(EventClient):
     def __init__(self, base_url: str, origin: str | None = None, *, headers: dict[str, str] | None = None,
                  local_address: str | None = None):
-        super().__init__(base_url, "/visitor", VISITOR_EVENTS, {**({"Origin": origin} if origin else {}), **(headers or {})},
-                         local_address)
+        origin_header = {"Origin": origin} if origin else {}
+        super().__init__(base_url, "/visitor", VISITOR_EVENTS, {**origin_header, **(headers or {})}, local_address)
         self.token: str | None = None
         self.chat_id: str | None = None
 
@@ -135,3 +137,8 @@ class StaffMember(EventClient):
 
     async def send(self, chat_id: str, text: str, client_id: str) -> dict[str, Any]:
         return await self.call("message:send", {"chat_id": chat_id, "client_id": client_id, "text": text})
+
+
+def record_event(client: EventClient, event: str) -> None:
+    """Make a socket.io test client record an event it does not record by default."""
+    client.sio.on(event, client._recorder(event), namespace=client.namespace)

@@ -27,7 +27,7 @@ class NoWebSocketProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "NoWebSocketProxy":
+    async def start(self) -> NoWebSocketProxy:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._runner = web.AppRunner(app, shutdown_timeout=1, access_log=None)

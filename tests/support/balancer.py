@@ -47,12 +47,12 @@ class Balancer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> "Balancer":
+    async def start(self) -> Balancer:
         self._server = await asyncio.start_server(self._accept, self.host, 0, family=socket.AF_INET)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def __aenter__(self) -> "Balancer":
+    async def __aenter__(self) -> Balancer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

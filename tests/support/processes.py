@@ -13,7 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 DUTYCHAT = Path(sys.executable).parent / "dutychat"
 
 
@@ -54,7 +55,7 @@ class ServerProcess:
             stdout=self._log, stderr=subprocess.STDOUT, env=env or clean_env(), cwd=ROOT,
         )
 
-    async def wait_ready(self, timeout: float = 30) -> None:
+    async def wait_ready(self, timeout: float = 30) -> None:  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -170,7 +171,10 @@ class WorkersProcess(ServerProcess):
                 self._seen.add(pid)
         return pids
 
-    async def wait_worker(self, port: int, timeout: float = 30, not_pid: int | None = None) -> int:
+    async def wait_worker(
+        self, port: int, timeout: float = 30,  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
+        not_pid: int | None = None,
+    ) -> int:
         """Wait until the worker on port answers /healthz (and is not not_pid); return its pid."""
         url = f"http://127.0.0.1:{port}/healthz"
         deadline = time.monotonic() + timeout
@@ -184,12 +188,12 @@ class WorkersProcess(ServerProcess):
                         async with http.get(url) as r:
                             if r.status == 200:
                                 return pid
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         pass
                 await asyncio.sleep(0.1)
         raise AssertionError(f"worker on port {port} not ready in {timeout}s:\n{self.output()}")
 
-    async def wait_ready(self, timeout: float = 30) -> None:
+    async def wait_ready(self, timeout: float = 30) -> None:  # noqa: ASYNC109 - each caller sets the deadline of this polling loop
         deadline = time.monotonic() + timeout
         for port in self.ports:
             await self.wait_worker(port, max(1.0, deadline - time.monotonic()))

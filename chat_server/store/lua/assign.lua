@@ -1,0 +1,31 @@
+-- KEYS: queue, chats, loads, staff active set, staff chats set, presence, presences.
+-- ARGV: prefix, ttl, staff id, capacity, shift id or "", now.
+-- #include lib/staff_load.lua
+local staff = ARGV[3]
+-- Forget active entries whose chat expired, so a lost chat cannot block capacity.
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  if redis.call('HGET', chat_key(id), 'state') ~= 'active' then
+    unload(KEYS[3], staff, id)
+  end
+end
+-- The set is the truth; resynchronise the counter in case the set itself expired.
+local load = redis.call('SCARD', KEYS[4])
+if load > 0 then redis.call('HSET', KEYS[3], staff, load) else redis.call('HDEL', KEYS[3], staff) end
+if load >= tonumber(ARGV[4]) then return {} end
+local id, ck
+repeat
+  id = redis.call('LPOP', KEYS[1])
+  if not id then return {} end
+  ck = chat_key(id)
+until redis.call('EXISTS', ck) == 1
+redis.call('HSET', ck, 'state', 'active')
+take_onto_staff(ck, id, staff, ARGV[6], {active = KEYS[4], chats = KEYS[5], presence = KEYS[6]}, KEYS[3], KEYS[7])
+if ARGV[5] ~= '' and redis.call('HEXISTS', ck, 'shift_id') == 0 then
+  redis.call('HSET', ck, 'shift_id', ARGV[5])
+end
+if redis.call('HEXISTS', ck, 'first_assigned_at') == 0 then
+  redis.call('HSET', ck, 'first_assigned_at', ARGV[6])
+end
+touch(KEYS[1])
+touch_chat(id, KEYS[1], KEYS[2], KEYS[3])
+return redis.call('HGETALL', ck)

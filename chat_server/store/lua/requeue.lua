@@ -1,0 +1,11 @@
+-- KEYS: chat, queue, chats, loads. ARGV: prefix, ttl, chat id.
+-- #include lib/staff_load.lua
+local id = ARGV[3]
+local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
+if fields[1] ~= 'active' then return {} end
+redis.call('HSET', KEYS[1], 'state', 'waiting')
+redis.call('HDEL', KEYS[1], 'staff_id', 'assigned_at')
+redis.call('LPUSH', KEYS[2], id)
+if fields[2] then drop_from_staff(KEYS[4], fields[2], id) end
+touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
+return redis.call('HGETALL', KEYS[1])
