@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import socketio
 from aiohttp import web
@@ -36,8 +37,10 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=[server.public_origin, *server.allowed_origins],
         cors_credentials=True,
         max_http_buffer_size=settings.limits.max_packet_bytes,
-        logger=False,
-        engineio_logger=False,
+        # Logger objects, not False: given False, each library adds a handler of its
+        # own that prints past the privacy formatter.
+        logger=logging.getLogger("socketio.server"),
+        engineio_logger=logging.getLogger("engineio.server"),
         ping_interval=server.ping_interval_seconds,
         ping_timeout=server.ping_timeout_seconds,
     )
