@@ -64,7 +64,8 @@ def _headers(request: web.Request, response: web.StreamResponse) -> web.StreamRe
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/socket.io/")):
+        # Long-polling answers carry message text: never into a browser's disk cache.
         response.headers.setdefault("Cache-Control", "no-store")
     elif (
         request.method == "GET"
