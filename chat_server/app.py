@@ -15,7 +15,7 @@ from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
 from chat_server.web import auth, canned, public, reports, roster_api, staff_admin
-from chat_server.web.middleware import security
+from chat_server.web.middleware import security, setup_response_headers
 from chat_server.web.openapi import openapi
 from chat_server.web.pages import setup_pages
 
@@ -107,6 +107,7 @@ def setup_routes(app: web.Application) -> None:
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the dutychat application from ready settings (secret key included)."""
     app = web.Application(middlewares=[security], client_max_size=64 * 1024)
+    setup_response_headers(app)
     app[settings_key] = settings
     if clock is None:
         clock = MovableClock() if settings.testing.movable_clock else SystemClock()
