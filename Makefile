@@ -10,7 +10,7 @@ VENDOR     := static/vendor/socket.io.esm.min.js
 CHART      := static/vendor/chart.umd.min.js
 ARTIFACTS  := test-artifacts
 
-.PHONY: run test lint deps browser clean bench bench-redis
+.PHONY: run test lint audit deps browser clean bench bench-redis
 
 run: deps
 	$(BIN)/dutychat run --demo
@@ -28,6 +28,19 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 	node_modules/.bin/eslint static
 
 deps: $(PY_STAMP) $(VENDOR) $(CHART)
+
+# Known vulnerabilities in the pinned Python and npm packages. Needs the
+# registries' advisory databases, so it is not part of `make test`, which must
+# pass offline; where none is reachable both tools say so and fail.
+AUDIT_STAMP := $(VENV)/.audit-installed
+
+audit: $(AUDIT_STAMP) $(NODE_STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off --vulnerability-service pypi
+	npm audit --omit=dev
+
+$(AUDIT_STAMP): $(PY_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,audit]'
+	touch $@
 
 # Benchmarks against a bare python-socketio relay (docs/performance.md); never part of `make test`.
 # `make bench QUICK=1` is a smaller run (under two minutes) that leaves the docs alone.

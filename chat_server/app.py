@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import socketio
 from aiohttp import web
@@ -13,7 +14,7 @@ from chat_server.lifecycle import database_context, service_context, store_conte
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
-from chat_server.web.middleware import security
+from chat_server.web.middleware import security, setup_response_headers
 from chat_server.web.routes import setup_routes
 
 
@@ -34,8 +35,10 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=[server.public_origin, *server.allowed_origins],
         cors_credentials=True,
         max_http_buffer_size=settings.limits.max_packet_bytes,
-        logger=False,
-        engineio_logger=False,
+        # Logger objects, not False: given False, each library adds a handler of its
+        # own that prints past the privacy formatter.
+        logger=logging.getLogger("socketio.server"),
+        engineio_logger=logging.getLogger("engineio.server"),
         ping_interval=server.ping_interval_seconds,
         ping_timeout=server.ping_timeout_seconds,
     )
@@ -58,6 +61,7 @@ async def close_connections(app: web.Application) -> None:
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the dutychat application from ready settings (secret key included)."""
     app = web.Application(middlewares=[security], client_max_size=64 * 1024)
+    setup_response_headers(app)
     app[settings_key] = settings
     if clock is None:
         clock = MovableClock() if settings.testing.movable_clock else SystemClock()

@@ -7,6 +7,8 @@ import asyncio
 import gc
 import getpass
 import logging
+import os
+import resource
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,8 +22,8 @@ from chat_server.accounts import AccountError, Role, StaffRepository, generate_p
 from chat_server.app import create_app
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import sessions_key, settings_key
-from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.lifecycle import StartupError
+from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.settings import TOPICS_FILE, Settings, SettingsError, ensure_secret, load_settings
 from chat_server.topics import load_taxonomy, sync_topics
 from chat_server.workers import Supervisor, child_arguments, child_environment
@@ -45,7 +47,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         overrides["server"]["data_dir"] = args.data_dir
     settings = load_settings(args.config, overrides)
-    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return ensure_secret(settings)
 
 
@@ -112,8 +114,26 @@ async def _freeze_start_up_heap(_app: web.Application) -> None:
     gc.freeze()
 
 
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-files limit to its hard limit; return the new soft limit.
+
+    Every socket is a file: at the 1,024 a service gets by default, a few hundred
+    idle widget connections are enough to refuse staff logins and health checks.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    open_files = raise_open_files_limit()
     if args.workers > 1:
         return _run_workers(args, settings)
     if args.demo:
@@ -128,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # After every cleanup context has started (aiohttp runs them first).
     app.on_startup.append(_freeze_start_up_heap)
     log.info("starting", extra={"host": settings.server.host, "port": settings.server.port})
+    log.info("open files limit", extra={"count": open_files})
     web.run_app(
         app,
         host=settings.server.host,
@@ -305,9 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The data directory, database and secret are the service's alone, whatever
+    # umask the shell that started it had.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except SettingsError as exc:
         print(f"dutychat: {exc}", file=sys.stderr)
         return 2

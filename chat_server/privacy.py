@@ -8,7 +8,9 @@ import ipaddress
 import json
 import logging
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
@@ -24,13 +26,15 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # LogRecord attributes that are not `extra` fields.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-# Only these extra fields may reach a log line; anything else is dropped, so
-# a careless `extra={"text": ...}` cannot leak content.
 # Loggers whose arguments are known to be our own configuration, never user input.
 _TRUSTED_ARGS = ("alembic.",)
+# Our own loggers: their messages are constant strings written in this code base.
+_OWN = ("dutychat", "chat_server", "roster", "bench", "tests")
+# Only these extra fields may reach a log line; anything else is dropped, so
+# a careless `extra={"text": ...}` cannot leak content.
 ALLOWED_EXTRA = frozenset(
     {"event", "namespace", "staff_id", "outcome", "status", "method", "path", "duration_ms", "count", "host", "port"}
-    | {"visitors", "staff", "actor_id"}
+    | {"visitors", "staff", "actor_id", "repeated"}
 )
 
 
@@ -42,10 +46,27 @@ def safe_traceback(exc_info: tuple[type[BaseException], BaseException, Traceback
     return f"{exc_type.__name__} at {where}" if where else exc_type.__name__
 
 
+def _is_own(name: str) -> bool:
+    return name == "root" or any(name == own or name.startswith(own + ".") for own in _OWN)
+
+
 def _message(record: logging.LogRecord) -> str:
     if record.args and record.name.startswith(_TRUSTED_ARGS):
         return record.getMessage()
-    return str(record.msg)
+    if record.args or _is_own(record.name):
+        # A format string is code; its arguments are never interpolated, since a
+        # library might pass user input as an argument.
+        return str(record.msg)
+    # A library's ready-made string may have client input built into it (engine.io
+    # writes the client's Origin header into its message): say where it came from.
+    return f"(message withheld) at {record.filename}:{record.lineno} {record.funcName}"
+
+
+def _exception(record: logging.LogRecord) -> str | None:
+    if record.exc_info and record.exc_info[0] is not None:
+        exc_type, exc, tb = record.exc_info
+        return safe_traceback((exc_type, exc, tb))
+    return None
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,15 +75,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            # Only the format string: arguments are never interpolated, since a
-            # third-party library might pass user input as an argument.
             "msg": _message(record),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and key in ALLOWED_EXTRA:
                 data[key] = value
-        if record.exc_info and record.exc_info[0] is not None:
-            data["exception"] = safe_traceback(record.exc_info)  # type: ignore[arg-type]
+        exception = _exception(record)
+        if exception:
+            data["exception"] = exception
         return json.dumps(data, default=str)
 
 
@@ -71,22 +91,67 @@ class TextFormatter(logging.Formatter):
         extras = " ".join(
             f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD and k in ALLOWED_EXTRA
         )
-        line = f"{datetime.fromtimestamp(record.created, UTC):%Y-%m-%dT%H:%M:%S} {record.levelname} {record.name}: {_message(record)}"
+        when = datetime.fromtimestamp(record.created, UTC)
+        line = f"{when:%Y-%m-%dT%H:%M:%S} {record.levelname} {record.name}: {_message(record)}"
         if extras:
             line += f" [{extras}]"
-        if record.exc_info and record.exc_info[0] is not None:
-            line += f" | {safe_traceback(record.exc_info)}"  # type: ignore[arg-type]
+        exception = _exception(record)
+        if exception:
+            line += f" | {exception}"
         return line
 
 
+class RepeatLimit(logging.Filter):
+    """Let a library's line through once per interval per code location, with the count left out.
+
+    A flood of malformed requests or refused handshakes makes aiohttp and
+    engine.io log one line each; without this, a troll decides how fast the log
+    grows. Our own lines are never held back.
+    """
+
+    def __init__(self, interval_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._interval = interval_seconds
+        self._monotonic = monotonic
+        # Keyed by code location, so the table is bounded by the libraries' source.
+        self._windows: dict[tuple[str, str, int], list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _is_own(record.name):
+            return True
+        key = (record.name, record.pathname, record.lineno)
+        now = self._monotonic()
+        window = self._windows.get(key)
+        if window is not None and now - window[0] < self._interval:
+            window[1] += 1
+            return False
+        if window is not None and window[1]:
+            record.repeated = int(window[1])
+        self._windows[key] = [now, 0]
+        return True
+
+
+# Libraries that attach a handler of their own when none is configured; each
+# would print raw messages past the formatter.
+_LIBRARY_LOGGERS = ("engineio.server", "engineio.client", "socketio.server", "socketio.client", "aiohttp.server")
+
+
 def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]  # any file-like object
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    handler.addFilter(RepeatLimit(settings.repeat_interval_seconds))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level)
+    # Every line goes through the one handler above: drop any handler a library
+    # added to its own logger, and let its records propagate to the root.
+    for name in (*_LIBRARY_LOGGERS, *logging.root.manager.loggerDict):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.propagate = True
     # Their debug output includes packet payloads, i.e. message text.
     for noisy in ("socketio", "engineio", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.level)))
@@ -94,12 +159,16 @@ def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
 
 def route_of(request: BaseRequest) -> str:
     """The matched route's pattern: a raw path could carry anything a client typed."""
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = getattr(request, "match_info", None)
+    except AssertionError:
+        # A request that could not be parsed never reached the router.
+        return "<unparsed>"
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
     if resource is None:
         return "<unmatched>"
-    return resource.canonical
+    return str(resource.canonical)
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -204,6 +204,7 @@ class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
     access_log: bool = True
+    repeat_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 class TestingSettings(_Section):

@@ -106,3 +106,58 @@ def test_trusted_proxies_and_block_minutes_are_checked() -> None:
         load_settings(overrides={"server": {"trusted_proxies": ["nginx.local"]}}, use_env=False)
     with pytest.raises(SettingsError, match="block_minutes"):
         load_settings(overrides={"chat": {"block_minutes": 1441}}, use_env=False)
+
+
+def test_a_librarys_ready_made_message_is_withheld_and_ours_kept() -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    try:
+        # engine.io builds the client's Origin into its message before logging it.
+        logging.getLogger("engineio.server").error("http://SECRET-ORIGIN is not an accepted origin.")
+        logging.getLogger("chat_server.chat").info("chat ended")
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logging.getLogger().handlers.clear()
+    assert "SECRET" not in stream.getvalue()
+    assert lines[0]["msg"].startswith("(message withheld) at test_privacy_unit.py:")
+    assert lines[1]["msg"] == "chat ended"
+
+
+def test_configure_logging_removes_handlers_libraries_added() -> None:
+    stream = io.StringIO()
+    stray = io.StringIO()
+    library = logging.getLogger("engineio.server")
+    library.addHandler(logging.StreamHandler(stray))
+    library.propagate = False
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    try:
+        library.warning("refused %s", "SECRET")
+    finally:
+        logging.getLogger().handlers.clear()
+    assert library.handlers == [] and library.propagate
+    assert stray.getvalue() == ""
+    assert json.loads(stream.getvalue())["msg"] == "refused %s"
+
+
+def test_repeat_limit_lets_a_library_line_through_once_per_interval_with_a_count() -> None:
+    from chat_server.privacy import RepeatLimit
+
+    now = [100.0]
+    limit = RepeatLimit(60.0, monotonic=lambda: now[0])
+    library = logging.getLogger("aiohttp.server")
+
+    def record(name: str = "aiohttp.server", lineno: int = 10) -> logging.LogRecord:
+        return library.makeRecord(name, logging.ERROR, "web_protocol.py", lineno, "bad request", (), None)
+
+    first = record()
+    assert limit.filter(first) and not hasattr(first, "repeated")
+    assert [limit.filter(record()) for _ in range(99)] == [False] * 99
+    # Another code location has a window of its own; our own loggers are never held back.
+    assert limit.filter(record(lineno=11))
+    assert all(limit.filter(record(name="chat_server.chat")) for _ in range(5))
+    now[0] += 60.0
+    later = record()
+    assert limit.filter(later) and later.repeated == 99
+    now[0] += 61.0
+    quiet = record()
+    assert limit.filter(quiet) and not hasattr(quiet, "repeated")

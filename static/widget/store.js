@@ -1,6 +1,7 @@
 // The chat survives a reload of the same tab, and nothing else: the resume
-// token, chat id, language and messages live in sessionStorage only (never
-// localStorage or cookies), which the browser drops when the tab closes.
+// token, chat id and language live in sessionStorage only (never localStorage
+// or cookies), which the browser drops when the tab closes. Never message
+// text: Chromium keeps sessionStorage in the profile on disk.
 
 const CHAT_KEY = "dutychat.chat";
 const LANG_KEY = "dutychat.lang";
@@ -22,7 +23,7 @@ function write(key, value) {
   }
 }
 
-// {resume_token, chat_id, chat: ChatState, thread: {messages, outbox}}
+// {resume_token, chat_id, language}
 export function loadChat() {
   const saved = read(CHAT_KEY);
   return saved && typeof saved.resume_token === "string" ? saved : null;

@@ -63,14 +63,15 @@ function staffName() {
   return (app.chat && app.chat.staff_alias) || null;
 }
 
+// Only what finds the chat again: Chromium writes sessionStorage to the
+// profile on disk, where a phone's next user could read it. Messages live in
+// memory only; after a reload chat:resume fetches them from the server.
 function persist() {
   if (!app.token) return;
   store.saveChat({
     resume_token: app.token,
     chat_id: app.chat && app.chat.chat_id,
     language: app.lang,
-    chat: app.chat,
-    thread: app.thread.toJSON(),
   });
 }
 
@@ -326,8 +327,8 @@ async function startChat() {
 
 function restoreChat(saved) {
   app.token = saved.resume_token;
-  app.chat = saved.chat || { chat_id: saved.chat_id, state: "waiting" };
-  newThread(saved.thread);
+  app.chat = { chat_id: saved.chat_id, state: "waiting" };
+  newThread();
   app.lostConnection = true;
   setPhase("chat");
   view.showBanner(t("widget.reconnecting"));
