@@ -1,5 +1,6 @@
 # dutychat: `make run` starts a demo, `make test` runs every test.
-# Both install what is missing first (virtual environment, Python and npm packages).
+# Both install what is missing first (virtual environment, Python and npm packages);
+# `make test` runs `make lint` (ruff, mypy, eslint) before the tests.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +16,7 @@ ARTIFACTS  := test-artifacts
 run: deps
 	$(BIN)/dutychat run --demo
 
-test: deps browser
+test: deps browser lint
 	$(BIN)/pytest
 	@echo "Screenshots and browser artefacts: $(abspath $(ARTIFACTS))"
 

@@ -140,7 +140,7 @@ class ChatSettings(_Section):
         return tuple(hosts)
 
     @model_validator(mode="after")
-    def _check_store(self) -> "ChatSettings":
+    def _check_store(self) -> ChatSettings:
         if self.store == "redis" and not self.redis_url:
             raise ValueError("store = 'redis' needs chat.redis_url")
         return self
@@ -241,7 +241,7 @@ class Settings(BaseSettings):
             raise SettingsError("auth.secret_key is not set (see ensure_secret)")
         return self.auth.secret_key.encode()
 
-    def replace(self, **sections: dict[str, Any]) -> "Settings":
+    def replace(self, **sections: dict[str, Any]) -> Settings:
         """Return a copy with some keys of some sections changed, validated."""
         data = self.model_dump()
         _deep_merge(data, sections)

@@ -175,7 +175,11 @@ def _write_slot(row: DutySlotRow, slot: DutySlot) -> None:
     row.timezone = slot.zone
     row.needed = slot.needed
     row.languages = ",".join(slot.languages)
-    row.valid_from = slot.valid_from if slot.kind is SlotKind.WEEKLY else slot.on_date  # type: ignore[assignment]
+    # A one-off slot stores its date as valid_from (the column is NOT NULL).
+    valid_from = slot.valid_from if slot.kind is SlotKind.WEEKLY else slot.on_date
+    if valid_from is None:
+        raise ValueError("a one-off slot needs on_date")
+    row.valid_from = valid_from
     row.valid_until = slot.valid_until
     row.retired = slot.retired
     row.note = slot.note

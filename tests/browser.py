@@ -39,7 +39,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM.is_file(), (
+    assert CHROMIUM.is_file(), (  # noqa: ASYNC240 - one stat before the browser starts
         f"{CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install chromium)"
     )
     async with async_playwright() as playwright:
@@ -104,7 +104,7 @@ async def scene(name: str, tmp_path: Path, browser: Browser, **sections: Any) ->
                 n += 1
                 try:
                     await page.screenshot(path=SCREENSHOTS / f"FAILED-{name}-{n}.png", timeout=3000)
-                except Exception:  # noqa: BLE001 - best effort while failing anyway
+                except Exception:
                     pass
         raise
     finally:

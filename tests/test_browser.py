@@ -40,7 +40,7 @@ SIZE_BUDGET = 60 * 1024
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script><b>bold</b>'
 
 
-async def session_rows(live: Live, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def session_rows(live: Live, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109 - the deadline of this polling loop
     """The session rows once there are `count` of them (they are written as the chat ends)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

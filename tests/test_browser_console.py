@@ -47,7 +47,8 @@ async def test_canned_insert_transfer_and_block(tmp_path: Path, browser: Browser
         async with Http(s.live) as manager:
             await manager.login("mona")
             for language, title, body in (("en", "Greeting", GREETING), ("fi", "Tervehdys", "Hei! Miten voin auttaa?")):
-                made = await manager.call("POST", "/api/canned-responses", {"language": language, "title": title, "body": body})
+                body_json = {"language": language, "title": title, "body": body}
+                made = await manager.call("POST", "/api/canned-responses", body_json)
                 assert made.status == 201
         aino = await s.page()
         await console_login(aino, s.live, "aino")
@@ -140,10 +141,13 @@ async def test_manager_edits_canned_responses_alerts_and_shifts(
             window.__notes = []; window.__tones = 0;
             window.Notification = class { constructor(title, options) { window.__notes.push([title, options.body]); }
                 static get permission() { return "granted"; } static async requestPermission() { return "granted"; } };
-            window.AudioContext = class { constructor() { this.currentTime = 0; this.state = "running"; this.destination = {}; }
+            window.AudioContext = class {
+                constructor() { this.currentTime = 0; this.state = "running"; this.destination = {}; }
                 resume() {} createGain() { return { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} },
                     connect(x) { return x; } }; }
-                createOscillator() { return { frequency: {}, connect(x) { return x; }, start() { window.__tones += 1; }, stop() {} }; } };
+                createOscillator() {
+                    return { frequency: {}, connect(x) { return x; }, start() { window.__tones += 1; }, stop() {} };
+                } };
             document.hasFocus = () => false;
         """)
         page = await context.new_page()

@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, NEUTRAL_PAGE, NEUTRAL_URL, TIMEOUT_MS, widget_send, widget_start
-from tests.support.live import start_live, stop_live
 from tests.support.http_proxy import NoWebSocketProxy
+from tests.support.live import start_live, stop_live
 
 pytestmark = pytest.mark.browser
 

@@ -61,7 +61,8 @@ async def test_manager_changes_the_range_and_the_figures_follow(
                 for _ in range(count):
                     n += 1
                     topics = ("health.mental",) if outcome is Outcome.ANSWERED else ()
-                    await records.write(SessionRecord(f"{n:032x}", noon, 30 + n, 600, outcome, "fi", 3, 3, None, topics))
+                    record = SessionRecord(f"{n:032x}", noon, 30 + n, 600, outcome, "fi", 3, 3, None, topics)
+                    await records.write(record)
 
         page = await s.page()
         await console_login(page, s.live, "mia", check_in=False)

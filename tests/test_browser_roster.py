@@ -79,7 +79,8 @@ async def test_manager_creates_slot_staff_signs_up_and_releases(
         await expect(manager.locator("#status")).to_contain_text("Slot created: Every")
         await expect(manager.locator("#error")).to_be_hidden()
         await expect(manager.locator("#slot-list > li")).to_have_count(1)
-        await expect(manager.locator("#slot-list .slot-summary")).to_contain_text("12:00–15:00 · needs 2 · Finnish, English")
+        summary = manager.locator("#slot-list .slot-summary")
+        await expect(summary).to_contain_text("12:00–15:00 · needs 2 · Finnish, English")
 
         await show_week_of(manager, duty_day, today)
         day = manager.locator(f"section.day:has(#day-{duty_day.isoformat()})")

@@ -81,7 +81,8 @@ class TicketProxy:
             ws.send(message)
 
         def to_server(message: str | bytes) -> None:
-            send = re.match(re.escape(EVENT_PREFIX) + r'(\d+)\["message:send"', message) if isinstance(message, str) else None
+            pattern = re.escape(EVENT_PREFIX) + r'(\d+)\["message:send"'
+            send = re.match(pattern, message) if isinstance(message, str) else None
             if send and self.fail_next_send:
                 code, self.fail_next_send = self.fail_next_send, None
                 error = {"ok": False, "error": {"code": code, "message": code}}
@@ -157,7 +158,8 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await check_state(page, screenshots, "1-closed")
 
         # a shift starts now: "Check again" offers the chat
-        await s.live.add_shift(account.id, s.live.clock.now() - timedelta(minutes=5), s.live.clock.now() + timedelta(hours=3))
+        now = s.live.clock.now()
+        await s.live.add_shift(account.id, now - timedelta(minutes=5), now + timedelta(hours=3))
         await page.locator("#refresh").click()
         await expect(page.locator("#view-intro")).to_be_visible()
         await check_state(page, screenshots, "2-intro")
@@ -167,7 +169,9 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await console_login(console, s.live, "aino", check_in=False)
         await page.locator("#start").click()
         await expect(page.locator("#chat-status")).to_have_text(
-            re.compile(r"You are next in line\. (Estimated wait: about .+|Someone will answer as soon as they are free\.)")
+            re.compile(
+                r"You are next in line\. (Estimated wait: about .+|Someone will answer as soon as they are free\.)"
+            )
         )
         await check_state(page, screenshots, "3-waiting")
 

@@ -232,10 +232,10 @@ class MemoryChatStore:
         presence = self._presence.get(staff_id)
         if presence is None:
             return None
-        changes: dict[str, object] = {"available": available}
+        last_chat_at = presence.last_chat_at
         if available and not presence.available:
-            changes["last_chat_at"] = presence.last_chat_at or now
-        presence = replace(presence, **changes)  # type: ignore[arg-type]
+            last_chat_at = presence.last_chat_at or now
+        presence = replace(presence, available=available, last_chat_at=last_chat_at)
         self._presence[staff_id] = presence
         return presence
 

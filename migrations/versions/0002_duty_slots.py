@@ -12,9 +12,8 @@ in place, so that is what upgrade does there. (SQLAlchemy reflects no ON
 DELETE action from such a column clause; `shifts.slot_id` has none anyway:
 slots are retired, never deleted.)
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

@@ -7,9 +7,8 @@ New tables only, plus an index swap on chat_sessions (CREATE/DROP INDEX, in
 place on every engine: no batch rebuild). The roll-ups are filled from the
 sessions already written, with the same code that keeps them current.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
