@@ -105,7 +105,7 @@ class VisitorNamespace(EventNamespace):
                 await self.leave_room(sid, chat_room(chat.chat_id))
                 self._chat_of.pop(sid, None)
             raise
-        return {"chat": resumed.view, "messages": resumed.messages}
+        return {"chat": resumed.view, "messages": resumed.messages, "more": resumed.more}
 
     async def message_send(self, sid: str, payload: schemas.VisitorMessage) -> dict[str, Any]:
         seq, duplicate = await self.service.visitor_message(
@@ -117,7 +117,8 @@ class VisitorNamespace(EventNamespace):
         await self.service.visitor_typing(self._chat_of.get(sid), sid, payload.typing)
 
     async def messages_fetch(self, sid: str, payload: schemas.VisitorFetch) -> dict[str, Any]:
-        return {"messages": await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)}
+        page = await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)
+        return {"messages": page.messages, "more": page.more}
 
     async def chat_end(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
         # The ticket is in chat:ended too; the ack carries it for a client that sees the ack first.

@@ -292,7 +292,7 @@ class RedisChatStore:
             self._k("chat", chat.chat_id), self._k("resume", chat.resume_hash), self._queue_key, self._chats_key,
             self._sweep_key, self._k("addrchats", address or "-"),
         ]
-        args = (chat.chat_id, max_queue, max_per_address, address or "", *_chat_fields(chat))
+        args: list[str | int] = [chat.chat_id, max_queue, max_per_address, address or "", *_chat_fields(chat)]
         return int(await self._run("create", keys, *args))
 
     async def get_chat(self, chat_id: str) -> Chat | None:
@@ -423,11 +423,13 @@ class RedisChatStore:
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
         """Return the chat's messages with seq > after_seq, in order; at most limit (0 = all)."""
-        page = {"start": 0, "num": limit} if limit else {}
+        key, low = self._k("msgs", chat_id), f"({after_seq}"
         # Without withscores the reply is the members alone, decoded by the client.
-        members = cast(
-            "list[str]", await self._redis.zrangebyscore(self._k("msgs", chat_id), f"({after_seq}", "+inf", **page)
+        found = (
+            await self._redis.zrangebyscore(key, low, "+inf", start=0, num=limit) if limit
+            else await self._redis.zrangebyscore(key, low, "+inf")
         )
+        members = cast("list[str]", found)
         return [_message(chat_id, m) for m in members]
 
     # staff presence
