@@ -95,7 +95,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
             bucket = self._buckets[sid] = TokenBucket(self._rate, self._burst)
         if not bucket.take():
             return error(errors.RATE_LIMITED, "Too many events; slow down.")
-        entry = self.events.get(event)
+        # A client may send any JSON value as the event name (a list is not even hashable).
+        entry = self.events.get(event) if isinstance(event, str) else None
         if entry is None:
             return error(errors.UNKNOWN_EVENT, "This event is not defined for this namespace.")
         schema, handler = entry
