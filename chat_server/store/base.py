@@ -168,7 +168,7 @@ class ChatStore(Protocol):
         """Atomically consume a ticket: True once for a live ticket, False for unknown, used or expired."""
 
     # ------------------------------------------------------------------ flood limits
-    # (kept together, apart from the other blocks; docs/protocol.md 2.1 and docs/deploy.md)
+    # (kept together, apart from the other blocks; docs/protocol.md 2.3 and docs/deploy.md)
 
     async def create_chat_within(self, chat: Chat, max_queue: int, max_per_address: int) -> Admission:
         """Atomically store a new waiting chat unless the queue or its address is full.

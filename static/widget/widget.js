@@ -309,7 +309,7 @@ async function startChat() {
     // no token for. A fresh connection gives a fresh socket; the orphan chat
     // expires on the server after its grace period.
     if (errorCode(ack) === "chat_already_started") socket.disconnect();
-    // queue_full, too_many_chats and rate_limited: honest "the line is full" (docs/protocol.md 2.1).
+    // queue_full, too_many_chats and rate_limited: honest "the line is full" (docs/protocol.md 2.3).
     const key = {
       timeout: "widget.error.unreachable",
       visitor_blocked: "widget.error.visitor_blocked",
@@ -436,7 +436,7 @@ async function fetchMissing(always = false) {
   if (!always && !app.thread.hasGap() && !(app.chat && app.chat.last_seq > app.thread.lastSeq)) return;
   app.fetching = true;
   try {
-    // One page an answer: ask again while the server says `more` (docs/protocol.md 3.5).
+    // One page an answer: ask again while the server says `more` (docs/protocol.md 3.1, messages:fetch).
     for (let more = true, pages = 0; more && pages < 50 && app.phase === "chat"; pages += 1) {
       const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
       more = Boolean(ack.ok && ack.more && ack.messages.length);
