@@ -950,7 +950,9 @@ async def test_first_in_period_expires(store: ChatStore) -> None:
     assert await store.count_in_window("w", 1) == 1
 
 
-async def test_redis_address_index_goes_with_the_chats(rstore: RedisChatStore, redis_url: str, redis_prefix: str) -> None:
+async def test_redis_address_index_goes_with_the_chats(
+    rstore: RedisChatStore, redis_url: str, redis_prefix: str
+) -> None:
     await rstore.create_chat_within(from_address(1, "a"), 10, 5)
     assert f"{redis_prefix}addrchats:a" in redis_keys(redis_url, redis_prefix)
     await rstore.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
