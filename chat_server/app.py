@@ -11,6 +11,7 @@ from aiohttp import web
 from chat_server.clock import Clock, MovableClock, SystemClock
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, service_context, store_context
+from chat_server.realtime.admission import connection_cap
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
@@ -60,7 +61,8 @@ async def close_connections(app: web.Application) -> None:
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the dutychat application from ready settings (secret key included)."""
-    app = web.Application(middlewares=[security], client_max_size=64 * 1024)
+    # The connection cap comes first: a refused handshake costs nothing else.
+    app = web.Application(middlewares=[connection_cap, security], client_max_size=64 * 1024)
     setup_response_headers(app)
     app[settings_key] = settings
     if clock is None:

@@ -35,6 +35,12 @@ STAFF_NOT_ON_DUTY: Final = "staff_not_on_duty"
 STAFF_FULL: Final = "staff_full"
 LANGUAGE_NOT_SPOKEN: Final = "language_not_spoken"
 VISITOR_BLOCKED: Final = "visitor_blocked"
+# Flood limits (docs/protocol.md 2.3).
+QUEUE_FULL: Final = "queue_full"
+TOO_MANY_CHATS: Final = "too_many_chats"
+TOO_MANY_CONNECTIONS: Final = "too_many_connections"
+SERVER_BUSY: Final = "server_busy"
+CHAT_FULL: Final = "chat_full"
 
 
 class ChatError(Exception):

@@ -147,6 +147,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         notifier=app[notifier_key],
         staff_languages=staff_languages,
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
+        limit_settings=settings.limits,
     )
     app[service_key] = service
     sio = app[sio_key]

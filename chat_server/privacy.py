@@ -244,6 +244,7 @@ class AddressHasher:
         address = self.client_address(request)
         if address is None:
             return []
+        address = counted_address(address)
         days = [(today - timedelta(days=n)).isoformat() for n in range(ADDRESS_KEY_DAYS)]
         keys = await store.address_keys(days, ADDRESS_KEY_TTL_SECONDS)
         return [
@@ -252,6 +253,23 @@ class AddressHasher:
 
     def _is_proxy(self, address: IPAddress) -> bool:
         return any(address in network for network in self._trusted)
+
+
+# One IPv6 subscriber (a home, a phone) gets a whole /64 and picks any address in it at will.
+IPV6_PREFIX = 64
+
+
+def counted_address(address: str) -> str:
+    """What limits and blocks count: an IPv4 address, or the /64 network of an IPv6 address.
+
+    An IPv4-mapped IPv6 address counts as its IPv4 address.
+    """
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)
 
 
 def _is_loopback(host: str) -> bool:

@@ -150,6 +150,17 @@ class LimitSettings(_Section):
     max_packet_bytes: int = Field(65536, ge=1024)
     events_per_second: float = Field(5.0, gt=0)
     event_burst: int = Field(20, ge=1)
+    # Flood limits (docs/deploy.md): per worker, per address hash, per chat.
+    max_connections_per_worker: int = Field(4000, ge=1)
+    sockets_per_address: int = Field(60, ge=1)
+    live_chats_per_address: int = Field(12, ge=1)
+    chat_starts_per_address: int = Field(30, ge=1)
+    chat_start_window_seconds: int = Field(60, ge=1, le=86400)
+    max_queue_length: int = Field(200, ge=1)
+    closed_count_minutes: int = Field(60, ge=1, le=1440)
+    max_chat_messages: int = Field(2000, ge=10)
+    max_chat_bytes: int = Field(1_048_576, ge=1024)
+    fetch_page_size: int = Field(200, ge=10, le=10000)
 
 
 class RosterSettings(_Section):

@@ -161,3 +161,19 @@ def test_repeat_limit_lets_a_library_line_through_once_per_interval_with_a_count
     now[0] += 61.0
     quiet = record()
     assert limit.filter(quiet) and not hasattr(quiet, "repeated")
+
+
+async def test_an_ipv6_address_counts_by_its_64() -> None:
+    from datetime import date
+
+    from chat_server.privacy import AddressHasher, counted_address
+    from chat_server.store.memory import MemoryChatStore
+
+    assert counted_address("2001:db8:1:2:aaaa::1") == counted_address("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64"
+    assert counted_address("2001:db8:1:3::1") == "2001:db8:1:3::/64"
+    assert counted_address("::ffff:203.0.113.5") == counted_address("203.0.113.5") == "203.0.113.5"
+    store, day = MemoryChatStore(), date(2026, 11, 29)
+    hasher = AddressHasher((), "https://chat.example.org")
+    one = await hasher.hashes(_Request("2001:db8:1:2::1"), store, day)
+    assert one == await hasher.hashes(_Request("2001:db8:1:2:9999:8888:7777:6666"), store, day)
+    assert one != await hasher.hashes(_Request("2001:db8:1:3::1"), store, day)

@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome, Sender, StaffPresence
-from chat_server.store.base import ChatStore
+from chat_server.store.base import Admission, ChatFull, ChatStore
 from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
 from tests.support.redis import redis_keys, start_redis_server
@@ -854,4 +854,107 @@ async def test_redis_feedback_tickets_expire_in_redis(
     assert list(keys) == [f"{redis_prefix}feedback:abc"]
     assert 0 < keys[f"{redis_prefix}feedback:abc"] <= 120
     assert await rstore.use_feedback_ticket("abc", T1)
+    assert redis_keys(redis_url, redis_prefix) == {}
+
+
+# --- flood limits (a block of its own) ----------------------------------------------
+
+
+def from_address(n: int, address: str | None) -> Chat:
+    return replace(chat(n), address_hash=address)
+
+
+async def test_create_within_caps_the_queue_and_each_address(store: ChatStore) -> None:
+    assert await store.create_chat_within(from_address(1, "a"), 3, 2) is Admission.CREATED
+    assert await store.create_chat_within(from_address(2, "a"), 3, 2) is Admission.CREATED
+    assert await store.create_chat_within(from_address(3, "a"), 3, 2) is Admission.ADDRESS_FULL
+    assert await store.create_chat_within(from_address(4, "b"), 3, 2) is Admission.CREATED
+    assert await store.create_chat_within(from_address(5, "c"), 3, 2) is Admission.QUEUE_FULL
+    assert await store.create_chat_within(from_address(6, None), 3, 2) is Admission.QUEUE_FULL
+    assert ids(await store.queue()) == ["c1", "c2", "c4"]
+    assert ids(await store.chats_of_address("a")) == ["c1", "c2"]
+    # An active chat still counts for its address; an ended one does not.
+    await store.assign_next(7, 3, None, T0)
+    assert await store.create_chat_within(from_address(7, "a"), 3, 2) is Admission.ADDRESS_FULL
+    await store.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ANSWERED, T1)
+    assert ids(await store.chats_of_address("a")) == ["c2"]
+    assert await store.create_chat_within(from_address(8, "a"), 3, 2) is Admission.CREATED
+    assert ids(await store.chats_of_address("a")) == ["c2", "c8"]
+    assert await store.chats_of_address("nobody") == []
+
+
+async def test_create_within_never_overshoots_under_concurrent_starts(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    results = await asyncio.gather(
+        *(instances[n % 4].create_chat_within(from_address(n, "troll"), 50, 5) for n in range(40)),
+        *(instances[n % 4].create_chat_within(from_address(100 + n, f"v{n}"), 50, 5) for n in range(60)),
+    )
+    assert results.count(Admission.CREATED) == 50
+    assert len(await store.chats_of_address("troll")) == 5
+    assert len(await store.queue()) == 50
+
+
+async def test_append_caps_messages_and_bytes_per_chat(store: ChatStore, workers: Workers) -> None:
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    instances = await workers(3)
+    # Ten at once from three workers against a cap of four messages: four get in.
+    outcomes = await asyncio.gather(
+        *(instances[n % 3].append_message("c1", Sender.VISITOR, f"m{n}", "x", T1, max_messages=4) for n in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, tuple) for o in outcomes) == 4
+    assert sum(isinstance(o, ChatFull) for o in outcomes) == 6
+    # A duplicate of an accepted message is still answered as one.
+    first = next(o for o in outcomes if isinstance(o, tuple))
+    again = await store.append_message("c1", Sender.VISITOR, first[0].client_id, "x", T1, max_messages=4)
+    assert again is not None and again[1] is True
+    # Bytes are UTF-8 bytes of text, both senders together ("ä" is two).
+    await store.create_chat(chat(2))
+    await store.assign_next(8, 3, None, T0)
+    assert await store.append_message("c2", Sender.VISITOR, "a", "ää", T1, max_bytes=7)
+    assert await store.append_message("c2", Sender.STAFF, "b", "é", T1, max_bytes=7)
+    with pytest.raises(ChatFull):
+        await store.append_message("c2", Sender.STAFF, "c", "xxx", T1, max_bytes=7)
+    assert await store.append_message("c2", Sender.STAFF, "d", "x", T1, max_bytes=7)
+    current = await store.get_chat("c2")
+    assert current is not None and current.last_seq == 3
+
+
+async def test_messages_after_pages(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    for n in range(7):
+        await store.append_message("c1", Sender.VISITOR, f"m{n}", f"t{n}", T1)
+    assert [m.seq for m in await store.messages_after("c1", 0, limit=3)] == [1, 2, 3]
+    assert [m.seq for m in await store.messages_after("c1", 3, limit=3)] == [4, 5, 6]
+    assert [m.seq for m in await store.messages_after("c1", 6, limit=3)] == [7]
+    assert [m.seq for m in await store.messages_after("c1", 2)] == [3, 4, 5, 6, 7]
+
+
+async def test_first_in_period_and_count_in_window(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    firsts = await asyncio.gather(*(i.first_in_period("closed:x", 60) for i in instances for _ in range(5)))
+    assert sorted(firsts) == [False] * 19 + [True]
+    assert await store.first_in_period("closed:y", 60)
+    counts = await asyncio.gather(*(i.count_in_window("start:x", 60) for i in instances for _ in range(5)))
+    assert sorted(counts) == list(range(1, 21))
+    assert await store.count_in_window("start:y", 60) == 1
+
+
+async def test_first_in_period_expires(store: ChatStore) -> None:
+    assert await store.first_in_period("k", 1)
+    assert await store.count_in_window("w", 1) == 1
+    await asyncio.sleep(1.2)
+    assert await store.first_in_period("k", 1)
+    assert await store.count_in_window("w", 1) == 1
+
+
+async def test_redis_address_index_goes_with_the_chats(
+    rstore: RedisChatStore, redis_url: str, redis_prefix: str
+) -> None:
+    await rstore.create_chat_within(from_address(1, "a"), 10, 5)
+    assert f"{redis_prefix}addrchats:a" in redis_keys(redis_url, redis_prefix)
+    await rstore.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
+    await rstore.finish_chat("c1")
     assert redis_keys(redis_url, redis_prefix) == {}

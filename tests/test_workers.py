@@ -817,9 +817,10 @@ async def test_churn_across_both_workers_leaves_no_chat_keys_in_redis(
 # Keys that hold no chat: staff presence (presence:{id}, presences), the store's
 # incarnation id (epoch, used to notice a Redis restart), the workers' heartbeats
 # (worker:{id}, workers), the random daily keys for address hashes (addrkey:{day}) and
-# unused rating tickets (feedback:{hash}, only an expiry time, linked to no chat).
+# unused rating tickets (feedback:{hash}, only an expiry time, linked to no chat), and the
+# flood limits' marks and counters of address hashes (once:{key}, window:{key}, with a TTL).
 # Everything else is a chat key.
-NOT_CHAT_KEYS = ("presence", "epoch", "worker", "addrkey", "feedback:")
+NOT_CHAT_KEYS = ("presence", "epoch", "worker", "addrkey", "feedback:", "once:", "window:")
 
 
 def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from chat_server.chat.events import DutyRoster, QueueEntry
 from chat_server.chat.notifier import Notifier
 from chat_server.clock import Clock
-from chat_server.settings import ChatSettings, RosterSettings
+from chat_server.settings import ChatSettings, LimitSettings, RosterSettings
 from chat_server.store.base import ChatStore
 from roster.repository import RosterCache
 
@@ -23,6 +23,8 @@ class ChatContext:
     notifier: Notifier
     settings: ChatSettings
     roster_settings: RosterSettings
+    # Flood limits (docs/deploy.md); the defaults when a test builds the service alone.
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def early(self) -> timedelta:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.models import Chat, ChatState, Sender
 from chat_server.errors import ChatError
-from chat_server.store.base import ChatStore
+from chat_server.store.base import ChatFull, ChatStore
 
 
 async def held_chat(store: ChatStore, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
@@ -29,6 +31,21 @@ async def staff_chat(store: ChatStore, staff_id: int, chat_id: str, *, need_acti
     if need_active and chat.state is not ChatState.ACTIVE:
         raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
     return chat
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a chat's messages; `more` when others follow the last one."""
+
+    messages: list[events.MessageView]
+    more: bool
+
+
+async def message_page(ctx: ChatContext, chat_id: str, after_seq: int) -> Page:
+    """The messages after after_seq, at most fetch_page_size, and whether more follow."""
+    size = ctx.limits.fetch_page_size
+    found = await ctx.store.messages_after(chat_id, after_seq, limit=size + 1)
+    return Page([events.message_view(m) for m in found[:size]], len(found) > size)
 
 
 class Conversation:
@@ -63,16 +80,23 @@ class Conversation:
         await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
         await self.ctx.notifier.visitor_typing(chat_id, events.staff_typing(chat_id, typing))
 
-    async def visitor_fetch(self, chat_id: str | None, sid: str, after_seq: int) -> list[events.MessageView]:
+    async def visitor_fetch(self, chat_id: str | None, sid: str, after_seq: int) -> Page:
         chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
-        return [events.message_view(m) for m in await self.ctx.store.messages_after(chat.chat_id, after_seq)]
+        return await message_page(self.ctx, chat.chat_id, after_seq)
 
-    async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> list[events.MessageView]:
+    async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> Page:
         chat = await staff_chat(self.ctx.store, staff_id, chat_id)
-        return [events.message_view(m) for m in await self.ctx.store.messages_after(chat.chat_id, after_seq)]
+        return await message_page(self.ctx, chat.chat_id, after_seq)
 
     async def _send(self, chat: Chat, sender: Sender, client_id: str, text: str) -> tuple[int, bool]:
-        result = await self.ctx.store.append_message(chat.chat_id, sender, client_id, text, self.ctx.clock.now())
+        limits = self.ctx.limits
+        try:
+            result = await self.ctx.store.append_message(
+                chat.chat_id, sender, client_id, text, self.ctx.clock.now(),
+                max_messages=limits.max_chat_messages, max_bytes=limits.max_chat_bytes,
+            )
+        except ChatFull:
+            raise ChatError(errors.CHAT_FULL, "this chat holds as many messages as it can") from None
         if result is None:
             if sender is Sender.VISITOR:
                 raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active")

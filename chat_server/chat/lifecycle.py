@@ -12,13 +12,14 @@ from typing import Any
 from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
-from chat_server.chat.conversation import held_chat, staff_chat
+from chat_server.chat.conversation import held_chat, message_page, staff_chat
 from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome
 from chat_server.chat.session_rows import SessionRows
 from chat_server.chat.views import Views
 from chat_server.clock import iso
 from chat_server.errors import ChatError
+from chat_server.store.base import Admission
 from chat_server.topics import Taxonomy
 from roster.schedule import is_open, next_opening
 
@@ -45,6 +46,8 @@ class Resumed:
     chat: Chat
     view: events.ChatStateView
     messages: list[events.MessageView]
+    # More messages follow the page in `messages` (fetched with messages:fetch).
+    more: bool = False
 
 
 class ChatLifecycle:
@@ -90,12 +93,21 @@ class ChatLifecycle:
         if language not in self.ctx.settings.languages:
             raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
         now = self.ctx.clock.now()
+        limits = self.ctx.limits
         address_hashes = address_hashes or []
+        address = address_hashes[0] if address_hashes else None
         if await store.is_blocked([f"sid:{sid}", *(f"addr:{h}" for h in address_hashes)], now):
             raise ChatError(errors.VISITOR_BLOCKED, "a new chat cannot be started from here now")
+        if address and await store.count_in_window(
+            f"start:{address}", limits.chat_start_window_seconds
+        ) > limits.chat_starts_per_address:
+            raise ChatError(errors.RATE_LIMITED, "too many chats were started from here lately; wait a minute")
         shifts = await self.ctx.roster.shifts(now)
         if not is_open(shifts, now):
-            await self.rows.write(self.rows.closed(language))
+            # Counted once per address (or socket, when the address is unknown) per period:
+            # a hundred sockets while closed are one arrival, not a hundred rows.
+            if await store.first_in_period(f"closed:{address or 'sid:' + sid}", limits.closed_count_minutes * 60):
+                await self.rows.write(self.rows.closed(language))
             return StartResult(events.closed_view(language, next_opening(shifts, now)), None, None)
         token = secrets.token_urlsafe(32)
         chat = Chat(
@@ -108,9 +120,13 @@ class ChatLifecycle:
             created_at=now,
             visitor_sid=sid,
             visitor_worker=self.worker_id,
-            address_hash=address_hashes[0] if address_hashes else None,
+            address_hash=address,
         )
-        await store.create_chat(chat)
+        admission = await store.create_chat_within(chat, limits.max_queue_length, limits.live_chats_per_address)
+        if admission is Admission.QUEUE_FULL:
+            raise ChatError(errors.QUEUE_FULL, "the queue is full; try again in a few minutes")
+        if admission is Admission.ADDRESS_FULL:
+            raise ChatError(errors.TOO_MANY_CHATS, "too many chats are open from here at once")
         await self.dispatcher.dispatch()
         current = await store.get_chat(chat.chat_id) or chat
         return StartResult(await self.views.visitor_view(current), token, chat.chat_id)
@@ -140,9 +156,9 @@ class ChatLifecycle:
             await self.ctx.notifier.detach_visitor(previous, chat.chat_id)
         if chat.staff_id is not None and not was_connected:
             await self.ctx.notifier.staff_chat_presence(chat.staff_id, events.chat_presence(chat.chat_id, True))
-        messages = await self.ctx.store.messages_after(chat.chat_id, last_seq)
+        page = await message_page(self.ctx, chat.chat_id, last_seq)
         self.memory.positions.pop(chat.chat_id, None)
-        return Resumed(chat, await self.views.visitor_view(chat), [events.message_view(m) for m in messages])
+        return Resumed(chat, await self.views.visitor_view(chat), page.messages, page.more)
 
     async def has_live_chat(self, chat_id: str | None, sid: str) -> bool:
         """Whether socket sid still holds a chat that has not ended."""
@@ -271,14 +287,37 @@ class ChatLifecycle:
             keys.append(f"sid:{chat.visitor_sid}")
         if finished.address_hash:
             keys.append(f"addr:{finished.address_hash}")
-        await store.add_blocks(keys, now + timedelta(minutes=self.ctx.settings.block_minutes), now)
+        until = now + timedelta(minutes=self.ctx.settings.block_minutes)
+        await store.add_blocks(keys, until, now)
         await self.rows.write(self.rows.of_chat(replace(finished, outcome=Outcome.BLOCKED)))
         log.info("visitor blocked", extra={"staff_id": staff_id, "outcome": Outcome.BLOCKED.value})
         holders = {staff_id} if finished.staff_id is None else {staff_id, finished.staff_id}
         for holder in holders:
             await notifier.staff_chat_removed(holder, events.chat_removed(chat_id, events.BLOCKED))
+        if finished.address_hash:
+            # Every other live chat of the same address hash goes with it (one troll, many sockets).
+            for other in await store.chats_of_address(finished.address_hash):
+                if other.chat_id != chat_id:
+                    await self._block_along(other, until, now)
         await self.dispatcher.dispatch()
         return Outcome.BLOCKED
+
+    async def _block_along(self, chat: Chat, until: datetime, now: datetime) -> None:
+        """End a live chat of a blocked address as blocked, block its token and socket, write its row."""
+        store, notifier = self.ctx.store, self.ctx.notifier
+        ended = await store.end_chat(chat.chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now)
+        if ended is None:
+            return  # ended meanwhile by someone else: its own path writes its row
+        self.memory.forget_chat(chat.chat_id)
+        await notifier.visitor_chat_ended(chat.chat_id, events.visitor_chat_ended(chat.chat_id, EndReason.BLOCKED))
+        keys = [f"token:{ended.resume_hash}"] + ([f"sid:{chat.visitor_sid}"] if chat.visitor_sid else [])
+        await store.add_blocks(keys, until, now)
+        finished = await store.finish_chat(chat.chat_id)
+        if finished is None:
+            return
+        await self.rows.write(self.rows.of_chat(replace(finished, outcome=Outcome.BLOCKED)))
+        if finished.staff_id is not None:
+            await notifier.staff_chat_removed(finished.staff_id, events.chat_removed(chat.chat_id, events.BLOCKED))
 
     # ------------------------------------------------------------------ rating tickets
 

@@ -23,7 +23,7 @@ from chat_server.chat.staffing import Staffing
 from chat_server.chat.sweep import Sweeper
 from chat_server.chat.views import Views
 from chat_server.clock import Clock
-from chat_server.settings import ChatSettings, RosterSettings
+from chat_server.settings import ChatSettings, LimitSettings, RosterSettings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
 from roster.repository import RosterCache
@@ -58,12 +58,16 @@ class ChatService:
         notifier: Notifier,
         staff_languages: LanguageLoader | None = None,
         feedback_ticket_seconds: int = 3600,
+        limit_settings: LimitSettings | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.settings = chat_settings
         self.worker_id = secrets.token_hex(8)
-        ctx = ChatContext(store, roster, clock, notifier, chat_settings, roster_settings)
+        ctx = ChatContext(
+            store, roster, clock, notifier, chat_settings, roster_settings, limit_settings or LimitSettings()
+        )
+        self.limits = ctx.limits
         memory = PushMemory()
         self.rows = SessionRows(
             records=records, store=store, clock=clock,

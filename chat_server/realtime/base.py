@@ -39,6 +39,16 @@ class TokenBucket:
         return False
 
 
+# Names python-socketio and its client reserve for their own use (BaseServer.reserved_events,
+# BaseClient.reserved_events, and "message" of the legacy send()), plus the catch-all "*". A client
+# may send an event with any of them; it is answered unknown_event like any other undefined name,
+# after the rate limit, and never reaches on_connect or on_disconnect.
+RESERVED_EVENTS = frozenset(
+    {*socketio.base_server.BaseServer.reserved_events, *socketio.base_client.BaseClient.reserved_events}
+    | {"connect", "disconnect", "connect_error", "message", "__disconnect_final", "*"}
+)
+
+
 def error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
@@ -59,8 +69,25 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
 
+    def _from_framework(self, event: str, args: tuple[Any, ...]) -> bool:
+        """Whether a connect or disconnect is the server's own, not an event a client sent.
+
+        The server calls connect with the very environ dict of the handshake (a client's
+        payload is a new dict) and disconnect while the socket is marked as leaving (a
+        client's events are dispatched only while it is connected).
+        """
+        if not args or not isinstance(args[0], str):
+            return False
+        sid, manager = args[0], self.server.manager
+        if event == "connect":
+            eio_sid = manager.eio_sid_from_sid(sid, self.namespace)
+            return len(args) >= 2 and eio_sid is not None and args[1] is self.server.environ.get(eio_sid)
+        if event == "disconnect":
+            return not manager.is_connected(sid, self.namespace)
+        return False
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event in ("connect", "disconnect") and self._from_framework(event, args):
             return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1:]
         bucket = self._buckets.get(sid)
@@ -68,7 +95,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
             bucket = self._buckets[sid] = TokenBucket(self._rate, self._burst)
         if not bucket.take():
             return error(errors.RATE_LIMITED, "Too many events; slow down.")
-        entry = self.events.get(event)
+        # A client may send any JSON value as the event name (a list is not even hashable).
+        entry = self.events.get(event) if isinstance(event, str) else None
         if entry is None:
             return error(errors.UNKNOWN_EVENT, "This event is not defined for this namespace.")
         schema, handler = entry

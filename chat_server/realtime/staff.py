@@ -117,7 +117,8 @@ class StaffNamespace(EventNamespace):
         await self.service.staff_typing(self._me(sid).id, payload.chat_id, payload.typing)
 
     async def messages_fetch(self, sid: str, payload: schemas.StaffFetch) -> dict[str, Any]:
-        return {"messages": await self.service.staff_fetch(self._me(sid).id, payload.chat_id, payload.after_seq)}
+        page = await self.service.staff_fetch(self._me(sid).id, payload.chat_id, payload.after_seq)
+        return {"messages": page.messages, "more": page.more}
 
     async def chat_end(self, sid: str, payload: schemas.StaffEnd) -> dict[str, Any]:
         outcome = await self.service.staff_end(self._me(sid).id, payload.chat_id, payload.topics)

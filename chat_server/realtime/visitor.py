@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import socketio
+
 from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.service import ChatService
@@ -29,6 +31,10 @@ class VisitorNamespace(EventNamespace):
         self.service = service
         self.addresses = addresses
         self._chat_of: dict[str, str] = {}
+        # Keyed hashes of each socket's address, made once at the handshake (never the address).
+        self._hashes_of: dict[str, list[str]] = {}
+        # Open sockets of each address hash on this worker (sockets_per_address).
+        self._sockets_of: dict[str, int] = {}
         self.event(events.CHAT_START, schemas.StartChat, self.chat_start)
         self.event(events.CHAT_RESUME, schemas.ResumeChat, self.chat_resume)
         self.event(events.MESSAGE_SEND, schemas.VisitorMessage, self.message_send)
@@ -37,10 +43,26 @@ class VisitorNamespace(EventNamespace):
         self.event(events.CHAT_END, schemas.Empty, self.chat_end)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        return None
+        hashes = await self._address_hashes(environ)
+        if hashes:
+            today = hashes[0]
+            if self._sockets_of.get(today, 0) >= self.service.limits.sockets_per_address:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    errors.TOO_MANY_CONNECTIONS,
+                    {"code": errors.TOO_MANY_CONNECTIONS, "message": "Too many connections from here at once."},
+                )
+            self._sockets_of[today] = self._sockets_of.get(today, 0) + 1
+            self._hashes_of[sid] = hashes
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
+        hashes = self._hashes_of.pop(sid, None)
+        if hashes:
+            left = self._sockets_of.get(hashes[0], 0) - 1
+            if left > 0:
+                self._sockets_of[hashes[0]] = left
+            else:
+                self._sockets_of.pop(hashes[0], None)
         chat_id = self._chat_of.pop(sid, None)
         if chat_id:
             await self.service.visitor_disconnected(chat_id, sid)
@@ -73,7 +95,7 @@ class VisitorNamespace(EventNamespace):
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language, sid, await self._address_hashes(sid))
+        result = await self.service.start_chat(payload.language, sid, self._hashes_of.get(sid, []))
         view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
@@ -83,10 +105,9 @@ class VisitorNamespace(EventNamespace):
             view = await self.service.current_visitor_view(result.chat_id) or view
         return {"chat": view, "resume_token": result.resume_token}
 
-    async def _address_hashes(self, sid: str) -> list[str]:
-        """Keyed hashes of this socket's address (the address itself is not kept)."""
-        environ = self.server.get_environ(sid, namespace=self.namespace) if self.addresses else None
-        request = environ.get("aiohttp.request") if environ else None
+    async def _address_hashes(self, environ: dict[str, Any]) -> list[str]:
+        """Keyed hashes of the handshake's address (the address itself is not kept)."""
+        request = environ.get("aiohttp.request") if self.addresses else None
         if request is None or self.addresses is None:
             return []
         return await self.addresses.hashes(request, self.service.store, self.service.clock.now().date())
@@ -105,7 +126,7 @@ class VisitorNamespace(EventNamespace):
                 await self.leave_room(sid, chat_room(chat.chat_id))
                 self._chat_of.pop(sid, None)
             raise
-        return {"chat": resumed.view, "messages": resumed.messages}
+        return {"chat": resumed.view, "messages": resumed.messages, "more": resumed.more}
 
     async def message_send(self, sid: str, payload: schemas.VisitorMessage) -> dict[str, Any]:
         seq, duplicate = await self.service.visitor_message(
@@ -117,7 +138,8 @@ class VisitorNamespace(EventNamespace):
         await self.service.visitor_typing(self._chat_of.get(sid), sid, payload.typing)
 
     async def messages_fetch(self, sid: str, payload: schemas.VisitorFetch) -> dict[str, Any]:
-        return {"messages": await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)}
+        page = await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)
+        return {"messages": page.messages, "more": page.more}
 
     async def chat_end(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
         # The ticket is in chat:ended too; the ack carries it for a client that sees the ack first.

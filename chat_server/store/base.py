@@ -9,6 +9,7 @@ Message text lives only here, and only while its chat lives.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
@@ -82,16 +83,19 @@ class ChatStore(Protocol):
 
     # messages
     async def append_message(
-        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
     ) -> tuple[Message, bool] | None:
         """Add a message with the next sequence number to an active chat.
 
         A client_id already used by this sender returns the first message and
-        True (duplicate). None when the chat is not active.
+        True (duplicate). None when the chat is not active. With max_messages or
+        max_bytes (UTF-8 bytes of text, both senders together; 0 = no cap), a new
+        message beyond either raises ChatFull, atomically with the append.
         """
 
-    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
-        """Return the chat's messages with seq > after_seq, in order."""
+    async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
+        """Return the chat's messages with seq > after_seq, in order; at most limit of them (0 = all)."""
 
     # staff presence
     async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
@@ -162,3 +166,40 @@ class ChatStore(Protocol):
 
     async def use_feedback_ticket(self, ticket_hash: str, now: datetime) -> bool:
         """Atomically consume a ticket: True once for a live ticket, False for unknown, used or expired."""
+
+    # ------------------------------------------------------------------ flood limits
+    # (kept together, apart from the other blocks; docs/protocol.md 2.3 and docs/deploy.md)
+
+    async def create_chat_within(self, chat: Chat, max_queue: int, max_per_address: int) -> Admission:
+        """Atomically store a new waiting chat unless the queue or its address is full.
+
+        The queue holds at most max_queue waiting chats; an address hash has at
+        most max_per_address live (waiting or active) chats. A chat without an
+        address hash is checked against the queue only.
+        """
+
+    async def chats_of_address(self, address_hash: str) -> list[Chat]:
+        """Return the live (waiting or active) chats started from an address hash."""
+
+    async def first_in_period(self, key: str, period_seconds: int) -> bool:
+        """True for the first call with this opaque key (a hash) in period_seconds, False until it expires."""
+
+    async def count_in_window(self, key: str, window_seconds: int) -> int:
+        """Count one more call with this opaque key in its fixed window; return the count so far."""
+
+
+class Admission(StrEnum):
+    """The answer of `create_chat_within`."""
+
+    CREATED = "created"
+    QUEUE_FULL = "queue_full"
+    ADDRESS_FULL = "address_full"
+
+
+class ChatFull(Exception):
+    """append_message refused: the chat holds its maximum of messages or bytes."""
+
+
+def text_bytes(text: str) -> int:
+    """The UTF-8 size of a message text (a lone surrogate counts its three bytes)."""
+    return len(text.encode("utf-8", "surrogatepass"))

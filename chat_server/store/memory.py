@@ -21,6 +21,7 @@ from chat_server.chat.models import (
     SessionRecord,
     StaffPresence,
 )
+from chat_server.store.base import Admission, ChatFull, text_bytes
 
 
 class MemoryChatStore:
@@ -41,6 +42,9 @@ class MemoryChatStore:
         self._worker_sockets: dict[int, dict[str, int]] = {}
         # worker id -> monotonic time its heartbeat expires
         self._workers: dict[str, float] = {}
+        # flood limits: chat id -> bytes of text held; opaque key -> (count, monotonic expiry)
+        self._bytes: dict[str, int] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
 
     async def close(self) -> None:
         self._chats.clear()
@@ -52,6 +56,8 @@ class MemoryChatStore:
         self._worker_sockets.clear()
         self._workers.clear()
         self._blocks.clear()
+        self._bytes.clear()
+        self._counters.clear()
 
     async def create_chat(self, chat: Chat) -> None:
         if chat.chat_id in self._chats:
@@ -152,6 +158,7 @@ class MemoryChatStore:
         self._by_resume.pop(chat.resume_hash, None)
         self._messages.pop(chat_id, None)
         self._client_ids.pop(chat_id, None)
+        self._bytes.pop(chat_id, None)
         return chat
 
     async def finish_chat(self, chat_id: str) -> Chat | None:
@@ -179,7 +186,8 @@ class MemoryChatStore:
         return chat
 
     async def append_message(
-        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
     ) -> tuple[Message, bool] | None:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is not ChatState.ACTIVE:
@@ -187,6 +195,11 @@ class MemoryChatStore:
         seen = self._client_ids[chat_id]
         if (sender, client_id) in seen:
             return self._messages[chat_id][seen[(sender, client_id)] - 1], True
+        size = text_bytes(text)
+        held = self._bytes.get(chat_id, 0)
+        if (max_messages and len(self._messages[chat_id]) >= max_messages) or (max_bytes and held + size > max_bytes):
+            raise ChatFull(chat_id)
+        self._bytes[chat_id] = held + size
         seq = chat.last_seq + 1
         message = Message(chat_id, seq, sender, client_id, text, now)
         self._messages[chat_id].append(message)
@@ -198,8 +211,9 @@ class MemoryChatStore:
         self._chats[chat_id] = chat
         return message, False
 
-    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
-        return [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
+    async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
+        found = [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
+        return found[:limit] if limit else found
 
     async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
         presence = self._presence.get(staff_id) or StaffPresence(staff_id, alias, max_chats)
@@ -327,3 +341,32 @@ class MemoryChatStore:
             if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
                 loads[chat.staff_id] = loads.get(chat.staff_id, 0) + 1
         return loads
+
+    # ------------------------------------------------------------------ flood limits
+
+    async def create_chat_within(self, chat: Chat, max_queue: int, max_per_address: int) -> Admission:
+        if len(self._queue) >= max_queue:
+            return Admission.QUEUE_FULL
+        if chat.address_hash and len(await self.chats_of_address(chat.address_hash)) >= max_per_address:
+            return Admission.ADDRESS_FULL
+        await self.create_chat(chat)
+        return Admission.CREATED
+
+    async def chats_of_address(self, address_hash: str) -> list[Chat]:
+        return [
+            c for c in self._chats.values() if c.address_hash == address_hash and c.state is not ChatState.ENDED
+        ]
+
+    def _count(self, key: str, seconds: int) -> int:
+        now = time.monotonic()
+        for old in [k for k, (_n, expires) in self._counters.items() if expires <= now]:
+            del self._counters[old]
+        count, expires = self._counters.get(key, (0, now + seconds))
+        self._counters[key] = (count + 1, expires)
+        return count + 1
+
+    async def first_in_period(self, key: str, period_seconds: int) -> bool:
+        return self._count("first:" + key, period_seconds) == 1
+
+    async def count_in_window(self, key: str, window_seconds: int) -> int:
+        return self._count("window:" + key, window_seconds)

@@ -26,6 +26,8 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P block:{key}          string a blocked visitor key (a hash, never an address) -> blocked until;
                                   it expires when the block ends
     P feedback:{hash}      string a rating ticket's hash -> its expiry time (linked to no chat), until used
+    P addrchats:{hash}     set    live chat ids of an address hash (flood limits, see the block at the end)
+    P once:{key}, P window:{key}  flood-limit marks and counters, expiring by themselves
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -63,6 +65,7 @@ from chat_server.chat.models import (
     StaffPresence,
 )
 from chat_server.store import lua
+from chat_server.store.base import Admission, ChatFull, text_bytes
 
 DEFAULT_PREFIX = "dutychat:"
 DEFAULT_TTL_SECONDS = 86400
@@ -279,12 +282,18 @@ class RedisChatStore:
     # chats and the queue
     async def create_chat(self, chat: Chat) -> None:
         """Store a new waiting chat at the back of the queue."""
+        if await self._create(chat, 0, 0) == 0:
+            raise ValueError("chat exists")
+
+    async def _create(self, chat: Chat, max_queue: int, max_per_address: int) -> int:
+        """Run create.lua: 1 created, 0 exists, -1 queue full, -2 address full (0 limits = none)."""
+        address = chat.address_hash if max_per_address else None
         keys = [
             self._k("chat", chat.chat_id), self._k("resume", chat.resume_hash), self._queue_key, self._chats_key,
-            self._sweep_key,
+            self._sweep_key, self._k("addrchats", address or "-"),
         ]
-        if not await self._run("create", keys, chat.chat_id, *_chat_fields(chat)):
-            raise ValueError("chat exists")
+        args: list[str | int] = [chat.chat_id, max_queue, max_per_address, address or "", *_chat_fields(chat)]
+        return int(await self._run("create", keys, *args))
 
     async def get_chat(self, chat_id: str) -> Chat | None:
         """Return a live chat (waiting, active or ended awaiting topics)."""
@@ -386,7 +395,8 @@ class RedisChatStore:
 
     # messages
     async def append_message(
-        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime
+        self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
     ) -> tuple[Message, bool] | None:
         """Add a message with the next sequence number to an active chat, once per client id."""
         keys = [
@@ -401,17 +411,25 @@ class RedisChatStore:
         payload = _message_json({"sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now)})
         counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
         result = await self._run(
-            "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter
+            "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter,
+            text_bytes(text), max_messages, max_bytes,
         )
         if not result:
             return None
+        if result == -1:
+            raise ChatFull(chat_id)
         duplicate, member = result
         return _message(chat_id, member), bool(int(duplicate))
 
-    async def messages_after(self, chat_id: str, after_seq: int) -> list[Message]:
-        """Return the chat's messages with seq > after_seq, in order."""
+    async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
+        """Return the chat's messages with seq > after_seq, in order; at most limit (0 = all)."""
+        key, low = self._k("msgs", chat_id), f"({after_seq}"
         # Without withscores the reply is the members alone, decoded by the client.
-        members = cast("list[str]", await self._redis.zrangebyscore(self._k("msgs", chat_id), f"({after_seq}", "+inf"))
+        found = (
+            await self._redis.zrangebyscore(key, low, "+inf", start=0, num=limit) if limit
+            else await self._redis.zrangebyscore(key, low, "+inf")
+        )
+        members = cast("list[str]", found)
         return [_message(chat_id, m) for m in members]
 
     # staff presence
@@ -523,6 +541,39 @@ class RedisChatStore:
         expires = await self._redis.getdel(self._k("feedback", ticket_hash))
         # The stored time also holds for a clock that is not Redis's (tests move theirs).
         return expires is not None and now < _parse_ts(_text(expires))
+
+    # ------------------------------------------------------------------ flood limits
+    #   P addrchats:{hash}  set     live chat ids of an address hash (pruned of ended ones by create.lua)
+    #   P once:{key}        string  a `first_in_period` mark, expiring after its period
+    #   P window:{key}      string  a `count_in_window` counter, expiring at the end of its window
+
+    async def create_chat_within(self, chat: Chat, max_queue: int, max_per_address: int) -> Admission:
+        """Store a new waiting chat unless the queue or its address is full (one script, atomic)."""
+        found = await self._create(chat, max_queue, max_per_address if chat.address_hash else 0)
+        if found == 0:
+            raise ValueError("chat exists")
+        return {1: Admission.CREATED, -1: Admission.QUEUE_FULL}.get(found, Admission.ADDRESS_FULL)
+
+    async def chats_of_address(self, address_hash: str) -> list[Chat]:
+        """Return the live chats of an address hash."""
+        found = await self._run("read_set", [self._k("addrchats", address_hash)], "chat:")
+        return _sorted(
+            c for c in map(_chat, found)
+            if c and c.address_hash == address_hash and c.state is not ChatState.ENDED
+        )
+
+    async def first_in_period(self, key: str, period_seconds: int) -> bool:
+        """SET NX EX: only the first caller in the period, on any worker, gets True."""
+        return bool(await self._redis.set(self._k("once", key), "1", nx=True, ex=period_seconds))
+
+    async def count_in_window(self, key: str, window_seconds: int) -> int:
+        """SET NX EX opens the window (its expiry), INCR counts in it (keeping the expiry)."""
+        name = self._k("window", key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, nx=True, ex=window_seconds)
+            pipe.incr(name)
+            _, count = await pipe.execute()
+        return int(count)
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600

@@ -222,8 +222,12 @@ export class ChatTab {
     if (this.fetching) return;
     this.fetching = true;
     try {
-      const ack = await call(this.desk.socket(), "messages:fetch", { chat_id: this.id, after_seq: this.thread.lastSeq });
-      if (ack.ok && this.thread.addAll(ack.messages)) this.renderLog();
+      // One page an answer: ask again while the server says `more`.
+      for (let more = true, pages = 0; more && pages < 50; pages += 1) {
+        const ack = await call(this.desk.socket(), "messages:fetch", { chat_id: this.id, after_seq: this.thread.lastSeq });
+        more = Boolean(ack.ok && ack.more && ack.messages.length);
+        if (ack.ok && this.thread.addAll(ack.messages)) this.renderLog();
+      }
     } finally {
       this.fetching = false;
     }

@@ -207,10 +207,12 @@ function fill(li, { sender, time, text, state, failed, retryable }) {
 }
 
 // Sending the same text again cannot help with these.
-const FINAL_CODES = ["message_too_long", "message_empty"];
+const FINAL_CODES = ["message_too_long", "message_empty", "chat_full"];
 
 function failureKey(code) {
-  return code === "message_too_long" || code === "message_empty" ? `widget.error.${code}` : "widget.error.send_failed";
+  return code === "message_too_long" || code === "message_empty" || code === "chat_full"
+    ? `widget.error.${code}`
+    : "widget.error.send_failed";
 }
 
 // notes: [{key, afterSeq, text}] — local system lines such as "Aino joined".

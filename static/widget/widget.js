@@ -309,7 +309,14 @@ async function startChat() {
     // no token for. A fresh connection gives a fresh socket; the orphan chat
     // expires on the server after its grace period.
     if (errorCode(ack) === "chat_already_started") socket.disconnect();
-    const key = { timeout: "widget.error.unreachable", visitor_blocked: "widget.error.visitor_blocked" }[errorCode(ack)];
+    // queue_full, too_many_chats and rate_limited: honest "the line is full" (docs/protocol.md 2.3).
+    const key = {
+      timeout: "widget.error.unreachable",
+      visitor_blocked: "widget.error.visitor_blocked",
+      queue_full: "widget.error.queue_full",
+      too_many_chats: "widget.error.queue_full",
+      rate_limited: "widget.error.queue_full",
+    }[errorCode(ack)];
     return showError(key || "widget.error.generic");
   }
   if (ack.chat.state === "closed") {
@@ -429,10 +436,14 @@ async function fetchMissing(always = false) {
   if (!always && !app.thread.hasGap() && !(app.chat && app.chat.last_seq > app.thread.lastSeq)) return;
   app.fetching = true;
   try {
-    const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
-    if (ack.ok && app.thread.addAll(ack.messages)) {
-      persist();
-      renderLog();
+    // One page an answer: ask again while the server says `more` (docs/protocol.md 3.1, messages:fetch).
+    for (let more = true, pages = 0; more && pages < 50 && app.phase === "chat"; pages += 1) {
+      const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
+      more = Boolean(ack.ok && ack.more && ack.messages.length);
+      if (ack.ok && app.thread.addAll(ack.messages)) {
+        persist();
+        renderLog();
+      }
     }
   } finally {
     app.fetching = false;

@@ -1,12 +1,19 @@
 -- KEYS: chat, msgs, cids, queue, chats, loads.
--- ARGV: prefix, ttl, chat id, dedupe field, payload json, counter field.
--- Returns false (not active) or {duplicate 0/1, "{seq} {payload}"}.
+-- ARGV: prefix, ttl, chat id, dedupe field, payload json, counter field,
+--       text bytes, max messages (0 = none), max bytes (0 = none).
+-- Returns false (not active), -1 (the chat is full) or {duplicate 0/1, "{seq} {payload}"}.
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return false end
 local seen = redis.call('HGET', KEYS[3], ARGV[4])
 if seen then
   local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
   if first[1] then return {1, first[1]} end
 end
+-- per-chat caps, atomic with the append: messages so far (both senders) and bytes of text
+local size, max_messages, max_bytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local held = redis.call('HMGET', KEYS[1], 'last_seq', 'text_bytes')
+if max_messages > 0 and tonumber(held[1] or '0') >= max_messages then return -1 end
+if max_bytes > 0 and tonumber(held[2] or '0') + size > max_bytes then return -1 end
+redis.call('HINCRBY', KEYS[1], 'text_bytes', size)
 local seq = redis.call('HINCRBY', KEYS[1], 'last_seq', 1)
 redis.call('HINCRBY', KEYS[1], ARGV[6], 1)
 local member = seq .. ' ' .. ARGV[5]

@@ -17,6 +17,9 @@ if fields[3] then
 end
 -- Message text exists only while the chat lives.
 redis.call('DEL', KEYS[5], KEYS[6])
+-- flood limits: an ended chat no longer counts for its address (create.lua prunes too)
+local address = redis.call('HGET', KEYS[1], 'address_hash')
+if address then redis.call('SREM', prefix .. 'addrchats:' .. address, id) end
 add_to_sweep(KEYS[7], id)
 touch_chat(id, KEYS[2], KEYS[3], KEYS[4])
 return redis.call('HGETALL', KEYS[1])
