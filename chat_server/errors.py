@@ -35,6 +35,7 @@ STAFF_NOT_ON_DUTY: Final = "staff_not_on_duty"
 STAFF_FULL: Final = "staff_full"
 LANGUAGE_NOT_SPOKEN: Final = "language_not_spoken"
 VISITOR_BLOCKED: Final = "visitor_blocked"
+CHAT_NOT_WAITING: Final = "chat_not_waiting"
 
 
 class ChatError(Exception):
