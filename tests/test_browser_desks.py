@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.a11y import assert_accessible
-from tests.browser import browser, scene, screenshots  # noqa: F401 - fixtures
+from tests.browser import browser, console_login, console_panel, scene, screenshots  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -63,3 +63,27 @@ async def test_thai_widget_with_only_the_finnish_desk_open(
         assigned = await aino.wait_for("chat:assigned")
         assert assigned["language"] == "en"
         await expect(page.locator("#message")).to_be_focused()
+
+
+async def test_console_queue_shows_the_language_and_which_chats_the_member_can_take(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("desks-console", tmp_path, browser) as s:
+        live = s.live
+        await live.add_staff("aino", alias="Aino", languages=("fi", "en"), max_chats=1)
+        console = await s.page(bypass_csp=True)
+        await console_login(console, live, "aino")
+        first = await live.visitor()
+        await first.start("fi")  # Aino's only place
+        await expect(console_panel(console)).to_be_visible()
+        thai, finn = await live.visitor(), await live.visitor()
+        await thai.start("th")
+        await finn.start("fi")
+        entries = console.locator("#queue-list li")
+        await expect(entries).to_have_count(2)
+        await expect(entries.nth(0)).to_have_attribute("data-language", "th")
+        await expect(entries.nth(0).locator(".queue-fit")).to_have_text("Not in your languages")
+        await expect(entries.nth(1).locator(".queue-fit")).to_have_text("You can take this")
+        await expect(entries.nth(1)).to_contain_text("Finnish")
+        await assert_accessible(console, "console queue with language desks")
+        await console.screenshot(path=screenshots / "console-queue-languages.png")
