@@ -232,3 +232,11 @@ async def test_status_and_schedule_carry_each_language_desk(live: Live) -> None:
     await live.staff("aino")
     async with aiohttp.ClientSession() as http, http.get(f"{live.url}/api/status") as reply:
         assert (await reply.json())["desks"]["fi"]["answered"] is True
+
+
+async def test_with_nobody_on_duty_the_chat_waits_without_a_desk(live: Live) -> None:
+    await live.add_staff("aino", alias="Aino", languages=("fi", "en"))
+    await live.staff("aino", check_in=False)  # on shift, not checked in
+    visitor = await live.visitor()
+    chat = (await visitor.start("th"))["chat"]
+    assert chat["state"] == "waiting" and "desk" not in chat

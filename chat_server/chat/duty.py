@@ -45,11 +45,14 @@ class Desks:
         self.candidates[staff_id] = replace(c, load=c.load + 1, last_chat_at=self.now)
 
     def desk(self, language: str) -> events.DeskView | None:
-        """What a waiting visitor is told when nobody on duty speaks their language (None when someone does)."""
-        if self.answered(language):
+        """What a waiting visitor is told when nobody on duty speaks their language (None when someone does).
+
+        With nobody on duty at all it is not a matter of language: the chat waits for whoever comes.
+        """
+        if self.answered(language) or not self.candidates:
             return None
         policy = self.settings.no_speaker_policy(language)
-        if policy.when == "anyone" and self.candidates:
+        if policy.when == "anyone":
             return events.desk_view("anyone", [], None)
         alternatives = [x for x in self.settings.languages if x != language and self.answered(x)]
         if policy.when == "wait":

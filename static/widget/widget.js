@@ -176,7 +176,9 @@ function renderDeskHours(phase) {
   const language = langName(app.lang);
   view.setText(line.id, hours ? t("widget.desk.hours", { language, hours }) : t("widget.desk.hours_none", { language }));
   line.hidden = false;
-  if (phase === "intro" && !desk.answered) {
+  // Only when someone is answering another language: with nobody on duty it is not about language.
+  const someoneOn = Object.values(app.status.desks).some((d) => d && d.answered);
+  if (phase === "intro" && !desk.answered && someoneOn) {
     view.setText("intro-desk-away", t("widget.desk.away", { language }));
     away.hidden = false;
   }
