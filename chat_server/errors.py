@@ -41,6 +41,7 @@ TOO_MANY_CHATS: Final = "too_many_chats"
 TOO_MANY_CONNECTIONS: Final = "too_many_connections"
 SERVER_BUSY: Final = "server_busy"
 CHAT_FULL: Final = "chat_full"
+CHAT_NOT_WAITING: Final = "chat_not_waiting"
 
 
 class ChatError(Exception):

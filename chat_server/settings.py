@@ -96,6 +96,17 @@ class DatabaseSettings(_Section):
     max_overflow: int = Field(10, ge=0, le=100)
 
 
+NoSpeakerRule = Literal["wait", "offer", "anyone"]
+
+
+class NoSpeakerPolicy(_Section):
+    """What a chat in a language that nobody on duty speaks gets (docs/protocol.md, Routing)."""
+
+    when: NoSpeakerRule = "offer"
+    # For "wait": how soon a speaker's shift must start for the visitor to be asked to wait.
+    wait_minutes: int = Field(30, ge=0, le=1440)
+
+
 class ChatSettings(_Section):
     store: Literal["memory", "redis"] = "memory"
     redis_url: str = ""
@@ -114,6 +125,12 @@ class ChatSettings(_Section):
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
     block_minutes: int = Field(60, ge=1, le=1440)
+    no_speaker: NoSpeakerPolicy = NoSpeakerPolicy()
+    no_speaker_by_language: dict[str, NoSpeakerPolicy] = Field(default_factory=dict)
+
+    def no_speaker_policy(self, language: str) -> NoSpeakerPolicy:
+        """The policy of a language: its own, or the default one."""
+        return self.no_speaker_by_language.get(language, self.no_speaker)
 
     @field_validator("languages")
     @classmethod

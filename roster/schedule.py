@@ -379,6 +379,34 @@ def opening_hours(shifts: Iterable[Shift], start_utc: datetime, days: int, zone:
     return result
 
 
+def speaks(languages: tuple[str, ...], language: str) -> bool:
+    """Whether a member with these languages answers chats in `language` (none listed: every one)."""
+    return not languages or language in languages
+
+
+def speaker_shifts(shifts: Iterable[Shift], languages: dict[int, tuple[str, ...]], language: str) -> list[Shift]:
+    """The shifts of members who speak `language` (a slot's own `languages` are what it needs, not who came)."""
+    return [s for s in shifts if speaks(languages.get(s.staff_id, ()), language)]
+
+
+def language_hours(
+    shifts: Iterable[Shift], languages: dict[int, tuple[str, ...]], language: str,
+    start_utc: datetime, days: int, zone: ZoneInfo,
+) -> list[DayHours]:
+    """`opening_hours` for one language: only the shifts of members who speak it count."""
+    return opening_hours(speaker_shifts(shifts, languages, language), start_utc, days, zone)
+
+
+def language_desk(
+    shifts: Iterable[Shift], languages: dict[int, tuple[str, ...]], language: str, now: datetime
+) -> tuple[bool, datetime | None]:
+    """Whether a speaker of `language` is rostered now, else the start of the next such shift (or None)."""
+    mine = speaker_shifts(shifts, languages, language)
+    if is_open(mine, now):
+        return True, None
+    return False, next_opening(mine, now)
+
+
 def assigned_counts(shifts: Iterable[Shift]) -> dict[tuple[int, date], int]:
     """Return how many distinct staff are assigned to each (slot_id, local date)."""
     staff: dict[tuple[int, date], set[int]] = {}

@@ -98,6 +98,8 @@ def chat(state: ChatState = ChatState.ACTIVE) -> Chat:
 
 MESSAGE = Message("c_1", 1, Sender.VISITOR, "m-1", "hello", T0)
 VIEW = events.visitor_view(chat(ChatState.WAITING), 1, 60, None)
+DESK = events.desk_view("wait", ["fi"], T0)
+DESK_VIEW = events.visitor_view(chat(ChatState.WAITING), 1, None, None, DESK)
 STAFF_VIEW = events.staff_view(chat(), [MESSAGE], T0)
 ENTRIES = events.queue_entries([chat(ChatState.WAITING)])
 ROSTER = [events.roster_entry(1, "Aino", ("fi",), 3, 1)]
@@ -105,6 +107,7 @@ ROSTER = [events.roster_entry(1, "Aino", ("fi",), 3, 1)]
 # (namespace, event, builder, payload, extra keys the document names in the "when" column)
 CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("visitor", events.CHAT_STATE, "visitor_view", VIEW, set()),
+    ("visitor", events.CHAT_STATE, "visitor_view", DESK_VIEW, {"desk"}),
     ("visitor", events.CHAT_STATE, "closed_view", events.closed_view("fi", T0), set()),
     ("visitor", events.CHAT_STATE, "chat_state", events.chat_state(VIEW), set()),
     ("visitor", events.CHAT_STATE, "chat_state", events.chat_state(VIEW, events.HANDED_OVER), {"reason"}),
@@ -148,6 +151,7 @@ def test_builder_keys_match_the_document(
 
 def test_nested_objects_match_the_document() -> None:
     assert set(ENTRIES[0]) == shared_object("QueueEntry")
+    assert set(DESK) == shared_object("Desk")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
     assert set(STAFF_VIEW["messages"][0]) == shared_object("Message")
     sync = re.search(r"```json\n(\{\n  \"ok\": true,.*?)```", section("`staff:sync`"), re.S)
@@ -163,7 +167,7 @@ def test_every_builder_is_checked() -> None:
         name for name, value in vars(events).items()
         if inspect.isfunction(value) and value.__module__ == events.__name__
     }
-    assert builders == {case[2] for case in CASES} | {"queue_entries", "roster_entry"}
+    assert builders == {case[2] for case in CASES} | {"queue_entries", "roster_entry", "desk_view"}
 
 
 def test_visitor_chat_ended_always_carries_every_key() -> None:
@@ -178,7 +182,7 @@ def constants() -> dict[str, str]:
 CLIENT_EVENTS = {
     events.CHAT_START, events.CHAT_RESUME, events.MESSAGE_SEND, events.TYPING_SET, events.MESSAGES_FETCH,
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
-    events.CHAT_BLOCK,
+    events.CHAT_BLOCK, events.CHAT_LANGUAGE,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chat_server.chat.routing import Candidate, choose_staff, queue_estimate_seconds
+from chat_server.chat.routing import (
+    Candidate,
+    choose_staff,
+    choose_staff_for,
+    queue_estimate_seconds,
+    speakers,
+    speaks,
+)
 from roster.schedule import Shift, is_open, next_opening, shift_of, shifts_covering
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -67,3 +74,25 @@ def test_next_opening() -> None:
     assert next_opening(shifts, T0 + timedelta(hours=4)) == T0 + timedelta(hours=5)
     assert next_opening(shifts, T0 + timedelta(hours=7)) is None
     assert next_opening([], T0) is None
+
+
+def test_a_chat_goes_only_to_a_member_who_speaks_its_language() -> None:
+    spoken = {1: ("fi", "en"), 2: ("th", "en"), 3: ()}
+    finn, thai = cand(1, 0), cand(2, 2)
+    assert choose_staff_for([finn, thai], spoken, "th") == thai  # busier, but the only speaker
+    assert choose_staff_for([finn, thai], spoken, "fi") == finn
+    assert choose_staff_for([finn, thai], spoken, "en") == finn  # both speak it: the least loaded
+    assert choose_staff_for([finn, thai], spoken, "ru") is None
+    assert choose_staff_for([finn, cand(2, 3)], spoken, "th") is None  # the speaker is full
+    anyone = cand(3, 1)
+    assert choose_staff_for([finn, thai, anyone], spoken, "ru") == anyone  # no languages: every one
+    assert choose_staff_for([cand(4, 0)], {}, "et").staff_id == 4  # type: ignore[union-attr]  # unknown: not limited
+
+
+def test_speakers_keep_the_idle_rule() -> None:
+    spoken = {1: ("th",), 2: ("th", "en"), 3: ("fi",)}
+    earlier, later = T0 - timedelta(minutes=30), T0 - timedelta(minutes=5)
+    group = [cand(1, 1, idle_since=later), cand(2, 1, idle_since=earlier), cand(3, 0)]
+    assert [c.staff_id for c in speakers(group, spoken, "th")] == [1, 2]
+    assert choose_staff_for(group, spoken, "th").staff_id == 2  # type: ignore[union-attr]
+    assert speaks((), "th") and speaks(("th",), "th") and not speaks(("fi",), "th")

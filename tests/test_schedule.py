@@ -19,6 +19,8 @@ from roster.schedule import (
     coverage_gaps,
     expand,
     is_open,
+    language_desk,
+    language_hours,
     next_opening,
     on_duty,
     opening_hours,
@@ -309,3 +311,65 @@ def test_next_opening_and_is_open() -> None:
     assert next_opening(shifts, local(2026, 12, 2, 12)) is None
     assert is_open(shifts, local(2026, 12, 1, 12)) and not is_open(shifts, local(2026, 12, 1, 15))
     assert shift_of(shifts, 11, local(2026, 12, 2, 8, 50), timedelta(minutes=15)).shift_id == 2  # type: ignore[union-attr]
+
+
+# --- per language ------------------------------------------------------------------
+
+SPEAKS = {10: ("fi", "en"), 11: ("th", "en"), 12: ()}
+
+
+def test_language_hours_count_only_the_shifts_of_speakers() -> None:
+    shifts = [
+        shift(1, 10, local(2026, 12, 2, 9), local(2026, 12, 2, 13)),  # Finnish, Wednesday morning
+        shift(2, 11, local(2026, 12, 2, 12), local(2026, 12, 2, 16)),  # Thai, overlapping it
+        shift(3, 11, local(2026, 12, 2, 15), local(2026, 12, 2, 17)),  # Thai again, overlapping shift 2
+        shift(4, 11, local(2026, 12, 3, 22), local(2026, 12, 4, 2)),  # Thai across local midnight
+    ]
+    now = local(2026, 12, 2, 8)
+    thai = language_hours(shifts, SPEAKS, "th", now, 3, ZONE)
+    assert thai[0].periods == (Period(local(2026, 12, 2, 12), local(2026, 12, 2, 17)),)
+    assert thai[1].periods == (Period(local(2026, 12, 3, 22), local(2026, 12, 4, 0)),)
+    assert thai[2].periods == (Period(local(2026, 12, 4, 0), local(2026, 12, 4, 2)),)
+    finnish = language_hours(shifts, SPEAKS, "fi", now, 1, ZONE)
+    assert finnish[0].periods == (Period(local(2026, 12, 2, 9), local(2026, 12, 2, 13)),)
+    # English: both speak it, so their shifts merge.
+    assert language_hours(shifts, SPEAKS, "en", now, 1, ZONE)[0].periods == (
+        Period(local(2026, 12, 2, 9), local(2026, 12, 2, 17)),
+    )
+    # Nobody speaks Russian; a member with no languages listed would.
+    assert all(d.periods == () for d in language_hours(shifts, SPEAKS, "ru", now, 3, ZONE))
+    anyone = [shift(5, 12, local(2026, 12, 2, 18), local(2026, 12, 2, 20))]
+    assert language_hours(anyone, SPEAKS, "ru", now, 1, ZONE)[0].periods == (
+        Period(local(2026, 12, 2, 18), local(2026, 12, 2, 20)),
+    )
+
+
+def test_language_desk_now_and_next_with_a_fixed_clock() -> None:
+    shifts = [
+        shift(1, 10, local(2026, 12, 2, 9), local(2026, 12, 2, 13)),
+        shift(2, 11, local(2026, 12, 2, 12), local(2026, 12, 2, 16)),
+    ]
+    # At 10 the Finnish desk is open and the Thai one opens at 12.
+    assert language_desk(shifts, SPEAKS, "fi", local(2026, 12, 2, 10)) == (True, None)
+    assert language_desk(shifts, SPEAKS, "th", local(2026, 12, 2, 10)) == (False, local(2026, 12, 2, 12))
+    assert language_desk(shifts, SPEAKS, "th", local(2026, 12, 2, 12)) == (True, None)
+    # After the last Thai shift there is no next opening; the end is exclusive.
+    assert language_desk(shifts, SPEAKS, "th", local(2026, 12, 2, 16)) == (False, None)
+    assert language_desk(shifts, SPEAKS, "ru", local(2026, 12, 2, 10)) == (False, None)
+
+
+def test_language_hours_across_the_dst_changes() -> None:
+    # Helsinki: 2027-03-28 has 23 hours, 2026-10-25 has 25.
+    spring = [shift(1, 11, local(2027, 3, 27, 22), local(2027, 3, 28, 5))]
+    [sat, sun] = language_hours(spring, SPEAKS, "th", utc(2027, 3, 27, 12), 2, ZONE)
+    assert sat.periods == (Period(local(2027, 3, 27, 22), local(2027, 3, 28, 0)),)
+    [period] = sun.periods
+    assert (period.start, period.end) == (local(2027, 3, 28), local(2027, 3, 28, 5))
+    assert period.end.astimezone(UTC) - period.start.astimezone(UTC) == timedelta(hours=4)  # 03-04 is skipped
+    autumn_start = datetime(2026, 10, 25, 0, tzinfo=ZONE).astimezone(UTC)
+    autumn = [Shift(2, 11, autumn_start, autumn_start + timedelta(hours=6))]
+    [day] = language_hours(autumn, SPEAKS, "th", autumn_start, 1, ZONE)
+    [period] = day.periods
+    assert period.end.astimezone(UTC) - period.start.astimezone(UTC) == timedelta(hours=6)
+    assert period.end.hour == 5  # six real hours end at 05:00 local: 03:00-04:00 happened twice
+    assert language_desk(autumn, SPEAKS, "th", autumn_start - timedelta(minutes=1)) == (False, autumn_start)

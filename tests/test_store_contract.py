@@ -87,7 +87,7 @@ async def test_create_and_get_round_trip_every_field(store: ChatStore) -> None:
         "c-full", "sess", "rh", "sv", "Guest 1234", ChatState.WAITING, T0, staff_id=None, shift_id=42,
         assigned_at=None, first_assigned_at=T1, last_seq=0, visitor_messages=0, staff_messages=0,
         visitor_connected=False, visitor_left_at=T2, visitor_sid="sid-full", visitor_worker="w-full", ended_at=None,
-        end_reason=None, outcome=None,
+        end_reason=None, outcome=None, requested_language="th",
     )
     plain = chat(1)
     await store.create_chat(full)
@@ -500,6 +500,147 @@ async def test_redis_address_keys_expire(rstore: RedisChatStore, redis_url: str)
         assert 0 < await client.ttl(rstore.prefix + "addrkey:2026-11-29") <= 60
     finally:
         await client.aclose()
+
+
+async def test_assign_chat_takes_one_waiting_chat_in_a_language_the_member_speaks(store: ChatStore) -> None:
+    for n, language in enumerate(["th", "fi", "en", "th"]):
+        await store.create_chat(replace(chat(n), language=language))
+    await store.staff_connected(7, "Aino", 2)
+    finnish = ("fi", "en")
+    assert await store.assign_chat("c0", 7, 2, 99, T1, finnish) is None  # Thai: not spoken
+    assert ids(await store.queue()) == ["c0", "c1", "c2", "c3"]  # the refusal changed nothing
+    first = await store.assign_chat("c1", 7, 2, 99, T1, finnish)
+    assert first == replace(
+        chat(1), state=ChatState.ACTIVE, staff_id=7, shift_id=99, assigned_at=T1, first_assigned_at=T1
+    )
+    assert ids(await store.queue()) == ["c0", "c2", "c3"]  # taken from the middle, the order kept
+    assert (await store.presences())[0].last_chat_at == T1
+    assert await store.assign_chat("c1", 8, 3, None, T1) is None  # already held: never two holders
+    assert (await store.assign_chat("c2", 7, 2, None, T1, finnish)).staff_id == 7  # type: ignore[union-attr]
+    assert await store.assign_chat("c3", 7, 2, None, T1, ("th",)) is None  # at capacity
+    assert ids(await store.queue()) == ["c0", "c3"]
+    # No languages listed: the member speaks every language.
+    assert (await store.assign_chat("c0", 8, 1, None, T2)).staff_id == 8  # type: ignore[union-attr]
+    assert await store.assign_chat("c3", 8, 1, None, T2) is None  # capacity 1
+    assert await store.staff_loads() == {7: 2, 8: 1}
+    assert await store.assign_chat("nope", 9, 3, None, T2) is None
+    await store.end_chat("c3", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T2)
+    assert await store.assign_chat("c3", 9, 3, None, T2) is None  # ended
+    # Requeued and taken again: first_assigned_at and shift stay, the holder changes.
+    await store.requeue("c1", T2)
+    again = await store.assign_chat("c1", 9, 3, 100, T2, ("fi",))
+    assert again is not None and (again.staff_id, again.shift_id, again.first_assigned_at) == (9, 99, T1)
+    assert await store.queue() == [] and await store.staff_loads() == {7: 1, 8: 1, 9: 1}
+
+
+async def test_switch_language_of_a_waiting_chat_keeps_the_first_asked_for(
+    store: ChatStore, workers: Workers
+) -> None:
+    await store.create_chat(replace(chat(1), language="th"))
+    await store.create_chat(chat(2))
+    switched = await store.switch_language("c1", "en")
+    assert switched == replace(chat(1), language="en", requested_language="th")
+    assert await store.get_chat("c1") == switched
+    assert ids(await store.queue()) == ["c1", "c2"]  # its place in line is kept
+    again = await store.switch_language("c1", "fi")
+    assert again is not None and (again.language, again.requested_language) == ("fi", "th")
+    assert (await store.switch_language("c2", "fi")).requested_language is None  # type: ignore[union-attr]  # same language
+    await store.assign_chat("c1", 7, 3, None, T1, ("fi",))
+    assert await store.switch_language("c1", "en") is None  # no longer waiting
+    assert await store.switch_language("nope", "en") is None
+    # Racing a switch against an assignment: the assignment checks the language at that moment.
+    await store.create_chat(replace(chat(3), language="th"))
+    instances = await workers(2)
+    results = await asyncio.gather(
+        instances[0].switch_language("c3", "fi"), instances[1].assign_chat("c3", 8, 3, None, T1, ("th",))
+    )
+    final = await store.get_chat("c3")
+    assert final is not None
+    if final.state is ChatState.ACTIVE:
+        assert final.staff_id == 8 and final.language == "th" and results[0] is None
+    else:
+        assert final.language == "fi" and results[1] is None
+
+
+# --- races between workers -------------------------------------------------------
+
+
+async def test_concurrent_language_assignment_respects_language_capacity_and_one_holder(
+    store: ChatStore, workers: Workers
+) -> None:
+    instances = await workers(4)
+    # Thai and Finnish visitors alternately, plus English ones both members speak.
+    languages = ["th", "fi"] * 6 + ["en"] * 4
+    for n, language in enumerate(languages):
+        await store.create_chat(replace(chat(n), language=language))
+    speaks = {1: ("fi", "en"), 2: ("th", "en")}
+    for s in speaks:
+        await store.staff_connected(s, f"S{s}", 3)
+    rng = random.Random(15)
+
+    async def grab(instance: ChatStore) -> None:
+        # Every worker tries every chat on every member at once, in its own order, wrong languages too.
+        tries = [(f"c{n}", s) for n in range(len(languages)) for s in speaks]
+        rng.shuffle(tries)
+        for chat_id, s in tries:
+            await instance.assign_chat(chat_id, s, 3, None, T1, speaks[s])
+
+    await asyncio.gather(*(grab(i) for i in instances))
+    chats = {c.chat_id: c for c in await store.all_chats()}
+    held = {s: [c for c in chats.values() if c.staff_id == s] for s in speaks}
+    assert {s: len(got) for s, got in held.items()} == {1: 3, 2: 3}
+    for s, got in held.items():
+        assert all(c.state is ChatState.ACTIVE and c.language in speaks[s] for c in got)
+        assert sorted(ids(await store.chats_of_staff(s))) == sorted(ids(got))
+    waiting = ids(await store.queue())
+    assert len(waiting) == len(set(waiting)) == len(languages) - 6
+    assert sorted(waiting) == sorted(c.chat_id for c in chats.values() if c.state is ChatState.WAITING)
+    assert await store.staff_loads() == {1: 3, 2: 3}
+
+
+async def test_concurrent_assign_chat_of_one_chat_has_one_winner(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    for n in range(20):
+        await store.create_chat(chat(n))
+    for n in range(20):
+        got = await asyncio.gather(
+            *(i.assign_chat(f"c{n}", s, 50, None, T1, ("fi",)) for i in instances for s in (1, 2, 3))
+        )
+        winners = [c for c in got if c is not None]
+        assert len(winners) == 1
+        assert (await store.get_chat(f"c{n}")).staff_id == winners[0].staff_id  # type: ignore[union-attr]
+    assert await store.queue() == []
+    assert sum((await store.staff_loads()).values()) == 20
+
+
+async def test_assign_chat_races_end_and_requeue(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(4)
+    for n in range(30):
+        await store.create_chat(replace(chat(n), language=("fi", "th", "en")[n % 3]))
+    speaks = {1: ("fi",), 2: ("th", "en"), 3: ()}
+    rng = random.Random(16)
+
+    async def churn(worker: ChatStore, staff: int) -> None:
+        for _ in range(60):
+            action, target = rng.random(), f"c{rng.randrange(30)}"
+            if action < 0.6:
+                await worker.assign_chat(target, staff, 2, None, T1, speaks[staff])
+            elif action < 0.8:
+                await worker.requeue(target, T1)
+            else:
+                await worker.end_chat(target, EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
+
+    await asyncio.gather(*(churn(i, s) for i in instances for s in speaks))
+    chats = await store.all_chats()
+    waiting = ids(await store.queue())
+    assert sorted(waiting) == sorted(c.chat_id for c in chats if c.state is ChatState.WAITING)
+    assert len(waiting) == len(set(waiting))
+    loads: dict[int, int] = {}
+    for c in chats:
+        if c.state is ChatState.ACTIVE:
+            assert c.staff_id is not None and (not speaks[c.staff_id] or c.language in speaks[c.staff_id])
+            loads[c.staff_id] = loads.get(c.staff_id, 0) + 1
+    assert await store.staff_loads() == loads and all(v <= 2 for v in loads.values())
 
 
 # --- races between workers -------------------------------------------------------

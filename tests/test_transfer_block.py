@@ -171,7 +171,8 @@ async def test_transfer_racing_end_leaves_one_row_and_no_active_chat(live: Live)
 
 
 async def test_block_ends_the_chat_and_keeps_the_visitor_out(live: Live) -> None:
-    await live.add_staff("aino", alias="Aino")
+    # Aino speaks Swedish too: the newcomer below starts in Swedish (chats go only to a speaker).
+    await live.add_staff("aino", alias="Aino", languages=("fi", "en", "sv"))
     aino = await live.staff("aino")
     other = await live.visitor(local_address="127.0.0.2")
     await other.start("fi")

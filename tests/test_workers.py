@@ -51,9 +51,11 @@ def cluster_env(redis_url: str, redis_prefix: str, pg_url: str, **extra: str) ->
     )
 
 
-async def add_staff(data_dir: Path, env: dict[str, str], username: str, alias: str, max_chats: int) -> None:
+async def add_staff(
+    data_dir: Path, env: dict[str, str], username: str, alias: str, max_chats: int, languages: str = "fi,en"
+) -> None:
     await asyncio.to_thread(
-        dutychat, "staff", "add", username, "--alias", alias, "--max-chats", str(max_chats), "--languages", "fi,en",
+        dutychat, "staff", "add", username, "--alias", alias, "--max-chats", str(max_chats), "--languages", languages,
         "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n", env=env,
     )
     await asyncio.to_thread(
@@ -67,11 +69,14 @@ async def cluster(
     tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str,
     staff: tuple[tuple[str, str, int], ...] = (("aino", "Aino", 3),), **extra_env: str,
 ) -> AsyncIterator[WorkersProcess]:
-    """Staff and shifts in PostgreSQL, then `dutychat run --workers 2`; stopped afterwards whatever happens."""
+    """Staff and shifts in PostgreSQL, then `dutychat run --workers 2`; stopped afterwards whatever happens.
+
+    A staff entry may name its languages as a fourth item ("th,en"); fi,en otherwise.
+    """
     data_dir = tmp_path / "data"
     env = cluster_env(redis_url, redis_prefix, pg_url, **extra_env)
-    for username, alias, max_chats in staff:
-        await add_staff(data_dir, env, username, alias, max_chats)
+    for username, alias, max_chats, *languages in staff:
+        await add_staff(data_dir, env, username, alias, max_chats, *languages)
     workers = WorkersProcess(data_dir, tmp_path / "workers.log", 2, env=env)
     try:
         await workers.wait_ready(45)
@@ -371,6 +376,46 @@ async def _rows_with(pg_url: str, outcome: str) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------- b. through a balancer
+
+
+async def test_language_desks_across_two_workers(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    # The scenario of issue 15: a Finnish and a Thai speaker on different workers, visitors arriving on
+    # both workers (alternately, then all at once): each chat reaches the member who speaks it.
+    desks = (("aino", "Aino", 3, "fi,en"), ("som", "Som", 3, "th,en"))
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=desks) as workers:
+        url_a, url_b = workers.urls
+        clients: list[Any] = []
+        try:
+            aino = await staff_on(url_a, "aino")
+            som = await staff_on(url_b, "som")
+            clients += [aino, som]
+            speaker = {"fi": "Aino", "th": "Som"}
+            for round_, languages in enumerate((["th", "fi"] * 3, ["fi", "fi", "th", "th", "fi", "th"])):
+                visitors = [await visitor_on((url_a, url_b)[n % 2]) for n in range(6)]
+                clients += visitors
+                if round_ == 0:
+                    acks = [await v.start(lang) for v, lang in zip(visitors, languages, strict=True)]
+                else:
+                    acks = await asyncio.gather(*(v.start(lang) for v, lang in zip(visitors, languages, strict=True)))
+                for v, lang, ack in zip(visitors, languages, acks, strict=True):
+                    if ack["chat"]["state"] == "active":
+                        assert ack["chat"]["staff_alias"] == speaker[lang], (lang, ack)
+                    else:
+                        state = await v.wait_for("chat:state", lambda d: d["state"] == "active", timeout=5)
+                        assert state["staff_alias"] == speaker[lang], (lang, state)
+                for member, lang in ((aino, "fi"), (som, "th")):
+                    mine = {v.chat_id for v, got in zip(visitors, languages, strict=True) if got == lang}
+                    for chat_id in mine:
+                        await member.wait_for("chat:assigned", lambda c, i=chat_id: c["chat_id"] == i, timeout=5)
+                    assigned = {c["chat_id"] for c in member.received["chat:assigned"]}
+                    assert assigned & {v.chat_id for v in visitors} == mine
+                    for chat_id in mine:
+                        assert (await member.call("chat:end", {"chat_id": chat_id, "topics": [TOPIC]}))["ok"]
+                await disconnect_all(*visitors)
+        finally:
+            await disconnect_all(*clients)
 
 
 async def test_full_chat_through_a_load_balancer(

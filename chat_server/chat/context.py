@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from chat_server.chat.events import DutyRoster, QueueEntry
+from chat_server.chat.events import DeskView, DutyRoster, QueueEntry
 from chat_server.chat.notifier import Notifier
 from chat_server.clock import Clock
 from chat_server.settings import ChatSettings, LimitSettings, RosterSettings
@@ -38,6 +38,8 @@ class PushMemory:
 
     # Queue position last pushed to each waiting visitor.
     positions: dict[str, int] = field(default_factory=dict)
+    # What each waiting visitor was last told about their language's desk (None: answered).
+    desks: dict[str, DeskView | None] = field(default_factory=dict)
     queue: list[QueueEntry] | None = None
     roster: DutyRoster | None = None
     # Whether each member was last told they are on shift.
@@ -47,10 +49,12 @@ class PushMemory:
 
     def forget_chat(self, chat_id: str) -> None:
         self.positions.pop(chat_id, None)
+        self.desks.pop(chat_id, None)
         self.warned.discard(chat_id)
 
     def clear(self) -> None:
         self.positions.clear()
+        self.desks.clear()
         self.queue = None
         self.roster = None
         self.on_shift.clear()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.duty import DutyBoard
-from chat_server.chat.models import Chat
-from chat_server.chat.routing import choose_staff, queue_estimate_seconds
+from chat_server.chat.models import Chat, ChatState
+from chat_server.chat.routing import choose_staff
 from chat_server.chat.views import Views
-from roster.schedule import shift_of
+from roster.schedule import Shift, shift_of
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 # seconds to answer). Staff need the latest queue, not every step: the first change is pushed at
 # once, later ones within this interval are coalesced into one push at its end.
 QUEUE_UPDATE_INTERVAL_SECONDS = 0.25
+
+# How often one chat is tried again when the store refuses it (another worker took the chat
+# or the chosen member's last place meanwhile): each retry reads the loads afresh.
+ASSIGN_ATTEMPTS = 3
 
 
 class Dispatcher:
@@ -35,24 +40,50 @@ class Dispatcher:
         self._queue_update_due: asyncio.Task[None] | None = None
 
     async def dispatch(self) -> None:
-        """Assign queued chats to on-duty staff with capacity, then push positions."""
+        """Assign queued chats to on-duty staff who speak their language, then push positions."""
         async with self._lock:
-            store = self.ctx.store
             now = self.ctx.clock.now()
-            shifts = await self.ctx.roster.shifts(now)
-            while await store.queue():
-                choice = choose_staff(list((await self.duty.candidates(shifts, now)).values()))
+            queue = await self.ctx.store.queue()
+            if queue:
+                await self._assign(queue, await self.ctx.roster.shifts(now), now)
+            await self._push_queue()
+            await self.push_roster()
+
+    async def _assign(self, queue: list[Chat], shifts: list[Shift], now: datetime) -> None:
+        """Give each queued chat, front first, to a free member who speaks its language.
+
+        A chat nobody free speaks stays where it is, and the chats behind it that
+        others can answer go ahead; among chats competing for the same members the
+        order of arrival holds. The store checks capacity, language and that the chat
+        still waits in one atomic step; a refusal means another worker got there first.
+        """
+        store = self.ctx.store
+        desks = await self.duty.desks(shifts, now)
+        if not desks.candidates:
+            return
+        for chat in queue:
+            for _attempt in range(ASSIGN_ATTEMPTS):
+                if not any(c.load < c.max_chats for c in desks.candidates.values()):
+                    return
+                choice = choose_staff(desks.members(chat.language))
                 if choice is None:
                     break
                 shift = shift_of(shifts, choice.staff_id, now)
-                shift_id = shift.shift_id if shift else None
-                chat = await store.assign_next(choice.staff_id, choice.max_chats, shift_id, now)
-                if chat is None:
+                # A member's own languages, or none (any chat) when the policy lets anyone take it.
+                spoken = desks.languages.get(choice.staff_id, ()) if desks.answered(chat.language) else ()
+                assigned = await store.assign_chat(
+                    chat.chat_id, choice.staff_id, choice.max_chats, shift.shift_id if shift else None, now, spoken
+                )
+                if assigned is not None:
+                    desks.took(choice.staff_id)
+                    self.memory.positions.pop(assigned.chat_id, None)
+                    self.memory.desks.pop(assigned.chat_id, None)
+                    await self.announce_assignment(assigned)
                     break
-                self.memory.positions.pop(chat.chat_id, None)
-                await self.announce_assignment(chat)
-            await self._push_queue()
-            await self.push_roster()
+                current = await store.get_chat(chat.chat_id)
+                if current is None or current.state is not ChatState.WAITING:
+                    break
+                desks = await self.duty.desks(shifts, now)
 
     async def announce_assignment(self, chat: Chat) -> None:
         assert chat.staff_id is not None
@@ -68,20 +99,28 @@ class Dispatcher:
 
     async def _push_queue(self) -> None:
         queue = await self.ctx.store.queue()
-        positions = self.memory.positions
-        serving, mean = await self.duty.serving_count(), self.views.mean_duration()
+        positions, desks_told = self.memory.positions, self.memory.desks
+        places = self.views.places(queue, await self.duty.desks()) if queue else {}
         waiting = set()
-        for position, chat in enumerate(queue, start=1):
+        for chat in queue:
             waiting.add(chat.chat_id)
+            position, estimate, desk = places[chat.chat_id]
+            if chat.chat_id in desks_told and desks_told[chat.chat_id] != desk:
+                # Whether the language is answered changed (a speaker came or went): say so.
+                desks_told[chat.chat_id] = desk
+                positions[chat.chat_id] = position
+                view = events.visitor_view(chat, position, estimate, None, desk)
+                await self.ctx.notifier.visitor_chat_state(chat.chat_id, events.chat_state(view))
+                continue
+            desks_told[chat.chat_id] = desk
             if positions.get(chat.chat_id) != position:
                 positions[chat.chat_id] = position
-                estimate = queue_estimate_seconds(position, serving, mean)
                 await self.ctx.notifier.visitor_queue_position(
                     chat.chat_id, events.queue_position(chat.chat_id, position, estimate)
                 )
-        for chat_id in list(positions):
-            if chat_id not in waiting:
-                del positions[chat_id]
+        for chat_id in [c for c in {*positions, *desks_told} if c not in waiting]:
+            positions.pop(chat_id, None)
+            desks_told.pop(chat_id, None)
         await self._update_staff_queue(queue)
 
     async def _update_staff_queue(self, queue: list[Chat]) -> None:

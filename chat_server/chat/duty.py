@@ -3,19 +3,64 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.models import StaffPresence
-from chat_server.chat.routing import Candidate
+from chat_server.chat.routing import Candidate, desk_members, speaker_from, speakers
+from chat_server.settings import ChatSettings
 from roster.schedule import Shift, shift_of
 
 # How long the languages of the staff (for transfers and hand-overs) are cached.
 STAFF_LANGUAGES_SECONDS = 30.0
 
 LanguageLoader = Callable[[], Awaitable[dict[int, tuple[str, ...]]]]
+
+
+@dataclass(slots=True)
+class Desks:
+    """Who on duty may take chats of which language, at one moment (a dispatch or a view)."""
+
+    candidates: dict[int, Candidate]
+    languages: dict[int, tuple[str, ...]]
+    shifts: list[Shift]
+    now: datetime
+    settings: ChatSettings
+
+    def members(self, language: str) -> list[Candidate]:
+        """The candidates who may take a chat in `language` (its policy may let anyone)."""
+        anyone = self.settings.no_speaker_policy(language).when == "anyone"
+        return desk_members(list(self.candidates.values()), self.languages, language, anyone)
+
+    def answered(self, language: str) -> bool:
+        """Whether someone on duty speaks `language` now."""
+        return bool(speakers(list(self.candidates.values()), self.languages, language))
+
+    def took(self, staff_id: int) -> None:
+        """Count a chat just given to a candidate (so the next choice sees it)."""
+        c = self.candidates[staff_id]
+        self.candidates[staff_id] = replace(c, load=c.load + 1, last_chat_at=self.now)
+
+    def desk(self, language: str) -> events.DeskView | None:
+        """What a waiting visitor is told when nobody on duty speaks their language (None when someone does).
+
+        With nobody on duty at all it is not a matter of language: the chat waits for whoever comes.
+        """
+        if self.answered(language) or not self.candidates:
+            return None
+        policy = self.settings.no_speaker_policy(language)
+        if policy.when == "anyone":
+            return events.desk_view("anyone", [], None)
+        alternatives = [x for x in self.settings.languages if x != language and self.answered(x)]
+        if policy.when == "wait":
+            within = timedelta(minutes=policy.wait_minutes)
+            start = speaker_from(self.shifts, self.languages, language, self.now, within)
+            if start is not None:
+                return events.desk_view("wait", alternatives, start)
+        return events.desk_view("offer", alternatives, None)
 
 
 class DutyBoard:
@@ -38,19 +83,35 @@ class DutyBoard:
             if p.available and p.sockets > 0 and p.staff_id in on_duty
         }
 
+    async def desks(self, shifts: list[Shift] | None = None, now: datetime | None = None) -> Desks:
+        """A snapshot of who on duty may take which language."""
+        now = now or self.ctx.clock.now()
+        shifts = shifts if shifts is not None else await self.ctx.roster.shifts(now)
+        candidates = await self.candidates(shifts, now)
+        languages = await self.staff_languages([*candidates, *(s.staff_id for s in shifts)])
+        return Desks(candidates, languages, shifts, now, self.ctx.settings)
+
     async def serving_count(self) -> int:
         now = self.ctx.clock.now()
         # Only members checked in and connected serve: no one serving, no estimate.
         return len(await self.candidates(await self.ctx.roster.shifts(now), now))
 
-    async def staff_languages(self) -> dict[int, tuple[str, ...]]:
-        """The languages of every staff member (empty: not limited), cached briefly."""
+    async def staff_languages(self, needed: Iterable[int] = ()) -> dict[int, tuple[str, ...]]:
+        """The languages of every staff member (empty: not limited), cached briefly.
+
+        A member in `needed` whom the cache does not know yet (added since) reloads it:
+        routing must not take a new member for one who speaks every language.
+        """
         if self._load_staff_languages is None:
             return {}
         stamp = asyncio.get_running_loop().time()
-        if self._staff_languages_at is None or stamp - self._staff_languages_at >= STAFF_LANGUAGES_SECONDS:
+        stale = self._staff_languages_at is None or stamp - self._staff_languages_at >= STAFF_LANGUAGES_SECONDS
+        if stale or any(staff_id not in self._staff_languages for staff_id in needed):
             self._staff_languages = await self._load_staff_languages()
             self._staff_languages_at = stamp
+            # An id the database does not know (an account removed since) is not looked up again.
+            for staff_id in needed:
+                self._staff_languages.setdefault(staff_id, ())
         return self._staff_languages
 
     async def roster_view(self) -> list[events.RosterEntry]:

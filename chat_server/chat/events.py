@@ -28,6 +28,7 @@ MESSAGE_SEND: Final = "message:send"
 TYPING_SET: Final = "typing:set"
 MESSAGES_FETCH: Final = "messages:fetch"
 CHAT_END: Final = "chat:end"
+CHAT_LANGUAGE: Final = "chat:language"
 STAFF_SYNC: Final = "staff:sync"
 DUTY_CHECK_IN: Final = "duty:check_in"
 DUTY_CHECK_OUT: Final = "duty:check_out"
@@ -101,6 +102,19 @@ def message_view(message: Message) -> MessageView:
 # ---------------------------------------------------------------- visitor payloads
 
 
+class DeskView(TypedDict):
+    """What a waiting visitor is told when nobody on duty speaks their language."""
+
+    policy: str
+    alternatives: list[str]
+    speaker_from: str | None
+
+
+def desk_view(policy: str, alternatives: list[str], speaker_from: datetime | None) -> DeskView:
+    """Build the Desk object of a ChatState: the policy applied, languages answered now, a speaker's start."""
+    return {"policy": policy, "alternatives": alternatives, "speaker_from": iso(speaker_from)}
+
+
 class ChatStateView(TypedDict):
     chat_id: str | None
     state: str
@@ -111,13 +125,15 @@ class ChatStateView(TypedDict):
     next_opening: str | None
     last_seq: int
     reason: NotRequired[StateReason]
+    desk: NotRequired[DeskView]
 
 
 def visitor_view(
-    chat: Chat, position: int | None, estimate_seconds: int | None, staff_alias: str | None
+    chat: Chat, position: int | None, estimate_seconds: int | None, staff_alias: str | None,
+    desk: DeskView | None = None,
 ) -> ChatStateView:
-    """Build the ChatState (visitor view) of a live chat."""
-    return {
+    """Build the ChatState (visitor view) of a live chat; `desk` only when its language is not answered now."""
+    view: ChatStateView = {
         "chat_id": chat.chat_id,
         "state": chat.state.value,
         "language": chat.language,
@@ -127,6 +143,9 @@ def visitor_view(
         "next_opening": None,
         "last_seq": chat.last_seq,
     }
+    if desk is not None:
+        view["desk"] = desk
+    return view
 
 
 def closed_view(language: str, next_opening: datetime | None) -> ChatStateView:
@@ -366,6 +385,7 @@ class StaffIdentity(TypedDict):
     alias: str
     role: str
     max_chats: int
+    languages: list[str]
 
 
 class StaffSync(TypedDict):

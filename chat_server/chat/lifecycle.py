@@ -21,7 +21,7 @@ from chat_server.clock import iso
 from chat_server.errors import ChatError
 from chat_server.store.base import Admission
 from chat_server.topics import Taxonomy
-from roster.schedule import is_open, next_opening
+from roster.schedule import is_open, language_desk, next_opening
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,17 @@ class ChatLifecycle:
         shifts = await self.ctx.roster.shifts(now)
         open_now = is_open(shifts, now)
         settings = self.ctx.settings
+        desks = await self.dispatcher.duty.desks(shifts, now)
+        per_language = {}
+        for language in settings.languages:
+            rostered, upcoming = language_desk(shifts, desks.languages, language, now)
+            per_language[language] = {
+                "rostered": rostered, "answered": desks.answered(language), "next_opening": iso(upcoming),
+            }
         return {
             "open": open_now,
             "next_opening": None if open_now else iso(next_opening(shifts, now)),
+            "desks": per_language,
             "languages": list(settings.languages),
             "max_message_length": settings.max_message_length,
             "link_allowlist": list(settings.link_allowlist),
@@ -130,6 +138,19 @@ class ChatLifecycle:
         await self.dispatcher.dispatch()
         current = await store.get_chat(chat.chat_id) or chat
         return StartResult(await self.views.visitor_view(current), token, chat.chat_id)
+
+    async def switch_language(self, chat_id: str | None, sid: str, language: str) -> events.ChatStateView:
+        """Continue a waiting chat in another language (the visitor's choice), keeping its place."""
+        if language not in self.ctx.settings.languages:
+            raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
+        switched = await self.ctx.store.switch_language(chat.chat_id, language)
+        if switched is None:
+            raise ChatError(errors.CHAT_NOT_WAITING, "only a waiting chat can change its language")
+        # The answer reports the new state; the memory is set so that no push repeats it.
+        await self.dispatcher.dispatch()
+        current = await self.ctx.store.get_chat(chat.chat_id) or switched
+        return await self.views.visitor_view(current)
 
     async def chat_for_token(self, token: str) -> Chat:
         """Return the live chat of a resume token, or refuse with resume_failed (visitor_blocked)."""

@@ -74,6 +74,8 @@ class Chat:
     outcome: Outcome | None = None
     # Keyed hash of the visitor's address (daily key, never the address): lets staff block them.
     address_hash: str | None = None
+    # The language the visitor first asked for, once they switched to another (chat:language).
+    requested_language: str | None = None
 
     @property
     def was_answered(self) -> bool:

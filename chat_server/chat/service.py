@@ -96,6 +96,7 @@ class ChatService:
         self.start_chat = self.lifecycle.start_chat
         self.chat_for_token = self.lifecycle.chat_for_token
         self.resume = self.lifecycle.resume
+        self.switch_language = self.lifecycle.switch_language
         self.has_live_chat = self.lifecycle.has_live_chat
         self.visitor_end = self.lifecycle.visitor_end
         self.visitor_disconnected = self.lifecycle.visitor_disconnected

@@ -7,9 +7,9 @@ from collections import deque
 from chat_server.accounts import StaffAccount
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
-from chat_server.chat.duty import DutyBoard
+from chat_server.chat.duty import Desks, DutyBoard
 from chat_server.chat.models import Chat, ChatState
-from chat_server.chat.routing import queue_estimate_seconds
+from chat_server.chat.routing import queue_estimate_seconds, queue_places
 
 # How many recent chat lengths the wait estimate averages.
 RECENT_DURATIONS = 50
@@ -30,21 +30,30 @@ class Views:
             return self.ctx.settings.default_chat_seconds
         return sum(self._durations) / len(self._durations)
 
-    async def estimate(self, position: int) -> int | None:
-        return queue_estimate_seconds(position, await self.duty.serving_count(), self.mean_duration())
+    def places(self, queue: list[Chat], desks: Desks) -> dict[str, tuple[int, int | None, events.DeskView | None]]:
+        """Each waiting chat's place among the chats competing for the same members, its estimate and desk."""
+        languages = {c.language for c in queue}
+        members = {x: desks.members(x) for x in languages}
+        ids = {x: frozenset(m.staff_id for m in found) for x, found in members.items()}
+        places = queue_places([c.language for c in queue], ids)
+        mean = self.mean_duration()
+        desk = {x: desks.desk(x) for x in languages}
+        return {
+            c.chat_id: (place, queue_estimate_seconds(place, len(members[c.language]), mean), desk[c.language])
+            for c, place in zip(queue, places, strict=True)
+        }
 
     async def visitor_view(self, chat: Chat) -> events.ChatStateView:
-        position = estimate = None
+        position = estimate = desk = None
         if chat.state is ChatState.WAITING:
-            queue = [c.chat_id for c in await self.ctx.store.queue()]
-            position = queue.index(chat.chat_id) + 1 if chat.chat_id in queue else None
-            if position is not None:
-                estimate = await self.estimate(position)
+            queue = await self.ctx.store.queue()
+            if any(c.chat_id == chat.chat_id for c in queue):
+                position, estimate, desk = self.places(queue, await self.duty.desks())[chat.chat_id]
         alias = None
         if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
             presence = await self.duty.presence(chat.staff_id)
             alias = presence.alias if presence else None
-        return events.visitor_view(chat, position, estimate, alias)
+        return events.visitor_view(chat, position, estimate, alias, desk)
 
     async def current_visitor_view(self, chat_id: str) -> events.ChatStateView | None:
         """The visitor view of a chat as it is now (None once the chat is gone)."""
@@ -63,7 +72,7 @@ class Views:
         chats = sorted(await self.ctx.store.chats_of_staff(account.id), key=lambda c: c.created_at)
         return {
             "staff": {"id": account.id, "alias": account.alias, "role": account.role.value,
-                      "max_chats": account.max_chats},
+                      "max_chats": account.max_chats, "languages": list(account.languages)},
             "duty": await self.duty.duty_view(account.id),
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),

@@ -26,6 +26,10 @@ class StartChat(Payload):
     language: Annotated[StrictStr, Field(min_length=1, max_length=16)]
 
 
+class SwitchLanguage(Payload):
+    language: Annotated[StrictStr, Field(min_length=1, max_length=16)]
+
+
 class ResumeChat(Payload):
     resume_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
     # Required (docs/protocol.md 3.1): a client that omits it gets invalid_payload, not a resume.

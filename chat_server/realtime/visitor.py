@@ -41,6 +41,7 @@ class VisitorNamespace(EventNamespace):
         self.event(events.TYPING_SET, schemas.VisitorTyping, self.typing_set)
         self.event(events.MESSAGES_FETCH, schemas.VisitorFetch, self.messages_fetch)
         self.event(events.CHAT_END, schemas.Empty, self.chat_end)
+        self.event(events.CHAT_LANGUAGE, schemas.SwitchLanguage, self.chat_language)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         hashes = await self._address_hashes(environ)
@@ -140,6 +141,9 @@ class VisitorNamespace(EventNamespace):
     async def messages_fetch(self, sid: str, payload: schemas.VisitorFetch) -> dict[str, Any]:
         page = await self.service.visitor_fetch(self._chat_of.get(sid), sid, payload.after_seq)
         return {"messages": page.messages, "more": page.more}
+
+    async def chat_language(self, sid: str, payload: schemas.SwitchLanguage) -> dict[str, Any]:
+        return {"chat": await self.service.switch_language(self._chat_of.get(sid), sid, payload.language)}
 
     async def chat_end(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
         # The ticket is in chat:ended too; the ack carries it for a client that sees the ack first.

@@ -2,7 +2,7 @@
 
 Every decision that must not race across workers is one call here, so that a
 Redis implementation can make each one atomic (a Lua script or transaction):
-`assign_next`, `transfer`, `requeue`, `end_chat`, `finish_chat`, `append_message`.
+`assign_next`, `assign_chat`, `transfer`, `requeue`, `end_chat`, `finish_chat`, `append_message`.
 Message text lives only here, and only while its chat lives.
 """
 
@@ -48,6 +48,23 @@ class ChatStore(Protocol):
         self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
     ) -> Chat | None:
         """Atomically give the front of the queue to a staff member below capacity."""
+
+    async def assign_chat(
+        self, chat_id: str, staff_id: int, capacity: int, shift_id: int | None, now: datetime,
+        languages: tuple[str, ...] = (),
+    ) -> Chat | None:
+        """Atomically give one waiting chat to a staff member below capacity.
+
+        Only if the chat is still waiting and its language is one of `languages`
+        (the member's; empty: they speak every language). It leaves the queue
+        wherever it stood; None changes nothing.
+        """
+
+    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
+        """Atomically change the language of a waiting chat (None if it is not waiting).
+
+        The first switch keeps the language asked for at the start in `requested_language`.
+        """
 
     async def transfer(
         self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime

@@ -102,7 +102,10 @@ class MemoryChatStore:
         if not self._queue or self._load(staff_id) >= capacity:
             return None
         chat_id = self._queue.popleft()
-        chat = self._chats[chat_id]
+        return self._take(self._chats[chat_id], staff_id, shift_id, now)
+
+    def _take(self, chat: Chat, staff_id: int, shift_id: int | None, now: datetime) -> Chat:
+        """Make a chat (already out of the queue) active with a staff member."""
         chat = replace(
             chat,
             state=ChatState.ACTIVE,
@@ -111,10 +114,35 @@ class MemoryChatStore:
             assigned_at=now,
             first_assigned_at=chat.first_assigned_at or now,
         )
-        self._chats[chat_id] = chat
+        self._chats[chat.chat_id] = chat
         presence = self._presence.get(staff_id)
         if presence is not None:
             self._presence[staff_id] = replace(presence, last_chat_at=now)
+        return chat
+
+    async def assign_chat(
+        self, chat_id: str, staff_id: int, capacity: int, shift_id: int | None, now: datetime,
+        languages: tuple[str, ...] = (),
+    ) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.WAITING:
+            return None
+        if languages and chat.language not in languages:
+            return None
+        if self._load(staff_id) >= capacity:
+            return None
+        self._queue.remove(chat_id)
+        return self._take(chat, staff_id, shift_id, now)
+
+    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.WAITING:
+            return None
+        requested = chat.requested_language
+        if requested is None and chat.language != language:
+            requested = chat.language
+        chat = replace(chat, language=language, requested_language=requested)
+        self._chats[chat_id] = chat
         return chat
 
     async def transfer(

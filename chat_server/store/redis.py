@@ -77,7 +77,8 @@ POOL_TIMEOUT_SECONDS = 20.0
 
 # One `.lua` file each in chat_server/store/lua/, composed by its loader.
 SCRIPTS = (
-    "create", "by_resume", "read_queue", "read_set", "assign", "transfer", "requeue", "end", "finish",
+    "create", "by_resume", "read_queue", "read_set", "assign", "assign_chat", "language", "transfer", "requeue",
+    "end", "finish",
     "visitor", "append", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
 )
 
@@ -135,6 +136,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "end_reason": chat.end_reason.value if chat.end_reason else None,
         "outcome": chat.outcome.value if chat.outcome else None,
         "address_hash": chat.address_hash,
+        "requested_language": chat.requested_language,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -171,6 +173,7 @@ def _chat(flat: list[str]) -> Chat | None:
         end_reason=EndReason(h["end_reason"]) if "end_reason" in h else None,
         outcome=Outcome(h["outcome"]) if "outcome" in h else None,
         address_hash=h.get("address_hash"),
+        requested_language=h.get("requested_language"),
     )
 
 
@@ -340,6 +343,30 @@ class RedisChatStore:
         ]
         shift = "" if shift_id is None else str(shift_id)
         return _chat(await self._run("assign", keys, staff_id, capacity, shift, _ts(now)))
+
+    async def assign_chat(
+        self, chat_id: str, staff_id: int, capacity: int, shift_id: int | None, now: datetime,
+        languages: tuple[str, ...] = (),
+    ) -> Chat | None:
+        """Atomically give a waiting chat to a member below capacity who speaks its language."""
+        keys = [
+            self._k("chat", chat_id),
+            self._queue_key,
+            self._chats_key,
+            self._loads_key,
+            self._k("staff", f"{staff_id}:active"),
+            self._k("staff", f"{staff_id}:chats"),
+            self._k("presence", staff_id),
+            self._presences_key,
+        ]
+        shift = "" if shift_id is None else str(shift_id)
+        spoken = ",".join(languages)
+        return _chat(await self._run("assign_chat", keys, chat_id, staff_id, capacity, shift, _ts(now), spoken))
+
+    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
+        """Atomically change the language of a waiting chat, keeping the one first asked for."""
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        return _chat(await self._run("language", keys, chat_id, language))
 
     async def transfer(
         self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime

@@ -14,7 +14,7 @@ from chat_server.clock import MovableClock, iso
 from chat_server.keys import clock_key, engine_key, ready_key, roster_key, service_key, settings_key, taxonomy_key
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, DateText, Instant, Query, Reply
-from roster.schedule import opening_hours
+from roster.schedule import DayHours, language_hours, opening_hours
 
 STATUS_DAYS = 7
 MAX_SCHEDULE_DAYS = 28
@@ -30,6 +30,15 @@ class OpeningDay(Reply):
     periods: list[Period]
 
 
+class LanguageDesk(Reply):
+    """One language's desk: rostered now, answered now, next opening, its hours (never who)."""
+
+    rostered: bool
+    answered: bool
+    next_opening: Instant | None
+    opening_hours: Annotated[list[OpeningDay], Field(min_length=STATUS_DAYS, max_length=STATUS_DAYS)]
+
+
 class Status(Reply):
     open: bool
     next_opening: Instant | None
@@ -39,6 +48,7 @@ class Status(Reply):
     quick_exit_url: Annotated[str, Field(json_schema_extra={"format": "uri"})]
     timezone: str
     opening_hours: Annotated[list[OpeningDay], Field(min_length=STATUS_DAYS, max_length=STATUS_DAYS)]
+    desks: dict[str, LanguageDesk]
 
 
 class ScheduleQuery(Query):
@@ -48,6 +58,8 @@ class ScheduleQuery(Query):
 class Schedule(Reply):
     timezone: str
     days: list[OpeningDay]
+    # Per offered language: the hours of members who speak it.
+    desks: dict[str, list[OpeningDay]]
 
 
 class TopicsQuery(Query):
@@ -86,15 +98,31 @@ class NotReady(Reply):
     status: Literal["starting", "database_unavailable"]
 
 
+def _days(hours: list[DayHours]) -> list[dict[str, Any]]:
+    return [
+        {"date": day.day.isoformat(), "periods": [{"start": iso(p.start), "end": iso(p.end)} for p in day.periods]}
+        for day in hours
+    ]
+
+
 async def _hours(request: web.Request, days: int) -> list[dict[str, Any]]:
     """Opening hours per local day from assigned shifts: times only, never who."""
     now = request.app[clock_key].now()
     shifts = await request.app[roster_key].shifts(now)
-    zone = request.app[settings_key].organisation.zone
-    return [
-        {"date": day.day.isoformat(), "periods": [{"start": iso(p.start), "end": iso(p.end)} for p in day.periods]}
-        for day in opening_hours(shifts, now, days, zone)
-    ]
+    return _days(opening_hours(shifts, now, days, request.app[settings_key].organisation.zone))
+
+
+async def _language_hours(request: web.Request, days: int) -> dict[str, list[dict[str, Any]]]:
+    """Opening hours per offered language: only the shifts of members who speak it (times only)."""
+    now = request.app[clock_key].now()
+    shifts = await request.app[roster_key].shifts(now)
+    settings = request.app[settings_key]
+    languages = await request.app[service_key].staff_languages({s.staff_id for s in shifts})
+    zone = settings.organisation.zone
+    return {
+        language: _days(language_hours(shifts, languages, language, now, days, zone))
+        for language in settings.chat.languages
+    }
 
 
 async def status(request: web.Request) -> dict[str, Any]:
@@ -105,12 +133,18 @@ async def status(request: web.Request) -> dict[str, Any]:
     data["quick_exit_url"] = organisation.quick_exit_url
     data["timezone"] = organisation.timezone
     data["opening_hours"] = await _hours(request, STATUS_DAYS)
+    for language, hours in (await _language_hours(request, STATUS_DAYS)).items():
+        data["desks"][language]["opening_hours"] = hours
     return data
 
 
 async def schedule(request: web.Request, query: ScheduleQuery) -> dict[str, Any]:
     """Answer the public opening hours for the coming days (times only)."""
-    return {"timezone": request.app[settings_key].organisation.timezone, "days": await _hours(request, query.days)}
+    return {
+        "timezone": request.app[settings_key].organisation.timezone,
+        "days": await _hours(request, query.days),
+        "desks": await _language_hours(request, query.days),
+    }
 
 
 async def topics(request: web.Request, query: TopicsQuery) -> dict[str, object]:

@@ -11,6 +11,13 @@ import { TypingNotifier } from "../shared/typing.js";
 const VISITOR_TYPING_TIMEOUT_MS = 15000;
 let counter = 0; // DOM ids: chat_id is opaque, so never build ids from it
 
+// The languages of the signed-in member (staff:sync → staff.languages; empty: every language).
+let ownLanguages = [];
+
+export function setOwnLanguages(languages) {
+  ownLanguages = Array.isArray(languages) ? languages : [];
+}
+
 export function languageName(code) {
   try {
     return new Intl.DisplayNames([language()], { type: "language" }).of(code) || code;
@@ -305,6 +312,9 @@ export class ChatTab {
     const chat = this.chat;
     const ended = chat.state === "ended";
     const parts = [languageName(chat.language)];
+    // A chat in a language this member does not list (the "anyone" policy): say so plainly.
+    const mine = ownLanguages;
+    if (mine.length && !mine.includes(chat.language)) parts.push(t("console.chat.not_your_language"));
     if (Number.isFinite(chat.waited_seconds)) parts.push(t("console.chat.waited", { duration: durationText(chat.waited_seconds) }));
     this.meta.textContent = parts.join(" · ");
     this.presence.textContent = ended

@@ -9,7 +9,7 @@ import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
 import * as http from "../shared/api.js";
 import { setLinkAllowlist } from "../shared/thread.js";
-import { ChatTab, durationText, languageName } from "./chats.js";
+import { ChatTab, durationText, languageName, setOwnLanguages } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
 import { closeCanned, installCanned, openPicker, setOfferedLanguages } from "./canned.js";
 import { closeHandoffFor, installHandoff, openBlock, openTransfer, setRoster } from "./handoff.js";
@@ -301,6 +301,7 @@ async function sync() {
 
 function applySync(ack) {
   desk.staff = { ...desk.staff, ...ack.staff };
+  setOwnLanguages(desk.staff.languages);
   desk.duty = ack.duty;
   desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
   desk.roster = Array.isArray(ack.roster) ? ack.roster : [];
@@ -502,6 +503,11 @@ async function changeDuty(event, button) {
   renderDuty();
 }
 
+function speaksLanguage(code) {
+  const mine = (desk.staff && desk.staff.languages) || [];
+  return mine.length === 0 || mine.includes(code);
+}
+
 function renderQueue() {
   const queue = [...desk.queue].sort((a, b) => a.position - b.position);
   $("queue-count").textContent = t("console.queue.count", { n: queue.length });
@@ -511,10 +517,14 @@ function renderQueue() {
     ...queue.map((entry) => {
       const since = Date.parse(entry.waiting_since);
       const waited = Number.isFinite(since) ? durationText((now - since) / 1000) : "";
+      // A chat goes only to a member who speaks its language (docs/protocol.md, Routing).
+      const yours = speaksLanguage(entry.language);
       return el(
         "li",
-        {},
+        { class: yours ? "queue-yours" : "queue-others", "data-language": entry.language },
         t("console.queue.entry", { position: entry.position, language: languageName(entry.language), waited }),
+        " ",
+        el("span", { class: "queue-fit", text: t(yours ? "console.queue.yours" : "console.queue.not_yours") }),
       );
     }),
   );

@@ -103,6 +103,28 @@ export function renderHours(days, locale) {
   setText("hours-zone", zone ? t("widget.hours.zone", { zone }) : t("widget.hours.zone_local"));
 }
 
+// The name of a language in the visitor's own language (Intl), else its own name.
+export function languageName(code, locale, fallback) {
+  try {
+    const name = new Intl.DisplayNames([locale], { type: "language" }).of(code);
+    if (name && name !== code) return name;
+  } catch {
+    /* no DisplayNames: the language's own name */
+  }
+  return fallback || code;
+}
+
+// "Wed 12–16, Thu 10–14": the coming periods of one language desk (GET /api/status → desks).
+export function deskHoursText(days, locale, limit = 3) {
+  const now = new Date();
+  const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "short" });
+  return mergedPeriods(days)
+    .filter((p) => p.end > now)
+    .slice(0, limit)
+    .map((p) => `${dayFormat.format(p.start)} ${timeRange(p.start, p.end, locale)}`)
+    .join(", ");
+}
+
 export function openingText(iso, lang) {
   const when = formatOpening(iso, lang);
   return when ? t("widget.closed.next", { when }) : t("widget.closed.none");
@@ -117,13 +139,15 @@ function durationText(seconds, lang) {
   }
 }
 
+// Without a speaker of the chat's language on duty (chat.desk) the desk box says what
+// happens; "someone will answer as soon as they are free" would not be true.
 export function waitingText(chat, lang) {
   const parts = [];
   if (chat.position === 1) parts.push(t("widget.waiting.position_next"));
   else if (Number.isInteger(chat.position)) parts.push(t("widget.waiting.position", { position: chat.position }));
   if (Number.isFinite(chat.estimate_seconds) && chat.estimate_seconds > 0) {
     parts.push(t("widget.waiting.estimate", { duration: durationText(chat.estimate_seconds, lang) }));
-  } else {
+  } else if (!chat.desk) {
     parts.push(t("widget.waiting.no_estimate"));
   }
   return parts.join(" ");

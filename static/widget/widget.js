@@ -125,6 +125,7 @@ function render() {
     view.setText("closed-next", view.openingText(app.status && app.status.next_opening, locale));
     view.renderHours(app.status && app.status.opening_hours, locale);
   }
+  if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
 }
 
@@ -138,6 +139,7 @@ function renderChat() {
   else if (active) status = t("widget.active.with", { alias: staffName() || t("widget.staff_default") });
   view.setText("chat-status", status);
   $("chat-status").hidden = !status;
+  renderDesk(waiting);
 
   $("composer").hidden = !active;
   $("leave").hidden = !(waiting || active);
@@ -152,6 +154,78 @@ function renderChat() {
   }
   renderRating();
   renderLog();
+}
+
+// ---------------------------------------------------------------- language desks
+
+function langName(code) {
+  return view.languageName(code, localeFor(app.lang), LANGUAGE_NAMES[code]);
+}
+
+// "Thai-speaking chat: Wed 12–16", and on the intro whether a speaker is on duty now.
+function renderDeskHours(phase) {
+  const desk = app.status && app.status.desks && app.status.desks[app.lang];
+  const line = $(`${phase}-desk`);
+  const away = $("intro-desk-away");
+  if (phase === "intro") away.hidden = true;
+  if (!desk) {
+    line.hidden = true;
+    return;
+  }
+  const hours = view.deskHoursText(desk.opening_hours, localeFor(app.lang));
+  const language = langName(app.lang);
+  view.setText(line.id, hours ? t("widget.desk.hours", { language, hours }) : t("widget.desk.hours_none", { language }));
+  line.hidden = false;
+  // Only when someone is answering another language: with nobody on duty it is not about language.
+  const someoneOn = Object.values(app.status.desks).some((d) => d && d.answered);
+  if (phase === "intro" && !desk.answered && someoneOn) {
+    view.setText("intro-desk-away", t("widget.desk.away", { language }));
+    away.hidden = false;
+  }
+}
+
+// Waiting while nobody on duty speaks the chat's language: say so, and offer the languages answered now.
+function renderDesk(waiting) {
+  const box = $("desk");
+  const desk = waiting && app.chat ? app.chat.desk : null;
+  box.hidden = !desk;
+  if (!desk) return $("desk-choices").replaceChildren();
+  const language = langName(app.chat.language || app.lang);
+  const alternatives = Array.isArray(desk.alternatives) ? desk.alternatives : [];
+  let text;
+  if (desk.policy === "wait" && desk.speaker_from) {
+    const time = new Intl.DateTimeFormat(localeFor(app.lang), { hour: "2-digit", minute: "2-digit" }).format(
+      new Date(desk.speaker_from),
+    );
+    text = t("widget.desk.wait", { language, time });
+  } else if (desk.policy === "anyone") {
+    text = t("widget.desk.anyone", { language });
+  } else {
+    text = t(alternatives.length ? "widget.desk.offer" : "widget.desk.offer_none", { language });
+  }
+  view.setText("desk-text", text);
+  const buttons = alternatives.map((code) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-secondary";
+    button.dataset.language = code;
+    button.textContent = t("widget.desk.continue_in", { language: langName(code) });
+    button.addEventListener("click", () => continueIn(code));
+    return button;
+  });
+  $("desk-choices").replaceChildren(...buttons);
+}
+
+async function continueIn(code) {
+  if (!app.socket || !app.chat || app.chat.state !== "waiting") return;
+  for (const button of $("desk-choices").querySelectorAll("button")) button.disabled = true;
+  const ack = await call(app.socket, "chat:language", { language: code });
+  if (ack.ok) {
+    applyChatState(ack.chat);
+    focusIfLost("chat-status");
+  } else {
+    for (const button of $("desk-choices").querySelectorAll("button")) button.disabled = false;
+  }
 }
 
 function renderLog() {
@@ -385,7 +459,8 @@ function applyChatState(chat) {
   if (app.phase !== "chat") return;
   const previous = app.chat ? app.chat.state : null;
   const previousAlias = staffName();
-  app.chat = { ...(app.chat || {}), ...chat };
+  // `desk` is present only while it applies: a state without it clears it.
+  app.chat = { ...(app.chat || {}), desk: null, ...chat };
   if (chat.state === "ended") return endChat(chat.reason, chat.next_opening, chat.feedback_ticket);
 
   if (chat.state === "active") {

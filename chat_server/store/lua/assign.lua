@@ -2,16 +2,7 @@
 -- ARGV: prefix, ttl, staff id, capacity, shift id or "", now.
 -- #include lib/staff_load.lua
 local staff = ARGV[3]
--- Forget active entries whose chat expired, so a lost chat cannot block capacity.
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  if redis.call('HGET', chat_key(id), 'state') ~= 'active' then
-    unload(KEYS[3], staff, id)
-  end
-end
--- The set is the truth; resynchronise the counter in case the set itself expired.
-local load = redis.call('SCARD', KEYS[4])
-if load > 0 then redis.call('HSET', KEYS[3], staff, load) else redis.call('HDEL', KEYS[3], staff) end
-if load >= tonumber(ARGV[4]) then return {} end
+if current_load(KEYS[3], staff, KEYS[4]) >= tonumber(ARGV[4]) then return {} end
 local id, ck
 repeat
   id = redis.call('LPOP', KEYS[1])

@@ -10,6 +10,19 @@ local function unload(loads, staff, id)
   end
 end
 
+-- The member's load as their active set has it, after forgetting entries whose chat is no
+-- longer active (expired), so a lost chat cannot block capacity; the counter follows the set.
+local function current_load(loads, staff, active)
+  for _, id in ipairs(redis.call('SMEMBERS', active)) do
+    if redis.call('HGET', chat_key(id), 'state') ~= 'active' then
+      unload(loads, staff, id)
+    end
+  end
+  local load = redis.call('SCARD', active)
+  if load > 0 then redis.call('HSET', loads, staff, load) else redis.call('HDEL', loads, staff) end
+  return load
+end
+
 -- Take a chat off a staff member altogether: off their load and out of their chats.
 local function drop_from_staff(loads, staff, id)
   unload(loads, staff, id)
