@@ -35,6 +35,12 @@ STAFF_NOT_ON_DUTY: Final = "staff_not_on_duty"
 STAFF_FULL: Final = "staff_full"
 LANGUAGE_NOT_SPOKEN: Final = "language_not_spoken"
 VISITOR_BLOCKED: Final = "visitor_blocked"
+# ---- staff accounts and sign-in (accounts)
+TOO_MANY_ATTEMPTS: Final = "too_many_attempts"
+SIGN_IN_INCOMPLETE: Final = "sign_in_incomplete"
+WRONG_PASSWORD: Final = "wrong_password"
+INVALID_CODE: Final = "invalid_code"
+SECOND_FACTOR_REQUIRED: Final = "second_factor_required"
 
 
 class ChatError(Exception):

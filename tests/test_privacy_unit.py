@@ -161,3 +161,12 @@ def test_repeat_limit_lets_a_library_line_through_once_per_interval_with_a_count
     now[0] += 61.0
     quiet = record()
     assert limit.filter(quiet) and not hasattr(quiet, "repeated")
+
+
+def test_address_group_counts_ipv6_by_its_64() -> None:
+    from chat_server.privacy import address_group
+
+    assert address_group("192.0.2.7") == "192.0.2.7"
+    assert address_group("2001:db8:1:2:aaaa::1") == address_group("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address_group("2001:db8:1:3::1") != address_group("2001:db8:1:2::1")
+    assert address_group("::ffff:192.0.2.7") == "192.0.2.7"
