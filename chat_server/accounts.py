@@ -470,6 +470,11 @@ class StaffRepository:
             rows = await session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.staff_id == staff_id))
             return len(rows.all())
 
+    async def reset_sessions(self, staff_id: int) -> None:
+        """End every login session of an account (the command line's resets)."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(AuthSession).where(AuthSession.staff_id == staff_id))
+
     async def totp_disable(self, staff_id: int) -> StaffAccount:
         """Remove the second factor and its recovery codes (own, with the password; or an admin's reset)."""
         async with self._sessions.begin() as session:

@@ -266,6 +266,14 @@ async def staff_command(settings: Settings, repo: StaffRepository, args: argpars
         if generated:
             print(f"password: {password}")
             print("(temporary: it must be changed at the first sign-in)")
+    elif args.staff_command == "reset-totp":
+        found = await repo.by_username(args.username)
+        if found is None:
+            raise AccountError(f"no staff member {args.username!r}")
+        await repo.totp_disable(found.id)
+        # Like a password reset: whoever held the old factor is signed out.
+        await repo.reset_sessions(found.id)
+        print(f"second factor of {found.username} removed; its sessions are logged out")
     return 0
 
 
@@ -337,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset = staff_sub.add_parser("reset-password", parents=[common], help="set a new password")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    totp = staff_sub.add_parser("reset-totp", parents=[common], help="remove an account's second factor (lost phone)")
+    totp.add_argument("username")
     staff.set_defaults(func=cmd_staff)
 
     shift = sub.add_parser("shift", help="manage duty shifts")

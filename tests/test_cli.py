@@ -63,6 +63,8 @@ def test_staff_commands_apply_the_password_policy_and_generated_ones_are_tempora
                           stdin="qwertyuiop12\n", check=False)
     assert weak_reset.returncode == 1
     dutychat("staff", "reset-password", "aino", data_dir=data, stdin="")
+    assert "second factor of aino removed" in dutychat("staff", "reset-totp", "aino", data_dir=data).stdout
+    assert dutychat("staff", "reset-totp", "nobody", data_dir=data, check=False).returncode == 1
     with sqlite3.connect(data / "dutychat.db") as db:
         flags = dict(db.execute("select username, password_temporary from staff").fetchall())
     assert flags == {"aino": 1, "leo": 1}

@@ -25,7 +25,7 @@ from chat_server.accounts import (
 from chat_server.keys import clock_key, logins_key, settings_key, staff_key
 from chat_server.passwords import MAX_PASSWORD_LENGTH
 from chat_server.realtime.staff import SESSION_COOKIE
-from chat_server.web.auth import LoggedIn
+from chat_server.web.auth import LoggedIn, address_hash, admit
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, EmptyBody, Instant, Ok, Path, Reply, Staff, StrictStr, utc
 
@@ -112,6 +112,8 @@ async def change_password(
 ) -> LoggedIn:
     """Change one's own password (the current one confirms it); every other session ends."""
     now = request.app[clock_key].now()
+    # A stolen session must not become a way to guess the password: each try counts like a login.
+    await admit(request, me.username, await address_hash(request), now)
     account = await request.app[staff_key].change_own_password(me.id, body.current_password, body.new_password, now)
     await request.app[logins_key].end_others(me.id, request.cookies.get(SESSION_COOKIE))
     _audit("password", me)
@@ -144,6 +146,7 @@ async def totp_disable(request: web.Request, me: StaffAccount, body: TotpDisable
     """Turn one's own second factor off (the password confirms it), unless the role requires one."""
     if _totp_required(request, me):
         raise ApiError(errors.SECOND_FACTOR_REQUIRED, "Your role must use a second factor; ask an admin to reset it.")
+    await admit(request, me.username, await address_hash(request), request.app[clock_key].now())
     if not await request.app[staff_key].check_password(me.id, body.password):
         raise ApiError(errors.WRONG_PASSWORD, "The password is wrong.")
     account = await request.app[staff_key].totp_disable(me.id)
