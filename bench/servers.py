@@ -189,38 +189,41 @@ async def prepare_dutychat(data_dir: Path, groups: dict[str, tuple[int, int]]) -
 
     groups: name -> (how many, max_chats). Returns name -> session tokens (the cookie values).
     """
-    from chat_server import accounts
     from chat_server.accounts import LoginSessions, StaffRepository
     from chat_server.db import create_engine, migrate, sessionmaker
+    from chat_server.passwords import PasswordPolicy, PasswordWork
     from chat_server.settings import ensure_secret, load_settings
     from roster.repository import ShiftRepository
 
     settings = ensure_secret(load_settings(None, {"server": {"data_dir": data_dir}}, use_env=False))
     engine = create_engine(settings.database_url)
     tokens: dict[str, list[str]] = {}
+    work = PasswordWork()
     try:
         await migrate(engine)
         sessions = sessionmaker(engine)
-        staff = StaffRepository(sessions)
+        staff = StaffRepository(sessions, work, PasswordPolicy())
         shifts = ShiftRepository(sessions)
         logins = LoginSessions(sessions, settings.secret, timedelta(hours=12))
         now = datetime.now(UTC)
         # Nobody logs in with the password (sessions are made here): hash it once, not per account.
-        hashed = accounts.hash_password(PASSWORD)
-        real_hash, accounts.hash_password = accounts.hash_password, lambda _password: hashed
-        try:
-            for group, (count, max_chats) in groups.items():
-                tokens[group] = []
-                for i in range(1, count + 1):
-                    account = await staff.add(
-                        f"{group}{i:02d}", PASSWORD, display_name=f"{group} {i}", alias=f"{group.title()} {i}",
-                        languages=("en",), max_chats=max_chats, now=now,
-                    )
-                    await shifts.add(account.id, now - timedelta(hours=1), now + timedelta(hours=12), "bench")
-                    tokens[group].append(await logins.create(account.id, now))
-        finally:
-            accounts.hash_password = real_hash
+        hashed = await work.hash(PASSWORD)
+
+        async def hash_once(_password: str, _context: tuple[str, ...]) -> str:
+            return hashed
+
+        staff._hash_new = hash_once  # type: ignore[method-assign]  # the bench's shortcut, see above
+        for group, (count, max_chats) in groups.items():
+            tokens[group] = []
+            for i in range(1, count + 1):
+                account = await staff.add(
+                    f"{group}{i:02d}", PASSWORD, display_name=f"{group} {i}", alias=f"{group.title()} {i}",
+                    languages=("en",), max_chats=max_chats, now=now,
+                )
+                await shifts.add(account.id, now - timedelta(hours=1), now + timedelta(hours=12), "bench")
+                tokens[group].append(await logins.create(account.id, now))
     finally:
+        work.close()
         await engine.dispose()
     return tokens
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from chat_server.clock import Clock, MovableClock, SystemClock
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
-from chat_server.lifecycle import database_context, service_context, store_context
+from chat_server.lifecycle import database_context, password_context, service_context, store_context
 from chat_server.realtime.admission import connection_cap
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
@@ -77,6 +77,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sio.attach(app)
     setup_routes(app)
     app.on_shutdown.append(close_connections)
+    app.cleanup_ctx.append(password_context)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(store_context)
     app.cleanup_ctx.append(service_context)

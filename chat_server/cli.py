@@ -9,20 +9,21 @@ import getpass
 import logging
 import os
 import resource
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from aiohttp import web
 
 from chat_server.accounts import AccountError, Role, StaffRepository, generate_password
 from chat_server.app import create_app
 from chat_server.db import create_engine, migrate, sessionmaker
-from chat_server.keys import sessions_key, settings_key
-from chat_server.lifecycle import StartupError
+from chat_server.keys import password_work_key, sessions_key, settings_key
+from chat_server.lifecycle import StartupError, staff_repository
+from chat_server.passwords import PasswordWork
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.settings import TOPICS_FILE, Settings, SettingsError, ensure_secret, load_settings
 from chat_server.topics import load_taxonomy, sync_topics
@@ -66,12 +67,13 @@ async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) ->
 async def _demo_setup(app: web.Application) -> None:
     """Create demo accounts with fresh passwords and a shift covering now; print them."""
     settings = app[settings_key]
-    staff = StaffRepository(app[sessions_key])
+    staff = staff_repository(app[sessions_key], app[password_work_key], settings.auth)
     shifts = ShiftRepository(app[sessions_key])
     now = datetime.now(UTC)
     lines = []
     for username, alias, name, role in DEMO_STAFF:
-        password = secrets.token_urlsafe(9)
+        # Set by the operator (this command), not issued by a manager: not temporary.
+        password = generate_password(settings.auth.min_password_length)
         account = await staff.by_username(username)
         if account is None:
             account = await staff.add(
@@ -79,12 +81,20 @@ async def _demo_setup(app: web.Application) -> None:
                 languages=settings.chat.languages, max_chats=settings.chat.default_max_chats, now=now,
             )
         else:
-            await staff.reset_password(username, password)
+            await staff.reset_password(username, password, temporary=False, now=now)
             await staff.set_disabled(username, False)
         covering = await shifts.of_staff(account.id, now, now + timedelta(seconds=1))
         if not covering:
             await shifts.add(account.id, now - timedelta(minutes=5), now + timedelta(hours=8), "demo shift")
-        lines.append(f"    {username:<14} password {password:<14} ({role.value}, alias shown to visitors: {alias})")
+        lines.append(f"    {username:<14} password {password:<22} ({role.value}, alias shown to visitors: {alias})")
+        if role.value in settings.auth.totp_required_roles:
+            # The role needs a second factor: enrol one now, as the account page would, and say how to get codes.
+            await staff.totp_disable(account.id)
+            secret = await staff.totp_begin(account.id)
+            await staff.totp_confirm(account.id, pyotp.TOTP(secret).now(), now)
+            lines.append(f"    {'':<14} second factor (TOTP) secret {secret}: add it to an authenticator app, or")
+            lines.append(f"    {'':<14} get a code with: {sys.executable} -c \"import pyotp; "
+                         f"print(pyotp.TOTP('{secret}').now())\"")
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(
         "\n".join(
@@ -94,7 +104,7 @@ async def _demo_setup(app: web.Application) -> None:
                 f"  Visitor demo page: {base}/demo/",
                 f"  Staff console:     {base}/console/",
                 f"  Managers:          {base}/roster/  {base}/reports/  {base}/staff/",
-                "  Demo accounts (passwords are new at every start):",
+                "  Demo accounts (passwords and second factors are new at every start):",
                 *lines,
                 "  Every demo account has a shift covering the next 8 hours: log in, check in, then",
                 "  open the demo page in another window and start a chat.",
@@ -196,7 +206,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- staff
 
 
-def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+def _read_password(args: argparse.Namespace, settings: Settings) -> tuple[str, bool]:
     """Return (password, generated)."""
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n"), False
@@ -205,54 +215,77 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
         if first != getpass.getpass("Again: "):
             raise AccountError("the passwords differ")
         return first, False
-    return generate_password(), True
+    return generate_password(settings.auth.min_password_length), True
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def work(sessions: Any) -> int:
-        repo = StaffRepository(sessions)
-        now = datetime.now(UTC)
-        if args.staff_command == "add":
-            password, generated = _read_password(args)
-            account = await repo.add(
-                args.username,
-                password,
-                display_name=args.name or args.username,
-                alias=args.alias,
-                role=Role(args.role),
-                languages=tuple(x for x in args.languages.split(",") if x),
-                max_chats=args.max_chats or settings.chat.default_max_chats,
-                now=now,
-            )
-            print(f"added {account.username} ({account.role.value}, alias {account.alias})")
-            if generated:
-                print(f"password: {password}")
-        elif args.staff_command == "list":
-            for a in await repo.list():
-                state = "disabled" if a.disabled else "active"
-                print(f"{a.username:<20} {a.role.value:<8} {state:<8} alias={a.alias} max_chats={a.max_chats} "
-                      f"languages={','.join(a.languages)}")
-        elif args.staff_command in ("disable", "enable"):
-            account = await repo.set_disabled(args.username, args.staff_command == "disable")
-            print(f"{account.username} is {'disabled' if account.disabled else 'enabled'}")
-        elif args.staff_command == "reset-password":
-            password, generated = _read_password(args)
-            await repo.reset_password(args.username, password)
-            print(f"password of {args.username} reset; its sessions are logged out")
-            if generated:
-                print(f"password: {password}")
-        return 0
+        pool = PasswordWork()
+        try:
+            return await staff_command(settings, staff_repository(sessions, pool, settings.auth), args)
+        finally:
+            pool.close()
 
     return asyncio.run(_with_db(settings, work))
+
+
+async def staff_command(settings: Settings, repo: StaffRepository, args: argparse.Namespace) -> int:
+    """A `staff` subcommand. A generated password is temporary (changed at first sign-in); a typed one is not."""
+    now = datetime.now(UTC)
+    if args.staff_command == "add":
+        password, generated = _read_password(args, settings)
+        account = await repo.add(
+            args.username,
+            password,
+            display_name=args.name or args.username,
+            alias=args.alias,
+            role=Role(args.role),
+            languages=tuple(x for x in args.languages.split(",") if x),
+            max_chats=args.max_chats or settings.chat.default_max_chats,
+            temporary=generated,
+            now=now,
+        )
+        print(f"added {account.username} ({account.role.value}, alias {account.alias})")
+        if generated:
+            print(f"password: {password}")
+            print("(temporary: it must be changed at the first sign-in)")
+    elif args.staff_command == "list":
+        for a in await repo.list():
+            state = "disabled" if a.disabled else "active"
+            print(f"{a.username:<20} {a.role.value:<8} {state:<8} alias={a.alias} max_chats={a.max_chats} "
+                  f"languages={','.join(a.languages)}")
+    elif args.staff_command in ("disable", "enable"):
+        account = await repo.set_disabled(args.username, args.staff_command == "disable")
+        print(f"{account.username} is {'disabled' if account.disabled else 'enabled'}")
+    elif args.staff_command == "reset-password":
+        password, generated = _read_password(args, settings)
+        await repo.reset_password(args.username, password, temporary=generated, now=now)
+        print(f"password of {args.username} reset; its sessions are logged out")
+        if generated:
+            print(f"password: {password}")
+            print("(temporary: it must be changed at the first sign-in)")
+    elif args.staff_command == "reset-totp":
+        found = await repo.by_username(args.username)
+        if found is None:
+            raise AccountError(f"no staff member {args.username!r}")
+        await repo.totp_disable(found.id)
+        # Like a password reset: whoever held the old factor is signed out.
+        await repo.reset_sessions(found.id)
+        print(f"second factor of {found.username} removed; its sessions are logged out")
+    return 0
 
 
 def cmd_shift(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def work(sessions: Any) -> int:
-        staff = await StaffRepository(sessions).by_username(args.username)
+        pool = PasswordWork()
+        try:
+            staff = await staff_repository(sessions, pool, settings.auth).by_username(args.username)
+        finally:
+            pool.close()
         if staff is None:
             raise AccountError(f"no staff member {args.username!r}")
         start = _instant(args.start, settings)
@@ -312,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset = staff_sub.add_parser("reset-password", parents=[common], help="set a new password")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    totp = staff_sub.add_parser("reset-totp", parents=[common], help="remove an account's second factor (lost phone)")
+    totp.add_argument("username")
     staff.set_defaults(func=cmd_staff)
 
     shift = sub.add_parser("shift", help="manage duty shifts")

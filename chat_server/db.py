@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -28,7 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from chat_server.models_base import Base
 
-__all__ = ["AuthSession", "Base", "CannedResponse", "ChatSessionRow", "SessionTopic", "Staff", "Topic"]
+__all__ = [
+    "AuthSession", "Base", "CannedResponse", "ChatSessionRow", "RecoveryCode", "SessionTopic", "Staff", "Topic",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -48,6 +51,23 @@ class Staff(Base):
     max_chats: Mapped[int] = mapped_column(Integer)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # A password a manager issued: it must be changed at the first sign-in and stops working at expiry.
+    password_temporary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # TOTP second factor: the base32 secret once confirmed, the one being enrolled, and the
+    # last time step used (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a TOTP second factor, by its SHA-256 (the codes are random)."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
 
 
 class AuthSession(Base):
@@ -55,8 +75,13 @@ class AuthSession(Base):
 
     # Keyed hash of the cookie token: a database dump gives no usable cookie.
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # What the owner's session list calls it (random, not derived from the token).
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    # signed_in, or the sign-in step still to do (chat_server.accounts.SessionState).
+    state: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 

@@ -43,6 +43,13 @@ SERVER_BUSY: Final = "server_busy"
 CHAT_FULL: Final = "chat_full"
 CHAT_NOT_WAITING: Final = "chat_not_waiting"
 
+# ---- staff accounts and sign-in (accounts)
+TOO_MANY_ATTEMPTS: Final = "too_many_attempts"
+SIGN_IN_INCOMPLETE: Final = "sign_in_incomplete"
+WRONG_PASSWORD: Final = "wrong_password"
+INVALID_CODE: Final = "invalid_code"
+SECOND_FACTOR_REQUIRED: Final = "second_factor_required"
+
 
 class ChatError(Exception):
     """A client request the chat service refuses, with its documented code."""

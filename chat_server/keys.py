@@ -11,6 +11,7 @@ from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import Clock
+from chat_server.passwords import PasswordWork
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.reports.repository import ReportRepository
 from chat_server.settings import Settings
@@ -28,6 +29,8 @@ engine_key = web.AppKey("engine", AsyncEngine)
 sessions_key = web.AppKey("sessions", async_sessionmaker)
 staff_key = web.AppKey("staff", StaffRepository)
 logins_key = web.AppKey("logins", LoginSessions)
+# argon2id hashing and verification, in a bounded thread pool off the event loop.
+password_work_key = web.AppKey("password_work", PasswordWork)
 records_key = web.AppKey("records", SessionRepository)
 reports_key = web.AppKey("reports", ReportRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)

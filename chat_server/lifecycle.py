@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from aiohttp import web
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.canned import CannedResponses
@@ -24,6 +25,7 @@ from chat_server.keys import (
     engine_key,
     logins_key,
     notifier_key,
+    password_work_key,
     ready_key,
     records_key,
     reports_key,
@@ -39,11 +41,12 @@ from chat_server.keys import (
     store_key,
     taxonomy_key,
 )
+from chat_server.passwords import PasswordPolicy, PasswordWork
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
-from chat_server.settings import TOPICS_FILE, ChatSettings
+from chat_server.settings import TOPICS_FILE, AuthSettings, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
@@ -61,6 +64,32 @@ class StartupError(RuntimeError):
     """A resource refused to start; the message names the setting and the fix."""
 
 
+def password_policy(auth: AuthSettings) -> PasswordPolicy:
+    return PasswordPolicy(min_length=auth.min_password_length, min_score=auth.min_password_score)
+
+
+def staff_repository(
+    sessions: async_sessionmaker[AsyncSession], work: PasswordWork, auth: AuthSettings
+) -> StaffRepository:
+    return StaffRepository(
+        sessions, work, password_policy(auth), temporary_lifetime=timedelta(hours=auth.temporary_password_hours)
+    )
+
+
+def login_sessions(sessions: async_sessionmaker[AsyncSession], secret: bytes, auth: AuthSettings) -> LoginSessions:
+    idle = timedelta(minutes=auth.idle_minutes) if auth.idle_minutes else None
+    return LoginSessions(sessions, secret, timedelta(hours=auth.session_hours), idle)
+
+
+async def password_context(app: web.Application) -> AsyncIterator[None]:
+    """One argon2 pool per app: logins cannot stall the event loop, nor queue without bound."""
+    auth = app[settings_key].auth
+    work = PasswordWork(threads=auth.password_threads, max_waiting=auth.password_max_waiting)
+    app[password_work_key] = work
+    yield
+    work.close()
+
+
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     if not settings.database.url:
@@ -74,8 +103,8 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[engine_key] = engine
     app[sessions_key] = sessions
     app[taxonomy_key] = taxonomy
-    app[staff_key] = StaffRepository(sessions)
-    app[logins_key] = LoginSessions(sessions, settings.secret, timedelta(hours=settings.auth.session_hours))
+    app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth)
+    app[logins_key] = login_sessions(sessions, settings.secret, settings.auth)
     app[records_key] = SessionRepository(sessions, app[clock_key])
     app[reports_key] = ReportRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)

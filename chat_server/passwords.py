@@ -107,6 +107,14 @@ class PasswordWork:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters than today's (quick: no hashing)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Verifying against this keeps unknown user names as slow as wrong passwords."""

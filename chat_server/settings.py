@@ -218,7 +218,19 @@ class ReportSettings(_Section):
 
 class AuthSettings(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 30)
+    idle_minutes: float = Field(60, ge=0, le=24 * 60)
     secret_key: str = ""
+    min_password_length: int = Field(12, ge=8, le=128)
+    min_password_score: int = Field(3, ge=0, le=4)
+    password_threads: int = Field(1, ge=1, le=16)
+    password_max_waiting: int = Field(8, ge=0, le=1000)
+    login_free_attempts_per_user: int = Field(5, ge=1, le=1000)
+    login_free_attempts_per_address: int = Field(20, ge=1, le=100000)
+    login_backoff_base_seconds: float = Field(1, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(900, gt=0, le=24 * 3600)
+    login_attempts_forget_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    temporary_password_hours: float = Field(72, gt=0, le=24 * 90)
+    totp_required_roles: tuple[Literal["staff", "manager", "admin"], ...] = ("manager", "admin")
 
     @field_validator("secret_key")
     @classmethod

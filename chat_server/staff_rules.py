@@ -18,6 +18,8 @@ from chat_server.accounts import Role, StaffAccount
 EVERYONE: Final = (Role.STAFF, Role.MANAGER, Role.ADMIN)
 # The roles that plan the roster, administer staff, write canned responses and read reports.
 MANAGERS: Final = (Role.MANAGER, Role.ADMIN)
+# Who resets another member's second factor.
+ADMINS: Final = (Role.ADMIN,)
 
 
 class StaffRuleError(Exception):
@@ -80,6 +82,11 @@ def check_enable(actor: StaffAccount, target: StaffAccount) -> None:
 def check_reset_password(actor: StaffAccount, target: StaffAccount) -> None:
     _touch(actor, target)
     _not_own(actor, target, "reset the password of")
+
+
+def check_reset_totp(actor: StaffAccount, target: StaffAccount) -> None:
+    """Only admins reset a second factor (the route says so), never their own: another admin does."""
+    _not_own(actor, target, "reset the second factor of")
 
 
 def routing_changed(before: StaffAccount, after: StaffAccount) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import signal
 import stat
+import time
 from pathlib import Path
 
 import aiohttp
+import pyotp
 
 from tests.support.processes import ServerProcess, clean_env, dutychat
 
@@ -40,6 +42,32 @@ def test_staff_commands(tmp_path: Path) -> None:
     # The secret key is generated once, private to its owner.
     secret = data / "secret_key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_staff_commands_apply_the_password_policy_and_generated_ones_are_temporary(tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    common = dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data,
+                      stdin="password1234\n", check=False)
+    assert common.returncode == 1 and "too easy to guess" in common.stderr and "password1234" not in common.stderr
+    named = dutychat("staff", "add", "aino", "--alias", "Aino", "--name", "Aino Example", "--password-stdin",
+                     data_dir=data, stdin="Aino Example 2026\n", check=False)
+    assert named.returncode == 1 and "too easy to guess" in named.stderr
+    typed = dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data,
+                     stdin="a long enough password\n")
+    assert "temporary" not in typed.stdout
+    generated = dutychat("staff", "add", "leo", "--alias", "Leo", data_dir=data, stdin="")
+    assert "temporary" in generated.stdout
+    weak_reset = dutychat("staff", "reset-password", "aino", "--password-stdin", data_dir=data,
+                          stdin="qwertyuiop12\n", check=False)
+    assert weak_reset.returncode == 1
+    dutychat("staff", "reset-password", "aino", data_dir=data, stdin="")
+    assert "second factor of aino removed" in dutychat("staff", "reset-totp", "aino", data_dir=data).stdout
+    assert dutychat("staff", "reset-totp", "nobody", data_dir=data, check=False).returncode == 1
+    with sqlite3.connect(data / "dutychat.db") as db:
+        flags = dict(db.execute("select username, password_temporary from staff").fetchall())
+    assert flags == {"aino": 1, "leo": 1}
 
 
 def test_password_hashes_are_argon2id(tmp_path: Path) -> None:
@@ -111,7 +139,19 @@ async def test_run_demo_prints_accounts_and_opens_chat(tmp_path: Path) -> None:
                 assert (await r.json())["open"] is True
             async with http.post(f"{server.url}/api/auth/login",
                                  json={"username": "demo-staff", "password": password}) as r:
-                assert r.status == 200
+                assert r.status == 200 and (await r.json())["state"] == "signed_in"
+        # The demo manager's role needs a second factor: the output gives its secret.
+        manager = output.split("demo-manager", 1)[1]
+        password = manager.split("password", 1)[1].split()[0]
+        secret = manager.split("secret", 1)[1].split()[0].rstrip(":")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(f"{server.url}/api/auth/login",
+                                 json={"username": "demo-manager", "password": password}) as r:
+                assert (await r.json())["state"] == "totp_required"
+            # The enrolment used this 30 s step's code; the next step's is accepted (clock drift).
+            code = pyotp.TOTP(secret).at(time.time() + 30)
+            async with http.post(f"{server.url}/api/auth/totp", json={"code": code}) as r:
+                assert (await r.json())["state"] == "signed_in", await r.text()
     finally:
         code = server.stop(signal.SIGINT)
     assert code == 0, server.output()

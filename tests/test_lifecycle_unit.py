@@ -23,6 +23,7 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import FixedClock
 from chat_server.db import ChatSessionRow, create_engine, migrate, sessionmaker
+from chat_server.passwords import PasswordPolicy, PasswordWork
 from chat_server.settings import TOPICS_FILE, ChatSettings, RosterSettings
 from chat_server.store.memory import MemoryChatStore
 from chat_server.topics import load_taxonomy, sync_topics
@@ -150,7 +151,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         roster_settings=RosterSettings(), clock=clock, notifier=notifier,
     )
     await service.start()
-    yield World(service, store, clock, notifier, StaffRepository(sessions), shifts, roster, engine, tmp_path)
+    staff = StaffRepository(sessions, PasswordWork(), PasswordPolicy())
+    yield World(service, store, clock, notifier, staff, shifts, roster, engine, tmp_path)
     await service.close()
     await store.close()
     await engine.dispose()

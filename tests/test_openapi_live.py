@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pyotp
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -134,12 +135,39 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.call("PATCH", f"/api/staff/{kirsi}", {"alias": "Kiki", "max_chats": 2}, status=200)
         await admin.call("POST", f"/api/staff/{kirsi}/disable", status=200)
         await admin.call("POST", f"/api/staff/{kirsi}/enable", {}, status=200)
-        await admin.call("POST", f"/api/staff/{kirsi}/password", status=200)
+        issued = (await admin.call("POST", f"/api/staff/{kirsi}/password", status=200)).body["password"]
         await admin.get("/api/staff")
         await admin.call("PATCH", "/api/staff/999999", {"alias": "X"}, status=404)
         me = (await admin.get("/api/auth/me")).body["staff"]["id"]
         await admin.call("POST", f"/api/staff/{me}/disable", status=409)
         await staff.get("/api/staff", status=403)
+
+        # One's own account and the sign-in steps.
+        await staff.get("/api/account")
+        setup = (await staff.call("POST", "/api/account/totp", status=201)).body
+        await staff.call("POST", "/api/account/totp/confirm", {"code": "12345x"}, status=401)
+        totp = pyotp.TOTP(setup["secret"])
+        await staff.call("POST", "/api/account/totp/confirm", {"code": totp.at(live.clock.now())}, status=200)
+        async with Http(live) as raw_second:
+            second = Client(raw_second, conformance)
+            step = await second.call("POST", "/api/auth/login", {"username": "aino", "password": PASSWORD}, status=200)
+            assert step.body["state"] == "totp_required"
+            await second.get("/api/roster/mine", status=403)
+            live.clock.move(timedelta(seconds=30))
+            await second.call("POST", "/api/auth/totp", {"code": totp.at(live.clock.now())}, status=200)
+            ids = [s["id"] for s in (await staff.get("/api/account/sessions")).body["sessions"] if not s["current"]]
+            await staff.call("DELETE", f"/api/account/sessions/{ids[0]}", status=200)
+            await staff.call("DELETE", f"/api/account/sessions/{ids[0]}", status=404)
+        await staff.call("POST", "/api/account/totp/disable", {"password": "not the password"}, status=403)
+        await staff.call("POST", "/api/account/totp/disable", {"password": PASSWORD}, status=200)
+        await admin.call("POST", f"/api/staff/{kirsi}/totp/reset", status=200)
+        async with Http(live) as raw_kirsi:
+            newcomer = Client(raw_kirsi, conformance)
+            await newcomer.call("POST", "/api/auth/login", {"username": "kirsi", "password": issued}, status=200)
+            await newcomer.call("POST", "/api/account/password", {"current_password": issued,
+                                "new_password": "password1234"}, status=400)
+            await newcomer.call("POST", "/api/account/password", {"current_password": issued,
+                                "new_password": "plum tractor lantern quietly"}, status=200)
 
         # Roster.
         weekly = (await admin.call("POST", "/api/roster/slots", {
@@ -204,4 +232,5 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
     documented = {(m, p) for p, ops in conformance.doc["paths"].items() for m in ops}
     assert documented - conformance.succeeded == set()
     assert {"invalid_request", "unauthenticated", "forbidden", "not_found", "conflict", "own_account",
-            "invalid_credentials", "unknown_ticket", "origin_not_allowed"} <= conformance.seen_errors
+            "invalid_credentials", "unknown_ticket", "origin_not_allowed", "sign_in_incomplete", "invalid_code",
+            "wrong_password", "weak_password"} <= conformance.seen_errors

@@ -1099,3 +1099,70 @@ async def test_redis_address_index_goes_with_the_chats(
     await rstore.end_chat("c1", EndReason.VISITOR_LEFT, Outcome.ABANDONED, T1)
     await rstore.finish_chat("c1")
     assert redis_keys(redis_url, redis_prefix) == {}
+
+# ---- login throttling (accounts) ------------------------------------------------------------
+
+
+async def _attempt(store: ChatStore, keys: list[str], free: list[int], now: datetime) -> float:
+    return await store.login_attempt(keys, free, now, 1.0, 8.0, 3600)
+
+
+async def test_login_attempts_back_off_exponentially_per_key(store: ChatStore) -> None:
+    assert [await _attempt(store, ["user:a"], [3], T0) for _ in range(4)] == [0.0] * 4
+    # The 4th attempt was past 3 free ones: the next waits 1 s, then 2, 4, capped at 8.
+    assert await _attempt(store, ["user:a"], [3], T0) == pytest.approx(1.0)
+    # A refused attempt is not counted.
+    assert await _attempt(store, ["user:a"], [3], T0 + timedelta(seconds=0.5)) == pytest.approx(0.5)
+    for step, expected in enumerate((2.0, 4.0, 8.0, 8.0), start=1):
+        now = T0 + timedelta(seconds=100 * step)
+        assert await _attempt(store, ["user:a"], [3], now) == 0.0
+        assert await _attempt(store, ["user:a"], [3], now) == pytest.approx(expected)
+    # Another key is untouched.
+    assert await _attempt(store, ["user:b"], [3], T0) == 0.0
+
+
+async def test_login_attempts_wait_for_the_longest_key_and_count_on_all(store: ChatStore) -> None:
+    assert await _attempt(store, ["user:a", "addr:x"], [1, 2], T0) == 0.0
+    assert await _attempt(store, ["user:b", "addr:x"], [1, 2], T0) == 0.0
+    # addr:x is past its 2 free attempts now: user:c waits for it, and nothing is counted on user:c.
+    assert await _attempt(store, ["user:c", "addr:x"], [1, 2], T0) == 0.0
+    assert await _attempt(store, ["user:c", "addr:x"], [1, 2], T0) == pytest.approx(1.0)
+    assert await _attempt(store, ["user:c"], [1], T0) == 0.0
+
+
+async def test_login_forget_clears_and_refunds(store: ChatStore) -> None:
+    for _ in range(2):
+        assert await _attempt(store, ["user:a", "addr:x"], [1, 2], T0) == 0.0
+    assert await _attempt(store, ["user:a", "addr:x"], [1, 2], T0) == pytest.approx(1.0)
+    await store.login_forget(["user:a"], ["addr:x"])
+    # user:a is forgotten and addr:x has one attempt back: one more is free, then the back-off again.
+    assert await _attempt(store, ["user:a", "addr:x"], [1, 2], T0) == 0.0
+    assert await _attempt(store, ["addr:x"], [2], T0) == 0.0
+    assert await _attempt(store, ["addr:x"], [2], T0) == pytest.approx(1.0)
+    await store.login_forget([], ["nothing:here"])
+    await store.login_forget([], [])
+
+
+async def test_login_counts_are_forgotten_after_a_while(store: ChatStore) -> None:
+    for _ in range(3):
+        await _attempt(store, ["user:a"], [1], T0)
+    later = T0 + timedelta(seconds=3600 + 9)
+    assert await _attempt(store, ["user:a"], [1], later) == 0.0
+    assert await _attempt(store, ["user:a"], [1], later) == 0.0
+
+
+async def test_concurrent_login_attempts_admit_only_the_free_ones(store: ChatStore, workers: Workers) -> None:
+    instances = await workers(5)
+    waits = await asyncio.gather(*(_attempt(instances[i % 5], ["user:a"], [5], T0) for i in range(50)))
+    # Five free, one more admitted that starts the back-off; every other one is told to wait.
+    assert waits.count(0.0) == 6
+
+
+async def test_redis_login_keys_expire(rstore: RedisChatStore, redis_url: str) -> None:
+    await rstore.login_attempt(["user:a"], [5], T0, 1.0, 8.0, 60)
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = await client.keys(f"{rstore.prefix}login:*")
+        assert len(keys) == 1 and 0 < await client.ttl(keys[0]) <= 60
+    finally:
+        await client.aclose()

@@ -220,3 +220,21 @@ class ChatFull(Exception):
 def text_bytes(text: str) -> int:
     """The UTF-8 size of a message text (a lone surrogate counts its three bytes)."""
     return len(text.encode("utf-8", "surrogatepass"))
+
+    # ---- login throttling (accounts): opaque keys (hashes of a user name or an address hash)
+    async def login_attempt(
+        self, keys: list[str], free: list[int], now: datetime, base_seconds: float, max_seconds: float,
+        forget_seconds: int,
+    ) -> float:
+        """Atomically admit one login attempt against every key, or answer how long to wait.
+
+        When any key is waiting (its back-off has not passed), nothing is counted
+        and the longest wait in seconds is returned. Otherwise the attempt is
+        counted on each key and 0 returned; a key past its `free` attempts (the
+        same position in `free`) then waits base_seconds * 2**(beyond - 1), at
+        most max_seconds, before the next. A key is forgotten forget_seconds
+        after its last attempt or back-off.
+        """
+
+    async def login_forget(self, clear: list[str], refund: list[str]) -> None:
+        """Forget the `clear` keys entirely and take one attempt off each `refund` key."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chat_server.chat.models import (
@@ -45,6 +45,9 @@ class MemoryChatStore:
         # flood limits: chat id -> bytes of text held; opaque key -> (count, monotonic expiry)
         self._bytes: dict[str, int] = {}
         self._counters: dict[str, tuple[int, float]] = {}
+
+        # login throttling (accounts)
+        self._logins: dict[str, _LoginCount] = {}
 
     async def close(self) -> None:
         self._chats.clear()
@@ -398,3 +401,39 @@ class MemoryChatStore:
 
     async def count_in_window(self, key: str, window_seconds: int) -> int:
         return self._count("window:" + key, window_seconds)
+
+    # ---- login throttling (accounts)
+    async def login_attempt(
+        self, keys: list[str], free: list[int], now: datetime, base_seconds: float, max_seconds: float,
+        forget_seconds: int,
+    ) -> float:
+        for key in [k for k, count in self._logins.items() if count.forgotten_at <= now]:
+            del self._logins[key]
+        counts = [self._logins[key] for key in keys if key in self._logins]
+        wait = max([(count.until - now).total_seconds() for count in counts] + [0.0])
+        if wait > 0:
+            return wait
+        for key, allowed in zip(keys, free, strict=True):
+            count = self._logins.setdefault(key, _LoginCount(0, now, now))
+            count.attempts += 1
+            delay = 0.0
+            if count.attempts > allowed:
+                delay = min(max_seconds, base_seconds * 2 ** (count.attempts - allowed - 1))
+                count.until = now + timedelta(seconds=delay)
+            count.forgotten_at = now + timedelta(seconds=forget_seconds + delay)
+        return 0.0
+
+    async def login_forget(self, clear: list[str], refund: list[str]) -> None:
+        for key in clear:
+            self._logins.pop(key, None)
+        for key in refund:
+            count = self._logins.get(key)
+            if count is not None and count.attempts > 0:
+                count.attempts -= 1
+
+
+@dataclass(slots=True)
+class _LoginCount:
+    attempts: int
+    until: datetime
+    forgotten_at: datetime

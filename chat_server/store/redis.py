@@ -80,6 +80,8 @@ SCRIPTS = (
     "create", "by_resume", "read_queue", "read_set", "assign", "assign_chat", "language", "transfer", "requeue",
     "end", "finish",
     "visitor", "append", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
+    # login throttling (accounts)
+    "login_attempt", "login_forget",
 )
 
 
@@ -601,6 +603,26 @@ class RedisChatStore:
             pipe.incr(name)
             _, count = await pipe.execute()
         return int(count)
+
+
+    # ---- login throttling (accounts)
+    async def login_attempt(
+        self, keys: list[str], free: list[int], now: datetime, base_seconds: float, max_seconds: float,
+        forget_seconds: int,
+    ) -> float:
+        """Admit one login attempt against every key, or answer the longest wait (one script)."""
+        if not keys:
+            return 0.0
+        wait = await self._run(
+            "login_attempt", [self._k("login", key) for key in keys], repr(now.timestamp()), repr(base_seconds),
+            repr(max_seconds), forget_seconds, *free,
+        )
+        return float(_text(wait))
+
+    async def login_forget(self, clear: list[str], refund: list[str]) -> None:
+        """Forget the `clear` keys and take one attempt off each `refund` key (one script)."""
+        if clear or refund:
+            await self._run("login_forget", [self._k("login", key) for key in (*clear, *refund)], len(clear))
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600

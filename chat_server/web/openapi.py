@@ -25,7 +25,7 @@ def implied_errors(route: Route) -> list[str]:
     if route.body is not None or route.query is not None or route.params is not None:
         codes.append(errors.INVALID_REQUEST)
     if route.roles:
-        codes += [errors.UNAUTHENTICATED, errors.FORBIDDEN]
+        codes += [errors.UNAUTHENTICATED, errors.SIGN_IN_INCOMPLETE, errors.FORBIDDEN]
     if route.method in _WRITES:
         codes.append(errors.ORIGIN_NOT_ALLOWED)
     if "{" in route.path:

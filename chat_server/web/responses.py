@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
 from chat_server import errors
 from chat_server.accounts import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
     AccountError,
     LastAdmin,
+    LoginSession,
     NoSuchStaff,
     Role,
+    SessionState,
     StaffAccount,
+    TotpError,
     UsernameTaken,
     WeakPassword,
+    WrongPassword,
 )
 from chat_server.keys import clock_key, logins_key
+from chat_server.passwords import PasswordWorkBusy
 from chat_server.realtime.staff import SESSION_COOKIE
 from chat_server.staff_rules import OwnAccount, StaffRuleError
 from roster.repository import Conflict, NotFound, RosterError
@@ -36,34 +41,60 @@ STATUS = {
     errors.LAST_ADMIN: 409,
     errors.UNKNOWN_TICKET: 404,
     errors.INTERNAL_ERROR: 500,
+    errors.TOO_MANY_ATTEMPTS: 429,
+    errors.SIGN_IN_INCOMPLETE: 403,
+    errors.WRONG_PASSWORD: 403,
+    errors.INVALID_CODE: 401,
+    errors.SECOND_FACTOR_REQUIRED: 409,
 }
 
 
 class ApiError(Exception):
     """Raise to answer with a documented error code (the middleware renders it)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = STATUS[code]
+        # Seconds, sent as Retry-After (too_many_attempts).
+        self.retry_after = retry_after
 
 
-def error_response(code: str, message: str, status: int | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status or STATUS[code])
+def error_response(
+    code: str, message: str, status: int | None = None, retry_after: int | None = None
+) -> web.Response:
+    response = web.json_response({"error": {"code": code, "message": message}}, status=status or STATUS[code])
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def too_many_attempts(seconds: float) -> ApiError:
+    wait = max(1, math.ceil(seconds))
+    return ApiError(errors.TOO_MANY_ATTEMPTS, f"Too many attempts; try again in {wait} s.", retry_after=wait)
+
+
+async def current_session(request: web.Request, states: tuple[SessionState, ...] = ()) -> LoginSession:
+    """The caller's signed-in session, or one at one of `states` of the sign-in."""
+    found = await request.app[logins_key].session_for(
+        request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
+    )
+    if found is None:
+        raise ApiError(errors.UNAUTHENTICATED, "Log in first.")
+    if found.state is not SessionState.SIGNED_IN and found.state not in states:
+        raise ApiError(errors.SIGN_IN_INCOMPLETE, f"Finish signing in first ({found.state.value}).")
+    return found
 
 
 async def current_staff(request: web.Request) -> StaffAccount:
-    account = await request.app[logins_key].staff_for(
-        request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
-    )
-    if account is None:
-        raise ApiError(errors.UNAUTHENTICATED, "Log in first.")
-    return account
+    return (await current_session(request)).account
 
 
-async def require_role(request: web.Request, *roles: Role) -> StaffAccount:
-    account = await current_staff(request)
+async def require_role(
+    request: web.Request, *roles: Role, states: tuple[SessionState, ...] = ()
+) -> StaffAccount:
+    account = (await current_session(request, states)).account
     if account.role not in roles:
         raise ApiError(errors.FORBIDDEN, "Your role may not do this.")
     return account
@@ -80,9 +111,14 @@ def domain_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, StaffRuleError):
         return ApiError(errors.OWN_ACCOUNT if isinstance(exc, OwnAccount) else errors.FORBIDDEN, exc.message)
     if isinstance(exc, WeakPassword):
-        return ApiError(
-            errors.WEAK_PASSWORD, f"The password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
-        )
+        # The policy's own message: it names the rule, never the password.
+        return ApiError(errors.WEAK_PASSWORD, str(exc))
+    if isinstance(exc, WrongPassword):
+        return ApiError(errors.WRONG_PASSWORD, "The current password is wrong.")
+    if isinstance(exc, TotpError):
+        return ApiError(errors.CONFLICT, str(exc).capitalize() + ".")
+    if isinstance(exc, PasswordWorkBusy):
+        return too_many_attempts(1)
     if isinstance(exc, UsernameTaken):
         return ApiError(errors.CONFLICT, "That user name is taken.")
     if isinstance(exc, LastAdmin):

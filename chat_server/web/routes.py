@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from chat_server import errors as e
+from chat_server.accounts import SessionState
 from chat_server.keys import settings_key
-from chat_server.staff_rules import EVERYONE, MANAGERS
-from chat_server.web import auth, canned, public, reports, roster_api, staff_admin
+from chat_server.staff_rules import ADMINS, EVERYONE, MANAGERS
+from chat_server.web import account, auth, canned, public, reports, roster_api, staff_admin
 from chat_server.web.openapi import build_document
 from chat_server.web.pages import setup_pages
 from chat_server.web.routing import Route, install
@@ -23,6 +24,10 @@ SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
 SLOT_DATE = SLOT + "/dates/{day}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
+SESSION = r"/api/account/sessions/{session_id:[0-9a-f]{16}}"
+# Every sign-in step: a session at any of them may read who it is and where it stands.
+SIGN_IN_STEPS = (SessionState.TOTP_REQUIRED, SessionState.PASSWORD_CHANGE_REQUIRED,
+                 SessionState.TOTP_ENROLMENT_REQUIRED)
 
 
 class OpenApiDocument(Reply):
@@ -55,10 +60,34 @@ ROUTES: list[Route] = [
           body=public.MoveClock, testing_only=True),
     Route("GET", "/api/openapi.json", openapi_json, "This document", OpenApiDocument),
     # ------------------------------------------------------------ sessions
-    Route("POST", "/api/auth/login", auth.login, "Log in; sets the dutychat_session cookie", auth.LoggedIn,
-          body=auth.Login, errors=(e.INVALID_CREDENTIALS,)),
+    Route("POST", "/api/auth/login", auth.login, "Log in; sets the dutychat_session cookie at the state the "
+          "sign-in reached", auth.LoggedIn, body=auth.Login, errors=(e.INVALID_CREDENTIALS, e.TOO_MANY_ATTEMPTS)),
+    Route("POST", "/api/auth/totp", auth.second_factor, "The second-factor step of a sign-in at totp_required: "
+          "a TOTP code or a recovery code", auth.LoggedIn, body=auth.SecondFactor, roles=EVERYONE,
+          states=(SessionState.TOTP_REQUIRED,), errors=(e.INVALID_CODE, e.TOO_MANY_ATTEMPTS, e.CONFLICT)),
     Route("POST", "/api/auth/logout", auth.logout, "Log out (revokes the session)", Ok),
-    Route("GET", "/api/auth/me", auth.me, "The logged-in staff member", auth.LoggedIn, roles=EVERYONE),
+    Route("GET", "/api/auth/me", auth.me, "The logged-in staff member and the state of the sign-in", auth.LoggedIn,
+          roles=EVERYONE, states=SIGN_IN_STEPS),
+    # ------------------------------------------------------------ one's own account
+    Route("GET", "/api/account", account.account, "The caller's account and second-factor status",
+          account.Account, roles=EVERYONE),
+    Route("POST", "/api/account/password", account.change_password, "Change one's own password; ends every "
+          "other session (also the step password_change_required)", auth.LoggedIn, body=account.PasswordChange,
+          roles=EVERYONE, states=(SessionState.PASSWORD_CHANGE_REQUIRED,),
+          errors=(e.WRONG_PASSWORD, e.WEAK_PASSWORD, e.TOO_MANY_ATTEMPTS)),
+    Route("POST", "/api/account/totp", account.totp_begin, "Start enrolling a TOTP second factor: secret and QR "
+          "code, answered once", account.TotpSetup, status=201, body=EmptyBody, body_required=False,
+          roles=EVERYONE, states=(SessionState.TOTP_ENROLMENT_REQUIRED,), errors=(e.CONFLICT,)),
+    Route("POST", "/api/account/totp/confirm", account.totp_confirm, "Turn the second factor on with a first "
+          "code; answers the recovery codes once", account.TotpEnabled, body=account.TotpCode, roles=EVERYONE,
+          states=(SessionState.TOTP_ENROLMENT_REQUIRED,), errors=(e.INVALID_CODE, e.CONFLICT)),
+    Route("POST", "/api/account/totp/disable", account.totp_disable, "Turn one's own second factor off (the "
+          "password confirms it)", account.Account, body=account.TotpDisable, roles=EVERYONE,
+          errors=(e.WRONG_PASSWORD, e.SECOND_FACTOR_REQUIRED, e.TOO_MANY_ATTEMPTS)),
+    Route("GET", "/api/account/sessions", account.list_sessions, "The caller's live login sessions",
+          account.SessionList, roles=EVERYONE),
+    Route("DELETE", SESSION, account.end_session, "End one of the caller's sessions", Ok,
+          params=account.SessionPath, roles=EVERYONE),
     # ------------------------------------------------------------ reports and ratings
     Route("GET", "/api/reports/summary", reports.summary, "Sessions by outcome and topic over local dates",
           reports.Summary, query=reports.SummaryQuery, roles=MANAGERS),
@@ -114,9 +143,12 @@ ROUTES: list[Route] = [
           roles=MANAGERS, errors=(e.OWN_ACCOUNT, e.LAST_ADMIN)),
     Route("POST", STAFF + "/enable", staff_admin.enable_staff, "Enable again", staff_admin.OneStaff,
           params=staff_admin.StaffPath, body=EmptyBody, body_required=False, roles=MANAGERS),
-    Route("POST", STAFF + "/password", staff_admin.reset_password, "Reset to a generated one-time password; ends "
+    Route("POST", STAFF + "/password", staff_admin.reset_password, "Reset to a generated temporary password; ends "
           "sessions", staff_admin.StaffWithPassword, params=staff_admin.StaffPath, body=EmptyBody,
-          body_required=False, roles=MANAGERS, errors=(e.OWN_ACCOUNT,)),
+          body_required=False, roles=MANAGERS, errors=(e.OWN_ACCOUNT, e.TOO_MANY_ATTEMPTS)),
+    Route("POST", STAFF + "/totp/reset", staff_admin.reset_totp, "Remove a member's second factor (admins); ends "
+          "sessions", staff_admin.OneStaff, params=staff_admin.StaffPath, body=EmptyBody, body_required=False,
+          roles=ADMINS, errors=(e.OWN_ACCOUNT,)),
     # ------------------------------------------------------------ canned responses
     Route("GET", "/api/canned-responses", canned.list_canned, "Canned responses, optionally of one language",
           canned.CannedList, query=canned.CannedQuery, roles=EVERYONE),

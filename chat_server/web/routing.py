@@ -5,7 +5,8 @@ role check (401/403), then path, query and body through their models (400;
 404 for an unknown id), then the handler, whose answer it renders. Domain
 refusals (roster, accounts, staff rules) become their documented error codes.
 A handler receives, by keyword, only what its route declares: `me` (the
-logged-in account) when it has roles, `params`, `query`, `body`.
+logged-in account) when it has roles (and `login`, its LoginSession, if the
+handler takes it), `params`, `query`, `body`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from chat_server.accounts import Role
+from chat_server import errors
+from chat_server.accounts import Role, SessionState
 from chat_server.web.parsing import parse_body, parse_path, parse_query
-from chat_server.web.responses import domain_error, require_role
+from chat_server.web.responses import ApiError, current_session, domain_error, error_response
 
 Answer = web.StreamResponse | BaseModel | dict[str, Any]
 Handler = Callable[..., Awaitable[Answer]]
@@ -48,6 +50,8 @@ class Route:
     params: type[BaseModel] | None = None
     # Empty: public; otherwise the roles that may call it.
     roles: tuple[Role, ...] = ()
+    # The sign-in steps (besides signed in) whose session may call it, e.g. the password change.
+    states: tuple[SessionState, ...] = ()
     # Documented error codes besides those the table implies (see `implied_errors`).
     errors: tuple[str, ...] = ()
     # Other documented statuses and their replies (e.g. /healthz's 503).
@@ -66,10 +70,16 @@ class Route:
         return given | {name for name in ("params", "query", "body") if getattr(self, name) is not None}
 
 
+def _takes_login(route: Route) -> bool:
+    return "login" in inspect.signature(route.handler).parameters
+
+
 def _check(route: Route) -> None:
     """Refuse at startup a handler whose parameters do not match its table entry."""
     parameters = list(inspect.signature(route.handler).parameters)
-    if parameters[:1] != ["request"] or set(parameters[1:]) != route.kwargs:
+    # `login` is optional for a route with roles: given only to handlers that take it.
+    given = set(parameters[1:]) - ({"login"} if route.roles else set())
+    if parameters[:1] != ["request"] or given != route.kwargs:
         raise TypeError(f"{route.handler.__qualname__} takes {parameters}, its route gives request + {route.kwargs}")
 
 
@@ -83,12 +93,18 @@ def render(route: Route, answer: Answer) -> web.StreamResponse:
 
 def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     _check(route)
+    takes_login = _takes_login(route)
 
     @functools.wraps(route.handler)
     async def handler(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
         if route.roles:
-            kwargs["me"] = await require_role(request, *route.roles)
+            login = await current_session(request, route.states)
+            if login.account.role not in route.roles:
+                raise ApiError(errors.FORBIDDEN, "Your role may not do this.")
+            kwargs["me"] = login.account
+            if takes_login:
+                kwargs["login"] = login
         if route.params is not None:
             kwargs["params"] = parse_path(request, route.params)
         if route.query is not None:
@@ -96,12 +112,19 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
         if route.body is not None:
             kwargs["body"] = await parse_body(request, route.body, required=route.body_required)
         try:
-            answer = await route.handler(request, **kwargs)
-        except Exception as exc:
-            translated = domain_error(exc)
-            if translated is None:
+            try:
+                answer = await route.handler(request, **kwargs)
+            except ApiError:
                 raise
-            raise translated from None
+            except Exception as exc:
+                translated = domain_error(exc)
+                if translated is None:
+                    raise
+                raise translated from None
+        except ApiError as exc:
+            if exc.retry_after is None:
+                raise
+            return error_response(exc.code, exc.message, retry_after=exc.retry_after)
         return render(route, answer)
 
     return handler

@@ -12,14 +12,16 @@ from aiohttp import web
 from pydantic import Field, model_validator
 
 from chat_server import errors
-from chat_server.accounts import MAX_CHATS_LIMIT, MAX_PASSWORD_LENGTH, Role, StaffAccount, generate_password
-from chat_server.keys import clock_key, notifier_key, service_key, settings_key, staff_key
+from chat_server.accounts import MAX_CHATS_LIMIT, Role, StaffAccount, generate_password
+from chat_server.keys import clock_key, logins_key, notifier_key, service_key, settings_key, staff_key
+from chat_server.passwords import MAX_PASSWORD_LENGTH
 from chat_server.staff_rules import (
     check_add,
     check_change,
     check_disable,
     check_enable,
     check_reset_password,
+    check_reset_totp,
     routing_changed,
 )
 from chat_server.web.responses import ApiError
@@ -53,7 +55,8 @@ class NewStaff(Body):
     role: RoleName = "staff"
     languages: OfferedLanguages = []
     max_chats: MaxChats | None = Field(None, description="default: chat.default_max_chats")
-    # Absent or null: the server generates a one-time password and answers it once.
+    # Absent or null: the server generates one and answers it once. Either way it is temporary:
+    # it must be changed at the first sign-in and expires after auth.temporary_password_hours.
     password: Password | None = None
 
 
@@ -82,7 +85,7 @@ class OneStaff(Reply):
 
 
 class StaffWithPassword(OneStaff):
-    password: str | None = Field(description="a generated one-time password, shown only in this reply")
+    password: str | None = Field(description="a generated temporary password, shown only in this reply")
 
 
 async def _target(request: web.Request, params: StaffPath) -> StaffAccount:
@@ -98,14 +101,15 @@ def _audit(action: str, me: StaffAccount, target: StaffAccount) -> None:
 
 
 async def add_staff(request: web.Request, me: StaffAccount, body: NewStaff) -> StaffWithPassword:
-    """Add a member; answer a generated one-time password once if none was sent."""
+    """Add a member with a temporary password; answer a generated one once if none was sent."""
     role = Role(body.role)
     check_add(me, role)
-    password = body.password if body.password is not None else generate_password()
+    settings = request.app[settings_key]
+    password = body.password if body.password is not None else generate_password(settings.auth.min_password_length)
     account = await request.app[staff_key].add(
         body.username, password, display_name=body.display_name, alias=body.alias, role=role,
-        languages=tuple(body.languages), max_chats=body.max_chats or request.app[settings_key].chat.default_max_chats,
-        now=request.app[clock_key].now(),
+        languages=tuple(body.languages), max_chats=body.max_chats or settings.chat.default_max_chats,
+        temporary=True, now=request.app[clock_key].now(),
     )
     _audit("add", me, account)
     return StaffWithPassword(staff=StaffEntry.of(account), password=password if body.password is None else None)
@@ -150,11 +154,24 @@ async def enable_staff(request: web.Request, me: StaffAccount, params: StaffPath
 async def reset_password(
     request: web.Request, me: StaffAccount, params: StaffPath, body: EmptyBody
 ) -> StaffWithPassword:
-    """Give a member a generated one-time password (answered once) and end their sessions."""
+    """Give a member a generated temporary password (answered once) and end their sessions."""
     target = await _target(request, params)
     check_reset_password(me, target)
-    password = generate_password()
-    account = await request.app[staff_key].reset_password(target.username, password)
+    password = generate_password(request.app[settings_key].auth.min_password_length)
+    account = await request.app[staff_key].reset_password(
+        target.username, password, temporary=True, now=request.app[clock_key].now()
+    )
     await request.app[notifier_key].disconnect_staff(account.id)
     _audit("reset_password", me, account)
     return StaffWithPassword(staff=StaffEntry.of(account), password=password)
+
+
+async def reset_totp(request: web.Request, me: StaffAccount, params: StaffPath, body: EmptyBody) -> OneStaff:
+    """Remove a member's second factor (a lost phone); their sessions end, they enrol again at sign-in."""
+    target = await _target(request, params)
+    check_reset_totp(me, target)
+    account = await request.app[staff_key].totp_disable(target.id)
+    await request.app[logins_key].end_others(target.id, None)
+    await request.app[notifier_key].disconnect_staff(account.id)
+    _audit("reset_totp", me, account)
+    return OneStaff(staff=StaffEntry.of(account))

@@ -8,6 +8,7 @@ import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
 import * as http from "../shared/api.js";
+import { continueSignIn, errorMessage, hideSteps } from "../shared/signin.js";
 import { setLinkAllowlist } from "../shared/thread.js";
 import { ChatTab, durationText, languageName, setOwnLanguages } from "./chats.js";
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
@@ -79,7 +80,19 @@ function banner(text, { autoHide = false, error = false } = {}) {
 
 // ------------------------------------------------------------ sign in / out
 
+// The sign-in's further steps (second factor, own password, enrolment), then the desk.
+function signInSteps(reply, password) {
+  if (reply.state === "signed_in") return enterDesk(reply.staff);
+  $("login-form").hidden = true;
+  return continueSignIn(reply, password, (staff) => {
+    $("login-form").hidden = false;
+    enterDesk(staff);
+  });
+}
+
 function showLogin(message) {
+  hideSteps();
+  $("login-form").hidden = false;
   $("desk-view").hidden = true;
   $("logout").hidden = true;
   $("whoami").textContent = "";
@@ -95,10 +108,12 @@ async function onLogin(event) {
   const button = $("login-submit");
   button.disabled = true;
   try {
-    const result = await http.login($("username").value.trim(), $("password").value);
+    const password = $("password").value;
+    const result = await http.login($("username").value.trim(), password);
     $("password").value = "";
-    if (result.ok) return enterDesk(result.data.staff);
+    if (result.ok) return signInSteps(result.data, password);
     const code = result.error.code;
+    if (code === "too_many_attempts") return showLogin(errorMessage(result));
     const key =
       code === "invalid_credentials"
         ? "console.login.error_credentials"
@@ -558,7 +573,10 @@ async function boot() {
   }, BACKSTOP_FETCH_MS);
 
   const session = await http.me();
-  if (session.ok) enterDesk(session.data.staff);
+  if (session.ok) {
+    $("login-view").hidden = false;
+    signInSteps(session.data, "");
+  }
   else showLogin(session.status === 0 ? t("console.login.error_network") : null);
 }
 

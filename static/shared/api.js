@@ -20,7 +20,10 @@ export async function api(method, path, body) {
     /* empty or non-JSON body */
   }
   if (response.ok) return { ok: true, status: response.status, data };
-  return { ok: false, status: response.status, error: (data && data.error) || { code: `http_${response.status}` } };
+  const error = (data && data.error) || { code: `http_${response.status}` };
+  // too_many_attempts: the seconds to wait (docs/protocol.md, login throttling).
+  const retryAfter = Number(response.headers.get("Retry-After"));
+  return { ok: false, status: response.status, error, retryAfter: Number.isFinite(retryAfter) ? retryAfter : 0 };
 }
 
 export const login = (username, password) => api("POST", "/api/auth/login", { username, password });
@@ -34,3 +37,14 @@ export const createCanned = (body) => api("POST", "/api/canned-responses", body)
 export const changeCanned = (id, body) => api("PUT", `/api/canned-responses/${encodeURIComponent(id)}`, body);
 export const deleteCanned = (id) => api("DELETE", `/api/canned-responses/${encodeURIComponent(id)}`);
 export const myShifts = () => api("GET", "/api/roster/mine");
+
+// Sign-in steps and one's own account (docs/protocol.md §6 login, §10).
+export const secondFactor = (code) => api("POST", "/api/auth/totp", { code });
+export const account = () => api("GET", "/api/account");
+export const changePassword = (current_password, new_password) =>
+  api("POST", "/api/account/password", { current_password, new_password });
+export const totpBegin = () => api("POST", "/api/account/totp");
+export const totpConfirm = (code) => api("POST", "/api/account/totp/confirm", { code });
+export const totpDisable = (password) => api("POST", "/api/account/totp/disable", { password });
+export const sessions = () => api("GET", "/api/account/sessions");
+export const endSession = (id) => api("DELETE", `/api/account/sessions/${encodeURIComponent(id)}`);

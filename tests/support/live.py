@@ -30,10 +30,12 @@ def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
     """Test settings: defaults, no environment, a fixed secret, a private data dir."""
     base: dict[str, Any] = {
         "server": {"data_dir": str(data_dir), "public_url": "http://127.0.0.1:8080"},
-        "auth": {"secret_key": "test-secret-" + "x" * 40},
         "logging": {"level": "DEBUG"},
         # Tests send quickly; the rate limit has its own test.
         "limits": {"events_per_second": 1000.0, "event_burst": 1000},
+        # Managers sign in with a password alone here; the second factor has its own tests
+        # (tests/test_accounts_http.py), which turn the requirement back on.
+        "auth": {"secret_key": "test-secret-" + "x" * 40, "totp_required_roles": []},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
