@@ -252,14 +252,14 @@ class AddressHasher:
         ]
 
     async def group_hash(self, request: BaseRequest, store: AddressKeys, today: date) -> str | None:
-        """A keyed hash under today's key of the visitor's address group (see `address_group`)."""
+        """A keyed hash under today's key of what the visitor's address counts as (see `counted_address`)."""
         address = self.client_address(request)
         if address is None:
             return None
         (key,) = await store.address_keys([today.isoformat()], ADDRESS_KEY_TTL_SECONDS)
         if key is None:
             return None
-        return hmac.new(bytes.fromhex(key), address_group(address).encode(), hashlib.sha256).hexdigest()
+        return hmac.new(bytes.fromhex(key), counted_address(address).encode(), hashlib.sha256).hexdigest()
 
     def _is_proxy(self, address: IPAddress) -> bool:
         return any(address in network for network in self._trusted)
@@ -287,17 +287,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def address_group(address: str) -> str:
-    """What one client is counted by: an IPv4 address, or an IPv6 address's /64.
-
-    One IPv6 subscriber gets a whole /64, so counting single addresses would let
-    them take a fresh one for every attempt.
-    """
-    parsed = ipaddress.ip_address(address)
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
