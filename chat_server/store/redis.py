@@ -43,14 +43,17 @@ on a single Redis server (and with replicas), though not on Redis Cluster.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import ResponseError
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection, SSLConnection
+from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
+from redis.exceptions import RedisError, ResponseError
 
 from chat_server.chat.models import (
     Chat,
@@ -63,6 +66,9 @@ from chat_server.chat.models import (
     StaffPresence,
 )
 from chat_server.store import lua
+from chat_server.store.redis_pool import bounded_pool
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "dutychat:"
 DEFAULT_TTL_SECONDS = 86400
@@ -71,6 +77,8 @@ COMMAND_TIMEOUT_SECONDS = 5
 # How long a caller waits for a free pooled connection before an error: overload
 # queues callers instead of opening ever more connections.
 POOL_TIMEOUT_SECONDS = 20.0
+# How long an acknowledged write waits for a replica to confirm it (WAIT), by default.
+DEFAULT_REPLICA_TIMEOUT_MS = 500
 
 # One `.lua` file each in chat_server/store/lua/, composed by its loader.
 SCRIPTS = (
@@ -206,15 +214,36 @@ def _dedupe_field(sender: Sender, client_id: str) -> str:
     return json.dumps([sender.value, client_id])
 
 
+class NotReplicatedError(RedisError):
+    """A write that is acknowledged to a client reached no replica in time; the client retries."""
+
+
+# The scripts whose outcome a client is told (an acknowledgement, an assignment, an end):
+# with replicas they return only once a replica has the write too (WAIT).
+REPLICATED_SCRIPTS = frozenset({"append", "assign", "transfer", "requeue", "end", "finish"})
+
+
 class RedisChatStore:
     """A ChatStore in Redis: each racing decision is one atomic Lua script."""
 
     def __init__(
-        self, client: Redis, prefix: str = DEFAULT_PREFIX, ttl_seconds: int = DEFAULT_TTL_SECONDS
+        self, client: Redis, prefix: str = DEFAULT_PREFIX, ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        wait_replicas: int = 1, replica_timeout_ms: int = DEFAULT_REPLICA_TIMEOUT_MS,
     ) -> None:
-        """Use a client created with decode_responses=True; the store owns and closes it."""
+        """Use a client created with decode_responses=True; the store owns and closes it.
+
+        wait_replicas: how many in-sync replicas an acknowledged write waits for (at most
+        as many as the primary has online; 0 never waits).
+        """
         if ttl_seconds < 1:
             raise ValueError("ttl_seconds must be at least 1")
+        self._wait_replicas = max(0, wait_replicas)
+        self._replica_timeout_ms = max(1, replica_timeout_ms)
+        # What the primary last said about itself (INFO), refreshed with every heartbeat.
+        self._replicas_online = 0
+        self._primary_id: str | None = None
+        self._epoch_seen: str | None = None
+        self._ever_replicated = False
         self._redis = client
         self._prefix = prefix
         self._ttl = int(ttl_seconds)
@@ -234,15 +263,20 @@ class RedisChatStore:
         prefix: str = DEFAULT_PREFIX,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        wait_replicas: int = 1,
+        replica_timeout_ms: int = DEFAULT_REPLICA_TIMEOUT_MS,
     ) -> RedisChatStore:
-        """Connect through a bounded pool on which overload waits instead of failing."""
-        pool = BlockingConnectionPool.from_url(
+        """Connect (to one server, or to the primary Sentinels name) through a bounded pool on which overload waits."""
+        pool = bounded_pool(
             url, max_connections=max_connections, timeout=POOL_TIMEOUT_SECONDS, decode_responses=True,
             # A command on a connection that died with a restarted server must fail, not hang.
             socket_timeout=COMMAND_TIMEOUT_SECONDS, socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
             retry_on_timeout=False,
         )
-        return cls(Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds)
+        return cls(
+            Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds, wait_replicas=wait_replicas,
+            replica_timeout_ms=replica_timeout_ms,
+        )
 
     @property
     def prefix(self) -> str:
@@ -254,27 +288,111 @@ class RedisChatStore:
         await self._redis.aclose()
 
     async def check_persistence(self) -> str | None:
-        """Describe how the server writes data to disk, or None when it does not."""
-        try:
-            save = _text((await self._redis.config_get("save")).get("save") or "")
-            appendonly = _text((await self._redis.config_get("appendonly")).get("appendonly") or "no")
-        except ResponseError as exc:
-            # Managed services often rename CONFIG; unknown must count as persisting.
-            return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
+        """Describe how the primary or any replica writes data to disk, or None when none does."""
         found = []
-        if save.strip():
-            found.append(f"RDB snapshots are enabled (save {save!r})")
-        if appendonly.strip().lower() == "yes":
-            found.append("the append-only file is enabled (appendonly yes)")
+        primary = await _persistence(self._redis)
+        if primary:
+            found.append(primary)
+        for host, port in await self._replica_addresses():
+            # The replicas hold every chat too; the primary's account is theirs (the same ACL file).
+            replica = _node_client(self._redis, host, port)
+            try:
+                problem = await _persistence(replica)
+            except RedisError as exc:
+                problem = f"its persistence settings cannot be read ({type(exc).__name__})"
+            finally:
+                await replica.aclose()
+            if problem:
+                found.append(f"replica {host}:{port}: {problem}")
         return "; ".join(found) or None
+
+    async def _replica_addresses(self) -> list[tuple[str, int]]:
+        """The replicas the primary reports (INFO replication), whatever their state."""
+        try:
+            info = await self._redis.info("replication")
+        except ResponseError:
+            return []
+        found = []
+        for name, value in info.items():
+            if name.startswith("slave") and isinstance(value, dict) and "ip" in value:
+                found.append((str(value["ip"]), int(value["port"])))
+        return found
+
+    async def replication(self) -> tuple[int, bool]:
+        """Ask the primary how many replicas are in sync; note (and log once) a failover to a new primary.
+
+        Returns (replicas online, whether this store waits for any). Called with every heartbeat.
+        """
+        try:
+            info = await self._redis.info("server", "replication")
+        except ResponseError:
+            # INFO not allowed for the account: replicas unknown, acknowledgements do not wait.
+            self._replicas_online = 0
+            return 0, False
+        online = sum(
+            1 for name, value in info.items()
+            if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
+        )
+        self._replicas_online = online
+        self._ever_replicated = self._ever_replicated or online > 0
+        primary = str(info.get("run_id", ""))
+        if self._primary_id is not None and primary != self._primary_id:
+            epoch = await self._redis.get(self._prefix + "epoch")
+            if epoch is not None and epoch == self._epoch_seen:
+                # Same contents under a new server: a replica was promoted (or a switch-over).
+                log.warning(
+                    "the chat store failed over to a new Redis primary; live chats carry on",
+                    extra={"count": online},
+                )
+        self._primary_id = primary
+        return online, self._wait_replicas > 0 and online > 0
+
+    async def health(self) -> str:
+        """"ready", or "degraded" when replicas are expected but none is in sync; raises when Redis is unreachable."""
+        online, _ = await self.replication()
+        if self._wait_replicas > 0 and online == 0 and self._has_replicas_configured():
+            return "degraded"
+        return "ready"
+
+    def _has_replicas_configured(self) -> bool:
+        """A Sentinel deployment has replicas by definition; a plain server only once it reported one."""
+        return isinstance(self._redis.connection_pool, SentinelConnectionPool) or self._ever_replicated
 
     def _k(self, kind: str, ident: object) -> str:
         """Name a key of this store."""
         return f"{self._prefix}{kind}:{ident}"
 
     async def _run(self, name: str, keys: list[str], *args: str | int) -> Any:
-        """Run a registered script with the prefix and TTL as its first arguments."""
-        return await self._scripts[name](keys=keys, args=[self._prefix, self._ttl, *args])
+        """Run a registered script with the prefix and TTL as its first arguments.
+
+        A script whose outcome a client is told returns, with replicas, only once one has it.
+        """
+        script = self._scripts[name]
+        argv = [self._prefix, self._ttl, *args]
+        if name not in REPLICATED_SCRIPTS or not self._waits():
+            return await script(keys=keys, args=argv)
+        # WAIT counts the writes of its own connection: the script and WAIT share one.
+        async with self._redis.client() as conn:
+            result = await script(keys=keys, args=argv, client=conn)
+            await self._replicated(conn, name)
+        return result
+
+    def _waits(self) -> bool:
+        """Whether acknowledged writes wait for a replica now."""
+        return self._wait_replicas > 0 and self._replicas_online > 0
+
+    async def _replicated(self, conn: Redis, what: str) -> None:
+        """Wait until a replica has this connection's writes; NotReplicatedError when none does in time."""
+        wanted = min(self._wait_replicas, self._replicas_online)
+        acked = int(await conn.wait(wanted, self._replica_timeout_ms))
+        if acked >= min(1, wanted):
+            return
+        # The replica may just have gone (a failover, a replica restart): look again at once.
+        online, _ = await self.replication()
+        if online == 0:
+            log.warning("no Redis replica is in sync; acknowledgements no longer wait (degraded)")
+            return
+        raise NotReplicatedError(f"no replica confirmed the {what} write within {self._replica_timeout_ms} ms")
 
     # chats and the queue
     async def create_chat(self, chat: Chat) -> None:
@@ -472,13 +590,17 @@ class RedisChatStore:
         key = self._prefix + "epoch"
         await self._redis.set(key, secrets.token_hex(8), nx=True, ex=self._ttl)
         await self._redis.expire(key, self._ttl)
-        return str(await self._redis.get(key))
+        # Replicated like every key: a promoted replica keeps it, a restarted lone server has a new one.
+        self._epoch_seen = str(await self._redis.get(key))
+        return self._epoch_seen
 
     # worker liveness
     async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
         """Keep a worker alive for ttl_seconds; False when it is new or had been reaped."""
         keys = [self._k("worker", worker), self._workers_key]
-        return bool(await self._run("heartbeat", keys, worker, int(ttl_seconds * 1000)))
+        known = bool(await self._run("heartbeat", keys, worker, int(ttl_seconds * 1000)))
+        await self.replication()
+        return known
 
     async def dead_workers(self) -> list[str]:
         """Return the registered workers whose heartbeat has expired."""
@@ -501,8 +623,11 @@ class RedisChatStore:
     async def owe_row(self, record: SessionRecord) -> None:
         """Keep a session row until some worker writes it to the database."""
         key = self._prefix + "owed"
-        await self._redis.hset(key, record.session_id, _record_json(record))
-        await self._redis.expire(key, OWED_TTL_SECONDS)
+        async with self._redis.client() as conn:
+            await conn.hset(key, record.session_id, _record_json(record))
+            await conn.expire(key, OWED_TTL_SECONDS)
+            if self._waits():
+                await self._replicated(conn, "owed row")
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""
@@ -526,6 +651,34 @@ class RedisChatStore:
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _node_client(primary: Redis, host: str, port: int) -> Redis:
+    """A one-connection client to another node of the deployment, with the primary's account and TLS."""
+    pool = primary.connection_pool
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in ("connection_pool", "host", "port")}
+    connection_class = pool.connection_class
+    if issubclass(connection_class, SentinelManagedConnection):
+        connection_class = SSLConnection if issubclass(connection_class, SSLConnection) else Connection
+    return Redis.from_pool(
+        ConnectionPool(connection_class=connection_class, host=host, port=port, max_connections=1, **kwargs)
+    )
+
+
+async def _persistence(client: Redis) -> str | None:
+    """Describe how one server writes data to disk, or None when it does not."""
+    try:
+        save = _text((await client.config_get("save")).get("save") or "")
+        appendonly = _text((await client.config_get("appendonly")).get("appendonly") or "no")
+    except ResponseError as exc:
+        # Managed services often rename CONFIG; unknown must count as persisting.
+        return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
+    found = []
+    if save.strip():
+        found.append(f"RDB snapshots are enabled (save {save!r})")
+    if appendonly.strip().lower() == "yes":
+        found.append("the append-only file is enabled (appendonly yes)")
+    return "; ".join(found) or None
 
 
 def _message_json(message: dict[str, str]) -> str:
