@@ -53,7 +53,7 @@ from typing import Any, cast
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from chat_server.chat.models import (
     Chat,
@@ -241,7 +241,10 @@ class RedisChatStore:
         self._replica_timeout_ms = max(1, replica_timeout_ms)
         # What the primary last said about itself (INFO), refreshed with every heartbeat.
         self._replicas_online = 0
+        # How many replicas an acknowledged write waits for now (0: none in sync, degraded).
+        self._wait_for = 0
         self._primary_id: str | None = None
+        self._primary_address: tuple[str, int] | None = None
         self._epoch_seen: str | None = None
         self._ever_replicated = False
         self._redis = client
@@ -290,14 +293,17 @@ class RedisChatStore:
     async def check_persistence(self) -> str | None:
         """Describe how the primary or any replica writes data to disk, or None when none does."""
         found = []
-        primary = await _persistence(self._redis)
+        replicas = await self._replica_addresses()
+        # With replicas, a full sync must not go through a file either, on either side.
+        replicated = bool(replicas) or isinstance(self._redis.connection_pool, SentinelConnectionPool)
+        primary = await _persistence(self._redis, replicated)
         if primary:
             found.append(primary)
-        for host, port in await self._replica_addresses():
+        for host, port in replicas:
             # The replicas hold every chat too; the primary's account is theirs (the same ACL file).
             replica = _node_client(self._redis, host, port)
             try:
-                problem = await _persistence(replica)
+                problem = await _persistence(replica, replicated)
             except RedisError as exc:
                 problem = f"its persistence settings cannot be read ({type(exc).__name__})"
             finally:
@@ -321,21 +327,34 @@ class RedisChatStore:
     async def replication(self) -> tuple[int, bool]:
         """Ask the primary how many replicas are in sync; note (and log once) a failover to a new primary.
 
-        Returns (replicas online, whether this store waits for any). Called with every heartbeat.
+        Returns (replicas online, whether acknowledged writes wait for one). Called with every heartbeat.
         """
+        pool = self._redis.connection_pool
+        if isinstance(pool, SentinelConnectionPool):
+            await self._follow_sentinels(pool)
         try:
             info = await self._redis.info("server", "replication")
         except ResponseError:
             # INFO not allowed for the account: replicas unknown, acknowledgements do not wait.
-            self._replicas_online = 0
+            self._replicas_online = self._wait_for = 0
             return 0, False
         online = sum(
             1 for name, value in info.items()
             if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
         )
+        primary = str(info.get("run_id", ""))
         self._replicas_online = online
         self._ever_replicated = self._ever_replicated or online > 0
-        primary = str(info.get("run_id", ""))
+        self._wait_for = min(self._wait_replicas, online)
+        if info.get("role") != "master" and isinstance(pool, SentinelConnectionPool):
+            # A connection still on a demoted primary: every connection asks the Sentinels again.
+            await pool.disconnect(inuse_connections=True)
+            self._wait_for = max(1, self._wait_for)
+        elif self._wait_replicas > 0 and online == 0 and not await self._sentinels_settled_on(primary):
+            # A primary that just lost its replica while the Sentinels promote it (a switch-over), or
+            # one they demoted: what it acknowledged alone would be lost. Keep waiting: writes fail
+            # and clients retry until the connection follows the Sentinels to the new primary.
+            self._wait_for = 1
         if self._primary_id is not None and primary != self._primary_id:
             epoch = await self._redis.get(self._prefix + "epoch")
             if epoch is not None and epoch == self._epoch_seen:
@@ -345,7 +364,38 @@ class RedisChatStore:
                     extra={"count": online},
                 )
         self._primary_id = primary
-        return online, self._wait_replicas > 0 and online > 0
+        return online, self._wait_for > 0
+
+    async def _follow_sentinels(self, pool: SentinelConnectionPool) -> None:
+        """Move every connection to the primary the Sentinels name, once it changed.
+
+        redis-py moves a connection when a write meets READONLY or it reconnects; a
+        connection that only reads would stay on a demoted primary.
+        """
+        address = await pool.sentinel_manager.discover_master(pool.service_name)
+        if self._primary_address is not None and address != self._primary_address:
+            await pool.disconnect(inuse_connections=True)
+        self._primary_address = address
+        pool.master_address = address
+
+    async def _sentinels_settled_on(self, run_id: str) -> bool:
+        """Whether every Sentinel that answers names this server the primary, with no failover under way.
+
+        Without Sentinel there is no automatic failover: a lone primary is settled.
+        """
+        pool = self._redis.connection_pool
+        if not isinstance(pool, SentinelConnectionPool):
+            return True
+        answered = 0
+        for sentinel in pool.sentinel_manager.sentinels:
+            try:
+                state = await sentinel.sentinel_master(pool.service_name)
+            except RedisError:
+                continue
+            answered += 1
+            if state.get("runid") != run_id or "failover_in_progress" in str(state.get("flags", "")):
+                return False
+        return answered > 0
 
     async def health(self) -> str:
         """"ready", or "degraded" when replicas are expected but none is in sync; raises when Redis is unreachable."""
@@ -371,27 +421,33 @@ class RedisChatStore:
         argv = [self._prefix, self._ttl, *args]
         if name not in REPLICATED_SCRIPTS or not self._waits():
             return await script(keys=keys, args=argv)
-        # WAIT counts the writes of its own connection: the script and WAIT share one.
-        async with self._redis.client() as conn:
-            result = await script(keys=keys, args=argv, client=conn)
-            await self._replicated(conn, name)
-        return result
+        for _attempt in (1, 2):
+            # WAIT counts the writes of its own connection: one pipeline sends both on one, and a
+            # reconnect re-sends both (a lone WAIT on a fresh connection would confirm nothing).
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.evalsha(script.sha, len(keys), *keys, *argv)
+                pipe.wait(self._wait_for, self._replica_timeout_ms)
+                try:
+                    result, acked = await pipe.execute()
+                except NoScriptError:
+                    # A new primary (a failover) or a restart: load the script, run it again.
+                    await self._redis.script_load(script.script)
+                    continue
+            await self._check_replicated(int(acked), name)
+            return result
+        raise NotReplicatedError(f"the {name} script could not be loaded")
 
     def _waits(self) -> bool:
         """Whether acknowledged writes wait for a replica now."""
-        return self._wait_replicas > 0 and self._replicas_online > 0
+        return self._wait_for > 0
 
-    async def _replicated(self, conn: Redis, what: str) -> None:
-        """Wait until a replica has this connection's writes; NotReplicatedError when none does in time."""
-        wanted = min(self._wait_replicas, self._replicas_online)
-        acked = int(await conn.wait(wanted, self._replica_timeout_ms))
-        if acked >= min(1, wanted):
+    async def _check_replicated(self, acked: int, what: str) -> None:
+        """Raise NotReplicatedError unless as many replicas as waited for confirmed a write."""
+        if acked >= self._wait_for:
             return
-        # The replica may just have gone (a failover, a replica restart): look again at once.
-        online, _ = await self.replication()
-        if online == 0:
-            log.warning("no Redis replica is in sync; acknowledgements no longer wait (degraded)")
-            return
+        # Never acknowledged alone: the client retries. Look again at once (a failover, a replica
+        # gone for good) so that the retry waits for what is there.
+        await self.replication()
         raise NotReplicatedError(f"no replica confirmed the {what} write within {self._replica_timeout_ms} ms")
 
     # chats and the queue
@@ -623,11 +679,14 @@ class RedisChatStore:
     async def owe_row(self, record: SessionRecord) -> None:
         """Keep a session row until some worker writes it to the database."""
         key = self._prefix + "owed"
-        async with self._redis.client() as conn:
-            await conn.hset(key, record.session_id, _record_json(record))
-            await conn.expire(key, OWED_TTL_SECONDS)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, record.session_id, _record_json(record))
+            pipe.expire(key, OWED_TTL_SECONDS)
             if self._waits():
-                await self._replicated(conn, "owed row")
+                pipe.wait(self._wait_for, self._replica_timeout_ms)
+            replies = await pipe.execute()
+        if self._waits():
+            await self._check_replicated(int(replies[-1]), "owed row")
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""
@@ -665,11 +724,20 @@ def _node_client(primary: Redis, host: str, port: int) -> Redis:
     )
 
 
-async def _persistence(client: Redis) -> str | None:
-    """Describe how one server writes data to disk, or None when it does not."""
+async def _persistence(client: Redis, replicated: bool = False) -> str | None:
+    """Describe how one server writes data to disk, or None when it does not.
+
+    replicated: the server has (or may become) a primary or a replica, so a full
+    synchronisation must stream over the socket (repl-diskless-sync) and be
+    loaded from it (repl-diskless-load), never through an RDB file.
+    """
     try:
         save = _text((await client.config_get("save")).get("save") or "")
         appendonly = _text((await client.config_get("appendonly")).get("appendonly") or "no")
+        sync = load = ""
+        if replicated:
+            sync = _text((await client.config_get("repl-diskless-sync")).get("repl-diskless-sync") or "no")
+            load = _text((await client.config_get("repl-diskless-load")).get("repl-diskless-load") or "disabled")
     except ResponseError as exc:
         # Managed services often rename CONFIG; unknown must count as persisting.
         return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
@@ -678,6 +746,13 @@ async def _persistence(client: Redis) -> str | None:
         found.append(f"RDB snapshots are enabled (save {save!r})")
     if appendonly.strip().lower() == "yes":
         found.append("the append-only file is enabled (appendonly yes)")
+    if replicated and sync.strip().lower() != "yes":
+        found.append("a full sync to a replica writes an RDB file (repl-diskless-sync no)")
+    if replicated and load.strip().lower() != "swapdb":
+        # on-empty-db still goes through a file when the replica holds data (a demoted primary).
+        found.append(
+            f"a full sync from the primary may be written to an RDB file (repl-diskless-load {load}; use swapdb)"
+        )
     return "; ".join(found) or None
 
 
