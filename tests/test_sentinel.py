@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +25,17 @@ from redis.asyncio import Redis
 
 from chat_server.store.redis import RedisChatStore
 from chat_server.store.redis_pool import parse_sentinel_url
-from tests.support.clients import EventClient, StaffMember, Visitor
+from tests.support.clients import EventClient, StaffMember, Visitor, login
 from tests.support.redis import new_prefix
 from tests.support.sentinel import SentinelDeployment, start_data_node, start_sentinel_deployment
-from tests.test_workers import TOPIC, cluster, log_records, session_rows, staff_on, wait_until
+from tests.test_workers import PASSWORD, TOPIC, cluster, log_records, session_rows, staff_on, wait_until
 
 CHATS = 20
 # A failover here takes about DOWN_AFTER_MS plus an election: seconds. Clients retry for longer.
 RETRY_SECONDS = 30.0
 # Error answers and lost answers that reliably() retried, per event name: proof the failover hit live traffic.
 RETRIED: dict[str, int] = {}
+PHASES: list[tuple[str, float]] = []
 
 
 def test_sentinel_url_is_parsed_like_python_socketio() -> None:
@@ -80,13 +84,19 @@ async def _replicas(store: RedisChatStore) -> int:
     return online if waits else 0
 
 
-async def reliably(client: EventClient, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Call an event until it is answered ok, retrying errors and timeouts as the protocol tells clients."""
+async def reliably(
+    client: EventClient | Callable[[], EventClient], event: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Call an event until it is answered ok, retrying errors and timeouts as the protocol tells clients.
+
+    client may be a function giving the current socket: a reconnect elsewhere replaces it.
+    """
     deadline = time.monotonic() + RETRY_SECONDS
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            ack = await client.call(event, payload, timeout=3)
+            current = client() if callable(client) else client
+            ack = await current.call(event, payload, timeout=3)
         except Exception as exc:  # a lost answer is retried like an error answer
             last = repr(exc)
         else:
@@ -114,10 +124,10 @@ class Conversation:
     async def exchange(self) -> None:
         self.turn += 1
         text = f"{self.canary} turn {self.turn}"
-        ack = await reliably(self.visitor, "message:send", {"client_id": f"v{self.turn}", "text": text})
+        ack = await reliably(lambda: self.visitor, "message:send", {"client_id": f"v{self.turn}", "text": text})
         self.log.append((time.monotonic(), f"v{self.turn}", ack, RETRIED.copy()))
         self.acked[("visitor", f"v{self.turn}")] = ack["seq"]
-        ack = await reliably(self.staff, "message:send", {
+        ack = await reliably(lambda: self.staff, "message:send", {
             "chat_id": self.chat_id, "client_id": f"s{self.turn}", "text": f"reply {self.turn}"})
         self.log.append((time.monotonic(), f"s{self.turn}", ack, RETRIED.copy()))
         self.acked[("staff", f"s{self.turn}")] = ack["seq"]
@@ -126,7 +136,8 @@ class Conversation:
         """Both sides see every acknowledged message exactly once, in seq order, with the seq of its ack."""
         expected = sorted((seq, sender, cid) for (sender, cid), seq in self.acked.items())
         assert [seq for seq, _, _ in expected] == list(range(1, len(expected) + 1)), (
-            self.chat_id, [e for e in expected if [x[0] for x in expected].count(e[0]) > 1], self.log)
+            self.chat_id, [e for e in expected if [x[0] for x in expected].count(e[0]) > 1],
+            [e[:3] for e in self.log if [x[0] for x in expected].count(e[2]["seq"]) > 1], PHASES)
         sides = ((self.visitor, {"after_seq": 0}), (self.staff, {"chat_id": self.chat_id, "after_seq": 0}))
         for side, payload in sides:
             ack = await reliably(side, "messages:fetch", payload)
@@ -138,9 +149,48 @@ class Conversation:
             assert len({seq for seq, _ in live}) == len(live), live
 
 
+async def resume_elsewhere(conversation: Conversation, url: str) -> None:
+    """What the widget does when its worker dies: a new socket on another worker, chat:resume with last_seq."""
+    visitor = Visitor(url)
+    await visitor.connect()
+    visitor.token, visitor.chat_id = conversation.visitor.token, conversation.chat_id
+    last = max(conversation.acked.values(), default=0)
+    await reliably(visitor, "chat:resume", {"resume_token": visitor.token, "last_seq": last})
+    conversation.visitor = visitor
+
+
+async def sync_elsewhere(username: str, url: str) -> StaffMember:
+    """What the console does when its worker dies: a new socket on another worker, staff:sync."""
+    cookie = await login(url, username, PASSWORD)
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        member = StaffMember(url, cookie)
+        try:
+            # The connect handler counts the socket in the chat store: refused while it fails over.
+            await member.connect()
+            break
+        except Exception:
+            RETRIED["staff connect"] = RETRIED.get("staff connect", 0) + 1
+            with contextlib.suppress(Exception):
+                await member.disconnect()
+            assert time.monotonic() < deadline, "the staff socket was never accepted"
+            await asyncio.sleep(0.2)
+    await reliably(member, "staff:sync", {})
+    return member
+
+
 async def converse(conversations: list[Conversation], rounds: int) -> None:
     for _ in range(rounds):
         await asyncio.gather(*(c.exchange() for c in conversations))
+
+
+async def converse_until(conversations: list[Conversation], stop: asyncio.Event) -> None:
+    """Every chat exchanges messages on its own until stop is set."""
+    async def chat(conversation: Conversation) -> None:
+        while not stop.is_set():
+            await conversation.exchange()
+
+    await asyncio.gather(*(chat(c) for c in conversations))
 
 
 def assert_no_state_lost(visitors: list[Visitor], members: list[StaffMember]) -> None:
@@ -178,10 +228,15 @@ async def test_failover_and_switch_over_are_non_events(tmp_path: Path, pg_url: s
 
                 # 1. kill -9 of the primary while every chat is exchanging messages.
                 old = deployment.primary()
-                talking = asyncio.create_task(converse(conversations, 4))
+                stop = asyncio.Event()
+                talking = asyncio.create_task(converse_until(conversations, stop))
                 await asyncio.sleep(0.3)
                 old.kill()
-                deployment.wait_primary_moved(old.port)
+                PHASES.append(("killed primary", time.monotonic()))
+                await asyncio.to_thread(deployment.wait_primary_moved, old.port)
+                PHASES.append(("promoted", time.monotonic()))
+                await asyncio.sleep(1)
+                stop.set()
                 await talking
                 assert RETRIED.get("message:send"), "the failover happened between messages: nothing was retried"
                 await converse(conversations, 1)
@@ -193,17 +248,35 @@ async def test_failover_and_switch_over_are_non_events(tmp_path: Path, pg_url: s
                 assert 1 <= len(failovers) <= 2, failovers  # once per worker that noticed it
                 assert not [r for r in records if "lost its contents" in r.get("msg", "")]
 
+                # One node left: serving, but /healthz tells monitoring it is not redundant.
+                await wait_until(lambda: _statuses(workers.urls, {"degraded"}), 10, "both workers degraded")
+
                 # The killed node comes back empty; the Sentinels make it a replica.
                 deployment.restart_as_replica(old)
                 deployment.wait_replica_in_sync(30)
-                await wait_until(lambda: _healthy(workers.urls), 10, "both workers ok (a replica in sync)")
+                await wait_until(lambda: _statuses(workers.urls, {"ok"}), 10, "both workers ok (a replica in sync)")
 
-                # 2. A planned switch-over, again while messages flow.
+                # 2. A planned switch-over, again while messages flow, and a kill -9 of the
+                # second worker meanwhile: its visitors and staff member reconnect to the first.
                 before = deployment.primary_port()
-                talking = asyncio.create_task(converse(conversations, 3))
-                await asyncio.sleep(0.2)
-                deployment.switch_over()
-                deployment.wait_primary_moved(before)
+                stop = asyncio.Event()
+                talking = asyncio.create_task(converse_until(conversations, stop))
+                await asyncio.sleep(0.3)
+                PHASES.append(("switch-over", time.monotonic()))
+                await asyncio.to_thread(deployment.switch_over)
+                os.kill(workers.worker_pids()[workers.ports[1]], signal.SIGKILL)
+                leo = await sync_elsewhere("leo", workers.urls[0])
+                for conversation in conversations:
+                    if conversation.staff is members[1]:
+                        conversation.staff = leo
+                members.append(leo)
+                await asyncio.gather(*(
+                    resume_elsewhere(c, workers.urls[0]) for c in conversations if c.visitor.base_url == workers.urls[1]
+                ))
+                await asyncio.to_thread(deployment.wait_primary_moved, before)
+                PHASES.append(("switched", time.monotonic()))
+                await asyncio.sleep(1)
+                stop.set()
                 await talking
                 await converse(conversations, 1)
                 for conversation in conversations:
@@ -220,8 +293,9 @@ async def test_failover_and_switch_over_are_non_events(tmp_path: Path, pg_url: s
                     lambda: _rows_when(pg_url, CHATS), 15, f"{CHATS} session rows")
                 assert len({r["id"] for r in rows}) == CHATS
                 assert all(r["outcome"] == "answered" and r["topics"] == [TOPIC] for r in rows)
-                turns = conversations[0].turn
-                assert all(r["visitor_messages"] == turns and r["staff_messages"] == turns for r in rows), rows
+                turns = sorted(c.turn for c in conversations)
+                assert sorted(r["visitor_messages"] for r in rows) == turns, rows
+                assert sorted(r["staff_messages"] for r in rows) == turns, rows
             finally:
                 for client in [*visitors, *members]:
                     with contextlib.suppress(Exception):
@@ -241,11 +315,12 @@ def assert_nothing_on_disk(deployment: SentinelDeployment, canary: str) -> None:
         assert canary.encode() not in path.read_bytes(), path
 
 
-async def _healthy(urls: list[str]) -> bool:
+async def _statuses(urls: list[str], wanted: set[str]) -> bool:
+    """Whether every worker's /healthz answers 200 with one of these statuses."""
     async with aiohttp.ClientSession() as http:
         for url in urls:
             async with http.get(f"{url}/healthz") as r:
-                if r.status != 200 or (await r.json())["status"] != "ok":
+                if r.status != 200 or (await r.json())["status"] not in wanted:
                     return False
     return True
 

@@ -218,9 +218,13 @@ class NotReplicatedError(RedisError):
     """A write that is acknowledged to a client reached no replica in time; the client retries."""
 
 
-# The scripts whose outcome a client is told (an acknowledgement, an assignment, an end):
-# with replicas they return only once a replica has the write too (WAIT).
-REPLICATED_SCRIPTS = frozenset({"append", "assign", "transfer", "requeue", "end", "finish"})
+# The scripts whose outcome a client is told (a message's acknowledgement, an assignment, an
+# end, a start, a resume, a check-in): with replicas they return only once a replica has the
+# write too (WAIT). A lost resume would leave the chat held by the dead socket.
+REPLICATED_SCRIPTS = frozenset({
+    "append", "assign", "transfer", "requeue", "end", "finish", "create", "visitor", "connected",
+    "disconnected", "available",
+})
 
 
 class RedisChatStore:
@@ -245,8 +249,10 @@ class RedisChatStore:
         self._wait_for = 0
         self._primary_id: str | None = None
         self._primary_address: tuple[str, int] | None = None
+        self._primaries_seen: set[str] = set()
         self._epoch_seen: str | None = None
         self._ever_replicated = False
+        self._degraded = False
         self._redis = client
         self._prefix = prefix
         self._ttl = int(ttl_seconds)
@@ -355,7 +361,15 @@ class RedisChatStore:
             # one they demoted: what it acknowledged alone would be lost. Keep waiting: writes fail
             # and clients retry until the connection follows the Sentinels to the new primary.
             self._wait_for = 1
-        if self._primary_id is not None and primary != self._primary_id:
+        degraded = self._wait_replicas > 0 and self._wait_for == 0 and self._has_replicas_configured()
+        if degraded != self._degraded:
+            if degraded:
+                log.warning("no Redis replica is in sync; acknowledgements no longer wait for one (degraded)")
+            else:
+                log.info("a Redis replica is in sync again; acknowledgements wait for it")
+            self._degraded = degraded
+        if self._primary_id is not None and primary not in self._primaries_seen:
+            # Once per new primary: a connection that still reached the old one must not log it again.
             epoch = await self._redis.get(self._prefix + "epoch")
             if epoch is not None and epoch == self._epoch_seen:
                 # Same contents under a new server: a replica was promoted (or a switch-over).
@@ -364,6 +378,7 @@ class RedisChatStore:
                     extra={"count": online},
                 )
         self._primary_id = primary
+        self._primaries_seen.add(primary)
         return online, self._wait_for > 0
 
     async def _follow_sentinels(self, pool: SentinelConnectionPool) -> None:
@@ -379,30 +394,28 @@ class RedisChatStore:
         pool.master_address = address
 
     async def _sentinels_settled_on(self, run_id: str) -> bool:
-        """Whether every Sentinel that answers names this server the primary, with no failover under way.
+        """Whether every Sentinel names this server the primary, with no failover under way.
 
-        Without Sentinel there is no automatic failover: a lone primary is settled.
+        All of them: the one leading a switch-over may be the only one that knows. A Sentinel
+        that does not answer counts as unsettled (writes keep waiting, and fail, until it is back
+        or a replica is). Without Sentinel there is no automatic failover: a lone primary is settled.
         """
         pool = self._redis.connection_pool
         if not isinstance(pool, SentinelConnectionPool):
             return True
-        answered = 0
         for sentinel in pool.sentinel_manager.sentinels:
             try:
                 state = await sentinel.sentinel_master(pool.service_name)
             except RedisError:
-                continue
-            answered += 1
+                return False
             if state.get("runid") != run_id or "failover_in_progress" in str(state.get("flags", "")):
                 return False
-        return answered > 0
+        return True
 
     async def health(self) -> str:
         """"ready", or "degraded" when replicas are expected but none is in sync; raises when Redis is unreachable."""
-        online, _ = await self.replication()
-        if self._wait_replicas > 0 and online == 0 and self._has_replicas_configured():
-            return "degraded"
-        return "ready"
+        await self.replication()
+        return "degraded" if self._degraded else "ready"
 
     def _has_replicas_configured(self) -> bool:
         """A Sentinel deployment has replicas by definition; a plain server only once it reported one."""

@@ -84,7 +84,18 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
 
 
 class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
-    """A Sentinel pool that, like BlockingConnectionPool, makes callers wait for a free connection."""
+    """A Sentinel pool that, like BlockingConnectionPool, makes callers wait for a free connection.
+
+    When one connection learns of a new primary, every connection follows at once (redis-py
+    moves only the idle ones): one still on the old primary would read what it no longer holds.
+    """
+
+    async def get_master_address(self) -> Any:
+        old = self.master_address
+        address = await super().get_master_address()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        if old is not None and address != old:
+            await self.disconnect(inuse_connections=True)
+        return address
 
 
 def bounded_pool(url: str, max_connections: int, timeout: float, **options: Any) -> ConnectionPool:

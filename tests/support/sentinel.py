@@ -12,6 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import redis
@@ -117,7 +118,7 @@ class SentinelDeployment:
                 continue
             client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
             try:
-                _host, port = client.execute_command("SENTINEL", "get-master-addr-by-name", SERVICE)
+                _host, port = cast("tuple[str, int]", client.sentinel_get_master_addr_by_name(SERVICE))
                 return int(port)
             except redis.RedisError:
                 continue
@@ -152,7 +153,7 @@ class SentinelDeployment:
         client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
         try:
             replicas = client.sentinel_slaves(SERVICE)
-            others = client.sentinel_sentinels(SERVICE)
+            others = cast("list[dict[str, Any]]", client.sentinel_sentinels(SERVICE))
         except redis.RedisError:
             return False
         finally:
@@ -188,7 +189,7 @@ class SentinelDeployment:
         try:
             while True:
                 try:
-                    client.execute_command("SENTINEL", "FAILOVER", SERVICE)
+                    client.sentinel_failover(SERVICE)
                     return
                 except redis.ResponseError as exc:
                     # NOGOODSLAVE until the Sentinel has read the new replica's INFO.
