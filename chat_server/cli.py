@@ -25,7 +25,7 @@ from chat_server.keys import password_work_key, sessions_key, settings_key
 from chat_server.lifecycle import StartupError, staff_repository
 from chat_server.passwords import PasswordWork
 from chat_server.privacy import AccessLogger, configure_logging
-from chat_server.settings import TOPICS_FILE, Settings, SettingsError, ensure_secret, load_settings
+from chat_server.settings import TOPICS_FILE, LoggingSettings, Settings, SettingsError, ensure_secret, load_settings
 from chat_server.topics import load_taxonomy, sync_topics
 from chat_server.workers import Supervisor, child_arguments, child_environment
 from roster.repository import ShiftRepository
@@ -376,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         print(f"dutychat: cannot start: {exc}", file=sys.stderr)
         return 2
+    except Exception:
+        # Anything else (a worker restarted while the database is down, say) goes through the
+        # privacy formatter: the type and code location, never a raw traceback with values.
+        if not logging.getLogger().handlers:
+            configure_logging(LoggingSettings())
+        log.exception("dutychat stopped by an unexpected error")
+        return 1
 
 
 if __name__ == "__main__":

@@ -136,10 +136,12 @@ async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
     """Connect the Redis chat store; refuse a server that would write chats to disk."""
     store = RedisChatStore.from_url(
         chat.redis_url, prefix=chat.redis_key_prefix, ttl_seconds=chat.redis_key_ttl_seconds,
-        max_connections=chat.redis_max_connections,
+        max_connections=chat.redis_max_connections, wait_replicas=chat.redis_wait_replicas,
+        replica_timeout_ms=chat.redis_replica_timeout_ms,
     )
     try:
         persistence = await store.check_persistence()
+        await store.replication()
     except RedisError as exc:
         await store.close()
         # The exception text names host and port, never the password in the URL.
@@ -153,7 +155,7 @@ async def open_redis_store(chat: ChatSettings) -> RedisChatStore:
     # Principle 1: message text must never reach a disk, so a persisting Redis is refused.
     raise StartupError(
         f"Redis at chat.redis_url would write chat messages to disk: {persistence}. "
-        'Turn persistence off on that server (CONFIG SET save "" and CONFIG SET appendonly no, '
+        'Turn persistence off on that server and every replica (CONFIG SET save "" and CONFIG SET appendonly no, '
         "and the same in redis.conf), or set chat.redis_accept_persistence = true to accept it."
     )
 

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from chat_server.store.redis_pool import is_sentinel_url, parse_sentinel_url
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
 TOPICS_FILE = CONFIG_DIR / "topics.toml"
@@ -115,6 +117,8 @@ class ChatSettings(_Section):
     redis_key_ttl_seconds: int = Field(86400, ge=60)
     redis_max_connections: int = Field(50, ge=2, le=1000)
     redis_pubsub_max_connections: int = Field(20, ge=2, le=1000)
+    redis_wait_replicas: int = Field(1, ge=0, le=5)
+    redis_replica_timeout_ms: int = Field(500, ge=10, le=10000)
     languages: tuple[str, ...] = ("fi", "sv", "en", "ru", "th", "es", "et")
     link_allowlist: tuple[str, ...] = ()
     max_message_length: int = Field(2000, ge=1, le=20000)
@@ -160,6 +164,11 @@ class ChatSettings(_Section):
     def _check_store(self) -> ChatSettings:
         if self.store == "redis" and not self.redis_url:
             raise ValueError("store = 'redis' needs chat.redis_url")
+        if self.store == "redis" and is_sentinel_url(self.redis_url):
+            try:
+                parse_sentinel_url(self.redis_url)
+            except ValueError as exc:
+                raise ValueError(f"chat.redis_url: {exc}") from None
         return self
 
 

@@ -163,3 +163,14 @@ def test_the_command_line_keeps_the_last_enabled_admin(tmp_path: Path) -> None:
     refused = dutychat("staff", "disable", "root", data_dir=data, check=False)
     assert refused.returncode == 1 and "last enabled admin" in refused.stderr
     assert "active" in dutychat("staff", "list", data_dir=data).stdout
+
+
+def test_a_worker_started_while_the_database_is_down_logs_no_raw_traceback(tmp_path: Path) -> None:
+    # What a supervisor's restarted worker meets during a PostgreSQL outage.
+    env = clean_env(DUTYCHAT_DATABASE__URL="postgresql+asyncpg://dutychat@127.0.0.1:1/none",
+                    DUTYCHAT_DATABASE__MIGRATE_ON_START="false")
+    result = dutychat("run", "--port", "1", data_dir=tmp_path, env=env, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and 'File "' not in result.stderr, result.stderr
+    # The privacy formatter's line: the type and code location, no message.
+    assert "dutychat stopped by an unexpected error" in result.stderr and "ConnectionRefusedError at " in result.stderr

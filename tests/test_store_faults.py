@@ -6,6 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import aiohttp
+
 from tests.support.live import Live, start_live, stop_live
 from tests.support.processes import free_port
 from tests.support.redis import REDIS_SERVER_BIN, redis_answers
@@ -22,6 +24,11 @@ def redis_on(port: int, directory: Path) -> subprocess.Popen[bytes]:
         assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.05)
     return proc
+
+
+async def health(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as r:
+        return r.status, (await r.json())["status"]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -43,6 +50,8 @@ async def test_redis_restart_tells_both_sides_and_service_recovers(tmp_path: Pat
         await staff.wait_for("message:new")
         # Redis restarts without persistence: every live chat is gone.
         stop(redis)
+        # Every socket event fails now: /healthz must say so instead of 200 ok.
+        assert await health(live.url) == (503, "chat_store_unavailable")
         redis = redis_on(port, tmp_path)
         try:
             ended = await visitor.wait_for("chat:ended", timeout=15)
@@ -63,6 +72,7 @@ async def test_redis_restart_tells_both_sides_and_service_recovers(tmp_path: Pat
         ack = await again.start()
         assert ack["chat"]["state"] == "active" and ack["chat"]["staff_alias"] == "Aino"
         assert (await again.send("works again", "v1"))["ok"]
+        assert await health(live.url) == (200, "ok")
     finally:
         await stop_live(live)
         stop(redis)

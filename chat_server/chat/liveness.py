@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 # Each worker proves it is alive every WORKER_HEARTBEAT_SECONDS (a task of its own,
 # so a slow sweep cannot make it miss) and counts as dead once its heartbeat is
 # WORKER_HEARTBEAT_TTL_SECONDS old: then any other worker takes its sockets off the books.
-WORKER_HEARTBEAT_SECONDS = 2.0
+# Once a second, as docs/protocol.md (4.2) and docs/deploy.md promise; with Redis the same
+# call also reads the primary's replication state (acknowledgements wait for a replica in sync).
+WORKER_HEARTBEAT_SECONDS = 1.0
 WORKER_HEARTBEAT_TTL_SECONDS = 10.0
 
 

@@ -6,7 +6,8 @@ so under overload the connection count grows into the thousands, and its
 listener backs off for up to 60 s after an outage. Here the publisher uses one
 blocking pool of fixed size (overload waits instead of opening connections),
 the listener has one dedicated connection that is closed before it is
-replaced, and the back-off is capped at a second. Delivery never depends on
+replaced, and the back-off is capped at a second. Both follow a Sentinel
+failover by themselves: a reconnect asks the Sentinels for the primary. Delivery never depends on
 pub/sub alone: every message is in the chat store first (see protocol.md).
 """
 
@@ -22,6 +23,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from socketio import AsyncRedisManager
 
+from chat_server.store.redis_pool import bounded_pool
+
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 1.0
@@ -34,9 +37,8 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
         self._publisher: aioredis.Redis | None = None
 
     def _client(self) -> aioredis.Redis:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            self.redis_url, max_connections=self.max_connections, timeout=5
-        )
+        # A redis+sentinel:// URL gives a pool whose new connections go to the current primary.
+        pool = bounded_pool(self.redis_url, max_connections=self.max_connections, timeout=5)
         # from_pool: closing the client also closes its pool.
         return aioredis.Redis.from_pool(pool)
 

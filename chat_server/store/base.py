@@ -150,6 +150,9 @@ class ChatStore(Protocol):
     async def epoch(self) -> str:
         """Return an id of this store's contents that changes when they are lost (a restart)."""
 
+    async def health(self) -> str:
+        """"ready", or "degraded" (serving, without a replica in sync); raises when the store is unreachable."""
+
     # worker liveness: a worker killed without a goodbye leaves sockets counted
     async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
         """Keep a worker alive for ttl_seconds; False when it is new or had been reaped."""

@@ -311,6 +311,9 @@ class MemoryChatStore:
     async def epoch(self) -> str:
         return self._epoch
 
+    async def health(self) -> str:
+        return "ready"
+
     async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
         known = worker in self._workers
         self._workers[worker] = time.monotonic() + ttl_seconds

@@ -45,14 +45,17 @@ on a single Redis server (and with replicas), though not on Redis Cluster.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import ResponseError
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection, SSLConnection
+from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from chat_server.chat.models import (
     Chat,
@@ -66,6 +69,9 @@ from chat_server.chat.models import (
 )
 from chat_server.store import lua
 from chat_server.store.base import Admission, ChatFull, text_bytes
+from chat_server.store.redis_pool import bounded_pool
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "dutychat:"
 DEFAULT_TTL_SECONDS = 86400
@@ -74,6 +80,8 @@ COMMAND_TIMEOUT_SECONDS = 5
 # How long a caller waits for a free pooled connection before an error: overload
 # queues callers instead of opening ever more connections.
 POOL_TIMEOUT_SECONDS = 20.0
+# How long an acknowledged write waits for a replica to confirm it (WAIT), by default.
+DEFAULT_REPLICA_TIMEOUT_MS = 500
 
 # One `.lua` file each in chat_server/store/lua/, composed by its loader.
 SCRIPTS = (
@@ -214,15 +222,45 @@ def _dedupe_field(sender: Sender, client_id: str) -> str:
     return json.dumps([sender.value, client_id])
 
 
+class NotReplicatedError(RedisError):
+    """A write that is acknowledged to a client reached no replica in time; the client retries."""
+
+
+# The scripts whose outcome a client is told (a message's acknowledgement, an assignment, an
+# end, a start, a resume, a check-in): with replicas they return only once a replica has the
+# write too (WAIT). A lost resume would leave the chat held by the dead socket.
+REPLICATED_SCRIPTS = frozenset({
+    "append", "assign", "transfer", "requeue", "end", "finish", "create", "visitor", "connected",
+    "disconnected", "available",
+})
+
+
 class RedisChatStore:
     """A ChatStore in Redis: each racing decision is one atomic Lua script."""
 
     def __init__(
-        self, client: Redis, prefix: str = DEFAULT_PREFIX, ttl_seconds: int = DEFAULT_TTL_SECONDS
+        self, client: Redis, prefix: str = DEFAULT_PREFIX, ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        wait_replicas: int = 1, replica_timeout_ms: int = DEFAULT_REPLICA_TIMEOUT_MS,
     ) -> None:
-        """Use a client created with decode_responses=True; the store owns and closes it."""
+        """Use a client created with decode_responses=True; the store owns and closes it.
+
+        wait_replicas: how many in-sync replicas an acknowledged write waits for (at most
+        as many as the primary has online; 0 never waits).
+        """
         if ttl_seconds < 1:
             raise ValueError("ttl_seconds must be at least 1")
+        self._wait_replicas = max(0, wait_replicas)
+        self._replica_timeout_ms = max(1, replica_timeout_ms)
+        # What the primary last said about itself (INFO), refreshed with every heartbeat.
+        self._replicas_online = 0
+        # How many replicas an acknowledged write waits for now (0: none in sync, degraded).
+        self._wait_for = 0
+        self._primary_id: str | None = None
+        self._primary_address: tuple[str, int] | None = None
+        self._primaries_seen: set[str] = set()
+        self._epoch_seen: str | None = None
+        self._ever_replicated = False
+        self._degraded = False
         self._redis = client
         self._prefix = prefix
         self._ttl = int(ttl_seconds)
@@ -242,15 +280,20 @@ class RedisChatStore:
         prefix: str = DEFAULT_PREFIX,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        wait_replicas: int = 1,
+        replica_timeout_ms: int = DEFAULT_REPLICA_TIMEOUT_MS,
     ) -> RedisChatStore:
-        """Connect through a bounded pool on which overload waits instead of failing."""
-        pool = BlockingConnectionPool.from_url(
+        """Connect (to one server, or to the primary Sentinels name) through a bounded pool on which overload waits."""
+        pool = bounded_pool(
             url, max_connections=max_connections, timeout=POOL_TIMEOUT_SECONDS, decode_responses=True,
             # A command on a connection that died with a restarted server must fail, not hang.
             socket_timeout=COMMAND_TIMEOUT_SECONDS, socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
             retry_on_timeout=False,
         )
-        return cls(Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds)
+        return cls(
+            Redis.from_pool(pool), prefix=prefix, ttl_seconds=ttl_seconds, wait_replicas=wait_replicas,
+            replica_timeout_ms=replica_timeout_ms,
+        )
 
     @property
     def prefix(self) -> str:
@@ -262,27 +305,171 @@ class RedisChatStore:
         await self._redis.aclose()
 
     async def check_persistence(self) -> str | None:
-        """Describe how the server writes data to disk, or None when it does not."""
-        try:
-            save = _text((await self._redis.config_get("save")).get("save") or "")
-            appendonly = _text((await self._redis.config_get("appendonly")).get("appendonly") or "no")
-        except ResponseError as exc:
-            # Managed services often rename CONFIG; unknown must count as persisting.
-            return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
+        """Describe how the primary or any replica writes data to disk, or None when none does."""
         found = []
-        if save.strip():
-            found.append(f"RDB snapshots are enabled (save {save!r})")
-        if appendonly.strip().lower() == "yes":
-            found.append("the append-only file is enabled (appendonly yes)")
+        replicas = await self._replica_addresses()
+        # With replicas, a full sync must not go through a file either, on either side.
+        replicated = bool(replicas) or isinstance(self._redis.connection_pool, SentinelConnectionPool)
+        primary = await _persistence(self._redis, replicated)
+        if primary:
+            found.append(primary)
+        for host, port in replicas:
+            # The replicas hold every chat too; the primary's account is theirs (the same ACL file).
+            replica = _node_client(self._redis, host, port)
+            try:
+                problem = await _persistence(replica, replicated)
+            except RedisError as exc:
+                problem = f"its persistence settings cannot be read ({type(exc).__name__})"
+            finally:
+                await replica.aclose()
+            if problem:
+                found.append(f"replica {host}:{port}: {problem}")
         return "; ".join(found) or None
+
+    async def _replica_addresses(self) -> list[tuple[str, int]]:
+        """The replicas the primary reports (INFO replication), whatever their state."""
+        try:
+            info = await self._redis.info("replication")
+        except ResponseError:
+            return []
+        found = []
+        for name, value in info.items():
+            if name.startswith("slave") and isinstance(value, dict) and "ip" in value:
+                found.append((str(value["ip"]), int(value["port"])))
+        return found
+
+    async def replication(self) -> tuple[int, bool]:
+        """Ask the primary how many replicas are in sync; note (and log once) a failover to a new primary.
+
+        Returns (replicas online, whether acknowledged writes wait for one). Called with every heartbeat.
+        """
+        pool = self._redis.connection_pool
+        if isinstance(pool, SentinelConnectionPool):
+            await self._follow_sentinels(pool)
+        try:
+            info = await self._redis.info("server", "replication")
+        except ResponseError:
+            # INFO not allowed for the account: replicas unknown, acknowledgements do not wait.
+            self._replicas_online = self._wait_for = 0
+            return 0, False
+        online = sum(
+            1 for name, value in info.items()
+            if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
+        )
+        primary = str(info.get("run_id", ""))
+        self._replicas_online = online
+        self._ever_replicated = self._ever_replicated or online > 0
+        self._wait_for = min(self._wait_replicas, online)
+        if info.get("role") != "master" and isinstance(pool, SentinelConnectionPool):
+            # A connection still on a demoted primary: every connection asks the Sentinels again.
+            await pool.disconnect(inuse_connections=True)
+            self._wait_for = max(1, self._wait_for)
+        elif self._wait_replicas > 0 and online == 0 and not await self._sentinels_settled_on(primary):
+            # A primary that just lost its replica while the Sentinels promote it (a switch-over), or
+            # one they demoted: what it acknowledged alone would be lost. Keep waiting: writes fail
+            # and clients retry until the connection follows the Sentinels to the new primary.
+            self._wait_for = 1
+        degraded = self._wait_replicas > 0 and self._wait_for == 0 and self._has_replicas_configured()
+        if degraded != self._degraded:
+            if degraded:
+                log.warning("no Redis replica is in sync; acknowledgements no longer wait for one (degraded)")
+            else:
+                log.info("a Redis replica is in sync again; acknowledgements wait for it")
+            self._degraded = degraded
+        if self._primary_id is not None and primary not in self._primaries_seen:
+            # Once per new primary: a connection that still reached the old one must not log it again.
+            epoch = await self._redis.get(self._prefix + "epoch")
+            if epoch is not None and epoch == self._epoch_seen:
+                # Same contents under a new server: a replica was promoted (or a switch-over).
+                log.warning(
+                    "the chat store failed over to a new Redis primary; live chats carry on",
+                    extra={"count": online},
+                )
+        self._primary_id = primary
+        self._primaries_seen.add(primary)
+        return online, self._wait_for > 0
+
+    async def _follow_sentinels(self, pool: SentinelConnectionPool) -> None:
+        """Move every connection to the primary the Sentinels name, once it changed.
+
+        redis-py moves a connection when a write meets READONLY or it reconnects; a
+        connection that only reads would stay on a demoted primary.
+        """
+        address = await pool.sentinel_manager.discover_master(pool.service_name)
+        if self._primary_address is not None and address != self._primary_address:
+            await pool.disconnect(inuse_connections=True)
+        self._primary_address = address
+        pool.master_address = address
+
+    async def _sentinels_settled_on(self, run_id: str) -> bool:
+        """Whether every Sentinel names this server the primary, with no failover under way.
+
+        All of them: the one leading a switch-over may be the only one that knows. A Sentinel
+        that does not answer counts as unsettled (writes keep waiting, and fail, until it is back
+        or a replica is). Without Sentinel there is no automatic failover: a lone primary is settled.
+        """
+        pool = self._redis.connection_pool
+        if not isinstance(pool, SentinelConnectionPool):
+            return True
+        for sentinel in pool.sentinel_manager.sentinels:
+            try:
+                state = await sentinel.sentinel_master(pool.service_name)
+            except RedisError:
+                return False
+            if state.get("runid") != run_id or "failover_in_progress" in str(state.get("flags", "")):
+                return False
+        return True
+
+    async def health(self) -> str:
+        """"ready", or "degraded" when replicas are expected but none is in sync; raises when Redis is unreachable."""
+        await self.replication()
+        return "degraded" if self._degraded else "ready"
+
+    def _has_replicas_configured(self) -> bool:
+        """A Sentinel deployment has replicas by definition; a plain server only once it reported one."""
+        return isinstance(self._redis.connection_pool, SentinelConnectionPool) or self._ever_replicated
 
     def _k(self, kind: str, ident: object) -> str:
         """Name a key of this store."""
         return f"{self._prefix}{kind}:{ident}"
 
     async def _run(self, name: str, keys: list[str], *args: str | int) -> Any:
-        """Run a registered script with the prefix and TTL as its first arguments."""
-        return await self._scripts[name](keys=keys, args=[self._prefix, self._ttl, *args])
+        """Run a registered script with the prefix and TTL as its first arguments.
+
+        A script whose outcome a client is told returns, with replicas, only once one has it.
+        """
+        script = self._scripts[name]
+        argv = [self._prefix, self._ttl, *args]
+        if name not in REPLICATED_SCRIPTS or not self._waits():
+            return await script(keys=keys, args=argv)
+        for _attempt in (1, 2):
+            # WAIT counts the writes of its own connection: one pipeline sends both on one, and a
+            # reconnect re-sends both (a lone WAIT on a fresh connection would confirm nothing).
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.evalsha(script.sha, len(keys), *keys, *argv)
+                pipe.wait(self._wait_for, self._replica_timeout_ms)
+                try:
+                    result, acked = await pipe.execute()
+                except NoScriptError:
+                    # A new primary (a failover) or a restart: load the script, run it again.
+                    await self._redis.script_load(script.script)
+                    continue
+            await self._check_replicated(int(acked), name)
+            return result
+        raise NotReplicatedError(f"the {name} script could not be loaded")
+
+    def _waits(self) -> bool:
+        """Whether acknowledged writes wait for a replica now."""
+        return self._wait_for > 0
+
+    async def _check_replicated(self, acked: int, what: str) -> None:
+        """Raise NotReplicatedError unless as many replicas as waited for confirmed a write."""
+        if acked >= self._wait_for:
+            return
+        # Never acknowledged alone: the client retries. Look again at once (a failover, a replica
+        # gone for good) so that the retry waits for what is there.
+        await self.replication()
+        raise NotReplicatedError(f"no replica confirmed the {what} write within {self._replica_timeout_ms} ms")
 
     # chats and the queue
     async def create_chat(self, chat: Chat) -> None:
@@ -519,13 +706,17 @@ class RedisChatStore:
         key = self._prefix + "epoch"
         await self._redis.set(key, secrets.token_hex(8), nx=True, ex=self._ttl)
         await self._redis.expire(key, self._ttl)
-        return str(await self._redis.get(key))
+        # Replicated like every key: a promoted replica keeps it, a restarted lone server has a new one.
+        self._epoch_seen = str(await self._redis.get(key))
+        return self._epoch_seen
 
     # worker liveness
     async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> bool:
         """Keep a worker alive for ttl_seconds; False when it is new or had been reaped."""
         keys = [self._k("worker", worker), self._workers_key]
-        return bool(await self._run("heartbeat", keys, worker, int(ttl_seconds * 1000)))
+        known = bool(await self._run("heartbeat", keys, worker, int(ttl_seconds * 1000)))
+        await self.replication()
+        return known
 
     async def dead_workers(self) -> list[str]:
         """Return the registered workers whose heartbeat has expired."""
@@ -548,8 +739,14 @@ class RedisChatStore:
     async def owe_row(self, record: SessionRecord) -> None:
         """Keep a session row until some worker writes it to the database."""
         key = self._prefix + "owed"
-        await self._redis.hset(key, record.session_id, _record_json(record))
-        await self._redis.expire(key, OWED_TTL_SECONDS)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, record.session_id, _record_json(record))
+            pipe.expire(key, OWED_TTL_SECONDS)
+            if self._waits():
+                pipe.wait(self._wait_for, self._replica_timeout_ms)
+            replies = await pipe.execute()
+        if self._waits():
+            await self._check_replicated(int(replies[-1]), "owed row")
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""
@@ -626,6 +823,50 @@ class RedisChatStore:
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _node_client(primary: Redis, host: str, port: int) -> Redis:
+    """A one-connection client to another node of the deployment, with the primary's account and TLS."""
+    pool = primary.connection_pool
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in ("connection_pool", "host", "port")}
+    connection_class = pool.connection_class
+    if issubclass(connection_class, SentinelManagedConnection):
+        connection_class = SSLConnection if issubclass(connection_class, SSLConnection) else Connection
+    return Redis.from_pool(
+        ConnectionPool(connection_class=connection_class, host=host, port=port, max_connections=1, **kwargs)
+    )
+
+
+async def _persistence(client: Redis, replicated: bool = False) -> str | None:
+    """Describe how one server writes data to disk, or None when it does not.
+
+    replicated: the server has (or may become) a primary or a replica, so a full
+    synchronisation must stream over the socket (repl-diskless-sync) and be
+    loaded from it (repl-diskless-load), never through an RDB file.
+    """
+    try:
+        save = _text((await client.config_get("save")).get("save") or "")
+        appendonly = _text((await client.config_get("appendonly")).get("appendonly") or "no")
+        sync = load = ""
+        if replicated:
+            sync = _text((await client.config_get("repl-diskless-sync")).get("repl-diskless-sync") or "no")
+            load = _text((await client.config_get("repl-diskless-load")).get("repl-diskless-load") or "disabled")
+    except ResponseError as exc:
+        # Managed services often rename CONFIG; unknown must count as persisting.
+        return f"the persistence settings cannot be read (CONFIG GET failed: {exc})"
+    found = []
+    if save.strip():
+        found.append(f"RDB snapshots are enabled (save {save!r})")
+    if appendonly.strip().lower() == "yes":
+        found.append("the append-only file is enabled (appendonly yes)")
+    if replicated and sync.strip().lower() != "yes":
+        found.append("a full sync to a replica writes an RDB file (repl-diskless-sync no)")
+    if replicated and load.strip().lower() != "swapdb":
+        # on-empty-db still goes through a file when the replica holds data (a demoted primary).
+        found.append(
+            f"a full sync from the primary may be written to an RDB file (repl-diskless-load {load}; use swapdb)"
+        )
+    return "; ".join(found) or None
 
 
 def _message_json(message: dict[str, str]) -> str:

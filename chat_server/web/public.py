@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -11,13 +12,23 @@ from sqlalchemy import text
 
 from chat_server import errors
 from chat_server.clock import MovableClock, iso
-from chat_server.keys import clock_key, engine_key, ready_key, roster_key, service_key, settings_key, taxonomy_key
+from chat_server.keys import (
+    clock_key,
+    engine_key,
+    ready_key,
+    roster_key,
+    service_key,
+    settings_key,
+    store_key,
+    taxonomy_key,
+)
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, DateText, Instant, Query, Reply
 from roster.schedule import DayHours, language_hours, opening_hours
 
 STATUS_DAYS = 7
 MAX_SCHEDULE_DAYS = 28
+HEALTH_STORE_TIMEOUT_SECONDS = 2.0
 
 
 class Period(Reply):
@@ -91,11 +102,12 @@ class ClockNow(Reply):
 
 
 class Health(Reply):
-    status: Literal["ok"]
+    # degraded: serving, but the chat store has no replica in sync (a failover would lose chats).
+    status: Literal["ok", "degraded"]
 
 
 class NotReady(Reply):
-    status: Literal["starting", "database_unavailable"]
+    status: Literal["starting", "database_unavailable", "chat_store_unavailable"]
 
 
 def _days(hours: list[DayHours]) -> list[dict[str, Any]]:
@@ -163,13 +175,20 @@ async def move_clock(request: web.Request, body: MoveClock) -> ClockNow:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Answer 200 once the database and chat store are ready."""
+    """Answer 200 once the database and chat store are ready (ok, or degraded without a replica in sync)."""
     if not request.app[ready_key].get("ready"):
         return web.json_response({"status": "starting"}, status=503)
+    try:
+        # Bounded: a store that does not answer must not hang the monitor either.
+        async with asyncio.timeout(HEALTH_STORE_TIMEOUT_SECONDS):
+            store = await request.app[store_key].health()
+    except Exception:
+        # Every socket event fails now too: monitoring must see it.
+        return web.json_response({"status": "chat_store_unavailable"}, status=503)
     try:
         async with request.app[engine_key].connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception:
         return web.json_response({"status": "database_unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok" if store == "ready" else "degraded"})
 
