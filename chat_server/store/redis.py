@@ -230,8 +230,8 @@ class NotReplicatedError(RedisError):
 # end, a start, a resume, a check-in): with replicas they return only once a replica has the
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
-    "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor", "connected",
-    "disconnected", "available",
+    "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
+    "connected", "disconnected", "available",
 })
 
 
