@@ -208,22 +208,6 @@ class ChatStore(Protocol):
         """Count one more call with this opaque key in its fixed window; return the count so far."""
 
 
-class Admission(StrEnum):
-    """The answer of `create_chat_within`."""
-
-    CREATED = "created"
-    QUEUE_FULL = "queue_full"
-    ADDRESS_FULL = "address_full"
-
-
-class ChatFull(Exception):
-    """append_message refused: the chat holds its maximum of messages or bytes."""
-
-
-def text_bytes(text: str) -> int:
-    """The UTF-8 size of a message text (a lone surrogate counts its three bytes)."""
-    return len(text.encode("utf-8", "surrogatepass"))
-
     # ---- login throttling (accounts): opaque keys (hashes of a user name or an address hash)
     async def login_attempt(
         self, keys: list[str], free: list[int], now: datetime, base_seconds: float, max_seconds: float,
@@ -241,3 +225,20 @@ def text_bytes(text: str) -> int:
 
     async def login_forget(self, clear: list[str], refund: list[str]) -> None:
         """Forget the `clear` keys entirely and take one attempt off each `refund` key."""
+
+
+class Admission(StrEnum):
+    """The answer of `create_chat_within`."""
+
+    CREATED = "created"
+    QUEUE_FULL = "queue_full"
+    ADDRESS_FULL = "address_full"
+
+
+class ChatFull(Exception):
+    """append_message refused: the chat holds its maximum of messages or bytes."""
+
+
+def text_bytes(text: str) -> int:
+    """The UTF-8 size of a message text (a lone surrogate counts its three bytes)."""
+    return len(text.encode("utf-8", "surrogatepass"))
