@@ -734,7 +734,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "sizes": asdict(sizes),
         "settings": {
             "note": "dutychat runs with its defaults except: limits.events_per_second and limits.event_burst "
-                    "raised to 1000000 (the per-socket rate limit would refuse benchmark traffic), "
+                    "raised to 1000000 (the per-socket rate limit would refuse benchmark traffic), the per-address "
+                    "flood limits and the queue cap raised to 1000000 (every visitor comes from one machine), "
                     "logging.level WARNING and no access log. SQLite database; memory store for one worker, "
                     "Redis store and socket.io Redis manager for two (dutychat run --workers 2) behind the "
                     "loopback balancer (tests/support/balancer.py, its own process).",

@@ -144,6 +144,11 @@ def dutychat_env(data_dir: Path, redis_url: str | None, probe: dict[str, str]) -
         # Benchmarks send far faster than a person: lift the per-socket rate limit.
         "DUTYCHAT_LIMITS__EVENTS_PER_SECOND": "1000000",
         "DUTYCHAT_LIMITS__EVENT_BURST": "1000000",
+        # Every benchmark visitor comes from this one machine: lift the per-address flood limits.
+        "DUTYCHAT_LIMITS__SOCKETS_PER_ADDRESS": "1000000",
+        "DUTYCHAT_LIMITS__LIVE_CHATS_PER_ADDRESS": "1000000",
+        "DUTYCHAT_LIMITS__CHAT_STARTS_PER_ADDRESS": "1000000",
+        "DUTYCHAT_LIMITS__MAX_QUEUE_LENGTH": "1000000",
         "DUTYCHAT_LOGGING__LEVEL": "WARNING",
         "DUTYCHAT_LOGGING__ACCESS_LOG": "false",
         "DUTYCHAT_SERVER__SHUTDOWN_TIMEOUT_SECONDS": "3",
