@@ -200,6 +200,8 @@ def assert_no_state_lost(visitors: list[Visitor], members: list[StaffMember]) ->
         assert member.received["staff:resync"] == [], member.received["staff:resync"]
 
 
+# Two failovers, a worker restart and 20 chats: about a minute alone, more on a shared machine.
+@pytest.mark.timeout(300)
 async def test_failover_and_switch_over_are_non_events(tmp_path: Path, pg_url: str) -> None:
     deployment = start_sentinel_deployment(tmp_path / "redis")
     canary = "canary-" + secrets.token_hex(8)

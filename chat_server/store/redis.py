@@ -359,16 +359,18 @@ class RedisChatStore:
         primary = str(info.get("run_id", ""))
         self._replicas_online = online
         self._ever_replicated = self._ever_replicated or online > 0
-        self._wait_for = min(self._wait_replicas, online)
+        # Decided in a local first: concurrent writes must never see a 0 that is not final.
+        wait_for = min(self._wait_replicas, online)
         if info.get("role") != "master" and isinstance(pool, SentinelConnectionPool):
             # A connection still on a demoted primary: every connection asks the Sentinels again.
             await pool.disconnect(inuse_connections=True)
-            self._wait_for = max(1, self._wait_for)
+            wait_for = max(1, wait_for)
         elif self._wait_replicas > 0 and online == 0 and not await self._sentinels_settled_on(primary):
             # A primary that just lost its replica while the Sentinels promote it (a switch-over), or
             # one they demoted: what it acknowledged alone would be lost. Keep waiting: writes fail
             # and clients retry until the connection follows the Sentinels to the new primary.
-            self._wait_for = 1
+            wait_for = 1
+        self._wait_for = wait_for
         degraded = self._wait_replicas > 0 and self._wait_for == 0 and self._has_replicas_configured()
         if degraded != self._degraded:
             if degraded:
@@ -445,16 +447,17 @@ class RedisChatStore:
         for _attempt in (1, 2):
             # WAIT counts the writes of its own connection: one pipeline sends both on one, and a
             # reconnect re-sends both (a lone WAIT on a fresh connection would confirm nothing).
+            wanted = self._wait_for
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.evalsha(script.sha, len(keys), *keys, *argv)
-                pipe.wait(self._wait_for, self._replica_timeout_ms)
+                pipe.wait(wanted, self._replica_timeout_ms)
                 try:
                     result, acked = await pipe.execute()
                 except NoScriptError:
                     # A new primary (a failover) or a restart: load the script, run it again.
                     await self._redis.script_load(script.script)
                     continue
-            await self._check_replicated(int(acked), name)
+            await self._check_replicated(int(acked), wanted, name)
             return result
         raise NotReplicatedError(f"the {name} script could not be loaded")
 
@@ -462,9 +465,9 @@ class RedisChatStore:
         """Whether acknowledged writes wait for a replica now."""
         return self._wait_for > 0
 
-    async def _check_replicated(self, acked: int, what: str) -> None:
+    async def _check_replicated(self, acked: int, wanted: int, what: str) -> None:
         """Raise NotReplicatedError unless as many replicas as waited for confirmed a write."""
-        if acked >= self._wait_for:
+        if acked >= wanted:
             return
         # Never acknowledged alone: the client retries. Look again at once (a failover, a replica
         # gone for good) so that the retry waits for what is there.
@@ -739,14 +742,15 @@ class RedisChatStore:
     async def owe_row(self, record: SessionRecord) -> None:
         """Keep a session row until some worker writes it to the database."""
         key = self._prefix + "owed"
+        wanted = self._wait_for
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, record.session_id, _record_json(record))
             pipe.expire(key, OWED_TTL_SECONDS)
-            if self._waits():
-                pipe.wait(self._wait_for, self._replica_timeout_ms)
+            if wanted:
+                pipe.wait(wanted, self._replica_timeout_ms)
             replies = await pipe.execute()
-        if self._waits():
-            await self._check_replicated(int(replies[-1]), "owed row")
+        if wanted:
+            await self._check_replicated(int(replies[-1]), wanted, "owed row")
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""
