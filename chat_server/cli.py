@@ -24,6 +24,7 @@ from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import sessions_key, settings_key
 from chat_server.lifecycle import StartupError
 from chat_server.privacy import AccessLogger, configure_logging
+from chat_server.realtime.broadcast import disconnect_staff_everywhere
 from chat_server.settings import TOPICS_FILE, Settings, SettingsError, ensure_secret, load_settings
 from chat_server.topics import load_taxonomy, sync_topics
 from chat_server.workers import Supervisor, child_arguments, child_environment
@@ -236,11 +237,14 @@ def cmd_staff(args: argparse.Namespace) -> int:
                       f"languages={','.join(a.languages)}")
         elif args.staff_command in ("disable", "enable"):
             account = await repo.set_disabled(args.username, args.staff_command == "disable")
+            if account.disabled:
+                await disconnect_staff_everywhere(settings, account.id)
             print(f"{account.username} is {'disabled' if account.disabled else 'enabled'}")
         elif args.staff_command == "reset-password":
             password, generated = _read_password(args)
-            await repo.reset_password(args.username, password)
-            print(f"password of {args.username} reset; its sessions are logged out")
+            account = await repo.reset_password(args.username, password)
+            await disconnect_staff_everywhere(settings, account.id)
+            print(f"password of {args.username} reset; its sessions and calendar feeds are revoked")
             if generated:
                 print(f"password: {password}")
         return 0

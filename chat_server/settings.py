@@ -190,6 +190,8 @@ class ReportSettings(_Section):
 
 class AuthSettings(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 30)
+    # How stale a staff socket's view of its session may be: an ended session closes its sockets within this.
+    session_check_seconds: float = Field(5, gt=0, le=60)
     secret_key: str = ""
 
     @field_validator("secret_key")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from chat_server import errors
+from chat_server.access import CSRF_HEADER, csrf_valid, session_cookie_name, staff_origin_allowed
 from chat_server.accounts import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -16,8 +17,7 @@ from chat_server.accounts import (
     UsernameTaken,
     WeakPassword,
 )
-from chat_server.keys import clock_key, logins_key
-from chat_server.realtime.staff import SESSION_COOKIE
+from chat_server.keys import clock_key, logins_key, settings_key
 from chat_server.staff_rules import OwnAccount, StaffRuleError
 from roster.repository import Conflict, NotFound, RosterError
 from roster.service import Forbidden, ReleaseTooLate
@@ -28,6 +28,7 @@ STATUS = {
     errors.INVALID_CREDENTIALS: 401,
     errors.FORBIDDEN: 403,
     errors.ORIGIN_NOT_ALLOWED: 403,
+    errors.CSRF_FAILED: 403,
     errors.NOT_FOUND: 404,
     errors.CONFLICT: 409,
     errors.RELEASE_TOO_LATE: 403,
@@ -53,13 +54,28 @@ def error_response(code: str, message: str, status: int | None = None) -> web.Re
     return web.json_response({"error": {"code": code, "message": message}}, status=status or STATUS[code])
 
 
+def session_token(request: web.Request) -> str | None:
+    """The session token of the request's cookie (the cookie's name depends on the public URL)."""
+    return request.cookies.get(session_cookie_name(request.app[settings_key].server))
+
+
 async def current_staff(request: web.Request) -> StaffAccount:
-    account = await request.app[logins_key].staff_for(
-        request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
-    )
+    account = await request.app[logins_key].staff_for(session_token(request), request.app[clock_key].now())
     if account is None:
         raise ApiError(errors.UNAUTHENTICATED, "Log in first.")
     return account
+
+
+def check_staff_origin(request: web.Request) -> None:
+    """Refuse a staff request from any origin but the service's own (the widget's host sites included)."""
+    if not staff_origin_allowed(request.headers.get("Origin"), request.app[settings_key].server):
+        raise ApiError(errors.ORIGIN_NOT_ALLOWED, "Staff requests come only from this service's own pages.")
+
+
+def check_csrf(request: web.Request) -> None:
+    """Refuse a state-changing staff request without the session's CSRF token."""
+    if not csrf_valid(request.app[settings_key].secret, session_token(request), request.headers.get(CSRF_HEADER)):
+        raise ApiError(errors.CSRF_FAILED, f"Send the {CSRF_HEADER} header that login and /api/auth/me answer.")
 
 
 async def require_role(request: web.Request, *roles: Role) -> StaffAccount:
