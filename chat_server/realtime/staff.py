@@ -9,6 +9,7 @@ and password reset over HTTP also close them at once through the manager.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from http.cookies import CookieError, SimpleCookie
@@ -67,13 +68,14 @@ class StaffNamespace(EventNamespace):
         self.service = service
         self.logins = logins
         self.staff = staff
-        self.server = server
+        self.server_settings = server
         self.cookie_name = cookie_name
         self.session_check_seconds = session_check_seconds
         self._account: dict[str, StaffAccount] = {}
         # The session token of each socket and when it was last found valid (monotonic).
         self._token: dict[str, str] = {}
         self._checked: dict[str, float] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._counted: set[str] = set()
         self.event(events.STAFF_SYNC, schemas.Empty, self.staff_sync)
         self.event(events.DUTY_CHECK_IN, schemas.Empty, self.check_in)
@@ -86,7 +88,7 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if self.server is not None and not staff_origin_allowed(environ.get("HTTP_ORIGIN"), self.server):
+        if self.server_settings is not None and not staff_origin_allowed(environ.get("HTTP_ORIGIN"), self.server_settings):
             # engine.io admits the widget's host sites for /visitor; /staff is for our own pages only.
             raise socketio.exceptions.ConnectionRefusedError(
                 errors.ORIGIN_NOT_ALLOWED,
@@ -148,7 +150,11 @@ class StaffNamespace(EventNamespace):
             return True
         account = await self.logins.staff_for(token, self.service.clock.now())
         if account is None:
-            await self._end(sid)
+            # Answer the event first (unauthenticated), then close the socket.
+            self._token.pop(sid, None)
+            task = asyncio.create_task(self._end(sid, after=0.1))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
             return False
         if sid in self._account:
             self._account[sid] = account
@@ -168,7 +174,9 @@ class StaffNamespace(EventNamespace):
             elif sid in self._token:
                 await self._end(sid)
 
-    async def _end(self, sid: str) -> None:
+    async def _end(self, sid: str, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)  # lets the event's acknowledgement go out first
         log.info("staff socket closed: session ended", extra={"event": "staff.session_ended"})
         self._token.pop(sid, None)
         await self.disconnect(sid)
