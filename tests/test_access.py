@@ -7,7 +7,6 @@ ends with its session, whoever ended it and however.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta

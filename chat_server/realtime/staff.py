@@ -88,7 +88,8 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if self.server_settings is not None and not staff_origin_allowed(environ.get("HTTP_ORIGIN"), self.server_settings):
+        origin = environ.get("HTTP_ORIGIN")
+        if self.server_settings is not None and not staff_origin_allowed(origin, self.server_settings):
             # engine.io admits the widget's host sites for /visitor; /staff is for our own pages only.
             raise socketio.exceptions.ConnectionRefusedError(
                 errors.ORIGIN_NOT_ALLOWED,
