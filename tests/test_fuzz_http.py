@@ -17,7 +17,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.paths import ROOT
 from tests.support.processes import ServerProcess, clean_env, dutychat
 
 PASSWORD = "a long enough password"
@@ -26,12 +25,14 @@ EXAMPLES = "5"
 
 
 def schemathesis(url: str, artifacts: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    artifacts.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [str(ST), "run", f"{url}/api/openapi.json", "--checks", "not_a_server_error", "--max-examples", EXAMPLES,
          "--seed", "14", "--workers", "1", "--phases", "examples,coverage,fuzzing", "--no-shrink",
          "--generation-database", "none", "--request-timeout", "10", "--no-color",
          "--report", "junit", "--report-dir", str(artifacts), *options],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, env=clean_env(SCHEMATHESIS_HOOKS=""),
+        # cwd: schemathesis keeps a cache of its own in the working directory.
+        capture_output=True, text=True, cwd=artifacts, timeout=120, env=clean_env(SCHEMATHESIS_HOOKS=""),
     )
 
 
