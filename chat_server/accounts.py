@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,6 +27,7 @@ from chat_server.passwords import (
     check_password,
     needs_rehash,
 )
+from roster.models import CalendarFeedRow
 
 MAX_CHATS_LIMIT = 50
 # How long a sign-in that still has a step to do (a code, a password change, enrolment) may take.
@@ -162,16 +164,39 @@ def _naive(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
 
 
+# Joiners shape emoji sequences and several scripts' words: format characters, but harmless.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def has_control_characters(text: str) -> bool:
+    """True if text holds a control or format character (CR, LF, tab, NUL, bidi overrides) or a surrogate."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in _JOINERS for ch in text)
+
+
 def _check_alias(alias: str) -> str:
     if not alias.strip() or len(alias) > 64:
         raise AccountError("alias must be 1-64 characters")
+    if has_control_characters(alias):
+        raise AccountError("alias must not contain control characters")
     return alias.strip()
 
 
 def _check_display_name(name: str) -> str:
     if len(name.strip()) > 128:
         raise AccountError("display name must be at most 128 characters")
+    if has_control_characters(name):
+        raise AccountError("display name must not contain control characters")
     return name.strip()
+
+
+async def end_access(session: AsyncSession, staff_id: int) -> None:
+    """Revoke every login session and calendar feed of an account (in the caller's transaction).
+
+    Live sockets notice within seconds (they re-check their session); callers
+    that can also reach the socket.io manager disconnect them at once.
+    """
+    await session.execute(delete(AuthSession).where(AuthSession.staff_id == staff_id))
+    await session.execute(delete(CalendarFeedRow).where(CalendarFeedRow.staff_id == staff_id))
 
 
 def _check_max_chats(max_chats: int) -> int:
@@ -367,7 +392,7 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {username!r}")
             if disabled:
                 await _guarded_update(session, row, disabled=True)
-                await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+                await end_access(session, row.id)
             else:
                 row.disabled = False
             return account_of(row)
@@ -387,8 +412,8 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {username!r}")
             for name, value in self._password_fields(password_hash, temporary, now).items():
                 setattr(row, name, value)
-            # A reset password logs out every session of that account.
-            await session.execute(delete(AuthSession).where(AuthSession.staff_id == row.id))
+            # A reset password logs out every session of that account and revokes its calendar feeds.
+            await end_access(session, row.id)
             return account_of(row)
 
     async def change_own_password(self, staff_id: int, current: str, new: str, now: datetime) -> StaffAccount:
@@ -541,7 +566,29 @@ class LoginSessions:
         self._idle = idle
 
     def _hash(self, token: str) -> str:
-        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+        # surrogatepass: aiohttp decodes a cookie's undecodable bytes to lone surrogates.
+        return hmac.new(self._secret, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def session_key(self, token: str) -> str:
+        """The session's id: the keyed hash its row is stored under (never the token itself)."""
+        return self._hash(token)
+
+    async def still_valid(self, tokens: Iterable[str], now: datetime) -> set[str]:
+        """The tokens among these whose session is unexpired and whose account is enabled (one query)."""
+        by_hash = {self._hash(token): token for token in tokens if token and len(token) <= 128}
+        if not by_hash:
+            return set()
+        query = (
+            select(AuthSession.token_hash)
+            .join(Staff, Staff.id == AuthSession.staff_id)
+            .where(
+                AuthSession.token_hash.in_(list(by_hash)),
+                AuthSession.expires_at > _naive(now),
+                Staff.disabled.is_(False),
+            )
+        )
+        async with self._sessions() as session:
+            return {by_hash[key] for key in await session.scalars(query)}
 
     def _ends_at(self, state: SessionState, now: datetime) -> datetime:
         if state is SessionState.SIGNED_IN:

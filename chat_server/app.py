@@ -12,6 +12,7 @@ from chat_server.clock import Clock, MovableClock, SystemClock
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, password_context, service_context, store_context
 from chat_server.realtime.admission import connection_cap
+from chat_server.realtime.broadcast import socketio_channel
 from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.settings import Settings
@@ -26,7 +27,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         # Several workers share rooms through Redis pub/sub (no connection is opened here).
         manager = BoundedRedisManager(
             settings.chat.redis_url,
-            channel=settings.chat.redis_key_prefix + "socketio",
+            channel=socketio_channel(settings),
             max_connections=settings.chat.redis_pubsub_max_connections,
         )
     return socketio.AsyncServer(

@@ -25,6 +25,7 @@ from chat_server.keys import password_work_key, sessions_key, settings_key
 from chat_server.lifecycle import StartupError, staff_repository
 from chat_server.passwords import PasswordWork
 from chat_server.privacy import AccessLogger, configure_logging
+from chat_server.realtime.broadcast import disconnect_staff_everywhere
 from chat_server.settings import TOPICS_FILE, LoggingSettings, Settings, SettingsError, ensure_secret, load_settings
 from chat_server.topics import load_taxonomy, sync_topics
 from chat_server.workers import Supervisor, child_arguments, child_environment
@@ -258,11 +259,14 @@ async def staff_command(settings: Settings, repo: StaffRepository, args: argpars
                   f"languages={','.join(a.languages)}")
     elif args.staff_command in ("disable", "enable"):
         account = await repo.set_disabled(args.username, args.staff_command == "disable")
+        if account.disabled:
+            await disconnect_staff_everywhere(settings, account.id)
         print(f"{account.username} is {'disabled' if account.disabled else 'enabled'}")
     elif args.staff_command == "reset-password":
         password, generated = _read_password(args, settings)
-        await repo.reset_password(args.username, password, temporary=generated, now=now)
-        print(f"password of {args.username} reset; its sessions are logged out")
+        account = await repo.reset_password(args.username, password, temporary=generated, now=now)
+        await disconnect_staff_everywhere(settings, account.id)
+        print(f"password of {args.username} reset; its sessions and calendar feeds are revoked")
         if generated:
             print(f"password: {password}")
             print("(temporary: it must be changed at the first sign-in)")
@@ -273,6 +277,7 @@ async def staff_command(settings: Settings, repo: StaffRepository, args: argpars
         await repo.totp_disable(found.id)
         # Like a password reset: whoever held the old factor is signed out.
         await repo.reset_sessions(found.id)
+        await disconnect_staff_everywhere(settings, found.id)
         print(f"second factor of {found.username} removed; its sessions are logged out")
     return 0
 

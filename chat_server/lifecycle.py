@@ -12,6 +12,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.access import session_cookie_name
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.canned import CannedResponses
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
@@ -185,7 +186,11 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     limits = settings.limits
     addresses = AddressHasher(settings.server.proxy_networks, settings.server.public_url)
     visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst, addresses)
-    staff = StaffNamespace(service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst)
+    staff = StaffNamespace(
+        service, app[logins_key], app[staff_key], limits.events_per_second, limits.event_burst,
+        server=settings.server, cookie_name=session_cookie_name(settings.server),
+        session_check_seconds=settings.auth.session_check_seconds,
+    )
     sio.register_namespace(visitors)
     sio.register_namespace(staff)
     app[notifier_key].visitors, app[notifier_key].staff = visitors, staff
@@ -194,6 +199,11 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_every(SWEEP_INTERVAL_SECONDS, service.sweep, "sweep"), name="dutychat-sweeper"),
         asyncio.create_task(
             _every(WORKER_HEARTBEAT_SECONDS, service.heartbeat, "heartbeat"), name="dutychat-heartbeat"
+        ),
+        # Sessions ended by another process (the CLI) or by expiry close their sockets within seconds.
+        asyncio.create_task(
+            _every(settings.auth.session_check_seconds, staff.recheck_sessions, "session check"),
+            name="dutychat-session-check",
         ),
     ]
     app[ready_key]["ready"] = True

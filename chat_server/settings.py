@@ -228,6 +228,8 @@ class ReportSettings(_Section):
 class AuthSettings(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 30)
     idle_minutes: float = Field(60, ge=0, le=24 * 60)
+    # How stale a staff socket's view of its session may be: an ended session closes its sockets within this.
+    session_check_seconds: float = Field(5, gt=0, le=60)
     secret_key: str = ""
     min_password_length: int = Field(12, ge=8, le=128)
     min_password_score: int = Field(3, ge=0, le=4)

@@ -34,7 +34,11 @@ async def test_login_me_logout(live: Live) -> None:
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
         me = await http.get(f"{live.url}/api/auth/me")
         assert me.status == 200 and (await me.json())["staff"]["role"] == "staff"
-        async with http.post(f"{live.url}/api/auth/logout") as out:
+        # Login and me answer the same CSRF token; logging out a live session needs it.
+        assert (await me.json())["csrf_token"] == body["csrf_token"]
+        async with http.post(f"{live.url}/api/auth/logout") as refused:
+            assert refused.status == 403 and (await refused.json())["error"]["code"] == "csrf_failed"
+        async with http.post(f"{live.url}/api/auth/logout", headers={"X-CSRF-Token": body["csrf_token"]}) as out:
             assert out.status == 200
         # The session is revoked server-side, not just forgotten by the client.
         token = r.cookies["dutychat_session"].value
@@ -50,6 +54,9 @@ async def test_cookie_is_secure_behind_https(tmp_path) -> None:  # type: ignore[
         async with session() as http:
             r = await post(http, f"{live.url}/api/auth/login", {"username": "aino", "password": PASSWORD})
             assert "Secure" in r.headers["Set-Cookie"]
+            # The __Host- prefix: Secure, Path=/ and no Domain, so no sibling host can set or shadow it.
+            cookie = r.headers["Set-Cookie"]
+            assert cookie.startswith("__Host-dutychat_session=") and "Path=/" in cookie and "Domain" not in cookie
     finally:
         await stop_live(live)
 

@@ -9,7 +9,7 @@ import socketio
 
 from chat_server.chat import events
 from chat_server.realtime.manager import BoundedRedisManager, disconnect_local_room
-from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, staff_room
+from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, session_room, staff_room
 from chat_server.realtime.visitor import VisitorNamespace, chat_room
 
 
@@ -111,9 +111,15 @@ class SocketNotifier:
 
     async def disconnect_staff(self, staff_id: int) -> None:
         """Close every /staff socket of a member, on every worker."""
+        await self._disconnect_room(staff_room(staff_id))
+
+    async def disconnect_session(self, session_key: str) -> None:
+        """Close every /staff socket of one login session (logout), on every worker."""
+        await self._disconnect_room(session_room(session_key))
+
+    async def _disconnect_room(self, room: str) -> None:
         if self.sio is None:
             return
-        room = staff_room(staff_id)
         if isinstance(self.sio.manager, BoundedRedisManager):
             await self.sio.manager.disconnect_room(room, events.STAFF_NAMESPACE)
         else:

@@ -1,32 +1,51 @@
-"""The /staff namespace: authenticated by the HTTP login's session cookie."""
+"""The /staff namespace: authenticated by the HTTP login's session cookie, from the service's own origin.
+
+A socket lives no longer than its session: every event re-checks the session
+(at most every `auth.session_check_seconds`), and `recheck_sessions` runs on
+that interval over every local socket, so a session ended elsewhere (another
+worker, the CLI, expiry) closes its sockets within seconds. Logout, disable
+and password reset over HTTP also close them at once through the manager.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
 
 from chat_server import errors
+from chat_server.access import SESSION_COOKIE, staff_origin_allowed
 from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
 from chat_server.chat import events
 from chat_server.chat.service import ChatService
 from chat_server.realtime import schemas
-from chat_server.realtime.base import EventNamespace
+from chat_server.realtime.base import EventNamespace, error
+from chat_server.settings import ServerSettings
 
-SESSION_COOKIE = "dutychat_session"
+log = logging.getLogger(__name__)
+
 ALL_STAFF_ROOM = "staff"
+SESSION_CHECK_SECONDS = 5.0
 
 
 def staff_room(staff_id: int) -> str:
     return f"staff:{staff_id}"
 
 
-def session_token(cookie_header: str | None) -> str | None:
+def session_room(session_key: str) -> str:
+    """The room of one login session's sockets (its key is the keyed hash, never the token)."""
+    return f"session:{session_key}"
+
+
+def session_token(cookie_header: str | None, name: str = SESSION_COOKIE) -> str | None:
     if not cookie_header:
         return None
     try:
-        morsel = SimpleCookie(cookie_header).get(SESSION_COOKIE)
+        morsel = SimpleCookie(cookie_header).get(name)
     except CookieError:
         return None
     return morsel.value if morsel else None
@@ -40,13 +59,23 @@ class StaffNamespace(EventNamespace):
         staff: StaffRepository,
         rate: float,
         burst: int,
+        server: ServerSettings | None = None,
+        cookie_name: str = SESSION_COOKIE,
+        session_check_seconds: float = SESSION_CHECK_SECONDS,
     ) -> None:
         # Staff type fast in several chats at once: a more generous bucket.
         super().__init__(events.STAFF_NAMESPACE, rate * 4, burst * 2)
         self.service = service
         self.logins = logins
         self.staff = staff
+        self.server_settings = server
+        self.cookie_name = cookie_name
+        self.session_check_seconds = session_check_seconds
         self._account: dict[str, StaffAccount] = {}
+        # The session token of each socket and when it was last found valid (monotonic).
+        self._token: dict[str, str] = {}
+        self._checked: dict[str, float] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._counted: set[str] = set()
         self.event(events.STAFF_SYNC, schemas.Empty, self.staff_sync)
         self.event(events.DUTY_CHECK_IN, schemas.Empty, self.check_in)
@@ -59,14 +88,24 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = session_token(environ.get("HTTP_COOKIE"))
+        origin = environ.get("HTTP_ORIGIN")
+        if self.server_settings is not None and not staff_origin_allowed(origin, self.server_settings):
+            # engine.io admits the widget's host sites for /visitor; /staff is for our own pages only.
+            raise socketio.exceptions.ConnectionRefusedError(
+                errors.ORIGIN_NOT_ALLOWED,
+                {"code": errors.ORIGIN_NOT_ALLOWED, "message": "Staff connect only from this service's pages."},
+            )
+        token = session_token(environ.get("HTTP_COOKIE"), self.cookie_name)
         account = await self.logins.staff_for(token, self.service.clock.now())
-        if account is None:
+        if account is None or token is None:
             raise socketio.exceptions.ConnectionRefusedError(
                 errors.UNAUTHENTICATED,
                 {"code": errors.UNAUTHENTICATED, "message": "Log in first; the session is missing or expired."},
             )
         self._account[sid] = account
+        self._token[sid] = token
+        self._checked[sid] = time.monotonic()
+        await self.enter_room(sid, session_room(self.logins.session_key(token)))
         await self.enter_room(sid, staff_room(account.id))
         await self.enter_room(sid, ALL_STAFF_ROOM)
         await self.service.staff_connected(account)
@@ -75,6 +114,8 @@ class StaffNamespace(EventNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
+        self._token.pop(sid, None)
+        self._checked.pop(sid, None)
         account = self._account.pop(sid, None)
         if account is not None and sid in self._counted:
             self._counted.discard(sid)
@@ -94,6 +135,52 @@ class StaffNamespace(EventNamespace):
         for sid, account in list(self._account.items()):
             if sid in self._counted:
                 await self.service.staff_connected(account)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Only the events of the table: connect and disconnect are the framework's own.
+        if event in self.events and args and not await self._session_holds(args[0]):
+            return error(errors.UNAUTHENTICATED, "The session has ended; log in again.")
+        return await super().trigger_event(event, *args)
+
+    async def _session_holds(self, sid: str) -> bool:
+        """Whether the socket's session is still valid (asked again at most every few seconds)."""
+        token = self._token.get(sid)
+        if token is None:
+            return False
+        if time.monotonic() - self._checked.get(sid, 0.0) < self.session_check_seconds:
+            return True
+        account = await self.logins.staff_for(token, self.service.clock.now())
+        if account is None:
+            # Answer the event first (unauthenticated), then close the socket.
+            self._token.pop(sid, None)
+            task = asyncio.create_task(self._end(sid, after=0.1))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            return False
+        if sid in self._account:
+            self._account[sid] = account
+        self._checked[sid] = time.monotonic()
+        return True
+
+    async def recheck_sessions(self) -> None:
+        """Close every local socket whose session has ended (logout, expiry, disable, reset; any process)."""
+        tokens = dict(self._token)
+        if not tokens:
+            return
+        valid = await self.logins.still_valid(set(tokens.values()), self.service.clock.now())
+        now = time.monotonic()
+        for sid, token in tokens.items():
+            if token in valid:
+                self._checked[sid] = now
+            elif sid in self._token:
+                await self._end(sid)
+
+    async def _end(self, sid: str, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)  # lets the event's acknowledgement go out first
+        log.info("staff socket closed: session ended", extra={"event": "staff.session_ended"})
+        self._token.pop(sid, None)
+        await self.disconnect(sid)
 
     def _me(self, sid: str) -> StaffAccount:
         return self._account[sid]

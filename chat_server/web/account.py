@@ -24,9 +24,8 @@ from chat_server.accounts import (
 )
 from chat_server.keys import clock_key, logins_key, settings_key, staff_key
 from chat_server.passwords import MAX_PASSWORD_LENGTH
-from chat_server.realtime.staff import SESSION_COOKIE
-from chat_server.web.auth import LoggedIn, address_hash, admit
-from chat_server.web.responses import ApiError
+from chat_server.web.auth import LoggedIn, address_hash, admit, logged_in
+from chat_server.web.responses import ApiError, session_token
 from chat_server.web.schemas import Body, EmptyBody, Instant, Ok, Path, Reply, Staff, StrictStr, utc
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ async def _next_step(request: web.Request, login: LoginSession, account: StaffAc
     if login.state is SessionState.SIGNED_IN:
         return SessionState.SIGNED_IN
     state = state_after_second_factor(account, request.app[settings_key].auth.totp_required_roles)
-    await request.app[logins_key].advance(request.cookies[SESSION_COOKIE], state, request.app[clock_key].now())
+    await request.app[logins_key].advance(session_token(request) or "", state, request.app[clock_key].now())
     return state
 
 
@@ -115,10 +114,10 @@ async def change_password(
     # A stolen session must not become a way to guess the password: each try counts like a login.
     await admit(request, me.username, await address_hash(request), now)
     account = await request.app[staff_key].change_own_password(me.id, body.current_password, body.new_password, now)
-    await request.app[logins_key].end_others(me.id, request.cookies.get(SESSION_COOKIE))
+    await request.app[logins_key].end_others(me.id, session_token(request))
     _audit("password", me)
     state = await _next_step(request, login, account)
-    return LoggedIn(state=state.value, staff=Staff.of(account))
+    return logged_in(request, state, account, session_token(request) or "")
 
 
 async def totp_begin(request: web.Request, me: StaffAccount, body: EmptyBody) -> TotpSetup:
@@ -139,7 +138,8 @@ async def totp_confirm(request: web.Request, me: StaffAccount, login: LoginSessi
     account = await request.app[staff_key].get(me.id)
     assert account is not None
     state = await _next_step(request, login, account)
-    return TotpEnabled(state=state.value, staff=Staff.of(account), recovery_codes=list(codes))
+    answer = logged_in(request, state, account, session_token(request) or "")
+    return TotpEnabled(**answer.model_dump(), recovery_codes=list(codes))
 
 
 async def totp_disable(request: web.Request, me: StaffAccount, body: TotpDisable) -> Account:

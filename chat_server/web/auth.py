@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import Field
 
 from chat_server import errors
+from chat_server.access import CSRF_HEADER, csrf_token, csrf_valid, session_cookie_name
 from chat_server.accounts import (
     LoginSession,
     SessionState,
@@ -23,12 +24,11 @@ from chat_server.accounts import (
     state_after_password,
     state_after_second_factor,
 )
-from chat_server.keys import clock_key, logins_key, settings_key, staff_key, store_key
+from chat_server.keys import clock_key, logins_key, notifier_key, settings_key, staff_key, store_key
 from chat_server.login_throttle import LoginThrottle
 from chat_server.passwords import MAX_PASSWORD_LENGTH, PasswordWorkBusy
 from chat_server.privacy import AddressHasher
-from chat_server.realtime.staff import SESSION_COOKIE
-from chat_server.web.responses import ApiError, too_many_attempts
+from chat_server.web.responses import ApiError, session_token, too_many_attempts
 from chat_server.web.schemas import Body, Ok, Reply, Staff, StrictStr
 
 StateName = Literal["signed_in", "totp_required", "password_change_required", "totp_enrolment_required"]
@@ -42,6 +42,7 @@ class Login(Body):
 class LoggedIn(Reply):
     state: StateName = Field(description="signed_in, or the sign-in step still to do")
     staff: Staff
+    csrf_token: str = Field(description=f"send it as {CSRF_HEADER} on every staff request that changes something")
 
 
 class SecondFactor(Body):
@@ -66,12 +67,20 @@ async def admit(request: web.Request, username: str, address: str | None, now: d
         raise too_many_attempts(wait)
 
 
+def logged_in(request: web.Request, state: SessionState, account: StaffAccount, token: str) -> LoggedIn:
+    """The answer of every sign-in step: the state, the member and the session's CSRF token."""
+    secret = request.app[settings_key].secret
+    return LoggedIn(state=state.value, staff=Staff.of(account), csrf_token=csrf_token(secret, token))
+
+
 def signed(request: web.Request, reply: LoggedIn, token: str | None = None) -> web.Response:
     response = web.json_response(reply.model_dump(mode="json"))
     if token is not None:
         settings = request.app[settings_key]
+        # On https the name is __Host-dutychat_session: Secure, Path=/ and no Domain, so no
+        # other host of the organisation's domain can set or shadow it.
         response.set_cookie(
-            SESSION_COOKIE,
+            session_cookie_name(settings.server),
             token,
             httponly=True,
             samesite="Strict",
@@ -101,7 +110,7 @@ async def login(request: web.Request, body: Login) -> web.Response:
         # With a second factor, the count starts afresh only once its code is right.
         await throttle(request).succeeded(body.username, address)
     token = await request.app[logins_key].create(account.id, now, state)
-    return signed(request, LoggedIn(state=state.value, staff=Staff.of(account)), token)
+    return signed(request, logged_in(request, state, account, token), token)
 
 
 async def second_factor(request: web.Request, me: StaffAccount, login: LoginSession, body: SecondFactor) -> LoggedIn:
@@ -115,18 +124,30 @@ async def second_factor(request: web.Request, me: StaffAccount, login: LoginSess
         raise ApiError(errors.INVALID_CODE, "Wrong or already used code.")
     await throttle(request).succeeded(me.username, address)
     state = state_after_second_factor(me, request.app[settings_key].auth.totp_required_roles)
-    await request.app[logins_key].advance(request.cookies[SESSION_COOKIE], state, now)
-    return LoggedIn(state=state.value, staff=Staff.of(me))
+    token = session_token(request) or ""
+    await request.app[logins_key].advance(token, state, now)
+    return logged_in(request, state, me, token)
 
 
 async def logout(request: web.Request) -> web.Response:
-    """Revoke the session server-side and clear the cookie."""
-    await request.app[logins_key].revoke(request.cookies.get(SESSION_COOKIE))
+    """Revoke the session server-side, close its sockets on every worker and clear the cookie."""
+    settings = request.app[settings_key]
+    token = session_token(request)
+    logins = request.app[logins_key]
+    if token is not None and await logins.staff_for(token, request.app[clock_key].now()) is not None:
+        # Only a live session needs the CSRF token: ending a dead one harms nobody.
+        if not csrf_valid(settings.secret, token, request.headers.get(CSRF_HEADER)):
+            raise ApiError(errors.CSRF_FAILED, f"Send the session's {CSRF_HEADER} header.")
+        await logins.revoke(token)
+        await request.app[notifier_key].disconnect_session(logins.session_key(token))
     response = web.json_response(Ok().model_dump(mode="json"))
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(
+        session_cookie_name(settings.server), path="/", secure=settings.server.secure_cookies, httponly=True,
+        samesite="Strict",
+    )
     return response
 
 
 async def me(request: web.Request, me: StaffAccount, login: LoginSession) -> LoggedIn:
-    """Answer who the session belongs to and where its sign-in stands."""
-    return LoggedIn(state=login.state.value, staff=Staff.of(me))
+    """Answer who the session belongs to, where its sign-in stands, and its CSRF token."""
+    return logged_in(request, login.state, me, session_token(request) or "")

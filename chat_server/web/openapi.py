@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chat_server import errors
-from chat_server.realtime.staff import SESSION_COOKIE
+from chat_server.access import CSRF_HEADER, HOST_SESSION_COOKIE, SESSION_COOKIE
 from chat_server.web.responses import STATUS
 from chat_server.web.routing import JSON, Route
 from chat_server.web.schemas import Error
@@ -26,8 +26,10 @@ def implied_errors(route: Route) -> list[str]:
         codes.append(errors.INVALID_REQUEST)
     if route.roles:
         codes += [errors.UNAUTHENTICATED, errors.SIGN_IN_INCOMPLETE, errors.FORBIDDEN]
-    if route.method in _WRITES:
+    if route.method in _WRITES or route.staff_side:
         codes.append(errors.ORIGIN_NOT_ALLOWED)
+    if route.needs_csrf:
+        codes.append(errors.CSRF_FAILED)
     if "{" in route.path:
         codes.append(errors.NOT_FOUND)
     codes.append(errors.INTERNAL_ERROR)
@@ -60,7 +62,7 @@ def build_document(routes: Sequence[Route]) -> dict[str, Any]:
         if route.handler.__doc__:
             op["description"] = route.handler.__doc__.strip()
         if route.roles:
-            op["security"] = [{"session": []}]
+            op["security"] = [{"session": [], "csrf": []}] if route.needs_csrf else [{"session": []}]
             op["x-roles"] = [role.value for role in route.roles]
         parameters = []
         if route.params is not None:
@@ -109,7 +111,17 @@ def build_document(routes: Sequence[Route]) -> dict[str, Any]:
             "description": "See docs/protocol.md for the socket.io events and the full contract.",
         },
         "components": {
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}},
+            "securitySchemes": {
+                "session": {
+                    "type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                    "description": f"named {HOST_SESSION_COOKIE} when the public URL is https",
+                },
+                "csrf": {
+                    "type": "apiKey", "in": "header", "name": CSRF_HEADER,
+                    "description": "the csrf_token of login and /api/auth/me; every staff request that changes "
+                    "something",
+                },
+            },
             "schemas": schemas,
         },
         "paths": dict(paths),

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from chat_server.accounts import Role
 from chat_server.keys import clock_key, logins_key
-from chat_server.realtime.staff import SESSION_COOKIE
+from chat_server.web.responses import session_token
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
@@ -28,9 +28,7 @@ def _manager_page(folder: str) -> Handler:
     """A page for managers: 401 without a session, 403 for staff (its script shows why)."""
 
     async def handler(request: web.Request) -> web.FileResponse:
-        account = await request.app[logins_key].staff_for(
-            request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
-        )
+        account = await request.app[logins_key].staff_for(session_token(request), request.app[clock_key].now())
         status = 401 if account is None else 200 if account.role in (Role.MANAGER, Role.ADMIN) else 403
         response = web.FileResponse(STATIC_DIR / folder / "index.html", status=status)
         response.headers["Cache-Control"] = "no-cache"

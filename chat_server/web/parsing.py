@@ -7,6 +7,7 @@ value may be message text.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -49,8 +50,12 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise ApiError(errors.INVALID_REQUEST, "Send a JSON body with Content-Type: application/json.")
     try:
-        body = await request.json()
-    except ValueError:
+        text = await request.text()
+        body = json.loads(text)
+        # JSON may spell a lone surrogate (\ud800) that no UTF-8 text holds: refuse it here,
+        # before a password hash, the database or a log line meets it.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
         raise ApiError(errors.INVALID_REQUEST, "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ApiError(errors.INVALID_REQUEST, "The body must be a JSON object.")
@@ -64,12 +69,24 @@ async def parse_body(request: web.Request, model: type[M], *, required: bool = T
     return validate(model, await json_body(request), request)
 
 
+def _encodable(values: dict[str, str], code: str) -> dict[str, str]:
+    """Refuse a parameter that decoded to lone surrogates (undecodable bytes in the URL)."""
+    for name, value in values.items():
+        try:
+            name.encode("utf-8")
+            value.encode("utf-8")
+        except UnicodeError:
+            raise ApiError(code, "A parameter is not valid UTF-8.") from None
+    return values
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
     """Validate the query string (the first value of a repeated parameter)."""
     query = request.query
-    return validate(model, {name: query.getone(name) for name in query.keys()}, request)
+    values = _encodable({name: query.getone(name) for name in query.keys()}, errors.INVALID_REQUEST)
+    return validate(model, values, request)
 
 
 def parse_path(request: web.Request, model: type[M]) -> M:
     """Validate the path parameters the route pattern matched."""
-    return validate(model, dict(request.match_info), request)
+    return validate(model, _encodable(dict(request.match_info), errors.INVALID_REQUEST), request)

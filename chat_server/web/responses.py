@@ -7,6 +7,7 @@ import math
 from aiohttp import web
 
 from chat_server import errors
+from chat_server.access import CSRF_HEADER, csrf_valid, session_cookie_name, staff_origin_allowed
 from chat_server.accounts import (
     AccountError,
     LastAdmin,
@@ -20,9 +21,8 @@ from chat_server.accounts import (
     WeakPassword,
     WrongPassword,
 )
-from chat_server.keys import clock_key, logins_key
+from chat_server.keys import clock_key, logins_key, settings_key
 from chat_server.passwords import PasswordWorkBusy
-from chat_server.realtime.staff import SESSION_COOKIE
 from chat_server.staff_rules import OwnAccount, StaffRuleError
 from roster.repository import Conflict, NotFound, RosterError
 from roster.service import Forbidden, ReleaseTooLate
@@ -33,6 +33,7 @@ STATUS = {
     errors.INVALID_CREDENTIALS: 401,
     errors.FORBIDDEN: 403,
     errors.ORIGIN_NOT_ALLOWED: 403,
+    errors.CSRF_FAILED: 403,
     errors.NOT_FOUND: 404,
     errors.CONFLICT: 409,
     errors.RELEASE_TOO_LATE: 403,
@@ -77,9 +78,7 @@ def too_many_attempts(seconds: float) -> ApiError:
 
 async def current_session(request: web.Request, states: tuple[SessionState, ...] = ()) -> LoginSession:
     """The caller's signed-in session, or one at one of `states` of the sign-in."""
-    found = await request.app[logins_key].session_for(
-        request.cookies.get(SESSION_COOKIE), request.app[clock_key].now()
-    )
+    found = await request.app[logins_key].session_for(session_token(request), request.app[clock_key].now())
     if found is None:
         raise ApiError(errors.UNAUTHENTICATED, "Log in first.")
     if found.state is not SessionState.SIGNED_IN and found.state not in states:
@@ -87,8 +86,25 @@ async def current_session(request: web.Request, states: tuple[SessionState, ...]
     return found
 
 
+def session_token(request: web.Request) -> str | None:
+    """The session token of the request's cookie (the cookie's name depends on the public URL)."""
+    return request.cookies.get(session_cookie_name(request.app[settings_key].server))
+
+
 async def current_staff(request: web.Request) -> StaffAccount:
     return (await current_session(request)).account
+
+
+def check_staff_origin(request: web.Request) -> None:
+    """Refuse a staff request from any origin but the service's own (the widget's host sites included)."""
+    if not staff_origin_allowed(request.headers.get("Origin"), request.app[settings_key].server):
+        raise ApiError(errors.ORIGIN_NOT_ALLOWED, "Staff requests come only from this service's own pages.")
+
+
+def check_csrf(request: web.Request) -> None:
+    """Refuse a state-changing staff request without the session's CSRF token."""
+    if not csrf_valid(request.app[settings_key].secret, session_token(request), request.headers.get(CSRF_HEADER)):
+        raise ApiError(errors.CSRF_FAILED, f"Send the {CSRF_HEADER} header that login and /api/auth/me answer.")
 
 
 async def require_role(

@@ -1,7 +1,8 @@
 """A route entry of the HTTP API and the wrapper that turns a table of them into aiohttp routes.
 
 The wrapper does what every handler would otherwise repeat, in a fixed order:
-role check (401/403), then path, query and body through their models (400;
+for a staff route the origin check (403 `origin_not_allowed`), role check
+(401/403) and, on a write, the CSRF token (403 `csrf_failed`); then path, query and body through their models (400;
 404 for an unknown id), then the handler, whose answer it renders. Domain
 refusals (roster, accounts, staff rules) become their documented error codes.
 A handler receives, by keyword, only what its route declares: `me` (the
@@ -23,11 +24,19 @@ from pydantic import BaseModel
 from chat_server import errors
 from chat_server.accounts import Role, SessionState
 from chat_server.web.parsing import parse_body, parse_path, parse_query
-from chat_server.web.responses import ApiError, current_session, domain_error, error_response
+from chat_server.web.responses import (
+    ApiError,
+    check_csrf,
+    check_staff_origin,
+    current_session,
+    domain_error,
+    error_response,
+)
 
 Answer = web.StreamResponse | BaseModel | dict[str, Any]
 Handler = Callable[..., Awaitable[Answer]]
 JSON = "application/json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,16 @@ class Route:
         return web.DynamicResource(self.path).canonical if "{" in self.path else self.path
 
     @property
+    def staff_side(self) -> bool:
+        """A staff route (a role, or the login sessions): only the service's own origin may call it."""
+        return bool(self.roles) or self.path.startswith("/api/auth/")
+
+    @property
+    def needs_csrf(self) -> bool:
+        """A state-changing call in a staff session carries the session's CSRF token."""
+        return bool(self.roles) and self.method not in SAFE_METHODS
+
+    @property
     def kwargs(self) -> set[str]:
         given = {"me"} if self.roles else set()
         return given | {name for name in ("params", "query", "body") if getattr(self, name) is not None}
@@ -98,6 +117,8 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
     @functools.wraps(route.handler)
     async def handler(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
+        if route.staff_side:
+            check_staff_origin(request)
         if route.roles:
             login = await current_session(request, route.states)
             if login.account.role not in route.roles:
@@ -105,6 +126,8 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
             kwargs["me"] = login.account
             if takes_login:
                 kwargs["login"] = login
+        if route.needs_csrf:
+            check_csrf(request)
         if route.params is not None:
             kwargs["params"] = parse_path(request, route.params)
         if route.query is not None:

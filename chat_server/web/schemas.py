@@ -63,15 +63,26 @@ class Reply(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True)
 
 
+# Dates the API takes: far enough from date.min and date.max that a day or a time
+# zone either side, or a previous period, never overflows (year 1 and 9999 did).
+FIRST_DATE = date(1970, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+
+
 def _iso_date(value: object) -> date:
+    parsed: date | None = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE.fullmatch(value):
+        parsed = value
+    elif isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError("must be a date YYYY-MM-DD")
+    if parsed is None:
+        raise ValueError("must be a date YYYY-MM-DD")
+    if not FIRST_DATE <= parsed <= LAST_DATE:
+        raise ValueError(f"must be a date from {FIRST_DATE} to {LAST_DATE}")
+    return parsed
 
 
 def _local_time(value: object) -> time:
@@ -112,7 +123,7 @@ def _unique(values: list[str]) -> list[str]:
 IsoDate = Annotated[
     date,
     PlainValidator(_iso_date, json_schema_input_type=str),
-    WithJsonSchema({"type": "string", "format": "date"}),
+    WithJsonSchema({"type": "string", "format": "date", "description": f"from {FIRST_DATE} to {LAST_DATE}"}),
 ]
 # A local wall-clock time, exactly HH:MM.
 LocalTime = Annotated[

@@ -1,8 +1,23 @@
 // JSON over HTTP for the staff pages (docs/protocol.md §6). The session is an
-// HttpOnly cookie, so requests only need credentials: "same-origin".
+// HttpOnly cookie, so requests only need credentials: "same-origin". Every
+// state-changing request carries the session's CSRF token (X-CSRF-Token), which
+// login and /api/auth/me answer; it is kept in memory only, never in storage.
+
+let csrfToken = null;
+const SAFE = new Set(["GET", "HEAD"]);
+
+async function ensureCsrf() {
+  if (csrfToken) return;
+  // A page may write before it asked who is signed in: ask now.
+  await api("GET", "/api/auth/me");
+}
 
 export async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (!SAFE.has(method) && path !== "/api/auth/login") {
+    await ensureCsrf();
+    if (csrfToken) init.headers["X-CSRF-Token"] = csrfToken;
+  }
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -19,7 +34,12 @@ export async function api(method, path, body) {
   } catch {
     /* empty or non-JSON body */
   }
-  if (response.ok) return { ok: true, status: response.status, data };
+  if (response.ok) {
+    if (data && typeof data.csrf_token === "string") csrfToken = data.csrf_token;
+    if (path === "/api/auth/logout") csrfToken = null;
+    return { ok: true, status: response.status, data };
+  }
+  if (response.status === 401) csrfToken = null;
   const error = (data && data.error) || { code: `http_${response.status}` };
   // too_many_attempts: the seconds to wait (docs/protocol.md, login throttling).
   const retryAfter = Number(response.headers.get("Retry-After"));

@@ -179,10 +179,12 @@ function checkQueue(queue, what) {
 
 // ---------------------------------------------------------------- HTTP
 
-async function http(method, path, { body, cookie } = {}) {
+async function http(method, path, { body, cookie, csrf } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (cookie) headers.Cookie = `dutychat_session=${cookie}`;
+  // protocol.md §6: state-changing staff requests carry the session's CSRF token.
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   const res = await fetch(BASE + path, {
     method,
     headers,
@@ -242,7 +244,9 @@ async function login(username, password) {
     }
   }
   expect(cookie, `login ${username}: no dutychat_session cookie in ${show(setCookies)}`);
-  return { cookie, staff };
+  const csrf = res.json.csrf_token;
+  expect(typeof csrf === "string" && csrf.length > 0, `login ${username}: no csrf_token: ${show(res.json)}`);
+  return { cookie, staff, csrf };
 }
 
 // ---------------------------------------------------------------- sockets
@@ -836,7 +840,7 @@ async function phaseMain() {
   a2.close();
   await staff.ok("duty:check_out", {});
   staff.close();
-  const out = await http("POST", "/api/auth/logout", { cookie: login1.cookie });
+  const out = await http("POST", "/api/auth/logout", { cookie: login1.cookie, csrf: login1.csrf });
   expectEqual(out.status, 200, "logout status");
   await expectStaffRefused("staff-revoked", { Cookie: `dutychat_session=${login1.cookie}` });
   passed("logout_revokes_session");

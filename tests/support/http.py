@@ -37,6 +37,8 @@ class Http:
         self.live = live
         # The default jar refuses cookies for IP addresses such as 127.0.0.1.
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        # The session's CSRF token (from login), sent on every call unless the caller sets its own.
+        self.csrf_token: str | None = None
 
     async def __aenter__(self) -> Http:
         return self
@@ -53,9 +55,13 @@ class Http:
         url = path if path.startswith("http") else self.live.url + path
         if body is not _NO_BODY:
             kw["json"] = body
+        if self.csrf_token is not None:
+            kw["headers"] = {"X-CSRF-Token": self.csrf_token, **kw.get("headers", {})}
         async with self.session.request(method, url, **kw) as response:
             text = await response.text()
             data = json.loads(text) if response.content_type == "application/json" else None
+            if isinstance(data, dict) and isinstance(data.get("csrf_token"), str):
+                self.csrf_token = data["csrf_token"]  # login and me answer it
             return Reply(response.status, data, text, response.content_type)
 
     async def get(self, path: str, **kw: Any) -> Reply:

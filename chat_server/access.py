@@ -1,0 +1,60 @@
+"""Who may reach the staff side from where: origins by purpose, the session cookie, the CSRF token.
+
+Two audiences, two sets of origins. Visitor endpoints (the /visitor namespace,
+the public API, `POST /api/feedback`) accept the widget's host sites
+(`server.allowed_origins`) beside the service's own origin. Everything a
+staff session can do (the /staff namespace, every staff HTTP request) accepts
+only the service's own origin: a script injected into the organisation's site
+is same-site, so SameSite cookies alone do not keep it out.
+
+State-changing staff requests also carry `X-CSRF-Token`, an HMAC of the
+session token (nothing stored), answered by login and /api/auth/me.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from chat_server.settings import ServerSettings
+
+# On plain http (localhost) the __Host- prefix is impossible: browsers require Secure for it.
+SESSION_COOKIE = "dutychat_session"
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+CSRF_HEADER = "X-CSRF-Token"
+_CSRF_LABEL = b"dutychat csrf v1\x00"
+
+
+def session_cookie_name(server: ServerSettings) -> str:
+    """`__Host-dutychat_session` behind an https public URL, `dutychat_session` otherwise."""
+    return HOST_SESSION_COOKIE if server.secure_cookies else SESSION_COOKIE
+
+
+def visitor_origins(server: ServerSettings) -> frozenset[str]:
+    return frozenset((server.public_origin, *server.allowed_origins))
+
+
+def visitor_origin_allowed(origin: str | None, server: ServerSettings) -> bool:
+    """No Origin (not a cross-origin browser request) or the service's or a host site's origin."""
+    return origin is None or origin in visitor_origins(server)
+
+
+def staff_origin_allowed(origin: str | None, server: ServerSettings) -> bool:
+    """No Origin (a same-origin GET or a non-browser client) or exactly the service's own origin.
+
+    Browsers send Origin on every cross-origin request and every WebSocket
+    handshake, so a page elsewhere, the organisation's own site included, is refused.
+    """
+    return origin is None or origin == server.public_origin
+
+
+def csrf_token(secret: bytes, session_token: str) -> str:
+    """The CSRF token of a session: derived, so every worker knows it and nothing is stored."""
+    return hmac.new(secret, _CSRF_LABEL + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret: bytes, session_token: str | None, sent: str | None) -> bool:
+    if not session_token or not sent or len(sent) > 128:
+        return False
+    # Bytes: compare_digest refuses non-ASCII str, and a header may carry anything.
+    return hmac.compare_digest(csrf_token(secret, session_token).encode(), sent.encode("utf-8", "replace"))
