@@ -553,7 +553,8 @@ HOST = "http://localhost:9"
 
 async def test_embed_on_an_allowed_host_site_with_options(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
     async with scene("embed-host", tmp_path, browser, server={"allowed_origins": [HOST]}) as s:
-        await s.live.add_staff("aino", alias="Aino")
+        # Aino speaks Russian too: the visitor below chats in Russian (chats go only to a speaker).
+        await s.live.add_staff("aino", alias="Aino", languages=("fi", "en", "ru"))
         context = await s.context()
         await context.grant_permissions(["local-network-access"], origin=HOST)
         page = await context.new_page()
