@@ -433,6 +433,8 @@ class MemoryChatStore:
             count = self._logins.get(key)
             if count is not None and count.attempts > 0:
                 count.attempts -= 1
+                if not count.attempts:
+                    del self._logins[key]
 
 
 @dataclass(slots=True)

@@ -35,7 +35,10 @@ export function hideSteps() {
 export async function startEnrolment() {
   const setup = await http.totpBegin();
   if (!setup.ok) return setup;
-  $("enrol-qr").src = setup.data.qr_svg;
+  // Made here and dropped after: the page holds no image (nor the key) outside this step.
+  $("enrol-qr-box").replaceChildren(
+    el("img", { id: "enrol-qr", class: "enrol-qr", src: setup.data.qr_svg, alt: t("signin.enrol.qr_alt"), width: "200", height: "200" }),
+  );
   $("enrol-secret").textContent = setup.data.secret;
   $("enrol-code").value = "";
   showError($("enrol-error"), "");
@@ -118,7 +121,7 @@ function confirmEnrolment(after) {
     event.preventDefault();
     const result = await http.totpConfirm($("enrol-code").value.trim());
     if (!result.ok) return showError($("enrol-error"), errorMessage(result));
-    $("enrol-qr").removeAttribute("src");
+    $("enrol-qr-box").replaceChildren();
     $("enrol-secret").textContent = "";
     showRecovery(result.data.recovery_codes, () => after(result.data));
   };

@@ -5,7 +5,8 @@ for i, key in ipairs(KEYS) do
   if i <= clear then
     redis.call('DEL', key)
   elseif tonumber(redis.call('HGET', key, 'n') or '0') > 0 then
-    redis.call('HINCRBY', key, 'n', -1)
+    -- Back to no attempts: nothing is left to remember.
+    if redis.call('HINCRBY', key, 'n', -1) <= 0 then redis.call('DEL', key) end
   end
 end
 return 0
