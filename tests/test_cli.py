@@ -147,10 +147,12 @@ async def test_run_demo_prints_accounts_and_opens_chat(tmp_path: Path) -> None:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post(f"{server.url}/api/auth/login",
                                  json={"username": "demo-manager", "password": password}) as r:
-                assert (await r.json())["state"] == "totp_required"
+                step = await r.json()
+                assert step["state"] == "totp_required"
             # The enrolment used this 30 s step's code; the next step's is accepted (clock drift).
             code = pyotp.TOTP(secret).at(time.time() + 30)
-            async with http.post(f"{server.url}/api/auth/totp", json={"code": code}) as r:
+            headers = {"X-CSRF-Token": step["csrf_token"]}
+            async with http.post(f"{server.url}/api/auth/totp", json={"code": code}, headers=headers) as r:
                 assert (await r.json())["state"] == "signed_in", await r.text()
     finally:
         code = server.stop(signal.SIGINT)
