@@ -138,7 +138,8 @@ class StaffNamespace(EventNamespace):
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # Only the events of the table: connect and disconnect are the framework's own.
-        if event in self.events and args and not await self._session_holds(args[0]):
+        # A client may send any JSON as the event name: only a string can name one of ours.
+        if isinstance(event, str) and event in self.events and args and not await self._session_holds(args[0]):
             return error(errors.UNAUTHENTICATED, "The session has ended; log in again.")
         return await super().trigger_event(event, *args)
 
