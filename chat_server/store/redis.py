@@ -520,11 +520,9 @@ class RedisChatStore:
             if c and c.staff_id == staff_id and c.state in (ChatState.ACTIVE, ChatState.ENDED)
         )
 
-    async def assign_next(
-        self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
-    ) -> Chat | None:
-        """Atomically give the front of the queue to a staff member below capacity."""
-        keys = [
+    def _onto_staff_keys(self, staff_id: int) -> list[str]:
+        """The keys a script that takes a chat onto a staff member touches (lua/lib/staff_load.lua)."""
+        return [
             self._queue_key,
             self._chats_key,
             self._loads_key,
@@ -533,6 +531,12 @@ class RedisChatStore:
             self._k("presence", staff_id),
             self._presences_key,
         ]
+
+    async def assign_next(
+        self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
+    ) -> Chat | None:
+        """Atomically give the front of the queue to a staff member below capacity."""
+        keys = self._onto_staff_keys(staff_id)
         shift = "" if shift_id is None else str(shift_id)
         return _chat(await self._run("assign", keys, staff_id, capacity, shift, _ts(now)))
 
@@ -541,16 +545,7 @@ class RedisChatStore:
         languages: tuple[str, ...] = (),
     ) -> Chat | None:
         """Atomically give a waiting chat to a member below capacity who speaks its language."""
-        keys = [
-            self._k("chat", chat_id),
-            self._queue_key,
-            self._chats_key,
-            self._loads_key,
-            self._k("staff", f"{staff_id}:active"),
-            self._k("staff", f"{staff_id}:chats"),
-            self._k("presence", staff_id),
-            self._presences_key,
-        ]
+        keys = [self._k("chat", chat_id), *self._onto_staff_keys(staff_id)]
         shift = "" if shift_id is None else str(shift_id)
         spoken = ",".join(languages)
         return _chat(await self._run("assign_chat", keys, chat_id, staff_id, capacity, shift, _ts(now), spoken))
@@ -564,16 +559,7 @@ class RedisChatStore:
         self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
     ) -> Chat | None:
         """Atomically move an active chat of from_staff to to_staff if to_staff is below capacity."""
-        keys = [
-            self._k("chat", chat_id),
-            self._queue_key,
-            self._chats_key,
-            self._loads_key,
-            self._k("staff", f"{to_staff}:active"),
-            self._k("staff", f"{to_staff}:chats"),
-            self._k("presence", to_staff),
-            self._presences_key,
-        ]
+        keys = [self._k("chat", chat_id), *self._onto_staff_keys(to_staff)]
         return _chat(await self._run("transfer", keys, chat_id, from_staff, to_staff, capacity, _ts(now)))
 
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
