@@ -44,6 +44,7 @@ from chat_server.keys import (
 )
 from chat_server.passwords import PasswordPolicy, PasswordWork
 from chat_server.privacy import AddressHasher
+from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
@@ -206,6 +207,10 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
             name="dutychat-session-check",
         ),
     ]
+    # Subscribed before the first socket: a broadcast (a member disabled on another worker) is never missed.
+    manager = sio.manager
+    if isinstance(manager, BoundedRedisManager) and not await manager.start_listening(PUBSUB_START_SECONDS):
+        log.warning("the Redis listener is not subscribed yet; it keeps trying")
     app[ready_key]["ready"] = True
     yield
     app[ready_key]["ready"] = False
@@ -216,6 +221,10 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
             await task
     await service.close()
     await service.stop()
+
+
+# How long start-up waits for the pub/sub listener to subscribe.
+PUBSUB_START_SECONDS = 5.0
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:

@@ -15,8 +15,8 @@ import aiohttp
 import socketio
 
 from tests.support.clients import StaffMember, record_event
+from tests.support.cluster import PASSWORD, cluster, cluster_env, disconnect_all
 from tests.support.processes import dutychat
-from tests.test_workers import PASSWORD, cluster, cluster_env, disconnect_all
 
 # Default auth.session_check_seconds is 5; over Redis the CLI closes the sockets at once anyway.
 WITHIN_SECONDS = 7.0

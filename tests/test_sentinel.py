@@ -26,9 +26,9 @@ from redis.asyncio import Redis
 from chat_server.store.redis import RedisChatStore
 from chat_server.store.redis_pool import parse_sentinel_url
 from tests.support.clients import EventClient, StaffMember, Visitor, login
+from tests.support.cluster import PASSWORD, TOPIC, cluster, log_records, session_rows, staff_on, wait_until
 from tests.support.redis import new_prefix
 from tests.support.sentinel import SentinelDeployment, start_data_node, start_sentinel_deployment
-from tests.test_workers import PASSWORD, TOPIC, cluster, log_records, session_rows, staff_on, wait_until
 
 CHATS = 20
 # A failover here takes about DOWN_AFTER_MS plus an election: seconds. Clients retry for longer.
@@ -140,8 +140,13 @@ class Conversation:
             [e[:3] for e in self.log if [x[0] for x in expected].count(e[2]["seq"]) > 1], PHASES)
         sides = ((self.visitor, {"after_seq": 0}), (self.staff, {"chat_id": self.chat_id, "after_seq": 0}))
         for side, payload in sides:
-            ack = await reliably(side, "messages:fetch", payload)
-            got = [(m["seq"], m["sender"], m["client_id"]) for m in ack["messages"]]
+            # Paged as the protocol says: a long chat comes in pages of limits.fetch_page_size.
+            got: list[tuple[int, str, str]] = []
+            while True:
+                ack = await reliably(side, "messages:fetch", {**payload, "after_seq": got[-1][0] if got else 0})
+                got += [(m["seq"], m["sender"], m["client_id"]) for m in ack["messages"]]
+                if not ack["more"]:
+                    break
             assert got == expected, (side.namespace, self.chat_id, "missing", sorted(set(expected) - set(got)),
                                      "unexpected", sorted(set(got) - set(expected)), len(got), len(expected))
             # What arrived live never gave one seq to two messages.
@@ -161,8 +166,16 @@ async def resume_elsewhere(conversation: Conversation, url: str) -> None:
 
 async def sync_elsewhere(username: str, url: str) -> StaffMember:
     """What the console does when its worker dies: a new socket on another worker, staff:sync."""
-    cookie = await login(url, username, PASSWORD)
     deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        # The login throttle is in the chat store: during the failover it answers internal_error, retried.
+        try:
+            cookie = await login(url, username, PASSWORD)
+            break
+        except AssertionError as exc:
+            assert "internal_error" in str(exc) and time.monotonic() < deadline, exc
+            RETRIED["login"] = RETRIED.get("login", 0) + 1
+            await asyncio.sleep(0.2)
     while True:
         member = StaffMember(url, cookie)
         try:
@@ -202,11 +215,6 @@ def assert_no_state_lost(visitors: list[Visitor], members: list[StaffMember]) ->
 
 # Two failovers, a worker restart and 20 chats: about a minute alone, more on a shared machine.
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    reason="issue #19 open: about 1 run in 4, one chat loses a run of acknowledged messages across the failover "
-    "(later messages reuse their seq numbers); the cause is not found yet",
-    strict=False,
-)
 async def test_failover_and_switch_over_are_non_events(tmp_path: Path, pg_url: str) -> None:
     deployment = start_sentinel_deployment(tmp_path / "redis")
     canary = "canary-" + secrets.token_hex(8)

@@ -356,6 +356,10 @@ async def test_disabling_disconnects_the_members_socket_on_another_worker(
         try:
             await first.add_staff("mia", role=Role.MANAGER, shift=False)
             aino = await first.add_staff("aino")
+            # Each worker listens from start-up, not from its first socket (python-socketio's default):
+            # a broadcast meant for the socket about to connect is not missed.
+            from chat_server.keys import sio_key
+            assert second.app[sio_key].manager.subscribed.is_set()
             other = StaffMember(second.url, await login(second.url, "aino", PASSWORD))
             record_event(other, "disconnect")
             await other.connect()

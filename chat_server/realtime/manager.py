@@ -35,6 +35,8 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
         super().__init__(url=url, channel=channel, logger=False, **kwargs)
         self.max_connections = max_connections
         self._publisher: aioredis.Redis | None = None
+        # Set once the listener is subscribed: from then on this worker hears every broadcast.
+        self.subscribed = asyncio.Event()
 
     def _client(self) -> aioredis.Redis:
         # A redis+sentinel:// URL gives a pool whose new connections go to the current primary.
@@ -62,6 +64,7 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
             try:
                 await pubsub.subscribe(self.channel)
                 self.redis, self.pubsub = client, pubsub
+                self.subscribed.set()
                 backoff = 0.1
                 async for message in pubsub.listen():
                     yield message
@@ -74,6 +77,22 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
                     await client.aclose()
             await asyncio.sleep(backoff)
             backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    async def start_listening(self, timeout: float) -> bool:  # noqa: ASYNC109 - start-up waits a bounded time
+        """Subscribe now rather than at the first connection (python-socketio's default).
+
+        A worker that has no socket yet must still hear a broadcast meant for the next one
+        (for example a staff member disabled just as their console reconnects to this worker).
+        False if Redis did not answer within timeout; the listener keeps trying by itself.
+        """
+        if not self.server.manager_initialized:
+            self.server.manager_initialized = True
+            self.initialize()
+        try:
+            await asyncio.wait_for(self.subscribed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def disconnect_room(self, room: str, namespace: str) -> None:
         """Disconnect every socket in a room, on this worker and (through pub/sub) on the others."""
