@@ -79,6 +79,42 @@ async def test_persistence_check_covers_the_replicas(tmp_path: Path) -> None:
         primary.stop()
 
 
+async def test_a_degraded_write_is_acknowledged_only_on_the_primary_the_sentinels_named(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Degraded (no replica) under Sentinel, a write that waits for no replica still names the server it ran on.
+
+    During a switch-over a pooled connection can still reach the demoted primary while the store
+    judged the new one degraded; what it acknowledged there would be taken back when it resyncs.
+    """
+    from datetime import UTC, datetime
+
+    from chat_server.chat.models import Chat, ChatState, Sender
+    from chat_server.store.redis import NotReplicatedError
+
+    store = RedisChatStore.from_url(redis_url, prefix=redis_prefix)
+    try:
+        now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+        run_id = (await store._redis.info("server"))["run_id"]
+        # As replication() leaves it when every Sentinel names this server and no replica is in sync.
+        store._wait_for, store._degraded_on = 0, run_id
+        await store.create_chat(Chat("c1", "s1", "r1", "fi", "Guest 1", ChatState.WAITING, now))
+        assert await store.get_chat("c1") is not None
+        # The same write on a server that is not the one named: never acknowledged.
+        store._wait_for, store._degraded_on = 0, "0" * 40
+        with pytest.raises(NotReplicatedError):
+            await store.create_chat(Chat("c2", "s2", "r2", "fi", "Guest 2", ChatState.WAITING, now))
+        store._wait_for, store._degraded_on = 0, "0" * 40
+        with pytest.raises(NotReplicatedError):
+            await store.append_message("c1", Sender.VISITOR, "v1", "hello", now)
+        # Without Sentinel (this plain server) replication() clears it: a lone server has no failover.
+        await store.replication()
+        assert store._degraded_on is None
+        await store.create_chat(Chat("c3", "s3", "r3", "fi", "Guest 3", ChatState.WAITING, now))
+    finally:
+        await store.close()
+
+
 async def _replicas(store: RedisChatStore) -> int:
     online, waits = await store.replication()
     return online if waits else 0

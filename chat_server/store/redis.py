@@ -255,6 +255,10 @@ class RedisChatStore:
         self._replicas_online = 0
         # How many replicas an acknowledged write waits for now (0: none in sync, degraded).
         self._wait_for = 0
+        # Degraded under Sentinel: the run id of the primary every Sentinel settled on. An
+        # acknowledged write that waits for no replica must have run on that server, not on a
+        # demoted one a connection still reached (its writes are taken back when it resyncs).
+        self._degraded_on: str | None = None
         self._primary_id: str | None = None
         self._primary_address: tuple[str, int] | None = None
         self._primaries_seen: set[str] = set()
@@ -370,6 +374,7 @@ class RedisChatStore:
             # one they demoted: what it acknowledged alone would be lost. Keep waiting: writes fail
             # and clients retry until the connection follows the Sentinels to the new primary.
             wait_for = 1
+        self._degraded_on = primary if wait_for == 0 and isinstance(pool, SentinelConnectionPool) else None
         self._wait_for = wait_for
         degraded = self._wait_replicas > 0 and self._wait_for == 0 and self._has_replicas_configured()
         if degraded != self._degraded:
@@ -442,28 +447,46 @@ class RedisChatStore:
         """
         script = self._scripts[name]
         argv = [self._prefix, self._ttl, *args]
-        if name not in REPLICATED_SCRIPTS or not self._waits():
+        if name not in REPLICATED_SCRIPTS or not self._confirms():
             return await script(keys=keys, args=argv)
         for _attempt in (1, 2):
             # WAIT counts the writes of its own connection: one pipeline sends both on one, and a
             # reconnect re-sends both (a lone WAIT on a fresh connection would confirm nothing).
-            wanted = self._wait_for
+            wanted, primary = self._wait_for, self._degraded_on
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.evalsha(script.sha, len(keys), *keys, *argv)
-                pipe.wait(wanted, self._replica_timeout_ms)
+                self._confirmation(pipe, wanted)
                 try:
-                    result, acked = await pipe.execute()
+                    result, confirmed = await pipe.execute()
                 except NoScriptError:
                     # A new primary (a failover) or a restart: load the script, run it again.
                     await self._redis.script_load(script.script)
                     continue
-            await self._check_replicated(int(acked), wanted, name)
+            await self._check_confirmed(confirmed, wanted, primary, name)
             return result
         raise NotReplicatedError(f"the {name} script could not be loaded")
 
-    def _waits(self) -> bool:
-        """Whether acknowledged writes wait for a replica now."""
-        return self._wait_for > 0
+    def _confirms(self) -> bool:
+        """Whether an acknowledged write is confirmed now: by a replica, or (degraded) by the primary's id."""
+        return self._wait_for > 0 or self._degraded_on is not None
+
+    def _confirmation(self, pipe: Any, wanted: int) -> None:
+        """End a write's pipeline with what confirms it: WAIT, or (degraded) the id of the server it ran on."""
+        if wanted > 0:
+            pipe.wait(wanted, self._replica_timeout_ms)
+        else:
+            pipe.info("server")
+
+    async def _check_confirmed(self, confirmed: Any, wanted: int, primary: str | None, what: str) -> None:
+        """Raise NotReplicatedError unless the write is confirmed as _confirmation asked."""
+        if wanted > 0:
+            await self._check_replicated(int(confirmed), wanted, what)
+            return
+        if primary is not None and str(confirmed.get("run_id", "")) != primary:
+            # Ran on a server the Sentinels no longer name (a connection still on a demoted
+            # primary during a switch-over): never acknowledged; the client retries.
+            await self.replication()
+            raise NotReplicatedError(f"the {what} write ran on a server that is not the primary")
 
     async def _check_replicated(self, acked: int, wanted: int, what: str) -> None:
         """Raise NotReplicatedError unless as many replicas as waited for confirmed a write."""
@@ -728,15 +751,16 @@ class RedisChatStore:
     async def owe_row(self, record: SessionRecord) -> None:
         """Keep a session row until some worker writes it to the database."""
         key = self._prefix + "owed"
-        wanted = self._wait_for
+        wanted, primary = self._wait_for, self._degraded_on
+        confirms = self._confirms()
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, record.session_id, _record_json(record))
             pipe.expire(key, OWED_TTL_SECONDS)
-            if wanted:
-                pipe.wait(wanted, self._replica_timeout_ms)
+            if confirms:
+                self._confirmation(pipe, wanted)
             replies = await pipe.execute()
-        if wanted:
-            await self._check_replicated(int(replies[-1]), wanted, "owed row")
+        if confirms:
+            await self._check_confirmed(replies[-1], wanted, primary, "owed row")
 
     async def owed_rows(self) -> list[SessionRecord]:
         """Return the rows still owed to the database."""

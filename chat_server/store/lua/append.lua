@@ -6,7 +6,9 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return false end
 local seen = redis.call('HGET', KEYS[3], ARGV[4])
 if seen then
   local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
-  if first[1] then return {1, first[1]} end
+  -- A write (the TTL refreshed) so that the WAIT after this script covers the first append,
+  -- which may have run on another connection and not reached a replica yet.
+  if first[1] then touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6]); return {1, first[1]} end
 end
 -- per-chat caps, atomic with the append: messages so far (both senders) and bytes of text
 local size, max_messages, max_bytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
