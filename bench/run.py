@@ -588,6 +588,25 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             lb = b2["latency_curve"][-1]["latency_ms"]["visitor_to_staff"]
             f["latency_p99_2w_redis_ms"] = figure("ms", ld["p99"], lb["p99"], None, None, "lower",
                                                   chats=d2["latency_curve"][-1]["chats"])
+    dr = runs.get("relay_dutychat_2w_replica")
+    if d2 and dr and "throughput_per_s" in dr:
+        # What "acknowledged means replicated" costs: dutychat against itself without a replica, same run.
+        f["replica_wait_throughput_2w"] = figure(
+            "messages/s", dr["throughput_per_s"], d2["throughput_per_s"], None, None, "higher",
+            note="two workers with one Redis replica (every acknowledgement waits for it) against no replica")
+        curve_r, curve_d = dr["latency_curve"], d2["latency_curve"]
+        if curve_r and curve_d:
+            step_r = curve_r[-1]
+            step_d = next((s for s in curve_d if s["chats"] == step_r["chats"]), None)
+            if step_d:
+                lr, ld = step_r["latency_ms"]["visitor_to_staff"], step_d["latency_ms"]["visitor_to_staff"]
+                f["replica_wait_latency_p50_2w_ms"] = figure("ms", lr["p50"], ld["p50"], None, None, "lower",
+                                                             chats=step_r["chats"])
+                f["replica_wait_latency_p99_2w_ms"] = figure("ms", lr["p99"], ld["p99"], None, None, "lower",
+                                                             chats=step_r["chats"])
+    elif dr:
+        f["replica_wait_throughput_2w"] = figure("messages/s", None, None, None, None, "higher",
+                                                 status=dr.get("status"))
     if "relay2_skipped" in runs:
         status = runs["relay2_skipped"]["status"]
         f["knee_2w_redis"] = figure("messages/s offered", None, None,
@@ -717,7 +736,7 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
         await pool.close()
 
 
-SCENARIOS = ("relay1", "relay2", "memory", "burst", "report", "clients", "gc")
+SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "report", "clients", "gc")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -750,7 +769,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dutychat-bench-") as tmp:
         work = Path(tmp)
         redis = None
-        if "relay2" in only:
+        if "relay2" in only or "replica" in only:
             try:
                 redis = RedisServer(work / "redis")
             except RuntimeError as exc:
@@ -778,6 +797,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         t2.phase_lead = sizes.phase_lead
                         runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=sizes.latency_curve_2w)
                         progress(f"relay 2 workers {kind}", started, runs[f"relay_{kind}_2w"]["throughput_per_s"])
+                    if "replica" in only and redis and kind == "dutychat":
+                        # The same two-worker run with one replica: acknowledgements wait for it (Redis WAIT).
+                        try:
+                            await redis.start_replica(work / "redis-replica")
+                        except RuntimeError as exc:
+                            runs["relay_dutychat_2w_replica"] = {"status": f"not run: {exc}"}
+                        else:
+                            try:
+                                t3 = Target(kind, 2, work, pool, redis, tokens)
+                                t3.phase_lead = sizes.phase_lead
+                                runs["relay_dutychat_2w_replica"] = await relay_scenario(
+                                    t3, sizes, latency_curve=True)
+                            finally:
+                                redis.stop_replica()
+                            progress("relay 2 workers dutychat, one replica", started,
+                                     runs["relay_dutychat_2w_replica"]["throughput_per_s"])
                     if "memory" in only:
                         runs[f"memory_{kind}"] = await memory_scenario(t, sizes)
                         progress(f"memory {kind}", started, runs[f"memory_{kind}"]["per_connection_bytes"])

@@ -326,6 +326,7 @@ class RedisServer:
             await client.aclose()
 
     def stop(self) -> None:
+        self.stop_replica()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -333,6 +334,61 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    async def start_replica(self, directory: Path) -> None:
+        """Start one replica of a throwaway server and wait until it is in sync (what acknowledgements wait for).
+
+        Both sides sync without a file, as dutychat's start-up check requires of a replicated deployment.
+        """
+        import redis.asyncio as aioredis
+
+        if self.proc is None:
+            raise RuntimeError("a replica is started only for a throwaway redis-server")
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        primary_port = self.url.rsplit(":", 1)[1].split("/")[0]
+        primary = aioredis.Redis.from_url(self.url, decode_responses=True)
+        try:
+            await primary.config_set("repl-diskless-sync", "yes")
+            await primary.config_set("repl-diskless-sync-delay", "0")
+            await primary.config_set("repl-diskless-load", "swapdb")
+            self._spawn_replica(binary, primary_port, directory)
+            deadline = time.monotonic() + 20
+            while True:
+                info = await primary.info("replication")
+                if any(isinstance(v, dict) and v.get("state") == "online" for k, v in info.items()
+                       if k.startswith("slave")):
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the replica did not come in sync within 20 s")
+                await asyncio.sleep(0.1)
+        finally:
+            await primary.aclose()
+
+    def _spawn_replica(self, binary: str, primary_port: str, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.replica = subprocess.Popen(
+            [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(directory), "--replicaof", "127.0.0.1", primary_port,
+             "--repl-diskless-sync", "yes", "--repl-diskless-load", "swapdb"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+
+    def stop_replica(self) -> None:
+        replica: subprocess.Popen[bytes] | None = getattr(self, "replica", None)
+        if replica is not None and replica.poll() is None:
+            replica.terminate()
+            try:
+                replica.wait(10)
+            except subprocess.TimeoutExpired:
+                replica.kill()
+                replica.wait()
+        self.replica = None
+
+    @property
+    def replica_pids(self) -> list[int]:
+        replica: subprocess.Popen[bytes] | None = getattr(self, "replica", None)
+        return [replica.pid] if replica is not None and replica.poll() is None else []
 
 
 class RedisClients:
