@@ -238,7 +238,7 @@ function renderDesks() {
     [t("reports.desks.answered"), (code) => value(p.by_answered_language, code)],
     [t("reports.desks.left"), (code) => value(p.left_for_language.by_language, code)],
   ];
-  fillTable($("desks-table"), t("reports.desks.title"), [t("reports.column.item"), ...columns.map((c) => c[0])],
+  fillTable($("desks-table"), t("reports.desks.title"), [t("reports.desks.heat_language"), ...columns.map((c) => c[0])],
     codes.map((code) => [languageName(code), ...columns.map(([, pick]) => num(pick(code)))]));
   chart("desks-chart", {
     type: "bar",
