@@ -37,7 +37,7 @@ export function renderOccurrence(occ) {
   else badges.append(el("span", { class: "badge-tag tag-full", text: t("roster.occ.full") }));
   if (!occ.cancelled) {
     for (const code of occ.languages_uncovered || []) {
-      badges.append(el("span", { class: "badge-tag tag-gap", text: t("roster.occ.language_gap", { language: languageName(code) }) }));
+      badges.append(el("span", { class: "badge-tag tag-language-gap", text: t("roster.occ.language_gap", { language: languageName(code) }) }));
     }
   }
   if (mine) badges.append(el("span", { class: "badge-tag tag-mine", text: t("roster.occ.yours") }));
