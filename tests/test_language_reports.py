@@ -135,3 +135,20 @@ async def test_a_visitor_waiting_for_a_busy_speaker_did_not_leave_for_lack_of_la
     await settle(0.2)
     rows = [r for r in await live.session_rows() if r["outcome"] == "abandoned"]
     assert [(r["requested_language"], r["left_for_language"]) for r in rows] == [("fi", False)]
+
+
+async def test_the_openapi_document_describes_the_language_figures(live: Live) -> None:
+    async with Http(live) as http:
+        doc = (await http.get("/api/openapi.json")).body
+    schemas = doc["components"]["schemas"]
+    figures = schemas["Figures"]["properties"]
+    for name in ("by_requested_language", "by_answered_language", "switched_language", "left_for_language",
+                 "language_desks"):
+        assert name in figures and name in schemas["Figures"]["required"]
+    assert set(schemas["LanguageCell"]["properties"]) == {
+        "weekday", "hour", "sessions", "answered", "left_for_language", "covered_hours",
+    }
+    week = schemas["RosterWeek"]["properties"]
+    assert "languages" in week and "language_gaps" in week
+    assert "languages_uncovered" in schemas["OccurrenceView"]["properties"]
+    assert set(schemas["LanguageCoverageView"]["properties"]) == {"language", "hours", "periods", "gaps"}

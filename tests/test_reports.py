@@ -19,7 +19,14 @@ from sqlalchemy import select
 from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
 from chat_server.keys import engine_key, records_key, sessions_key
-from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
+from chat_server.reports.models import (
+    FeedbackCountRow,
+    ReportCountRow,
+    ReportHourRow,
+    ReportLanguageSlotRow,
+    ReportSlotRow,
+    ReportValueRow,
+)
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period
 from tests.support.http import Http
@@ -196,11 +203,17 @@ def test_previous_period_rule() -> None:
 
 async def test_rollups_equal_a_rebuild_from_the_rows(live: Live) -> None:
     await write_sessions(live)
+    records = live.app[records_key]
+    # Language desks: asked for in Thai, answered in English; left for lack of Thai.
+    assert await records.write(SessionRecord("e" * 32, utc(2026, 11, 20, 16), 30, 600, A, "en", 2, 2, None, (),
+                                             requested_language="th"))
+    assert await records.write(SessionRecord("f" * 32, utc(2026, 11, 20, 16, 15), 90, 0, AB, "th", 0, 0, None, (),
+                                             left_for_language=True))
 
     async def snapshot() -> list[list[tuple[Any, ...]]]:
         async with live.app[sessions_key]() as session:
             out = []
-            for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
+            for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow, ReportLanguageSlotRow):
                 rows = (await session.execute(select(table.__table__).order_by(*table.__table__.primary_key))).all()
                 out.append([tuple(r) for r in rows])
             return out
