@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat_server.accounts import Role
@@ -65,6 +65,10 @@ async def test_sessions_by_asked_and_answered_language_switches_and_left(live: L
     async with await Http(live).login("boss") as http:
         body = (await http.get("/api/reports?from=2026-12-01&to=2026-12-31")).body
         export = await http.get("/api/reports/export.csv?from=2026-12-01&to=2026-12-31&small_numbers=off")
+        summary = (await http.get("/api/reports/summary-text?from=2026-12-01&to=2026-12-31&lang=en")).text
+    # The paste-able summary hides small numbers (all of these are).
+    assert ("Languages asked for: Finnish <5, Thai <5. Chats that changed language: <5. Visitors who left "
+            "because their language was not available: <5.") in summary
     cur = body["period"]
     assert cur["by_language"] == {"en": 1, "fi": 1, "th": 1}  # the language each chat ended in
     assert cur["by_requested_language"] == {"fi": 1, "th": 2}
@@ -152,3 +156,19 @@ async def test_the_openapi_document_describes_the_language_figures(live: Live) -
     assert "languages" in week and "language_gaps" in week
     assert "languages_uncovered" in schemas["OccurrenceView"]["properties"]
     assert set(schemas["LanguageCoverageView"]["properties"]) == {"language", "hours", "periods", "gaps"}
+
+
+async def test_a_visitor_gone_while_told_no_speaker_is_on_left_for_lack_of_language(live: Live) -> None:
+    live.clock.set(NOW)
+    await live.add_staff("aino", alias="Aino", languages=("fi", "en"))
+    await live.staff("aino")
+    visitor = await live.visitor()
+    assert (await visitor.start("th"))["chat"]["desk"]["policy"] == "offer"
+    await visitor.disconnect()  # closed the tab while told nobody speaks Thai now
+    await settle()
+    live.clock.move(timedelta(seconds=live.settings.chat.visitor_grace_seconds + 1))
+    await live.service.sweep()
+    rows = await live.session_rows()
+    assert [(r["outcome"], r["requested_language"], r["left_for_language"]) for r in rows] == [
+        ("abandoned", "th", True)
+    ]

@@ -128,6 +128,8 @@ _TEXT = {
         "wait": "Waiting time before an answer: median {median}, 90 % answered within {p90}. "
                 "Median length of an answered chat: {duration}.",
         "languages": "Languages: {items}.",
+        "desks": "Languages asked for: {items}. Chats that changed language: {switched}. Visitors who left "
+                 "because their language was not available: {left}.",
         "topics": "Topics: {items}.",
         "ratings": "Visitor ratings: {count}, average {mean} / 5.",
         "no_ratings": "Visitor ratings: none.",
@@ -146,6 +148,8 @@ _TEXT = {
         "wait": "Odotusaika vastaukseen: mediaani {median}, 90 % vastattiin {p90} kuluessa. "
                 "Vastatun keskustelun keston mediaani: {duration}.",
         "languages": "Kielet: {items}.",
+        "desks": "Pyydetyt kielet: {items}. Kieltä vaihtaneita keskusteluja: {switched}. Poistuneita, koska "
+                 "omaa kieltä ei ollut tarjolla: {left}.",
         "topics": "Aiheet: {items}.",
         "ratings": "Kävijöiden arviot: {count}, keskiarvo {mean} / 5.",
         "no_ratings": "Kävijöiden arviot: ei arvioita.",
@@ -210,6 +214,10 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
             duration=_duration(cur["duration_seconds"]["median"]),
         ))
     lines.append(t["languages"].format(items=items(cur["by_language"], names)))
+    lines.append(t["desks"].format(
+        items=items(cur["by_requested_language"], names), switched=cur["switched_language"]["sessions"],
+        left=cur["left_for_language"]["sessions"],
+    ))
     lines.append(t["topics"].format(items=items(cur["by_topic"], labels)))
     ratings = cur["ratings"]
     if ratings["count"] in (0, None):
