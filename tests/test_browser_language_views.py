@@ -168,3 +168,15 @@ async def test_report_shows_demand_per_language_against_its_duty(
         await assert_accessible(page, "report-language-desks-finnish")
         await page.locator("#desk-heat-title").scroll_into_view_if_needed()
         await page.screenshot(path=screenshots / "report-language-desks-finnish.png")
+
+        # At 360 px the tables scroll inside their own regions; the page itself does not scroll sideways.
+        await page.set_viewport_size(PHONE)
+        await page.locator("#desks-title").scroll_into_view_if_needed()
+        wide = await page.evaluate("""() => [...document.querySelectorAll('main *')]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll'))
+            .map((e) => e.tagName + ' ' + (e.id || e.getAttribute('aria-labelledby') || e.className))""")
+        assert wide == []
+        await assert_accessible(page, "report-language-desks-phone")
+        await page.locator('section[aria-labelledby="desks-title"]').screenshot(
+            path=screenshots / "report-language-desks-phone.png"
+        )
