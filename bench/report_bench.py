@@ -146,6 +146,14 @@ _STAFF = [(i, f"staff{i}", f"Staff {i}", f"S{i}", "x", "staff", "fi", 3, False, 
           for i in range(1, 11)]
 _SESSION_COLUMNS = ("id", "started_at", "wait_seconds", "duration_seconds", "outcome", "language",
                     "visitor_messages", "staff_messages", "shift_id")
+# Loaded rows are asked for and answered in their one language, as the row writer stores them.
+_LOADED_COLUMNS = (*_SESSION_COLUMNS, "requested_language", "answered_language")
+
+
+def _with_languages(sessions: list[tuple]) -> list[tuple]:
+    return [(*r, r[5], r[5] if r[4] == "answered" else None) for r in sessions]
+
+
 _STAFF_COLUMNS = ("id", "username", "display_name", "alias", "password_hash", "role", "languages", "max_chats",
                   "disabled", "created_at")
 
@@ -160,9 +168,9 @@ def _load_sqlite(path: Path, data: Dataset) -> None:
             db.executemany("INSERT INTO shifts (staff_id, starts_at, ends_at, note) VALUES (?, ?, ?, '')",
                            [(s, a.isoformat(" "), b.isoformat(" ")) for s, a, b in data.shifts])
             db.executemany(
-                f"INSERT INTO chat_sessions ({', '.join(_SESSION_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+                f"INSERT INTO chat_sessions ({', '.join(_LOADED_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
                 # The same text form SQLAlchemy writes for DateTime on SQLite.
-                ((s[0], s[1].strftime("%Y-%m-%d %H:%M:%S.%f"), *s[2:]) for s in data.sessions),
+                ((s[0], s[1].strftime("%Y-%m-%d %H:%M:%S.%f"), *s[2:]) for s in _with_languages(data.sessions)),
             )
             db.executemany("INSERT INTO session_topics (session_id, topic_code) VALUES (?, ?)", data.topics)
             db.executemany("INSERT INTO report_slots VALUES (:slot, :answered, :abandoned, :unanswered, :closed, "
@@ -173,6 +181,8 @@ def _load_sqlite(path: Path, data: Dataset) -> None:
                            data.rollup.count_rows())
             db.executemany("INSERT INTO report_values VALUES (:grain, :period, :figure, :seconds, :sessions)",
                            data.rollup.value_rows())
+            db.executemany("INSERT INTO report_language_slots VALUES (:slot, :language, :sessions, :answered, "
+                           ":left_for_language)", data.rollup.language_slot_rows())
     finally:
         db.close()
 
@@ -186,12 +196,15 @@ async def _load_postgresql(dsn: str, data: Dataset) -> None:
             await conn.copy_records_to_table("staff", records=_STAFF, columns=_STAFF_COLUMNS)
             await conn.copy_records_to_table("shifts", records=[(s, a, b, "") for s, a, b in data.shifts],
                                              columns=("staff_id", "starts_at", "ends_at", "note"))
-            await conn.copy_records_to_table("chat_sessions", records=data.sessions, columns=_SESSION_COLUMNS)
+            await conn.copy_records_to_table(
+                "chat_sessions", records=_with_languages(data.sessions), columns=_LOADED_COLUMNS
+            )
             await conn.copy_records_to_table("session_topics", records=data.topics,
                                              columns=("session_id", "topic_code"))
             for table, rows in (
                 ("report_slots", data.rollup.slot_rows()), ("report_hours", data.rollup.hour_rows()),
                 ("report_counts", data.rollup.count_rows()), ("report_values", data.rollup.value_rows()),
+                ("report_language_slots", data.rollup.language_slot_rows()),
             ):
                 await conn.copy_records_to_table(
                     table, records=[tuple(r.values()) for r in rows], columns=tuple(rows[0])

@@ -110,6 +110,13 @@ class ChatSessionRow(Base):
     shift_id: Mapped[int | None] = mapped_column(
         ForeignKey("shifts.id", ondelete="SET NULL"), nullable=True
     )
+    # Language desks (counts only): the language first asked for, the one an answered chat was
+    # answered in (None: not answered), whether the two differ, and whether the visitor left
+    # because nobody on duty spoke their language. `language` is the one the chat ended in.
+    requested_language: Mapped[str] = mapped_column(String(8), server_default="")
+    answered_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    switched_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    left_for_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         # Covers the report's reads of the partial days at the ends of a range.

@@ -407,6 +407,77 @@ def language_desk(
     return False, next_opening(mine, now)
 
 
+@dataclass(frozen=True, slots=True)
+class LanguageGap:
+    """A stretch of an occurrence needing `language` (one of its slot's `languages`) with no speaker rostered."""
+
+    language: str
+    occurrence: Occurrence
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageCoverage:
+    """When a language is covered over a range: the merged shifts of its speakers, and its gaps."""
+
+    language: str
+    periods: tuple[tuple[datetime, datetime], ...]
+    gaps: tuple[LanguageGap, ...]
+
+    @property
+    def hours(self) -> float:
+        return sum((b - a).total_seconds() for a, b in self.periods) / 3600
+
+
+def uncovered(
+    span: tuple[datetime, datetime], periods: Iterable[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of `span` outside the merged, ordered `periods`."""
+    start, end = span
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in periods:
+        if b <= start or a >= end:
+            continue
+        if a > start:
+            out.append((start, a))
+        start = max(start, b)
+        if start >= end:
+            break
+    if start < end:
+        out.append((start, end))
+    return out
+
+
+def language_coverage(
+    occurrences: Iterable[Occurrence], shifts: Iterable[Shift], languages: dict[int, tuple[str, ...]],
+    offered: Iterable[str], start_utc: datetime, end_utc: datetime,
+) -> list[LanguageCoverage]:
+    """Per language (those offered and those a slot needs), its speakers' duty and its gaps in [start_utc, end_utc).
+
+    Any shift of a member who speaks the language covers it (a member with no languages
+    listed speaks every one), whichever slot the shift staffs. A gap is a stretch of a
+    not-cancelled occurrence whose slot lists the language with no speaker on duty;
+    overlapping slots that both need it each show their own gap. All arithmetic is in UTC,
+    so DST nights and local midnight need nothing special.
+    """
+    occurrences, shifts = list(occurrences), list(shifts)
+    wanted = dict.fromkeys([*offered, *(x for o in occurrences for x in o.languages)])
+    result = []
+    for language in wanted:
+        periods = tuple(merge_periods(
+            (max(s.starts_at, start_utc), min(s.ends_at, end_utc)) for s in speaker_shifts(shifts, languages, language)
+        ))
+        gaps = tuple(
+            LanguageGap(language, occ, a, b)
+            for occ in occurrences
+            if not occ.cancelled and language in occ.languages
+            for a, b in uncovered((max(occ.starts_at, start_utc), min(occ.ends_at, end_utc)), periods)
+        )
+        result.append(LanguageCoverage(language, periods, gaps))
+    return result
+
+
 def assigned_counts(shifts: Iterable[Shift]) -> dict[tuple[int, date], int]:
     """Return how many distinct staff are assigned to each (slot_id, local date)."""
     staff: dict[tuple[int, date], set[int]] = {}

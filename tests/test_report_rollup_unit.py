@@ -110,8 +110,25 @@ def test_rollup_keys_of_one_session() -> None:
     assert part.slot_rows() == [{"slot": rollup.minute_of(started), "answered": 1, "abandoned": 0,
                                  "unanswered": 0, "closed": 0, "blocked": 0}]
     assert set(part.counts) == {(g, p, f, i) for g, p in (("d", day), ("m", month), ("y", year))
-                                for f, i in (("language", "fi"), ("topic", "health.mental"))}
+                                for f, i in (("language", "fi"), ("topic", "health.mental"), ("asked", "fi"),
+                                             ("answered", "fi"))}
+    assert part.language_slot_rows() == [{"slot": rollup.minute_of(started), "language": "fi", "sessions": 1,
+                                          "answered": 1, "left_for_language": 0}]
     # The wait is kept to the second, the length to the nearest minute (629 s → 10 min).
     assert set(part.values) == {(g, p, f, v) for g, p in (("d", day), ("m", month), ("y", year))
                                 for f, v in (("wait", 42), ("duration", 600))}
     assert rollup.minute_of(EPOCH + timedelta(minutes=5, seconds=59)) == 5
+
+
+def test_rollup_counts_a_chat_that_changed_language_once_under_each_figure() -> None:
+    part = Rollup()
+    started = datetime(2026, 12, 4, 18, 0)
+    part.add_session(started, "answered", "en", 30, 600, requested="th")
+    part.add_session(started, "abandoned", "th", 90, 0, requested="th", left_for_language=True)
+    day = (date(2026, 12, 4) - date(1970, 1, 1)).days
+    counts = {(f, i): n for (g, p, f, i), n in part.counts.items() if (g, p) == ("d", day)}
+    assert counts == {("language", "en"): 1, ("language", "th"): 1, ("asked", "th"): 2, ("answered", "en"): 1,
+                      ("switched", "th>en"): 1, ("no_lang", "th"): 1}
+    assert part.language_slot_rows() == [{"slot": rollup.minute_of(started), "language": "th", "sessions": 2,
+                                          "answered": 1, "left_for_language": 1}]
+    assert rollup.language_items("closed", "fi", "fi", False) == [("asked", "fi")]

@@ -19,7 +19,14 @@ from sqlalchemy import select
 from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
 from chat_server.keys import engine_key, records_key, sessions_key
-from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
+from chat_server.reports.models import (
+    FeedbackCountRow,
+    ReportCountRow,
+    ReportHourRow,
+    ReportLanguageSlotRow,
+    ReportSlotRow,
+    ReportValueRow,
+)
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period
 from tests.support.http import Http
@@ -196,11 +203,17 @@ def test_previous_period_rule() -> None:
 
 async def test_rollups_equal_a_rebuild_from_the_rows(live: Live) -> None:
     await write_sessions(live)
+    records = live.app[records_key]
+    # Language desks: asked for in Thai, answered in English; left for lack of Thai.
+    assert await records.write(SessionRecord("e" * 32, utc(2026, 11, 20, 16), 30, 600, A, "en", 2, 2, None, (),
+                                             requested_language="th"))
+    assert await records.write(SessionRecord("f" * 32, utc(2026, 11, 20, 16, 15), 90, 0, AB, "th", 0, 0, None, (),
+                                             left_for_language=True))
 
     async def snapshot() -> list[list[tuple[Any, ...]]]:
         async with live.app[sessions_key]() as session:
             out = []
-            for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
+            for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow, ReportLanguageSlotRow):
                 rows = (await session.execute(select(table.__table__).order_by(*table.__table__.primary_key))).all()
                 out.append([tuple(r) for r in rows])
             return out
@@ -385,9 +398,9 @@ async def test_half_hour_zone_reads_the_minute_slots(live: Live) -> None:
 
 
 async def _migration_backfills_existing_sessions(url: str) -> None:
-    from sqlalchemy import insert
+    from sqlalchemy import column, insert, table
 
-    from chat_server.db import ChatSessionRow, SessionTopic, Topic, create_engine, migrate, sessionmaker
+    from chat_server.db import SessionTopic, Topic, create_engine, migrate, sessionmaker
     from chat_server.reports.repository import ReportRepository
 
     engine = create_engine(url)
@@ -397,15 +410,20 @@ async def _migration_backfills_existing_sessions(url: str) -> None:
             await conn.execute(insert(Topic), [{"code": c, "group_code": c.split(".")[0], "retired": False}
                                               for c in ("health.mental", "health.sti_testing", "life.housing",
                                                         "safety.violence")])
+            # The table as it was at 0003 (the model has columns added since).
+            old_sessions = table("chat_sessions", *(column(c) for c in (
+                "id", "started_at", "wait_seconds", "duration_seconds", "outcome", "language", "visitor_messages",
+                "staff_messages", "shift_id",
+            )))
             for i, (when, outcome, language, wait, duration, topics) in enumerate(SESSIONS):
-                await conn.execute(insert(ChatSessionRow).values(
+                await conn.execute(insert(old_sessions).values(
                     id=f"{i:032x}", started_at=when.replace(tzinfo=None), wait_seconds=wait,
                     duration_seconds=duration, outcome=outcome.value, language=language, visitor_messages=1,
                     staff_messages=1, shift_id=None,
                 ))
                 for topic in topics:
                     await conn.execute(insert(SessionTopic).values(session_id=f"{i:032x}", topic_code=topic))
-        await migrate(engine)  # 0004 fills the roll-ups from the rows already there
+        await migrate(engine)  # 0004 fills the roll-ups from the rows already there, 0007 the language ones
         figures = await ReportRepository(sessionmaker(engine)).figures(
             date(2026, 1, 1), date(2026, 12, 31), ZoneInfo("Europe/Helsinki"), utc(2027, 1, 10)
         )
@@ -415,6 +433,12 @@ async def _migration_backfills_existing_sessions(url: str) -> None:
     assert figures["by_topic"] == {"health.mental": 1, "health.sti_testing": 3, "life.housing": 1,
                                    "safety.violence": 1}
     assert figures["wait_seconds"] == {"answered": 5, "median": 30.0, "p90": 90}
+    # Rows from before language desks: asked for and answered in their one language, never switched.
+    assert figures["by_requested_language"] == figures["by_language"] == {"en": 4, "fi": 6, "sv": 1}
+    assert figures["by_answered_language"] == {"en": 1, "fi": 3, "sv": 1}
+    assert figures["switched_language"] == {"sessions": 0, "by_pair": {}}
+    assert figures["left_for_language"] == {"sessions": 0, "by_language": {}}
+    assert sum(c["sessions"] for c in figures["language_desks"]["fi"]) == 6
 
 
 async def test_migration_backfills_existing_sessions_on_sqlite(tmp_path: Any) -> None:

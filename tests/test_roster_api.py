@@ -533,3 +533,36 @@ async def test_routing_follows_roster_assignments(live: Live) -> None:
         assert (await second.call("chat:start", {"language": "en"}))["chat"]["state"] == "closed"
         await settle()
         assert len(member.received["chat:assigned"]) == 1
+
+
+# ----------------------------------------------------------------- language coverage
+
+
+async def test_roster_week_shows_coverage_and_gaps_per_language(live: Live) -> None:
+    anchor(live)
+    await live.add_staff("bossman", alias="BossAlias", role=Role.MANAGER, shift=False)
+    som = await live.add_staff("som", alias="SomAlias", languages=("th", "en"), shift=False)
+    aino = await live.add_staff("aino", alias="AinoAlias", languages=("fi", "en"), shift=False)
+    async with Http(live) as manager:
+        await manager.login("bossman")
+        # Friday 18:00–22:00 needs Thai and Finnish; Som takes it, Aino only an extra shift 20:00–23:00.
+        slot = await create_slot(manager, {"kind": "weekly", "weekday": 4, "start": "18:00", "end": "22:00",
+                                           "needed": 1, "languages": ["th", "fi"]})
+        assert (await manager.call("POST", f"/api/roster/slots/{slot['id']}/dates/{FRIDAY}/staff",
+                                   {"staff_id": som.id})).status == 201
+        await live.add_shift(aino.id, datetime(2030, 1, 11, 18, tzinfo=UTC), datetime(2030, 1, 11, 21, tzinfo=UTC))
+        roster = (await manager.get(f"/api/roster?{WEEK}")).body
+    friday = occurrence(roster, slot["id"], FRIDAY)
+    assert (friday["missing"], friday["languages_uncovered"]) == (0, ["fi"])
+    by_language = {c["language"]: c for c in roster["languages"]}
+    assert [c["language"] for c in roster["languages"]] == list(live.settings.chat.languages)
+    assert by_language["th"] == {
+        "language": "th", "hours": 4.0, "gaps": [],
+        "periods": [{"starts_at": "2030-01-11T16:00:00Z", "ends_at": "2030-01-11T20:00:00Z"}],
+    }
+    # Finnish is needed from 18:00 local (16:00 UTC); Aino comes at 20:00.
+    assert by_language["fi"]["gaps"] == [{"slot_id": slot["id"], "date": FRIDAY,
+                                          "starts_at": "2030-01-11T16:00:00Z", "ends_at": "2030-01-11T18:00:00Z"}]
+    assert by_language["fi"]["hours"] == 3.0 and by_language["en"]["hours"] == 5.0
+    assert by_language["ru"] == {"language": "ru", "hours": 0.0, "gaps": [], "periods": []}
+    assert roster["language_gaps"] == 1

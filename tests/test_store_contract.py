@@ -921,8 +921,10 @@ async def test_epoch_and_owed_rows(store: ChatStore) -> None:
 
     first = await store.epoch()
     assert first and await store.epoch() == first
-    row = SessionRecord("a" * 32, T0, 5, 60, Outcome.ANSWERED, "fi", 2, 3, 7, ("health.mental", "life.housing"))
-    other = SessionRecord("b" * 32, T1, 0, 0, Outcome.CLOSED, "en", 0, 0, None, ())
+    # A chat asked for in Thai and answered in Finnish; a visitor who left for lack of their language.
+    row = SessionRecord("a" * 32, T0, 5, 60, Outcome.ANSWERED, "fi", 2, 3, 7, ("health.mental", "life.housing"),
+                        requested_language="th")
+    other = SessionRecord("b" * 32, T1, 40, 0, Outcome.ABANDONED, "en", 0, 0, None, (), left_for_language=True)
     await store.owe_row(row)
     await store.owe_row(other)
     await store.owe_row(row)  # owing the same row twice keeps one

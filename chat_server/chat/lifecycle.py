@@ -235,9 +235,16 @@ class ChatLifecycle:
         if finish and ended.staff_id is None:
             finished = await store.finish_chat(chat.chat_id)
             if finished is not None:
-                await self.rows.write(self.rows.of_chat(finished))
+                lacking = not finished.was_answered and await self.language_lacking(finished.language)
+                await self.rows.write(self.rows.of_chat(finished, left_for_language=lacking))
         await self.dispatcher.dispatch()
         return Ended(ended, ticket)
+
+    async def language_lacking(self, language: str) -> bool:
+        """Whether a visitor leaving now leaves for lack of their language: members are on duty, none
+        speaks it, and its policy made them wait for a speaker or offered another language."""
+        desk = (await self.dispatcher.duty.desks()).desk(language)
+        return desk is not None and desk["policy"] != "anyone"
 
     async def end_unanswered(self, chat_id: str, opening: datetime | None) -> None:
         """End a waiting chat because duty is over: tell the visitor when chat opens again."""

@@ -110,3 +110,21 @@ class SessionRecord:
     staff_messages: int
     shift_id: int | None
     topics: tuple[str, ...] = field(default=())
+    # The language first asked for ("": the same as `language`, the one the chat ended in).
+    requested_language: str = ""
+    # The visitor left while nobody on duty spoke their language (told so, or offered another).
+    left_for_language: bool = False
+
+    @property
+    def requested(self) -> str:
+        return self.requested_language or self.language
+
+    @property
+    def answered_language(self) -> str | None:
+        """The language an answered chat was answered in: the one it ended in."""
+        return self.language if self.outcome is Outcome.ANSWERED else None
+
+    @property
+    def switched_language(self) -> bool:
+        """Whether the chat ended in another language than the one first asked for."""
+        return self.requested != self.language

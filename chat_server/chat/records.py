@@ -43,6 +43,10 @@ class SessionRepository:
                         visitor_messages=record.visitor_messages,
                         staff_messages=record.staff_messages,
                         shift_id=record.shift_id,
+                        requested_language=record.requested,
+                        answered_language=record.answered_language,
+                        switched_language=record.switched_language,
+                        left_for_language=record.left_for_language,
                     )
                 )
                 await session.flush()
@@ -51,6 +55,7 @@ class SessionRepository:
                 part.add_session(
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
                     record.wait_seconds, record.duration_seconds, record.topics,
+                    requested=record.requested, left_for_language=record.left_for_language,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

@@ -20,8 +20,14 @@ class RowWriter(Protocol):
         """Write a session row once; a second write of the same id is a no-op."""
 
 
-def session_record(chat: Chat, topics: tuple[str, ...], now: datetime, resolution_minutes: int) -> SessionRecord:
-    """Build the row of a finished chat (`now` stands in for an end time the chat lacks)."""
+def session_record(
+    chat: Chat, topics: tuple[str, ...], now: datetime, resolution_minutes: int, *, left_for_language: bool = False,
+) -> SessionRecord:
+    """Build the row of a finished chat (`now` stands in for an end time the chat lacks).
+
+    Languages come from the chat's state now: `requested_language` is the one first asked for
+    (kept by the store at the first switch), `language` the one it ended in.
+    """
     ended_at = chat.ended_at or now
     answered_at = chat.first_assigned_at
     wait = (answered_at or ended_at) - chat.created_at
@@ -40,6 +46,8 @@ def session_record(chat: Chat, topics: tuple[str, ...], now: datetime, resolutio
         staff_messages=chat.staff_messages,
         shift_id=chat.shift_id,
         topics=topics,
+        requested_language=chat.requested_language or chat.language,
+        left_for_language=left_for_language and not chat.was_answered,
     )
 
 
@@ -69,8 +77,12 @@ class SessionRows:
         # Rows neither the database nor the chat store took: retried by the sweep.
         self.unwritten: list[SessionRecord] = []
 
-    def of_chat(self, chat: Chat, topics: tuple[str, ...] = ()) -> SessionRecord:
-        return session_record(chat, topics, self.clock.now(), self.resolution_minutes)
+    def of_chat(
+        self, chat: Chat, topics: tuple[str, ...] = (), *, left_for_language: bool = False
+    ) -> SessionRecord:
+        return session_record(
+            chat, topics, self.clock.now(), self.resolution_minutes, left_for_language=left_for_language
+        )
 
     def closed(self, language: str) -> SessionRecord:
         return closed_record(language, self.clock.now(), self.resolution_minutes)

@@ -12,7 +12,7 @@ from chat_server.reports.rollup import OUTCOMES
 from chat_server.topics import Taxonomy
 
 # Keys of a period's figures whose values (or whose nested values) are counts of sessions or ratings.
-_COUNT_KEYS = {"sessions", "answered", "closed", *OUTCOMES}
+_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", *OUTCOMES}
 
 
 def small(value: Any, threshold: int) -> Any:
@@ -31,10 +31,16 @@ def suppress(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
             row[key] = small(row[key], threshold)
 
     counts(out)
-    for key in ("by_outcome", "by_language", "by_topic"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
         out[key] = {k: small(v, threshold) for k, v in out[key].items()}
     for key in ("by_day", "by_week", "by_month", "by_year", "by_weekday_hour"):
         for row in out[key]:
+            counts(row)
+    for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
+        counts(out[key])
+        out[key][inner] = {k: small(v, threshold) for k, v in out[key][inner].items()}
+    for cells in out["language_desks"].values():
+        for row in cells:
             counts(row)
     wait = out["wait_seconds"]
     wait["answered"] = small(wait["answered"], threshold)
@@ -53,8 +59,11 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     """Long-format rows (period, from, to, figure, item, measure, value) of one period's figures."""
     head = [period, figures["from"], figures["to"]]
     rows: list[list[Any]] = [head + ["total", "", "sessions", figures["sessions"]]]
-    for key in ("by_outcome", "by_language", "by_topic"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
         rows += [head + [key, item, "sessions", n] for item, n in figures[key].items()]
+    for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
+        rows.append(head + [key, "", "sessions", figures[key]["sessions"]])
+        rows += [head + [key, item, "sessions", n] for item, n in figures[key][inner].items()]
     for key, label in (("by_day", "date"), ("by_week", "week"), ("by_month", "month"), ("by_year", "year")):
         for row in figures[key]:
             rows += [head + [key, row[label], m, row[m]] for m in ("sessions", *OUTCOMES)]
@@ -62,6 +71,12 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
         item = f"{cell['weekday']}-{cell['hour']:02d}"
         rows += [head + ["by_weekday_hour", item, m, cell[m]]
                  for m in ("sessions", "answered", "closed", "covered_hours", "hours")]
+    for language, cells in figures["language_desks"].items():
+        # Only the hours with demand or duty: seven languages × 168 hours are mostly zeros.
+        for cell in (c for c in cells if any(c[m] != 0 for m in ("sessions", "covered_hours"))):
+            item = f"{language} {cell['weekday']}-{cell['hour']:02d}"
+            rows += [head + ["language_desks", item, m, cell[m]]
+                     for m in ("sessions", "answered", "left_for_language", "covered_hours")]
     wait, duration = figures["wait_seconds"], figures["duration_seconds"]
     rows += [
         head + ["wait_seconds", "", "answered", wait["answered"]],
@@ -113,6 +128,8 @@ _TEXT = {
         "wait": "Waiting time before an answer: median {median}, 90 % answered within {p90}. "
                 "Median length of an answered chat: {duration}.",
         "languages": "Languages: {items}.",
+        "desks": "Languages asked for: {items}. Chats that changed language: {switched}. Visitors who left "
+                 "because their language was not available: {left}.",
         "topics": "Topics: {items}.",
         "ratings": "Visitor ratings: {count}, average {mean} / 5.",
         "no_ratings": "Visitor ratings: none.",
@@ -131,6 +148,8 @@ _TEXT = {
         "wait": "Odotusaika vastaukseen: mediaani {median}, 90 % vastattiin {p90} kuluessa. "
                 "Vastatun keskustelun keston mediaani: {duration}.",
         "languages": "Kielet: {items}.",
+        "desks": "Pyydetyt kielet: {items}. Kieltä vaihtaneita keskusteluja: {switched}. Poistuneita, koska "
+                 "omaa kieltä ei ollut tarjolla: {left}.",
         "topics": "Aiheet: {items}.",
         "ratings": "Kävijöiden arviot: {count}, keskiarvo {mean} / 5.",
         "no_ratings": "Kävijöiden arviot: ei arvioita.",
@@ -195,6 +214,10 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
             duration=_duration(cur["duration_seconds"]["median"]),
         ))
     lines.append(t["languages"].format(items=items(cur["by_language"], names)))
+    lines.append(t["desks"].format(
+        items=items(cur["by_requested_language"], names), switched=cur["switched_language"]["sessions"],
+        left=cur["left_for_language"]["sessions"],
+    ))
     lines.append(t["topics"].format(items=items(cur["by_topic"], labels)))
     ratings = cur["ratings"]
     if ratings["count"] in (0, None):

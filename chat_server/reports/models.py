@@ -44,6 +44,18 @@ class ReportHourRow(Base):
     blocked: Mapped[int] = mapped_column(Integer)
 
 
+class ReportLanguageSlotRow(Base):
+    """Sessions per stored start time (minutes since 1970-01-01 UTC) and language first asked for."""
+
+    __tablename__ = "report_language_slots"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    left_for_language: Mapped[int] = mapped_column(Integer)
+
+
 class ReportCountRow(Base):
     """Sessions per UTC day, month or year ('d', 'm', 'y': periods since 1970) and language or topic."""
 

@@ -28,11 +28,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.db import ChatSessionRow, SessionTopic, Staff
 from chat_server.reports import rollup
-from chat_server.reports.models import FeedbackCountRow, ReportCountRow, ReportHourRow, ReportSlotRow, ReportValueRow
-from chat_server.reports.rollup import OUTCOMES, Rollup
+from chat_server.reports.models import (
+    FeedbackCountRow,
+    ReportCountRow,
+    ReportHourRow,
+    ReportLanguageSlotRow,
+    ReportSlotRow,
+    ReportValueRow,
+)
+from chat_server.reports.rollup import LANGUAGE_MEASURES, OUTCOMES, Rollup
 from roster.models import ShiftRow
+from roster.schedule import speaks
 
 RATINGS = (1, 2, 3, 4, 5)
 
@@ -57,6 +65,11 @@ async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
         await session.execute(
             _upsert(dialect, ReportHourRow.__table__, part.hour_rows(), ["hour"], list(OUTCOMES))
         )
+    if part.language_slots:
+        await session.execute(_upsert(
+            dialect, ReportLanguageSlotRow.__table__, part.language_slot_rows(), ["slot", "language"],
+            list(LANGUAGE_MEASURES),
+        ))
     if part.counts:
         await session.execute(_upsert(
             dialect, ReportCountRow.__table__, part.count_rows(), ["grain", "period", "figure", "item"], ["sessions"]
@@ -68,27 +81,41 @@ async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
         ))
 
 
-def rebuild_rollups(conn: Connection) -> Rollup:
-    """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check)."""
+def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
+    """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check).
+
+    `languages=False` leaves out the language-desk columns and table: the schema of
+    migration 0004, which had neither yet.
+    """
     part = Rollup()
-    rows = conn.execute(select(
+    columns: list[Any] = [
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
-    ))
-    for started_at, outcome, language, wait, duration in rows:
-        part.add_session(started_at, outcome, language, wait, duration)
+    ]
+    if languages:
+        columns += [ChatSessionRow.requested_language, ChatSessionRow.left_for_language]
+    for row in conn.execute(select(*columns)):
+        started_at, outcome, language, wait, duration, *desk = row
+        requested, left = (str(desk[0]), bool(desk[1])) if desk else (None, False)
+        part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left)
+    if not languages:
+        part.language_slots.clear()
+        part.counts = Counter({k: n for k, n in part.counts.items() if k[2] in (rollup.LANGUAGE, rollup.TOPIC)})
     topics = conn.execute(
         select(ChatSessionRow.started_at, SessionTopic.topic_code)
         .join(SessionTopic, SessionTopic.session_id == ChatSessionRow.id)
     )
     for started_at, topic in topics:
         part.add_topic(started_at, topic)
-    for table in (ReportSlotRow, ReportHourRow, ReportCountRow, ReportValueRow):
-        conn.execute(delete(table))
-    for table, rows_ in (
+    tables: list[tuple[Any, list[Any]]] = [
         (ReportSlotRow, part.slot_rows()), (ReportHourRow, part.hour_rows()), (ReportCountRow, part.count_rows()),
         (ReportValueRow, part.value_rows()),
-    ):
+    ]
+    if languages:
+        tables.append((ReportLanguageSlotRow, part.language_slot_rows()))
+    for table, _ in tables:
+        conn.execute(delete(table))
+    for table, rows_ in tables:
         for start in range(0, len(rows_), 5000):
             conn.execute(insert(table), rows_[start:start + 5000])
     return part
@@ -121,8 +148,13 @@ class ReportRepository:
                 ["day", "rating"], ["count"],
             ))
 
-    async def figures(self, start: date, end: date, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-        """Every report figure for local dates start..end inclusive (JSON-ready, exact counts)."""
+    async def figures(
+        self, start: date, end: date, zone: ZoneInfo, now: datetime, languages: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Every report figure for local dates start..end inclusive (JSON-ready, exact counts).
+
+        `languages` (those offered) always get a language desk, with or without demand.
+        """
         lower_at, upper_at = rollup.local_bounds(start, end, zone)
         lower, upper = rollup.to_minute(lower_at), rollup.to_minute(upper_at)
         segs = rollup.segments(zone, lower, upper)
@@ -135,12 +167,45 @@ class ReportRepository:
                 select(ShiftRow.starts_at, ShiftRow.ends_at)
                 .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
             )).all()
+            desk_week = await self._language_week(session, lower, upper, segs)
+            desk_shifts = (await session.execute(
+                select(ShiftRow.starts_at, ShiftRow.ends_at, Staff.languages)
+                .join(Staff, Staff.id == ShiftRow.staff_id)
+                .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
+            )).all()
             ratings = dict((await session.execute(
                 select(FeedbackCountRow.rating, func.sum(FeedbackCountRow.count))
                 .where(FeedbackCountRow.day >= start, FeedbackCountRow.day <= end)
                 .group_by(FeedbackCountRow.rating)
             )).all())
-        return self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
+        figures = self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
+        figures.update(_language_figures(counts, desk_week, desk_shifts, languages, segs, lower, upper, now))
+        return figures
+
+    async def _language_week(
+        self, session: AsyncConnection, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
+    ) -> dict[str, list[list[int]]]:
+        """Per language first asked for, per local hour of the week: sessions, answered, left for lack of it."""
+        table = ReportLanguageSlotRow.__table__
+        key = table.c.slot
+        if len(segs) == 1:
+            offset: ColumnElement[int] = _int(segs[0].offset)
+        else:
+            offset = case(
+                *((key < _int(s.end), _int(s.offset)) for s in segs[:-1]), else_=_int(segs[-1].offset),
+            )
+        how = (((key + offset) // _int(60) + _int(rollup.MONDAY_HOUR_OF_EPOCH)) % _int(rollup.HOURS_PER_WEEK)).label(
+            "how"
+        )
+        sums = [func.sum(table.c[m]) for m in LANGUAGE_MEASURES]
+        out: dict[str, list[list[int]]] = {}
+        rows = await session.execute(
+            select(table.c.language, how, *sums).where(key >= lower, key < upper).group_by(table.c.language, how)
+        )
+        for language, cell, *measures in rows:
+            week = out.setdefault(language, [[0] * len(LANGUAGE_MEASURES) for _ in range(rollup.HOURS_PER_WEEK)])
+            week[cell] = [int(n) for n in measures]
+        return out
 
     async def _hours(
         self, session: AsyncConnection, lower: int, upper: int, segs: tuple[rollup.Segment, ...]
@@ -209,10 +274,13 @@ class ReportRepository:
             in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
             sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
-                       ChatSessionRow.duration_seconds).where(in_raw)
+                       ChatSessionRow.duration_seconds, ChatSessionRow.requested_language,
+                       ChatSessionRow.left_for_language).where(in_raw)
             )
-            for outcome, language, wait, duration in sessions:
+            for outcome, language, wait, duration, requested, left in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
+                for item in rollup.language_items(outcome, language, requested or language, bool(left)):
+                    counts[item] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
@@ -313,3 +381,39 @@ def _bucket(target: list[dict[str, Any]], name: str, key: str, first: str) -> di
     bucket = {name: key, "start": first, "end": first, **_counts_row()}
     target.append(bucket)
     return bucket
+
+
+def _language_figures(
+    counts: Counter[tuple[str, str]], week: dict[str, list[list[int]]], shifts: Sequence[Any],
+    offered: Sequence[str], segs: tuple[rollup.Segment, ...], lower: int, upper: int, now: datetime,
+) -> dict[str, Any]:
+    """The language-desk figures: demand per language asked for against the duty hours of its speakers.
+
+    A chat that changed language counts under the language first asked for in `by_requested_language`
+    and its desk's demand, under the one it ended in in `by_language` and (if answered)
+    `by_answered_language`, and once in `switched_language` as "asked>ended".
+    """
+    def figure(name: str) -> dict[str, int]:
+        return {k: n for (f, k), n in sorted(counts.items()) if f == name}
+
+    switched, left = figure(rollup.SWITCHED), figure(rollup.NO_LANGUAGE)
+    until = max(lower, min(upper, rollup.to_minute(now)))
+    spans = [(rollup.minute_of(a), rollup.minute_of(b), tuple(x for x in (langs or "").split(",") if x))
+             for a, b, langs in shifts]
+    desks: dict[str, list[dict[str, Any]]] = {}
+    for language in sorted({*offered, *week}):
+        mine = [(a, b) for a, b, langs in spans if speaks(langs, language)]
+        covered = rollup.week_minutes(rollup.split(rollup.clip(mine, lower, until), segs))
+        cells = week.get(language) or [[0] * len(LANGUAGE_MEASURES) for _ in range(rollup.HOURS_PER_WEEK)]
+        desks[language] = [
+            {"weekday": how // 24, "hour": how % 24, **dict(zip(LANGUAGE_MEASURES, cells[how], strict=True)),
+             "covered_hours": round(covered[how] / 60, 2)}
+            for how in range(rollup.HOURS_PER_WEEK)
+        ]
+    return {
+        "by_requested_language": figure(rollup.REQUESTED),
+        "by_answered_language": figure(rollup.ANSWERED_IN),
+        "switched_language": {"sessions": sum(switched.values()), "by_pair": switched},
+        "left_for_language": {"sessions": sum(left.values()), "by_language": left},
+        "language_desks": desks,
+    }

@@ -9,10 +9,16 @@ Roll-ups (tables in chat_server/db.py) hold exact counts keyed in UTC:
   `report_hours` holds the same per UTC hour: exact, and smaller to read, for
   a zone whose offsets and changes over the range fall on whole hours.
 - `report_counts` / `report_values`: sessions per UTC day, month and year by
-  language, topic, and exact wait in seconds or duration to the nearest
-  minute. A local date range is UTC [lower, upper); it is read as whole UTC
-  years, then whole months, then whole days, then the raw rows of the (at
-  most two) partial UTC days at its ends.
+  language (the one a chat ended in), topic, language first asked for
+  (`asked`), language answered in (`answered`), change of language
+  (`switched`, item "th>en") and visitors who left for lack of their language
+  (`no_lang`, item the language asked for), and exact wait in seconds or
+  duration to the nearest minute. A local date range is UTC [lower, upper);
+  it is read as whole UTC years, then whole months, then whole days, then the
+  raw rows of the (at most two) partial UTC days at its ends.
+- `report_language_slots`: sessions per stored start time and language first
+  asked for (answered, and left for lack of the language): the demand of each
+  language desk by local weekday × hour, read like `report_slots`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ MONDAY_HOUR_OF_EPOCH = 72
 OUTCOMES = tuple(o.value for o in Outcome)
 DAY, MONTH, YEAR = "d", "m", "y"
 LANGUAGE, TOPIC = "language", "topic"
+# Language desks (report_counts figures; String(8)).
+REQUESTED, ANSWERED_IN, SWITCHED, NO_LANGUAGE = "asked", "answered", "switched", "no_lang"
+LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
 WAIT, DURATION = "wait", "duration"
 
 
@@ -89,18 +98,27 @@ class Rollup:
     hours: dict[int, Counter[str]] = field(default_factory=dict)
     counts: Counter[tuple[str, int, str, str]] = field(default_factory=Counter)
     values: Counter[tuple[str, int, str, int]] = field(default_factory=Counter)
+    language_slots: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)
 
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
-        topics: Iterable[str] = (),
+        topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
     ) -> None:
-        """Count one session row (started_at naive UTC, as stored)."""
+        """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`)."""
         minute = minute_of(started_at)
         self.slots.setdefault(minute, Counter())[outcome] += 1
         self.hours.setdefault(minute // 60, Counter())[outcome] += 1
+        requested = requested or language
+        answered = outcome == Outcome.ANSWERED.value
+        desk = self.language_slots.setdefault((minute, requested), Counter())
+        desk["sessions"] += 1
+        desk["answered"] += answered
+        desk["left_for_language"] += left_for_language
         periods = _periods(day_of_minute(minute))
         for grain, period in periods:
             self.counts[(grain, period, LANGUAGE, language)] += 1
+            for figure, item in language_items(outcome, language, requested, left_for_language):
+                self.counts[(grain, period, figure, item)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1
@@ -128,11 +146,29 @@ class Rollup:
             for (g, p, f, i), n in sorted(self.counts.items())
         ]
 
+    def language_slot_rows(self) -> list[dict[str, object]]:
+        return [
+            {"slot": slot, "language": language, **{m: counts.get(m, 0) for m in LANGUAGE_MEASURES}}
+            for (slot, language), counts in sorted(self.language_slots.items())
+        ]
+
     def value_rows(self) -> list[dict[str, object]]:
         return [
             {"grain": g, "period": p, "figure": f, "seconds": s, "sessions": n}
             for (g, p, f, s), n in sorted(self.values.items())
         ]
+
+
+def language_items(outcome: str, language: str, requested: str, left_for_language: bool) -> list[tuple[str, str]]:
+    """The language-desk figures one session counts in (report_counts figure, item)."""
+    items = [(REQUESTED, requested)]
+    if outcome == Outcome.ANSWERED.value:
+        items.append((ANSWERED_IN, language))
+    if requested != language:
+        items.append((SWITCHED, f"{requested}>{language}"))
+    if left_for_language:
+        items.append((NO_LANGUAGE, requested))
+    return items
 
 
 def _periods(day: int) -> tuple[tuple[str, int], ...]:

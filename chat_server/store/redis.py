@@ -900,6 +900,7 @@ def _record_json(record: SessionRecord) -> str:
         "outcome": record.outcome.value, "language": record.language,
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
+        "requested_language": record.requested_language, "left_for_language": record.left_for_language,
     })
 
 
@@ -909,7 +910,8 @@ def _record(value: str) -> SessionRecord:
         session_id=d["session_id"], started_at=_parse_ts(d["started_at"]), wait_seconds=d["wait_seconds"],
         duration_seconds=d["duration_seconds"], outcome=Outcome(d["outcome"]), language=d["language"],
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
-        topics=tuple(d["topics"]),
+        topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
+        left_for_language=bool(d.get("left_for_language", False)),
     )
 
 

@@ -145,6 +145,27 @@ class Ratings(Reply):
     mean: float | None
 
 
+class LanguageCell(Reply):
+    """One local weekday × hour of a language desk: demand (by the language first asked for) and duty."""
+
+    weekday: Annotated[int, Field(ge=0, le=6)]
+    hour: Annotated[int, Field(ge=0, le=23)]
+    sessions: Count
+    answered: Count
+    left_for_language: Count
+    covered_hours: Annotated[float, Field(description="duty hours of members who speak the language")]
+
+
+class Switches(Reply):
+    sessions: Count
+    by_pair: Annotated[dict[str, Count], Field(description='"asked>ended", e.g. "th>en"')]
+
+
+class LeftForLanguage(Reply):
+    sessions: Count
+    by_language: Annotated[dict[str, Count], Field(description="by the language asked for")]
+
+
 class Figures(Reply):
     from_: DateText = Field(alias="from")
     to: DateText
@@ -162,6 +183,11 @@ class Figures(Reply):
     shifts: Shifts
     closed_share: float | None
     ratings: Ratings
+    by_requested_language: dict[str, Count]
+    by_answered_language: dict[str, Count]
+    switched_language: Switches
+    left_for_language: LeftForLanguage
+    language_desks: dict[str, Annotated[list[LanguageCell], Field(min_length=168, max_length=168)]]
 
 
 class Report(Reply):
@@ -202,11 +228,12 @@ async def _report(request: web.Request, query: PeriodQuery, small_numbers: bool)
     now = request.app[clock_key].now()
     reports = request.app[reports_key]
     start, end = query.from_, query.to
-    period = await reports.figures(start, end, zone, now)
+    offered = settings.chat.languages
+    period = await reports.figures(start, end, zone, now, offered)
     previous = None
     if query.compare == "previous":
         before = previous_period(start, end)
-        previous = await reports.figures(before[0], before[1], zone, now)
+        previous = await reports.figures(before[0], before[1], zone, now, offered)
     threshold = settings.reports.small_number_threshold
     if small_numbers:
         period = suppress(period, threshold)

@@ -33,7 +33,7 @@ from chat_server.web.schemas import (
     utc,
 )
 from roster.repository import SlotChanges
-from roster.schedule import DutySlot, Occurrence, Shift, SlotException
+from roster.schedule import DutySlot, LanguageCoverage, Occurrence, Shift, SlotException, language_coverage
 
 Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
 Needed = Annotated[StrictInt, Field(ge=1, le=50)]
@@ -256,13 +256,49 @@ class OccurrenceView(Reply):
     note: str
     staff: list[OnDuty]
     missing: Annotated[int, Field(ge=0, description="how many more staff it needs; > 0 is a gap")]
+    languages_uncovered: Annotated[list[str], Field(
+        description="languages of the slot with a stretch of this occurrence that no rostered speaker covers"
+    )]
 
     @classmethod
-    def of(cls, occ: Occurrence, staff: list[OnDuty]) -> OccurrenceView:
+    def of(cls, occ: Occurrence, staff: list[OnDuty], uncovered: list[str]) -> OccurrenceView:
         return cls(
             slot_id=occ.slot_id, date=occ.local_date.isoformat(), starts_at=utc(occ.starts_at),
             ends_at=utc(occ.ends_at), needed=occ.needed, languages=list(occ.languages), cancelled=occ.cancelled,
             note=occ.note, staff=staff, missing=0 if occ.cancelled else max(0, occ.needed - len(staff)),
+            languages_uncovered=uncovered,
+        )
+
+
+class CoveredPeriod(Reply):
+    starts_at: Instant
+    ends_at: Instant
+
+
+class LanguageGapView(Reply):
+    slot_id: int
+    date: DateText
+    starts_at: Instant
+    ends_at: Instant
+
+
+class LanguageCoverageView(Reply):
+    """One language over the range: when a member who speaks it is rostered, and its gaps."""
+
+    language: str
+    hours: Annotated[float, Field(description="rostered hours of its speakers (overlaps counted once)")]
+    periods: list[CoveredPeriod]
+    gaps: Annotated[list[LanguageGapView], Field(
+        description="stretches of occurrences whose slot lists the language with no speaker rostered"
+    )]
+
+    @classmethod
+    def of(cls, coverage: LanguageCoverage) -> LanguageCoverageView:
+        return cls(
+            language=coverage.language, hours=round(coverage.hours, 2),
+            periods=[CoveredPeriod(starts_at=utc(a), ends_at=utc(b)) for a, b in coverage.periods],
+            gaps=[LanguageGapView(slot_id=g.occurrence.slot_id, date=g.occurrence.local_date.isoformat(),
+                                  starts_at=utc(g.starts_at), ends_at=utc(g.ends_at)) for g in coverage.gaps],
         )
 
 
@@ -273,6 +309,10 @@ class RosterWeek(Reply):
     occurrences: list[OccurrenceView]
     other_shifts: list[OtherShift]
     gaps: int
+    languages: Annotated[list[LanguageCoverageView], Field(
+        description="per language (those offered, then any a slot needs): coverage and gaps"
+    )]
+    language_gaps: Annotated[int, Field(ge=0, description="how many language gaps the range has")]
 
 
 class MyShifts(Reply):
@@ -343,10 +383,22 @@ async def roster_week(request: web.Request, me: StaffAccount, query: RangeQuery)
             by_key.setdefault((shift.slot_id, shift.occurrence_date), []).append(who)
         else:
             extra.append(OtherShift(**ShiftView.fields_of(shift), alias=who.alias, display_name=who.display_name))
-    views = [OccurrenceView.of(o, by_key.get(o.key, [])) for o in occurrences]
+    spoken = {a.id: a.languages for a in people.values()}
+    coverage = language_coverage(
+        occurrences, [item.shift for item in assigned], spoken, request.app[settings_key].chat.languages,
+        span.start, span.end,
+    )
+    uncovered: dict[tuple[int, date], list[str]] = {}
+    for language in coverage:
+        for gap in language.gaps:
+            found = uncovered.setdefault(gap.occurrence.key, [])
+            if language.language not in found:
+                found.append(language.language)
+    views = [OccurrenceView.of(o, by_key.get(o.key, []), uncovered.get(o.key, [])) for o in occurrences]
     return RosterWeek(
         from_=span.first.isoformat(), to=span.last.isoformat(), timezone=roster.timezone,
         occurrences=views, other_shifts=extra, gaps=sum(1 for v in views if v.missing),
+        languages=[LanguageCoverageView.of(c) for c in coverage], language_gaps=sum(len(c.gaps) for c in coverage),
     )
 
 

@@ -71,7 +71,7 @@ def upgrade() -> None:
 
     from chat_server.reports.repository import rebuild_rollups
 
-    rebuild_rollups(op.get_bind())
+    rebuild_rollups(op.get_bind(), languages=False)
 
 
 def downgrade() -> None:

@@ -149,6 +149,8 @@ function renderKeyFigures() {
     withPrevious(t("reports.key.duration_median"), (p) => p.duration_seconds.median, seconds),
     withPrevious(t("reports.key.ratings"), (p) => p.ratings.count),
     withPrevious(t("reports.key.rating_mean"), (p) => p.ratings.mean, (v) => num(v, 2)),
+    withPrevious(t("reports.key.switched"), (p) => p.switched_language.sessions),
+    withPrevious(t("reports.key.left_for_language"), (p) => p.left_for_language.sessions),
   ];
   fillTable($("key-figures"), t("reports.key.title"), periodHeaders(t("reports.column.figure")), rows);
 }
@@ -215,6 +217,107 @@ function renderHeat() {
   );
 }
 
+// ------------------------------------------------------------ language desks
+
+// Every language with a desk or a figure: asked for, answered in, left for lack of it.
+function deskLanguages() {
+  const p = state.report.period;
+  return [...new Set([
+    ...Object.keys(p.language_desks),
+    ...Object.keys(p.by_requested_language),
+    ...Object.keys(p.by_answered_language),
+  ])].sort((a, b) => languageName(a).localeCompare(languageName(b), state.locale));
+}
+
+function renderDesks() {
+  const p = state.report.period;
+  const codes = deskLanguages();
+  const value = (mapping, code) => (mapping[code] === undefined ? 0 : mapping[code]);
+  const columns = [
+    [t("reports.desks.asked"), (code) => value(p.by_requested_language, code)],
+    [t("reports.desks.answered"), (code) => value(p.by_answered_language, code)],
+    [t("reports.desks.left"), (code) => value(p.left_for_language.by_language, code)],
+  ];
+  fillTable($("desks-table"), t("reports.desks.title"), [t("reports.desks.heat_language"), ...columns.map((c) => c[0])],
+    codes.map((code) => [languageName(code), ...columns.map(([, pick]) => num(pick(code)))]));
+  chart("desks-chart", {
+    type: "bar",
+    data: {
+      labels: codes.map(languageName),
+      datasets: columns.map(([label, pick], i) => ({ label, data: codes.map((c) => plotted(pick(c))), backgroundColor: COLOURS[i] })),
+    },
+    options: { plugins: { legend: { display: true } } },
+  }, t("reports.desks.title"));
+  const pairs = Object.entries(p.switched_language.by_pair);
+  fillTable($("switch-table"), t("reports.desks.switch_title"), [t("reports.column.item"), t("reports.key.sessions")],
+    pairs.map(([pair, n]) => {
+      const [from, to] = pair.split(">");
+      return [t("reports.desks.switch_pair", { from: languageName(from), to: languageName(to) }), num(n)];
+    }));
+  if (!pairs.length) $("switch-table").querySelector("tbody").append(el("tr", {}, el("td", { colspan: 2, text: t("reports.empty") })));
+
+  const select = $("desk-language");
+  const chosen = codes.includes(select.value) ? select.value : mostAsked(codes);
+  select.replaceChildren(...Object.keys(p.language_desks).sort().map((code) => el("option", { value: code, text: languageName(code) })));
+  select.value = chosen;
+  renderDeskHeat();
+}
+
+function mostAsked(codes) {
+  const asked = state.report.period.by_requested_language;
+  const count = (code) => (typeof asked[code] === "number" ? asked[code] : 0);
+  return [...codes].sort((a, b) => count(b) - count(a))[0] || codes[0];
+}
+
+// One language's week: demand (chats asking for it) against the duty hours of its speakers.
+function renderDeskHeat() {
+  const code = $("desk-language").value;
+  const cells = state.report.period.language_desks[code] || [];
+  const language = languageName(code);
+  const title = `${t("reports.desks.heat_title")}: ${language}`;
+  const most = Math.max(1, ...cells.map((c) => (typeof c.sessions === "number" ? c.sessions : 0)));
+  const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
+  $("desk-heat-table").replaceChildren(
+    el("caption", { class: "visually-hidden", text: title }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("reports.heat.weekday") }),
+      ...hours.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...Array.from({ length: 7 }, (_, w) => el("tr", {},
+      el("th", { scope: "row", text: weekdayName(w) }),
+      ...hours.map((_, h) => {
+        const c = cells[w * 24 + h];
+        if (!c) return el("td", { class: "heat-0", text: "" });
+        const level = typeof c.sessions === "number" ? Math.ceil((c.sessions / most) * 4) : 1;
+        const classes = [`heat-${level}`];
+        // Chats asked for the language in an hour when nobody who speaks it was on duty.
+        if (c.sessions !== 0 && !c.covered_hours) classes.push("uncovered");
+        const text = c.covered_hours ? `${num(c.sessions)} · ${num(c.covered_hours, 1)}` : num(c.sessions);
+        return el("td", {
+          class: classes.join(" "),
+          title: t("reports.desks.heat_cell", {
+            weekday: weekdayName(w), hour: hours[h], language, sessions: num(c.sessions),
+            left: num(c.left_for_language), covered: num(c.covered_hours, 1),
+          }),
+          text,
+        });
+      }),
+    ))),
+  );
+  // The same week as a chart: demand per weekday (bars) and its speakers' duty hours (line).
+  const byDay = (pick) => Array.from({ length: 7 }, (_, w) => cells.slice(w * 24, w * 24 + 24)
+    .reduce((sum, c) => sum + (typeof pick(c) === "number" ? pick(c) : 0), 0));
+  chart("desk-heat-chart", {
+    data: {
+      labels: Array.from({ length: 7 }, (_, w) => weekdayName(w)),
+      datasets: [
+        { type: "bar", label: t("reports.desks.asked"), data: byDay((c) => c.sessions), backgroundColor: COLOURS[0] },
+        { type: "bar", label: t("reports.desks.left"), data: byDay((c) => c.left_for_language), backgroundColor: COLOURS[1] },
+        { type: "line", label: t("reports.desks.duty_hours"), data: byDay((c) => c.covered_hours), borderColor: COLOURS[2], backgroundColor: COLOURS[2] },
+      ],
+    },
+    options: { plugins: { legend: { display: true } }, scales: { y: { beginAtZero: true } } },
+  }, title);
+}
+
 function renderRatings() {
   const rows = ["5", "4", "3", "2", "1"].map((r) => withPrevious(t("reports.rating.stars", { n: r }), (p) => p.ratings.by_rating[r]));
   rows.push(withPrevious(t("reports.key.ratings"), (p) => p.ratings.count));
@@ -235,6 +338,7 @@ function render() {
   renderCounts("by_topic", "topic-table", "topic-chart", t("reports.topic.title"), (c) => state.topics[c] || c);
   renderTime();
   renderHeat();
+  renderDesks();
   renderRatings();
 }
 
@@ -316,6 +420,7 @@ async function boot() {
   $("compare").addEventListener("change", load);
   $("small").addEventListener("change", load);
   $("grain").addEventListener("change", renderTime);
+  $("desk-language").addEventListener("change", renderDeskHeat);
   $("print").addEventListener("click", () => window.print());
   $("report-view").hidden = false;
   await load();

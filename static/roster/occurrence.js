@@ -5,7 +5,7 @@ import { t } from "../i18n/i18n.js";
 import { el } from "../shared/dom.js";
 import { context } from "./context.js";
 import { removeButton, renderDateManager } from "./date-admin.js";
-import { dayText, languagesText, personText, rangeText } from "./format.js";
+import { dayText, languageName, languagesText, personText, rangeText } from "./format.js";
 import { releaseButton, signUpButton } from "./signup.js";
 import { exceptionFor, slotNote } from "./slots.js";
 
@@ -35,6 +35,11 @@ export function renderOccurrence(occ) {
       }),
     );
   else badges.append(el("span", { class: "badge-tag tag-full", text: t("roster.occ.full") }));
+  if (!occ.cancelled) {
+    for (const code of occ.languages_uncovered || []) {
+      badges.append(el("span", { class: "badge-tag tag-language-gap", text: t("roster.occ.language_gap", { language: languageName(code) }) }));
+    }
+  }
   if (mine) badges.append(el("span", { class: "badge-tag tag-mine", text: t("roster.occ.yours") }));
   if (exception && !exception.cancelled) badges.append(el("span", { class: "badge-tag", text: t("roster.occ.changed") }));
 

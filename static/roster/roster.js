@@ -21,11 +21,12 @@ import { errorText, reload, setReload, showError, showSignedOut } from "./change
 import { context } from "./context.js";
 import { today } from "./format.js";
 import { installNewSlotForm, loadManagerData, renderSlots } from "./slots.js";
-import { loadWeek, renderMine, renderWeek, setWeek, weekLoaded, weekStart } from "./week.js";
+import { loadWeek, renderCoverage, renderMine, renderWeek, setWeek, weekLoaded, weekStart } from "./week.js";
 
 function render() {
   if (!weekLoaded()) return;
   renderWeek();
+  renderCoverage();
   renderMine();
   if (context.manager) renderSlots();
 }

@@ -7,7 +7,7 @@ import { addDays } from "../shared/dates.js";
 import { $, el } from "../shared/dom.js";
 import { errorText, showError, showSignedOut } from "./changes.js";
 import { context } from "./context.js";
-import { capitalised, dayText, localDate, rangeText, today } from "./format.js";
+import { capitalised, dayText, languageName, localDate, rangeText, today } from "./format.js";
 import { renderExtra, renderOccurrence } from "./occurrence.js";
 
 const week = {
@@ -93,6 +93,56 @@ export function renderWeek() {
           : el("p", { class: "muted day-empty", text: t("roster.day.empty") }),
       );
     }),
+  );
+}
+
+// Per language: its speakers' duty hours this week and the stretches a slot needs it uncovered.
+export function renderCoverage() {
+  const languages = week.roster.languages || [];
+  const gaps = week.roster.language_gaps || 0;
+  const gapsNode = $("coverage-gaps");
+  gapsNode.textContent =
+    gaps === 0 ? t("roster.coverage.gaps_none") : gaps === 1 ? t("roster.coverage.gaps_one") : t("roster.coverage.gaps_many", { n: gaps });
+  gapsNode.classList.toggle("has-gaps", gaps > 0);
+  const hours = new Intl.NumberFormat(context.locale, { maximumFractionDigits: 1 });
+  $("coverage-table").replaceChildren(
+    el("caption", { class: "visually-hidden", text: t("roster.coverage.title") }),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { scope: "col", text: t("roster.coverage.language") }),
+        el("th", { scope: "col", class: "num", text: t("roster.coverage.hours") }),
+        el("th", { scope: "col", text: t("roster.coverage.gaps") }),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      ...languages.map((language) =>
+        el(
+          "tr",
+          { class: language.gaps.length ? "coverage-gap" : null, dataset: { language: language.language } },
+          el("th", { scope: "row", text: languageName(language.language) }),
+          el("td", { class: "num", text: t("roster.coverage.hours_value", { hours: hours.format(language.hours) }) }),
+          el(
+            "td",
+            {},
+            language.gaps.length
+              ? el(
+                  "ul",
+                  { class: "coverage-gaps" },
+                  ...language.gaps.map((gap) =>
+                    el("li", { text: `${capitalised(dayText(localDate(gap.starts_at), { weekday: "short" }))} ${rangeText(gap.starts_at, gap.ends_at)}` }),
+                  ),
+                )
+              : el("span", { class: "muted", text: t("roster.coverage.none") }),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
