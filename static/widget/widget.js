@@ -11,6 +11,7 @@ import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
 import * as view from "./view.js";
 import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
+import { installSafety, renderSafety } from "./safety.js";
 
 const params = new URLSearchParams(location.search);
 const embedded = params.get("embed") === "1" && window.parent !== window;
@@ -127,6 +128,7 @@ function render() {
   }
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
+  renderSafety(app.lang);
 }
 
 function renderChat() {
@@ -739,6 +741,7 @@ function wireControls() {
 async function boot() {
   applyColour(params.get("colour"));
   wireControls();
+  installSafety(render);
   const saved = store.loadChat();
   // An explicit choice in this tab wins, then the host page's, then the browser's.
   app.wantedLanguages = [
