@@ -8,11 +8,12 @@ test-artifacts/screenshots/safety-*.png; every state is checked with axe-core.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from chat_server.accounts import Role
 from chat_server.demo_safety_text import DEMO_SAFETY_TEXT
@@ -88,6 +89,19 @@ async def test_closed_screen_and_other_help_in_thai_and_russian(
         await fits(page)
         await page.screenshot(path=screenshots / "safety-widget-closed-ru.png")
         await assert_accessible(page, "widget closed with the safety text (ru, 360x740 touch)")
+
+        # The keyboard alone: Enter opens the panel, Tab reaches its calls and Close, Enter closes.
+        await toggle.focus()
+        await page.keyboard.press("Enter")
+        await expect(panel.locator("#other-help-title")).to_be_focused()
+        await page.keyboard.press("Tab")
+        await expect(panel.locator(".safety-text a").first).to_be_focused()
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Tab")
+        await expect(panel.locator(".other-help-close")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(panel).to_be_hidden()
+        await expect(toggle).to_be_focused()
 
         # A language without a text shows none of it.
         await page.select_option("#lang-select", "fi")
@@ -249,3 +263,26 @@ async def test_console_warns_before_a_link_the_visitor_sees_as_text(
         last = widget.locator("#log li.msg-other .msg-text").last
         await expect(last).to_have_text("Try https://other.example/page and https://example.org/x please")
         await expect(last.locator("a")).to_have_text(["https://example.org/x"])
+
+
+async def test_the_widget_places_segments_as_text_whatever_they_say(tmp_path: Path, browser: Browser) -> None:
+    async with scene("safety-hostile", tmp_path, browser) as s:
+        page = await s.page(locale="en-GB", **TOUCH)
+        hostile = {"texts": {"en": {"language": "en", "body": "x", "updated_at": "2026-12-02T12:00:00Z", "segments": [
+            {"kind": "text", "text": "<img src=x onerror=alert(1)> ", "href": None},
+            {"kind": "link", "text": "click", "href": "javascript:alert(1)"},
+            {"kind": "phone", "text": " call", "href": "data:text/html,x"},
+            {"kind": "link", "text": " ok", "href": "https://example.org/"},
+        ]}}}
+
+        async def answer(route: Route) -> None:
+            await route.fulfill(status=200, content_type="application/json", body=json.dumps(hostile))
+
+        await page.route("**/api/safety-text", answer)
+        await page.goto(f"{s.live.url}/widget/")
+        text = page.locator("#closed-safety .safety-text")
+        await expect(text).to_have_text("<img src=x onerror=alert(1)> click call ok")
+        assert await text.locator("img").count() == 0
+        assert await text.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
+            "https://example.org/"
+        ]
