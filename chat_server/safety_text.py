@@ -12,6 +12,7 @@ the segments' text with DOM text nodes.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ from chat_server.db import SafetyTextRow
 
 MAX_SAFETY_TEXT_LENGTH = 1000
 MAX_SAFETY_TEXT_LINES = 20
+# How long a worker answers the texts from memory: every widget load asks for them. A change made on another
+# worker shows here within this time (browsers may keep the answer 60 s anyway).
+CACHE_SECONDS = 10.0
 
 # The same URL form as the message renderer (static/shared/thread.js), trailing punctuation left out.
 _URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -162,13 +166,23 @@ class SafetyTexts:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._cached: tuple[float, list[SafetyText]] | None = None
+        # Counts this worker's writes: a read that overlapped one does not fill the cache with what it replaced.
+        self._writes = 0
 
     async def all(self) -> list[SafetyText]:
+        if self._cached is not None and time.monotonic() < self._cached[0]:
+            return list(self._cached[1])
+        writes = self._writes
         async with self._sessions() as session:
             rows = await session.scalars(select(SafetyTextRow).order_by(SafetyTextRow.language))
-            return [SafetyText(r.language, r.body, r.updated_at.replace(tzinfo=UTC)) for r in rows]
+            texts = [SafetyText(r.language, r.body, r.updated_at.replace(tzinfo=UTC)) for r in rows]
+        if writes == self._writes:
+            self._cached = (time.monotonic() + CACHE_SECONDS, texts)
+        return list(texts)
 
     async def put(self, language: str, body: str, now: datetime) -> SafetyText:
+        self._writes += 1
         async with self._sessions.begin() as session:
             row = await session.get(SafetyTextRow, language)
             if row is None:
@@ -176,12 +190,17 @@ class SafetyTexts:
                 session.add(row)
             else:
                 row.body, row.updated_at = body, _naive(now)
+        self._writes += 1
+        self._cached = None
         return SafetyText(language, body, _naive(now).replace(tzinfo=UTC))
 
     async def delete(self, language: str) -> bool:
+        self._writes += 1
         async with self._sessions.begin() as session:
             row = await session.get(SafetyTextRow, language)
             if row is None:
                 return False
             await session.delete(row)
+        self._writes += 1
+        self._cached = None
         return True
