@@ -6,7 +6,7 @@
 
 import { t } from "../i18n/i18n.js";
 import { el } from "../shared/dom.js";
-import { fetchSafetyTexts, renderSafetyText } from "../shared/safety-text.js";
+import { renderSafetyText } from "../shared/safety-text.js";
 
 const parts = { texts: {}, blocks: [], toggle: null, panel: null, panelTitle: null, panelText: null };
 
@@ -25,10 +25,16 @@ function setOpen(open) {
   if (open) parts.panelTitle.focus();
 }
 
-// Add the blocks and the footer's disclosure to the widget page; load the texts.
-export async function installSafety(onLoaded) {
+// Add the blocks and the footer's disclosure to the widget page, for `texts` (GET /api/safety-text → texts).
+// Resolves once their style sheet has loaded (or failed), so nothing shows unstyled.
+export function installSafety(texts) {
   // Its own style sheet (same origin, allowed by the page's CSP), so the widget's stays as it is.
-  document.head.append(el("link", { rel: "stylesheet", href: "/static/widget/safety.css" }));
+  const sheet = el("link", { rel: "stylesheet", href: "/static/widget/safety.css" });
+  const styled = new Promise((resolve) => {
+    sheet.addEventListener("load", resolve, { once: true });
+    sheet.addEventListener("error", resolve, { once: true });
+  });
+  document.head.append(sheet);
   document.getElementById("closed-desk").after(block("closed-safety"));
   // After the optional rating, so that its buttons keep their place on a small screen.
   document.getElementById("rating-thanks").after(block("ended-safety"));
@@ -58,9 +64,8 @@ export async function installSafety(onLoaded) {
   parts.close = close;
   const footer = document.querySelector(".footer");
   footer.prepend(parts.panel, parts.toggle);
-
-  parts.texts = (await fetchSafetyTexts()) || {};
-  if (onLoaded) onLoaded();
+  parts.texts = texts;
+  return styled;
 }
 
 // Show the text of `lang` (or hide everything when it has none) in the words of the current catalogue.
