@@ -21,7 +21,8 @@ from aiohttp import web
 from chat_server.accounts import AccountError, Role, StaffRepository, generate_password
 from chat_server.app import create_app
 from chat_server.db import create_engine, migrate, sessionmaker
-from chat_server.keys import password_work_key, sessions_key, settings_key
+from chat_server.demo_safety_text import seed_demo_safety_text
+from chat_server.keys import password_work_key, safety_texts_key, sessions_key, settings_key
 from chat_server.lifecycle import StartupError, staff_repository
 from chat_server.passwords import PasswordWork
 from chat_server.privacy import AccessLogger, configure_logging
@@ -96,6 +97,9 @@ async def _demo_setup(app: web.Application) -> None:
             lines.append(f"    {'':<14} second factor (TOTP) secret {secret}: add it to an authenticator app, or")
             lines.append(f"    {'':<14} get a code with: {sys.executable} -c \"import pyotp; "
                          f"print(pyotp.TOTP('{secret}').now())\"")
+    await seed_demo_safety_text(
+        app[safety_texts_key], settings.chat.languages, settings.link_hosts, settings.organisation.website, now
+    )
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(
         "\n".join(
@@ -104,7 +108,7 @@ async def _demo_setup(app: web.Application) -> None:
                 "dutychat demo is running (SQLite, in-memory chat store, one process).",
                 f"  Visitor demo page: {base}/demo/",
                 f"  Staff console:     {base}/console/",
-                f"  Managers:          {base}/roster/  {base}/reports/  {base}/staff/",
+                f"  Managers:          {base}/roster/  {base}/reports/  {base}/staff/  {base}/safety/",
                 "  Demo accounts (passwords and second factors are new at every start):",
                 *lines,
                 "  Every demo account has a shift covering the next 8 hours: log in, check in, then",

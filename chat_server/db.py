@@ -151,6 +151,16 @@ class CannedResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_canned_responses_language", "language"),)
+
+
+class SafetyTextRow(Base):
+    """The organisation's safety text of one language (help lines, emergency number); written by managers."""
+
+    __tablename__ = "safety_texts"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -51,6 +51,11 @@ WRONG_PASSWORD: Final = "wrong_password"
 INVALID_CODE: Final = "invalid_code"
 SECOND_FACTOR_REQUIRED: Final = "second_factor_required"
 
+# ---- the organisation's safety text (safety_text)
+MARKUP_NOT_ALLOWED: Final = "markup_not_allowed"
+LINK_NOT_ALLOWED: Final = "link_not_allowed"
+INVALID_PHONE_NUMBER: Final = "invalid_phone_number"
+
 
 class ChatError(Exception):
     """A client request the chat service refuses, with its documented code."""

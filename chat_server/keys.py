@@ -14,6 +14,7 @@ from chat_server.clock import Clock
 from chat_server.passwords import PasswordWork
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.reports.repository import ReportRepository
+from chat_server.safety_text import SafetyTexts
 from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
@@ -44,3 +45,4 @@ store_key = web.AppKey("store", ChatStore)
 service_key = web.AppKey("service", ChatService)
 ready_key = web.AppKey("ready", dict)
 canned_key = web.AppKey("canned", CannedResponses)
+safety_texts_key = web.AppKey("safety_texts", SafetyTexts)

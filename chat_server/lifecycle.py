@@ -32,6 +32,7 @@ from chat_server.keys import (
     reports_key,
     roster_key,
     roster_service_key,
+    safety_texts_key,
     service_key,
     sessions_key,
     settings_key,
@@ -48,6 +49,7 @@ from chat_server.realtime.manager import BoundedRedisManager
 from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
+from chat_server.safety_text import SafetyTexts
 from chat_server.settings import TOPICS_FILE, AuthSettings, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
@@ -118,6 +120,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         release_notice=timedelta(hours=settings.roster.release_notice_hours),
     )
     app[canned_key] = CannedResponses(sessions)
+    app[safety_texts_key] = SafetyTexts(sessions)
     yield
     await engine.dispose()
 

@@ -151,14 +151,7 @@ class ChatSettings(_Section):
     @field_validator("link_allowlist")
     @classmethod
     def _check_link_allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        hosts = []
-        for host in value:
-            host = host.strip().lower().rstrip(".")
-            labels = host.split(".")
-            if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-                raise ValueError(f"{host!r} is not a host name like example.org (no scheme, path or port)")
-            hosts.append(host)
-        return tuple(hosts)
+        return tuple(_host_name(host) for host in value)
 
     @model_validator(mode="after")
     def _check_store(self) -> ChatSettings:
@@ -195,9 +188,29 @@ class RosterSettings(_Section):
     hand_over_at_shift_end: bool = True
 
 
+def _host_name(value: str) -> str:
+    """A plain host name, lower-case, without a trailing dot (no scheme, path or port)."""
+    host = value.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(f"{host!r} is not a host name like example.org (no scheme, path or port)")
+    return host
+
+
+def url_host(url: str) -> str:
+    """The host name of an http(s) URL, lower-case, without port or trailing dot."""
+    rest = url.partition("://")[2]
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if authority.startswith("["):
+        return authority.split("]", 1)[0] + "]"
+    return authority.split(":", 1)[0].lower().rstrip(".")
+
+
 class OrganisationSettings(_Section):
     timezone: str = "Europe/Helsinki"
     quick_exit_url: str = "https://www.google.com/"
+    # The organisation's own site: its host is on the link allow-list (docs/protocol.md, GET /api/status).
+    website: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -213,6 +226,16 @@ class OrganisationSettings(_Section):
     def _check_exit(cls, value: str) -> str:
         if not value.startswith("https://"):
             raise ValueError("must be an https:// URL")
+        return value
+
+    @field_validator("website")
+    @classmethod
+    def _check_website(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL (or empty)")
+        _host_name(url_host(value))
         return value
 
     @property
@@ -285,6 +308,12 @@ class Settings(BaseSettings):
         if self.database.url:
             return self.database.url
         return f"sqlite+aiosqlite:///{(self.server.data_dir / 'dutychat.db').resolve()}"
+
+    @property
+    def link_hosts(self) -> tuple[str, ...]:
+        """The hosts whose links are clickable: the organisation's site, the public URL's, chat.link_allowlist."""
+        own = [url_host(self.organisation.website)] if self.organisation.website else []
+        return tuple(dict.fromkeys([*own, url_host(self.server.public_url), *self.chat.link_allowlist]))
 
     @property
     def secret(self) -> bytes:

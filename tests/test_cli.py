@@ -137,6 +137,14 @@ async def test_run_demo_prints_accounts_and_opens_chat(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{server.url}/api/status") as r:
                 assert (await r.json())["open"] is True
+            # The example safety text, in every language, its phone numbers as links.
+            async with http.get(f"{server.url}/api/safety-text") as r:
+                texts = (await r.json())["texts"]
+            assert sorted(texts) == sorted(["fi", "sv", "en", "ru", "th", "es", "et"])
+            assert all(
+                [s["href"] for s in t["segments"] if s["kind"] == "phone"] == ["tel:112", "tel:+358401234567"]
+                for t in texts.values()
+            )
             async with http.post(f"{server.url}/api/auth/login",
                                  json={"username": "demo-staff", "password": password}) as r:
                 assert r.status == 200 and (await r.json())["state"] == "signed_in"

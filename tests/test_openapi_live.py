@@ -213,6 +213,17 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.call("POST", "/api/canned-responses", {"language": "en", "title": "t"},
                          headers={"Origin": "https://evil.example"}, status=403)
 
+        # The safety text.
+        await admin.call("PUT", "/api/safety-text/fi", {"body": "Hätänumero tel:112, neuvonta +358 40 123 4567."},
+                         status=200)
+        await anonymous.get("/api/safety-text")
+        await admin.call("PUT", "/api/safety-text/fi", {"body": "<b>112</b>"}, status=400)
+        await admin.call("PUT", "/api/safety-text/fi", {"body": "https://evil.example/"}, status=400)
+        await admin.call("PUT", "/api/safety-text/fi", {"body": "tel:x"}, status=400)
+        await staff.call("PUT", "/api/safety-text/fi", {"body": "x"}, status=403)
+        await admin.call("DELETE", "/api/safety-text/fi", status=200)
+        await admin.call("DELETE", "/api/safety-text/fi", status=404)
+
         # A chat, so that the reports have something to count, and its rating.
         member = await live.staff("aino")
         visitor = await live.visitor()
@@ -233,4 +244,5 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
     assert documented - conformance.succeeded == set()
     assert {"invalid_request", "unauthenticated", "forbidden", "not_found", "conflict", "own_account",
             "invalid_credentials", "unknown_ticket", "origin_not_allowed", "sign_in_incomplete", "invalid_code",
-            "wrong_password", "weak_password"} <= conformance.seen_errors
+            "wrong_password", "weak_password", "markup_not_allowed", "link_not_allowed",
+            "invalid_phone_number"} <= conformance.seen_errors

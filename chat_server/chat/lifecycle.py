@@ -90,7 +90,6 @@ class ChatLifecycle:
             "desks": per_language,
             "languages": list(settings.languages),
             "max_message_length": settings.max_message_length,
-            "link_allowlist": list(settings.link_allowlist),
         }
 
     # ------------------------------------------------------------------ the visitor

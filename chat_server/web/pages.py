@@ -46,7 +46,7 @@ def setup_pages(app: web.Application) -> None:
     for folder in ("widget", "console", "demo", "roster", "account"):
         app.router.add_get(f"/{folder}/", _page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
-    for folder in ("staff", "reports"):
+    for folder in ("staff", "reports", "safety"):
         app.router.add_get(f"/{folder}/", _manager_page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)

@@ -141,7 +141,9 @@ async def status(request: web.Request) -> dict[str, Any]:
     """Answer whether chat is open, when it opens next, this week's hours and what it offers."""
     # The chat service's own view, passed through: the document (Status) is checked against it by the tests.
     data = await request.app[service_key].status()
-    organisation = request.app[settings_key].organisation
+    settings = request.app[settings_key]
+    organisation = settings.organisation
+    data["link_allowlist"] = list(settings.link_hosts)
     data["quick_exit_url"] = organisation.quick_exit_url
     data["timezone"] = organisation.timezone
     data["opening_hours"] = await _hours(request, STATUS_DAYS)

@@ -47,6 +47,9 @@ STATUS = {
     errors.WRONG_PASSWORD: 403,
     errors.INVALID_CODE: 401,
     errors.SECOND_FACTOR_REQUIRED: 409,
+    errors.MARKUP_NOT_ALLOWED: 400,
+    errors.LINK_NOT_ALLOWED: 400,
+    errors.INVALID_PHONE_NUMBER: 400,
 }
 
 

@@ -14,7 +14,7 @@ from chat_server import errors as e
 from chat_server.accounts import SessionState
 from chat_server.keys import settings_key
 from chat_server.staff_rules import ADMINS, EVERYONE, MANAGERS
-from chat_server.web import account, auth, canned, public, reports, roster_api, staff_admin
+from chat_server.web import account, auth, canned, public, reports, roster_api, safety_text, staff_admin
 from chat_server.web.openapi import build_document
 from chat_server.web.pages import setup_pages
 from chat_server.web.routing import Route, install
@@ -24,6 +24,7 @@ SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
 SLOT_DATE = SLOT + "/dates/{day}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
+SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
 SESSION = r"/api/account/sessions/{session_id:[0-9a-f]{16}}"
 # Every sign-in step: a session at any of them may read who it is and where it stands.
 SIGN_IN_STEPS = (SessionState.TOTP_REQUIRED, SessionState.PASSWORD_CHANGE_REQUIRED,
@@ -158,6 +159,14 @@ ROUTES: list[Route] = [
           params=canned.CannedPath, body=canned.CannedFields, roles=MANAGERS),
     Route("DELETE", CANNED, canned.delete_canned, "Delete a canned response", Ok,
           params=canned.CannedPath, roles=MANAGERS),
+    # ------------------------------------------------------------ the organisation's safety text
+    Route("GET", "/api/safety-text", safety_text.list_safety_texts, "The organisation's safety text per language "
+          "(help lines, emergency number), parsed into segments; cacheable for 60 s", safety_text.SafetyTexts),
+    Route("PUT", SAFETY_TEXT, safety_text.put_safety_text, "Replace one language's safety text",
+          safety_text.OneSafetyText, params=safety_text.SafetyTextPath, body=safety_text.SafetyTextFields,
+          roles=MANAGERS, errors=(e.MARKUP_NOT_ALLOWED, e.LINK_NOT_ALLOWED, e.INVALID_PHONE_NUMBER)),
+    Route("DELETE", SAFETY_TEXT, safety_text.delete_safety_text, "Remove one language's safety text", Ok,
+          params=safety_text.SafetyTextPath, roles=MANAGERS),
 ]
 
 

@@ -5,7 +5,7 @@
 import { el, formatTime } from "../shared/dom.js";
 import { language, t } from "../i18n/i18n.js";
 import { call } from "../shared/rpc.js";
-import { Sender, Thread, renderMessageText } from "../shared/thread.js";
+import { Sender, Thread, plainLinkHosts, renderMessageText } from "../shared/thread.js";
 import { TypingNotifier } from "../shared/typing.js";
 
 const VISITOR_TYPING_TIMEOUT_MS = 15000;
@@ -143,7 +143,10 @@ export class ChatTab {
       rows: "3",
       maxlength: String(this.desk.maxLength()),
       "aria-describedby": `hint-${n}`,
-      oninput: () => this.typing.input(this.textarea.value.trim() !== ""),
+      oninput: () => {
+        this.typing.input(this.textarea.value.trim() !== "");
+        if (this.textarea.value.trim() !== this.warnedText) this.showLinkWarning(null);
+      },
       onkeydown: (event) => {
         if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyC") {
           event.preventDefault();
@@ -157,12 +160,16 @@ export class ChatTab {
       },
     });
     this.sendButton = el("button", { type: "submit", class: "btn btn-primary", text: t("console.chat.send") });
+    // Shown before sending a link the visitor will get as plain text; Send again sends it as it is.
+    this.linkWarning = el("p", { id: `link-warning-${n}`, class: "link-warning", role: "alert", hidden: true });
+    this.warnedText = null;
     this.form = el(
       "form",
       { class: "composer", onsubmit: (event) => this.send(event) },
       el("label", { for: `reply-${n}`, text: t("console.chat.reply_label", { alias: this.alias() }) }),
       el("div", { class: "composer-row" }, this.textarea, this.cannedButton, this.sendButton),
       el("p", { id: `hint-${n}`, class: "hint", text: t("console.chat.composer_hint") }),
+      this.linkWarning,
     );
     this.panel = el(
       "section",
@@ -244,12 +251,27 @@ export class ChatTab {
     event.preventDefault();
     const text = this.textarea.value.trim();
     if (!text || !this.isActive()) return;
+    const plain = plainLinkHosts(text);
+    if (plain.length && this.warnedText !== text) {
+      this.showLinkWarning(text, plain);
+      return;
+    }
+    this.showLinkWarning(null);
     this.thread.enqueue(text, "s");
     this.textarea.value = "";
     this.typing.stop();
     this.renderLog();
     this.log.scrollTop = this.log.scrollHeight;
     this.sender.pump();
+  }
+
+  // Warn that `text` has links (on `hosts`) the visitor sees as plain text; null: no warning.
+  showLinkWarning(text, hosts = []) {
+    this.warnedText = text;
+    this.linkWarning.textContent = text ? t("console.chat.link_warning", { hosts: hosts.join(", ") }) : "";
+    this.linkWarning.hidden = !text;
+    if (text) this.textarea.setAttribute("aria-describedby", `${this.linkWarning.id} hint-${this.n}`);
+    else this.textarea.setAttribute("aria-describedby", `hint-${this.n}`);
   }
 
   // Put a canned response's text into the reply box at the caret, for editing before sending.

@@ -13,6 +13,7 @@ export const PAGES = [
   { href: "/roster/", key: "nav.roster", roles: EVERYONE },
   { href: "/reports/", key: "nav.reports", roles: MANAGERS },
   { href: "/staff/", key: "nav.staff", roles: MANAGERS },
+  { href: "/safety/", key: "nav.safety", roles: MANAGERS },
   { href: "/account/", key: "nav.account", roles: EVERYONE },
 ];
 

@@ -184,6 +184,23 @@ export function allowedLink(raw) {
   return linkHosts.has(url.hostname.toLowerCase().replace(/\.$/, "")) ? url.href : null;
 }
 
+// The hosts of the links in `text` that stay plain text (not on the allow-list), each once, in order.
+export function plainLinkHosts(text) {
+  const hosts = [];
+  for (const match of String(text).matchAll(URL_PATTERN)) {
+    const candidate = match[0].replace(TRAILING, "");
+    if (!candidate || allowedLink(candidate)) continue;
+    let host;
+    try {
+      host = new URL(candidate).host || candidate;
+    } catch {
+      host = candidate;
+    }
+    if (!hosts.includes(host)) hosts.push(host);
+  }
+  return hosts;
+}
+
 // Fill `node` with `text`: text nodes, plus <a> for allowed links.
 export function renderMessageText(node, text) {
   const key = `${[...linkHosts].join(" ")}\n${text}`;

@@ -112,6 +112,25 @@ function applyColour(raw) {
   document.documentElement.style.setProperty("--on-accent", onAccent);
 }
 
+// The organisation's safety text (./safety.js, docs/protocol.md §11): its module and styles
+// load only when there is a text, so a widget without one costs one small request.
+let safety = null;
+
+async function loadSafety() {
+  let texts = null;
+  try {
+    const response = await fetch("/api/safety-text", { credentials: "omit" });
+    if (response.ok) texts = (await response.json()).texts;
+    if (!texts || typeof texts !== "object" || !Object.keys(texts).length) return;
+    const module = await import("./safety.js");
+    await module.installSafety(texts);
+    safety = module;
+  } catch {
+    return;
+  }
+  render();
+}
+
 // ---------------------------------------------------------------- render
 
 function render() {
@@ -127,6 +146,7 @@ function render() {
   }
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
+  if (safety) safety.renderSafety(app.lang);
 }
 
 function renderChat() {
@@ -739,6 +759,7 @@ function wireControls() {
 async function boot() {
   applyColour(params.get("colour"));
   wireControls();
+  loadSafety();
   const saved = store.loadChat();
   // An explicit choice in this tab wins, then the host page's, then the browser's.
   app.wantedLanguages = [
