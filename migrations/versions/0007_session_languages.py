@@ -5,13 +5,13 @@ pointed at by session_topics: no batch rebuild); rows written before keep their 
 as both asked for and (when answered) answered in. The new roll-up is filled from them, and
 the language figures of report_counts with it.
 
-Revision ID: 0007_session_languages
+Revision ID: 0007
 Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_session_languages'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

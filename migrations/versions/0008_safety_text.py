@@ -1,13 +1,13 @@
 """safety text: the organisation's help lines and emergency numbers per language, written by managers
 
-Revision ID: 0007_safety_text
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_safety_text'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
