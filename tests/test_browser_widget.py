@@ -561,7 +561,7 @@ async def test_embed_on_an_allowed_host_site_with_options(tmp_path: Path, browse
         # The host's data-colour tries to smuggle CSS; it must be ignored.
         host_page = (
             "<!doctype html><html lang='ru'><head><title>Host</title></head><body><h1>Host site</h1>"
-            f"<script src='{s.live.url}/static/widget/embed.js' data-lang='ru' data-position='left' "
+            f"<script src='{s.live.url}/static/widget/embed.js' data-lang='ru' data-lang-forced data-position='left' "
             "data-colour='red; background: url(https://evil.example/x)'></script></body></html>"
         )
 
