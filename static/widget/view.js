@@ -278,8 +278,7 @@ export function renderLog(thread, notes, { lang, staffName }) {
   }
 
   const wanted = new Set(entries.map((e) => e.key));
-  // Announced: what others wrote and notes, once each, never the visitor's own messages,
-  // and not the history a reload brings back (the log was empty before).
+  // Announce others' new messages and notes, not one's own nor a reload's history.
   const announce = nodes.size > 0;
   const fresh = [];
   for (const [key, node] of nodes) {
@@ -312,7 +311,6 @@ export function clearLog() {
   $("log-announce").textContent = "";
 }
 
-// The other offered languages as buttons, each named in its own language (the first screens).
 export function buildLanguageOffer(offered, current, names, choose) {
   const others = offered.filter((code) => code !== current);
   $("lang-offer").hidden = others.length === 0;

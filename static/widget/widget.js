@@ -14,9 +14,8 @@ import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
 
 const params = new URLSearchParams(location.search);
 const embedded = params.get("embed") === "1" && window.parent !== window;
-// Made by embed.js at page load, hidden: it wakes only for a chat this tab already has (or when opened).
+// Made hidden by embed.js at page load: wakes for a chat this tab has, or when opened.
 const background = embedded && params.get("bg") === "1";
-// Phones and tablets: no Esc key to speak of, and Enter is for new lines (Send sends).
 const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
 const STAFF_TYPING_TIMEOUT_MS = 15000;
 const DEFAULT_MAX_LENGTH = 2000;
@@ -54,9 +53,8 @@ const app = {
   resuming: false,
   fetching: false,
   lostConnection: false,
-  // Whether the embedding page shows the widget (embed.js tells us); a page of its own always does.
   visible: !embedded || !background,
-  // The highest seq the visitor has seen with the widget open; staff messages after it are unread.
+  // Highest seq seen with the widget shown; later staff messages are unread.
   seenSeq: 0,
   unread: 0,
 };
@@ -85,9 +83,7 @@ function persist() {
   });
 }
 
-// ---------------------------------------------------------------- unread (launcher badge)
-//
-// A count only: no preview and no sound, the host page may be seen by others.
+// Unread count for the launcher badge: no preview, no sound.
 
 function tellHost(message) {
   if (embedded) window.parent.postMessage(message, "*");
@@ -153,7 +149,6 @@ function render() {
   const phase = app.phase;
   if (phase === "loading" || phase === "error" || phase === "closed" || phase === "intro") view.showView(phase);
   else view.showView("chat");
-  // The first screens offer the other languages in plain sight (the menu in the top bar stays too).
   $("lang-offer").hidden = !(phase === "closed" || phase === "intro") || app.offered.length < 2;
 
   if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
@@ -178,7 +173,7 @@ function renderChat() {
   $("chat-status").hidden = !status;
   renderDesk(waiting);
 
-  // The visitor may write while waiting: whoever takes the chat sees it (docs/protocol.md, message:send).
+  // One may write while waiting (docs/protocol.md, message:send).
   $("composer").hidden = !(active || waiting);
   $("waiting-write").hidden = !waiting;
   $("leave").hidden = !(waiting || active);
@@ -511,7 +506,6 @@ function applyChatState(chat) {
   } else if (chat.reason === "staff_disconnected" && previous === "active") {
     addNote("widget.waiting.requeued");
   }
-  // Waiting or active, the messages go out (the server keeps waiting ones for the staff member).
   app.sender.start();
   persist();
   renderChat();
@@ -603,7 +597,7 @@ function endChat(reason, nextOpening, feedbackTicket) {
   $("ended-reason").focus();
 }
 
-// "Leave chat" asks first (a modal dialog: focus stays inside, Esc or Stay closes it); quick exit never asks.
+// "Leave chat" asks first; quick exit never does.
 function askToLeave() {
   const dialog = $("leave-confirm");
   if (dialog.open) return;
@@ -769,7 +763,7 @@ async function switchLanguage(lang) {
   if (app.token) persist();
   applyTexts();
   render();
-  // Mid-chat, the chat continues in the new language and its staff member is told (chat:language).
+  // Mid-chat the staff member is told (chat:language).
   const live = app.phase === "chat" && app.chat && (app.chat.state === "waiting" || app.chat.state === "active");
   if (live && app.lang !== before && app.socket && app.socket.connected) {
     const ack = await call(app.socket, "chat:language", { language: app.lang });
@@ -777,7 +771,6 @@ async function switchLanguage(lang) {
   }
 }
 
-// Catalogue texts, plus the ones that differ on touch devices.
 function applyTexts() {
   translateDom();
   if (touch) {
@@ -823,7 +816,7 @@ function wireControls() {
   $("lang-select").addEventListener("change", (event) => switchLanguage(event.target.value));
   if (embedded) {
     $("minimise").hidden = false;
-    // Minimising only hides the panel: the chat carries on, and replies count on the launcher.
+    // Minimising only hides the panel; the chat carries on.
     $("minimise").addEventListener("click", () => tellHost({ type: "dutychat:close" }));
     window.addEventListener("message", (event) => {
       if (event.source !== window.parent || !event.data) return;
@@ -837,7 +830,7 @@ async function boot() {
   wireControls();
   const saved = store.loadChat();
   if (background && !saved) {
-    // Nothing to resume: stay asleep (no status request) until the visitor opens the widget.
+    // Nothing to resume: sleep until opened.
     await new Promise((resolve) => {
       window.addEventListener("message", function wake(event) {
         if (event.source !== window.parent || !event.data || event.data.type !== "dutychat:visibility") return;
@@ -849,8 +842,7 @@ async function boot() {
     app.visible = true;
   }
   if (saved && Number.isInteger(saved.last_seq)) app.seenSeq = saved.last_seq;
-  // An explicit choice in this tab wins, then the browser's languages, then the host page's
-  // (unless the host page forces its language: data-lang-forced on embed.js).
+  // This tab's choice, then the browser's languages, then the host's (unless data-lang-forced).
   const host = params.get("lang");
   const browser = navigator.languages || [navigator.language];
   app.wantedLanguages = [
