@@ -213,3 +213,29 @@ async def test_the_visitors_language_wins_and_a_switch_reaches_the_console(
         await expect(frame.locator("#chat-status")).to_have_text("You are chatting with Aino.")
         await console.screenshot(path=screenshots / "phone-console-language-switched.png")
         await assert_accessible(frame, "widget active after a language switch (360x740)")
+
+
+async def test_waiting_and_the_leave_dialog_in_every_language(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("phone-languages", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")  # on shift, not checked in: the chat waits
+        phone = await s.page(**PHONE)
+        await phone.goto(f"{s.live.url}/widget/")
+        await phone.locator("#start").tap()
+        await expect(phone.locator("#waiting-write")).to_be_visible()
+        for code in LANGUAGES:
+            # A switch while waiting is a chat:language too: the chat keeps its place.
+            await phone.locator("#lang-select").select_option(code)
+            await expect(phone.locator("html")).to_have_attribute("lang", code)
+            await expect(phone.locator("#chat-status")).not_to_be_empty()
+            stored = [c for c in await s.live.service.store.queue()]
+            assert [c.language for c in stored] == [code]
+            await phone.screenshot(path=screenshots / f"phone-waiting-{code}.png")
+            await phone.locator("#leave").tap()
+            await expect(phone.locator("#leave-confirm")).to_be_visible()
+            await phone.screenshot(path=screenshots / f"phone-leave-confirm-{code}.png")
+            if code in ("ru", "th"):
+                await assert_accessible(phone, f"widget waiting, leave dialog in {code} (360x740)")
+            await phone.locator("#leave-no").tap()
+            await expect(phone.locator("#leave-confirm")).to_be_hidden()
