@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/screenshots/phone-*.png.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     screenshots,
     widget_frame,
 )
+from tests.support.live import Live
 
 pytestmark = pytest.mark.browser
 
@@ -215,6 +217,15 @@ async def test_the_visitors_language_wins_and_a_switch_reaches_the_console(
         await assert_accessible(frame, "widget active after a language switch (360x740)")
 
 
+async def queue_language(live: Live, code: str) -> None:
+    """Wait until the one waiting chat's language in the store is code (the switch's ack may trail the page)."""
+    for _ in range(100):
+        if [c.language for c in await live.service.store.queue()] == [code]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the waiting chat did not switch to {code}: {await live.service.store.queue()}")
+
+
 async def test_waiting_and_the_leave_dialog_in_every_language(
     tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
@@ -229,8 +240,7 @@ async def test_waiting_and_the_leave_dialog_in_every_language(
             await phone.locator("#lang-select").select_option(code)
             await expect(phone.locator("html")).to_have_attribute("lang", code)
             await expect(phone.locator("#chat-status")).not_to_be_empty()
-            stored = [c for c in await s.live.service.store.queue()]
-            assert [c.language for c in stored] == [code]
+            await queue_language(s.live, code)
             await phone.screenshot(path=screenshots / f"phone-waiting-{code}.png")
             await phone.locator("#leave").tap()
             await expect(phone.locator("#leave-confirm")).to_be_visible()
