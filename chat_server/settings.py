@@ -122,6 +122,7 @@ class ChatSettings(_Section):
     languages: tuple[str, ...] = ("fi", "sv", "en", "ru", "th", "es", "et")
     link_allowlist: tuple[str, ...] = ()
     max_message_length: int = Field(2000, ge=1, le=20000)
+    queue_preview_chars: int = Field(80, ge=0, le=500)
     visitor_grace_seconds: float = Field(120, gt=0)
     staff_grace_seconds: float = Field(30, gt=0)
     default_max_chats: int = Field(3, ge=1, le=50)

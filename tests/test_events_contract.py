@@ -126,6 +126,7 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.MESSAGE_NEW, "message_view", events.message_view(MESSAGE), set()),
     ("staff", events.TYPING, "visitor_typing", events.visitor_typing("c_1", False), set()),
     ("staff", events.CHAT_PRESENCE, "chat_presence", events.chat_presence("c_1", False), set()),
+    ("staff", events.CHAT_LANGUAGE, "chat_language", events.chat_language("c_1", "th"), set()),
     *(
         ("staff", events.CHAT_ENDED, "staff_chat_ended", events.staff_chat_ended("c_1", reason), set())
         for reason in EndReason
@@ -187,7 +188,7 @@ CLIENT_EVENTS = {
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
-    events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING,
+    events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE,
 }
 
 

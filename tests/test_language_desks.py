@@ -108,7 +108,7 @@ async def live_with(tmp_path: Path, **by_language: dict[str, Any]) -> AsyncItera
 
 
 async def test_offer_tells_the_visitor_and_they_continue_in_another_language(live: Live) -> None:
-    await live.add_staff("aino", alias="Aino", languages=("fi", "en"))
+    aino_id = (await live.add_staff("aino", alias="Aino", languages=("fi", "en"))).id
     aino = await live.staff("aino")
     visitor = await live.visitor()
     ack = await visitor.start("th")
@@ -125,8 +125,14 @@ async def test_offer_tells_the_visitor_and_they_continue_in_another_language(liv
     assert assigned["language"] == "en"
     stored = await live.service.store.get_chat(visitor.chat_id or "")
     assert stored is not None and (stored.language, stored.requested_language) == ("en", "th")
-    # Only a waiting chat switches; only offered languages.
-    assert (await visitor.call("chat:language", {"language": "fi"}))["error"]["code"] == "chat_not_waiting"
+    # An active chat switches too: it stays with its member, who is told at once.
+    again = await visitor.call("chat:language", {"language": "fi"})
+    assert again["ok"] and again["chat"]["state"] == "active" and again["chat"]["language"] == "fi"
+    told = await aino.wait_for("chat:language", lambda c: c["chat_id"] == visitor.chat_id)
+    assert told == {"chat_id": visitor.chat_id, "language": "fi"}
+    stored = await live.service.store.get_chat(visitor.chat_id or "")
+    assert stored is not None and (stored.language, stored.requested_language, stored.staff_id) == ("fi", "th", aino_id)
+    # Only offered languages.
     assert (await visitor.call("chat:language", {"language": "xx"}))["error"]["code"] == "unsupported_language"
     stranger = await live.visitor()
     assert (await stranger.call("chat:language", {"language": "fi"}))["error"]["code"] == "no_active_chat"

@@ -75,6 +75,9 @@ class RecordingNotifier:
     async def staff_chat_presence(self, staff_id: int, payload: events.ChatPresence) -> None:
         await self._record("staff_chat_presence", staff_id, payload)
 
+    async def staff_chat_language(self, staff_id: int, payload: events.ChatLanguage) -> None:
+        await self._record("staff_chat_language", staff_id, payload)
+
     async def staff_chat_ended(self, staff_id: int, payload: events.StaffChatEnded) -> None:
         await self._record("staff_chat_ended", staff_id, payload)
 

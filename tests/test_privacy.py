@@ -7,6 +7,7 @@ address and the user agent are canaries too.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 from pathlib import Path
@@ -75,13 +76,34 @@ async def test_canary_is_nowhere_after_the_chat(
             assert r.status == 401
         async with staff_http.get(f"{server.url}/api/{canary}?q={canary}") as r:
             assert r.status == 404
+        previews: asyncio.Queue[list[str | None]] = asyncio.Queue()
+        assigned: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+        async def on_queue(data: dict[str, list[dict[str, str | None]]]) -> None:
+            await previews.put([e["preview"] for e in data["queue"]])
+
+        async def on_assigned(data: dict[str, object]) -> None:
+            await assigned.put(data)
+
+        staff_sio.on("queue:update", on_queue, namespace="/staff")
+        staff_sio.on("chat:assigned", on_assigned, namespace="/staff")
         await staff_sio.connect(server.url, namespaces=["/staff"], transports=["websocket"],
                                 headers={"Cookie": f"dutychat_session={cookie}"})
-        assert (await staff_sio.call("duty:check_in", {}, namespace="/staff"))["ok"]
         await visitor_sio.connect(server.url, namespaces=["/visitor"], transports=["polling"])
+        # Nobody checked in yet: the chat waits, and the visitor writes while waiting.
         start = await visitor_sio.call("chat:start", {"language": "fi"}, namespace="/visitor")
         chat_id = start["chat"]["chat_id"]
-        assert start["chat"]["state"] == "active"
+        assert start["chat"]["state"] == "waiting"
+        early = await visitor_sio.call("message:send", {"client_id": "w0", "text": f"waiting {canary} help"},
+                                       namespace="/visitor")
+        assert early == {"ok": True, "seq": 1, "duplicate": False}
+        # Staff see its first words in the queue (live data only).
+        while (shown := await asyncio.wait_for(previews.get(), 5)) != [f"waiting {canary} help"]:
+            pass
+        assert shown
+        assert (await staff_sio.call("duty:check_in", {}, namespace="/staff"))["ok"]
+        taken = await asyncio.wait_for(assigned.get(), 5)
+        assert [m["text"] for m in taken["messages"]] == [f"waiting {canary} help"]  # type: ignore[union-attr,index]
         for i in range(3):
             sent = await visitor_sio.call("message:send", {"client_id": f"v{i}", "text": f"visitor {canary} {i}"},
                                           namespace="/visitor")
@@ -147,5 +169,5 @@ async def test_canary_is_nowhere_after_the_chat(
     with sqlite3.connect(data_dir / "dutychat.db") as db:
         rows = db.execute("select outcome, visitor_messages, staff_messages from chat_sessions").fetchall()
         dump = "\n".join(db.iterdump())
-    assert sorted(rows) == [("answered", 3, 3), ("blocked", 1, 0)]
+    assert sorted(rows) == [("answered", 4, 3), ("blocked", 1, 0)]
     assert canary not in dump and CLIENT_ADDRESS not in dump and agent not in dump

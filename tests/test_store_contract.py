@@ -337,6 +337,25 @@ async def test_message_text_round_trips_exactly(store: ChatStore) -> None:
     assert len({one.seq, two.seq, three.seq}) == 3 and not dup
 
 
+async def test_a_waiting_visitor_may_write_when_allowed(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    assert await store.append_message("c1", Sender.VISITOR, "a", "not allowed", T0) is None
+    m1, dup = await store.append_message("c1", Sender.VISITOR, "a", "help", T0, waiting_ok=True)  # type: ignore[misc]
+    assert (m1.seq, dup) == (1, False)
+    again, dup = await store.append_message("c1", Sender.VISITOR, "a", "help", T0, waiting_ok=True)  # type: ignore[misc]
+    assert (again, dup) == (m1, True)
+    with pytest.raises(ChatFull):
+        await store.append_message("c1", Sender.VISITOR, "b", "x" * 10, T0, max_bytes=8, waiting_ok=True)
+    waiting = await store.get_chat("c1")
+    assert (waiting.state, waiting.last_seq, waiting.visitor_messages) == (ChatState.WAITING, 1, 1)  # type: ignore[union-attr]
+    assert ids(await store.queue()) == ["c1"]
+    await store.assign_next(7, 3, None, T1)
+    assert await store.messages_after("c1", 0) == [m1]
+    await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.messages_after("c1", 0) == []
+    assert await store.append_message("c1", Sender.VISITOR, "c", "late", T2, waiting_ok=True) is None
+
+
 async def test_messages_survive_requeue_and_go_with_end(store: ChatStore) -> None:
     await store.create_chat(chat(1))
     await store.assign_next(7, 3, None, T0)
@@ -547,6 +566,10 @@ async def test_switch_language_of_a_waiting_chat_keeps_the_first_asked_for(
     assert (await store.switch_language("c2", "fi")).requested_language is None  # type: ignore[union-attr]  # same language
     await store.assign_chat("c1", 7, 3, None, T1, ("fi",))
     assert await store.switch_language("c1", "en") is None  # no longer waiting
+    # An active chat switches only when asked to (the visitor's switch mid-chat); it stays with its member.
+    active = await store.switch_language("c1", "en", active_ok=True)
+    assert active is not None and (active.language, active.requested_language, active.staff_id) == ("en", "th", 7)
+    assert active.state is ChatState.ACTIVE and await store.staff_loads() == {7: 1}
     assert await store.switch_language("nope", "en") is None
     # Racing a switch against an assignment: the assignment checks the language at that moment.
     await store.create_chat(replace(chat(3), language="th"))

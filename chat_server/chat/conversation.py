@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from chat_server import errors
@@ -49,8 +50,10 @@ async def message_page(ctx: ChatContext, chat_id: str, after_seq: int) -> Page:
 
 
 class Conversation:
-    def __init__(self, ctx: ChatContext) -> None:
+    def __init__(self, ctx: ChatContext, on_first_waiting_message: Callable[[], Awaitable[None]] | None = None) -> None:
         self.ctx = ctx
+        # Called when a waiting visitor writes for the first time (the staff queue shows a preview).
+        self.on_first_waiting_message = on_first_waiting_message
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -63,8 +66,15 @@ class Conversation:
 
     async def visitor_message(self, chat_id: str | None, sid: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)
-        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=True)
-        return await self._send(chat, Sender.VISITOR, client_id, text)
+        # A waiting visitor may write too: the messages wait in the store for the member who takes the chat.
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
+        seq, duplicate = await self._send(chat, Sender.VISITOR, client_id, text)
+        if (
+            not duplicate and chat.state is ChatState.WAITING and chat.visitor_messages == 0
+            and self.on_first_waiting_message is not None
+        ):
+            await self.on_first_waiting_message()
+        return seq, duplicate
 
     async def staff_message(self, staff_id: int, chat_id: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)
@@ -72,7 +82,8 @@ class Conversation:
         return await self._send(chat, Sender.STAFF, client_id, text)
 
     async def visitor_typing(self, chat_id: str | None, sid: str, typing: bool) -> None:
-        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=True)
+        # Typing while waiting is accepted and goes nowhere (nobody has the chat yet).
+        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
         if chat.staff_id is not None:
             await self.ctx.notifier.staff_typing(chat.staff_id, events.visitor_typing(chat.chat_id, typing))
 
@@ -94,6 +105,7 @@ class Conversation:
             result = await self.ctx.store.append_message(
                 chat.chat_id, sender, client_id, text, self.ctx.clock.now(),
                 max_messages=limits.max_chat_messages, max_bytes=limits.max_chat_bytes,
+                waiting_ok=sender is Sender.VISITOR,
             )
         except ChatFull:
             raise ChatError(errors.CHAT_FULL, "this chat holds as many messages as it can") from None

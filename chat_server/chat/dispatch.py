@@ -141,8 +141,12 @@ class Dispatcher:
         except Exception:
             log.exception("queue update failed")
 
+    async def queue_changed(self) -> None:
+        """Tell staff of a change to a waiting chat that does not move the queue (its first message)."""
+        await self._update_staff_queue(await self.ctx.store.queue())
+
     async def _send_queue_update(self, queue: list[Chat]) -> None:
-        entries = events.queue_entries(queue)
+        entries = await self.views.queue_entries(queue)
         # The sweep dispatches every second; staff hear only of real changes.
         if entries != self.memory.queue:
             self.memory.queue = entries

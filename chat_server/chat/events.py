@@ -47,6 +47,7 @@ QUEUE_POSITION: Final = "queue:position"
 # Staff only.
 CHAT_ASSIGNED: Final = "chat:assigned"
 CHAT_PRESENCE: Final = "chat:presence"
+# CHAT_LANGUAGE too: the visitor of an active chat switched language.
 CHAT_REMOVED: Final = "chat:removed"
 DUTY_ROSTER: Final = "duty:roster"
 QUEUE_UPDATE: Final = "queue:update"
@@ -259,12 +260,15 @@ class QueueEntry(TypedDict):
     position: int
     language: str
     waiting_since: str | None
+    preview: str | None
 
 
-def queue_entries(queue: list[Chat]) -> list[QueueEntry]:
-    """Build the QueueEntry list of the waiting chats, front first."""
+def queue_entries(queue: list[Chat], previews: dict[str, str] | None = None) -> list[QueueEntry]:
+    """Build the QueueEntry list of the waiting chats, front first; previews by chat id (live text)."""
+    previews = previews or {}
     return [
-        {"chat_id": c.chat_id, "position": i, "language": c.language, "waiting_since": iso(c.created_at)}
+        {"chat_id": c.chat_id, "position": i, "language": c.language, "waiting_since": iso(c.created_at),
+         "preview": previews.get(c.chat_id)}
         for i, c in enumerate(queue, start=1)
     ]
 
@@ -333,6 +337,16 @@ class ChatPresence(TypedDict):
 def chat_presence(chat_id: str, visitor_connected: bool) -> ChatPresence:
     """Build a `chat:presence` push."""
     return {"chat_id": chat_id, "visitor_connected": visitor_connected}
+
+
+class ChatLanguage(TypedDict):
+    chat_id: str
+    language: str
+
+
+def chat_language(chat_id: str, language: str) -> ChatLanguage:
+    """Build the staff member's `chat:language` push: the visitor continues in another language."""
+    return {"chat_id": chat_id, "language": language}
 
 
 class StaffChatEnded(TypedDict):

@@ -139,13 +139,23 @@ class ChatLifecycle:
         return StartResult(await self.views.visitor_view(current), token, chat.chat_id)
 
     async def switch_language(self, chat_id: str | None, sid: str, language: str) -> events.ChatStateView:
-        """Continue a waiting chat in another language (the visitor's choice), keeping its place."""
+        """Continue the chat in another language (the visitor's choice).
+
+        A waiting chat keeps its place in line and is routed by the new language; an active one stays
+        with its member, who is told at once (`chat:language`).
+        """
         if language not in self.ctx.settings.languages:
             raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
         chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
-        switched = await self.ctx.store.switch_language(chat.chat_id, language)
+        switched = await self.ctx.store.switch_language(chat.chat_id, language, active_ok=True)
         if switched is None:
-            raise ChatError(errors.CHAT_NOT_WAITING, "only a waiting chat can change its language")
+            raise ChatError(errors.CHAT_NOT_WAITING, "the chat has ended")
+        if switched.state is ChatState.ACTIVE:
+            if switched.staff_id is not None and chat.language != language:
+                await self.ctx.notifier.staff_chat_language(
+                    switched.staff_id, events.chat_language(switched.chat_id, language)
+                )
+            return await self.views.visitor_view(switched)
         # The answer reports the new state; the memory is set so that no push repeats it.
         await self.dispatcher.dispatch()
         current = await self.ctx.store.get_chat(chat.chat_id) or switched

@@ -69,6 +69,7 @@ class ChatService:
         )
         self.limits = ctx.limits
         memory = PushMemory()
+        self.memory = memory
         self.rows = SessionRows(
             records=records, store=store, clock=clock,
             resolution_minutes=chat_settings.session_time_resolution_minutes,
@@ -76,7 +77,7 @@ class ChatService:
         self.duty = DutyBoard(ctx, staff_languages)
         self.views = Views(ctx, self.duty)
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
-        self.conversation = Conversation(ctx)
+        self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
@@ -85,7 +86,7 @@ class ChatService:
             ctx, duty=self.duty, views=self.views, dispatcher=self.dispatcher, memory=memory,
             worker_id=self.worker_id,
         )
-        self.liveness = Liveness(ctx, self.worker_id, on_state_lost=memory.clear)
+        self.liveness = Liveness(ctx, self.worker_id, on_state_lost=self._state_lost)
         self.sweeper = Sweeper(
             ctx, lifecycle=self.lifecycle, staffing=self.staffing, dispatcher=self.dispatcher,
             rows=self.rows, liveness=self.liveness, memory=memory,
@@ -132,6 +133,10 @@ class ChatService:
         self.dispatch = self.dispatcher.dispatch
         self.sweep = self.sweeper.sweep
         self.heartbeat = self.liveness.heartbeat
+
+    def _state_lost(self) -> None:
+        self.memory.clear()
+        self.views.forget_previews()
 
     async def visitor_chat(self, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
         """Return the chat visitor socket sid holds, or refuse with no_active_chat."""

@@ -8,11 +8,25 @@ from chat_server.accounts import StaffAccount
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.duty import Desks, DutyBoard
-from chat_server.chat.models import Chat, ChatState
+from chat_server.chat.models import Chat, ChatState, Sender
 from chat_server.chat.routing import queue_estimate_seconds, queue_places
 
 # How many recent chat lengths the wait estimate averages.
 RECENT_DURATIONS = 50
+# How many of a waiting chat's first messages are searched for the visitor's first one.
+PREVIEW_SEARCH = 20
+
+
+def preview_text(text: str, chars: int) -> str:
+    """The first words of a message, at most chars characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    if len(flat) <= chars:
+        return flat
+    cut = flat[: chars - 1]
+    space = cut.rfind(" ")
+    if space >= chars // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "\u2026"
 
 
 class Views:
@@ -20,6 +34,8 @@ class Views:
         self.ctx = ctx
         self.duty = duty
         self._durations: deque[float] = deque(maxlen=RECENT_DURATIONS)
+        # Queue previews of the chats waiting now (live text: dropped as soon as a chat leaves the queue).
+        self._previews: dict[str, str] = {}
 
     def note_duration(self, seconds: float) -> None:
         """Remember how long an answered chat took (for wait estimates)."""
@@ -65,7 +81,26 @@ class Views:
         return events.staff_view(chat, messages, self.ctx.clock.now())
 
     async def queue_view(self) -> list[events.QueueEntry]:
-        return events.queue_entries(await self.ctx.store.queue())
+        return await self.queue_entries(await self.ctx.store.queue())
+
+    async def queue_entries(self, queue: list[Chat]) -> list[events.QueueEntry]:
+        """The QueueEntry list of these waiting chats, with the first words of each one's first message."""
+        chars = self.ctx.settings.queue_preview_chars
+        waiting = {c.chat_id for c in queue}
+        for chat_id in [c for c in self._previews if c not in waiting]:
+            del self._previews[chat_id]
+        if chars:
+            for chat in queue:
+                if chat.visitor_messages and chat.chat_id not in self._previews:
+                    found = await self.ctx.store.messages_after(chat.chat_id, 0, limit=PREVIEW_SEARCH)
+                    first = next((m for m in found if m.sender is Sender.VISITOR), None)
+                    if first is not None:
+                        self._previews[chat.chat_id] = preview_text(first.text, chars)
+        return events.queue_entries(queue, self._previews)
+
+    def forget_previews(self) -> None:
+        """Drop every queue preview (the store lost its contents)."""
+        self._previews.clear()
 
     async def sync(self, account: StaffAccount) -> events.StaffSync:
         """Everything a staff console needs after (re)connecting."""

@@ -77,6 +77,9 @@ class SocketNotifier:
     async def staff_chat_presence(self, staff_id: int, payload: events.ChatPresence) -> None:
         await self._to_staff(staff_id, events.CHAT_PRESENCE, payload)
 
+    async def staff_chat_language(self, staff_id: int, payload: events.ChatLanguage) -> None:
+        await self._to_staff(staff_id, events.CHAT_LANGUAGE, payload)
+
     async def staff_chat_ended(self, staff_id: int, payload: events.StaffChatEnded) -> None:
         await self._to_staff(staff_id, events.CHAT_ENDED, payload)
 

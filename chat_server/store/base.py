@@ -60,8 +60,8 @@ class ChatStore(Protocol):
         wherever it stood; None changes nothing.
         """
 
-    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
-        """Atomically change the language of a waiting chat (None if it is not waiting).
+    async def switch_language(self, chat_id: str, language: str, active_ok: bool = False) -> Chat | None:
+        """Atomically change the language of a waiting chat, or an active one with active_ok (else None).
 
         The first switch keeps the language asked for at the start in `requested_language`.
         """
@@ -101,12 +101,12 @@ class ChatStore(Protocol):
     # messages
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
-        max_messages: int = 0, max_bytes: int = 0,
+        max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
     ) -> tuple[Message, bool] | None:
-        """Add a message with the next sequence number to an active chat.
+        """Add a message with the next sequence number to an active chat (or a waiting one: waiting_ok).
 
         A client_id already used by this sender returns the first message and
-        True (duplicate). None when the chat is not active. With max_messages or
+        True (duplicate). None when the chat is not active (nor waiting, with waiting_ok). With max_messages or
         max_bytes (UTF-8 bytes of text, both senders together; 0 = no cap), a new
         message beyond either raises ChatFull, atomically with the append.
         """

@@ -137,9 +137,10 @@ class MemoryChatStore:
         self._queue.remove(chat_id)
         return self._take(chat, staff_id, shift_id, now)
 
-    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
+    async def switch_language(self, chat_id: str, language: str, active_ok: bool = False) -> Chat | None:
         chat = self._chats.get(chat_id)
-        if chat is None or chat.state is not ChatState.WAITING:
+        open_states = (ChatState.WAITING, ChatState.ACTIVE) if active_ok else (ChatState.WAITING,)
+        if chat is None or chat.state not in open_states:
             return None
         requested = chat.requested_language
         if requested is None and chat.language != language:
@@ -218,10 +219,11 @@ class MemoryChatStore:
 
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
-        max_messages: int = 0, max_bytes: int = 0,
+        max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
     ) -> tuple[Message, bool] | None:
         chat = self._chats.get(chat_id)
-        if chat is None or chat.state is not ChatState.ACTIVE:
+        open_states = (ChatState.ACTIVE, ChatState.WAITING) if waiting_ok else (ChatState.ACTIVE,)
+        if chat is None or chat.state not in open_states:
             return None
         seen = self._client_ids[chat_id]
         if (sender, client_id) in seen:

@@ -573,10 +573,10 @@ class RedisChatStore:
         spoken = ",".join(languages)
         return _chat(await self._run("assign_chat", keys, chat_id, staff_id, capacity, shift, _ts(now), spoken))
 
-    async def switch_language(self, chat_id: str, language: str) -> Chat | None:
-        """Atomically change the language of a waiting chat, keeping the one first asked for."""
+    async def switch_language(self, chat_id: str, language: str, active_ok: bool = False) -> Chat | None:
+        """Atomically change the language of a waiting (or active) chat, keeping the one first asked for."""
         keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
-        return _chat(await self._run("language", keys, chat_id, language))
+        return _chat(await self._run("language", keys, chat_id, language, 1 if active_ok else 0))
 
     async def transfer(
         self, chat_id: str, from_staff: int, to_staff: int, capacity: int, now: datetime
@@ -624,9 +624,9 @@ class RedisChatStore:
     # messages
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
-        max_messages: int = 0, max_bytes: int = 0,
+        max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
     ) -> tuple[Message, bool] | None:
-        """Add a message with the next sequence number to an active chat, once per client id."""
+        """Add a message with the next sequence number to an active (or waiting) chat, once per client id."""
         keys = [
             self._k("chat", chat_id),
             self._k("msgs", chat_id),
@@ -640,7 +640,7 @@ class RedisChatStore:
         counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
         result = await self._run(
             "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter,
-            text_bytes(text), max_messages, max_bytes,
+            text_bytes(text), max_messages, max_bytes, 1 if waiting_ok else 0,
         )
         if not result:
             return None

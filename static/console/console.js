@@ -250,6 +250,13 @@ function connect() {
       }),
     );
   });
+  socket.on("chat:language", (event) => {
+    const tab = event && desk.tabs.get(event.chat_id);
+    if (!tab || typeof event.language !== "string") return;
+    tab.chat.language = event.language;
+    tab.render();
+    announce(t("console.announce.language", { alias: tab.alias(), language: languageName(event.language) }));
+  });
   socket.on("chat:ended", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
     if (!tab) return;
@@ -540,6 +547,10 @@ function renderQueue() {
         t("console.queue.entry", { position: entry.position, language: languageName(entry.language), waited }),
         " ",
         el("span", { class: "queue-fit", text: t(yours ? "console.queue.yours" : "console.queue.not_yours") }),
+        // The first words the visitor wrote while waiting (live only, never stored).
+        typeof entry.preview === "string" && entry.preview
+          ? el("q", { class: "queue-preview", text: entry.preview })
+          : "",
       );
     }),
   );

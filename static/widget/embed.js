@@ -4,6 +4,14 @@
  *   <script src="https://chat.example.org/static/widget/embed.js"
  *           data-lang="fi" data-position="right" data-colour="#5b2a86" async></script>
  *
+ * data-lang is a default: the visitor's browser languages win over it unless the
+ * host page adds data-lang-forced (docs/deploy.md, Embedding).
+ *
+ * The iframe is made, hidden, when the page loads: the widget inside it wakes only
+ * when this tab already has a chat (its resume token is in the widget origin's
+ * sessionStorage), resumes it in the background and reports unread replies, shown
+ * on the launcher as a count (no preview, no sound).
+ *
  * Adds a launcher button in a corner that opens the chat in an iframe served
  * from the chat origin. A classic script (not a module) because
  * document.currentScript, which tells us that origin, is null in modules.
@@ -22,19 +30,35 @@
   // The launcher is outside the iframe, so its few strings live here rather
   // than in the i18n catalogues (which would need a cross-origin fetch).
   var LABELS = {
-    fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat" },
-    sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt" },
-    en: { open: "Chat", close: "Close chat", title: "Anonymous chat" },
-    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат" },
-    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน" },
-    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo" },
-    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus" },
+    fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat", unread: "{n} uutta viestiä" },
+    sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt", unread: "{n} nya meddelanden" },
+    en: { open: "Chat", close: "Close chat", title: "Anonymous chat", unread: "{n} new messages" },
+    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат", unread: "новых сообщений: {n}" },
+    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน", unread: "ข้อความใหม่ {n} ข้อความ" },
+    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo", unread: "{n} mensajes nuevos" },
+    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus", unread: "{n} uut sõnumit" },
   };
-  // The host's choice (data-lang, else the page's lang); without one the
-  // widget follows the visitor's browser languages, and so does the launcher.
-  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "").toLowerCase().split("-")[0];
-  var browserLang = String((navigator.languages && navigator.languages[0]) || navigator.language || "");
-  var labels = LABELS[lang] || LABELS[browserLang.toLowerCase().split("-")[0]] || LABELS.en;
+  // The host's language (data-lang or data-language, else the page's lang) is a default: the
+  // visitor's browser languages win, unless the host forces it (data-lang-forced).
+  var hostLang = (script.getAttribute("data-lang") || script.getAttribute("data-language") || document.documentElement.lang || "")
+    .toLowerCase()
+    .split("-")[0];
+  var forced = script.hasAttribute("data-lang-forced") || script.hasAttribute("data-language-forced");
+  var browserLangs = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]).map(
+    function (tag) {
+      return String(tag).toLowerCase().split("-")[0];
+    },
+  );
+  var lang = hostLang;
+  if (!forced || !LABELS[hostLang]) {
+    for (var i = 0; i < browserLangs.length; i += 1) {
+      if (LABELS[browserLangs[i]]) {
+        lang = browserLangs[i];
+        break;
+      }
+    }
+  }
+  var labels = LABELS[lang] || LABELS[hostLang] || LABELS.en;
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
   var colourMatch = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(script.getAttribute("data-colour") || "");
   var colour = colourMatch ? colourMatch[0] : "#2f5d7c";
@@ -67,7 +91,40 @@
   var panelId = "dutychat-panel-" + Math.random().toString(36).slice(2, 8);
   var launcher = document.createElement("button");
   launcher.type = "button";
-  launcher.textContent = labels.open;
+  var launcherText = document.createElement("span");
+  launcherText.textContent = labels.open;
+  // The count of unread replies while the panel is closed; the launcher's name says it in words.
+  var badge = document.createElement("span");
+  badge.setAttribute("aria-hidden", "true");
+  badge.className = "dutychat-badge";
+  setStyle(badge, {
+    display: "none",
+    "margin-left": "8px",
+    "min-width": "22px",
+    padding: "1px 6px",
+    "border-radius": "11px",
+    background: "#b3261e",
+    color: "#ffffff",
+    font: "700 14px/20px system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
+    "text-align": "center",
+  });
+  // The count in words, for screen readers (part of the button's name, not an aria-label).
+  var unreadText = document.createElement("span");
+  setStyle(unreadText, {
+    position: "absolute",
+    width: "1px",
+    height: "1px",
+    margin: "-1px",
+    padding: "0",
+    overflow: "hidden",
+    clip: "rect(0 0 0 0)",
+    "white-space": "nowrap",
+    border: "0",
+  });
+  launcher.appendChild(launcherText);
+  launcher.appendChild(badge);
+  launcher.appendChild(unreadText);
+  var unread = 0;
   launcher.setAttribute("aria-expanded", "false");
   launcher.setAttribute("aria-controls", panelId);
   setStyle(launcher, {
@@ -119,9 +176,26 @@
     show(launcher, !(small && isOpen()));
   }
 
-  function createIframe() {
+  function renderLauncher() {
+    var opened = isOpen();
+    launcherText.textContent = opened ? labels.close : labels.open;
+    var count = opened ? 0 : unread;
+    badge.textContent = count > 99 ? "99+" : count > 0 ? String(count) : "";
+    badge.style.setProperty("display", count > 0 ? "inline-block" : "none");
+    unreadText.textContent = count > 0 ? ", " + labels.unread.replace("{n}", String(count)) : "";
+  }
+
+  function tellVisibility() {
+    if (iframe && iframe.contentWindow) {
+      iframe.contentWindow.postMessage({ type: "dutychat:visibility", open: isOpen() }, widgetOrigin);
+    }
+  }
+
+  function createIframe(inBackground) {
     var params = new URLSearchParams({ embed: "1" });
-    if (LABELS[lang]) params.set("lang", lang);
+    if (LABELS[hostLang]) params.set("lang", hostLang);
+    if (forced) params.set("lang_forced", "1");
+    if (inBackground) params.set("bg", "1");
     if (colourMatch) params.set("colour", colour);
     iframe = document.createElement("iframe");
     iframe.src = widgetOrigin + "/widget/?" + params.toString();
@@ -129,6 +203,7 @@
     // The host page's address is none of the chat server's business.
     iframe.referrerPolicy = "no-referrer";
     setStyle(iframe, { border: "0", width: "100%", height: "100%", display: "block" });
+    iframe.addEventListener("load", tellVisibility);
     panel.appendChild(iframe);
   }
 
@@ -136,7 +211,8 @@
     if (!iframe) createIframe();
     show(panel, true);
     launcher.setAttribute("aria-expanded", "true");
-    launcher.textContent = labels.close;
+    renderLauncher();
+    tellVisibility();
     layout();
     iframe.focus();
   }
@@ -145,7 +221,8 @@
     // Hidden, not removed: the chat keeps running while the panel is closed.
     show(panel, false);
     launcher.setAttribute("aria-expanded", "false");
-    launcher.textContent = labels.open;
+    renderLauncher();
+    tellVisibility();
     layout();
     launcher.focus();
   }
@@ -164,6 +241,9 @@
       window.location.replace(data.url);
     } else if (data.type === "dutychat:close") {
       close();
+    } else if (data.type === "dutychat:unread" && typeof data.count === "number" && data.count >= 0) {
+      unread = Math.floor(data.count);
+      renderLauncher();
     }
   });
 
@@ -183,6 +263,8 @@
     document.body.appendChild(panel);
     document.body.appendChild(launcher);
     layout();
+    // Hidden until opened; it resumes a chat this tab has (after a reload) without a tap.
+    if (!iframe) createIframe(true);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);

@@ -278,6 +278,9 @@ export function renderLog(thread, notes, { lang, staffName }) {
   }
 
   const wanted = new Set(entries.map((e) => e.key));
+  // Announce others' new messages and notes, not one's own nor a reload's history.
+  const announce = nodes.size > 0;
+  const fresh = [];
   for (const [key, node] of nodes) {
     if (!wanted.has(key)) {
       node.remove();
@@ -289,17 +292,33 @@ export function renderLog(thread, notes, { lang, staffName }) {
     if (!node) {
       node = entry.note ? el("li", { class: "note", dataset: { key: entry.key } }) : messageNode(entry.key, entry.own);
       nodes.set(entry.key, node);
+      if (announce && !entry.own) fresh.push(entry);
     }
     if (entry.note) node.textContent = t(entry.note.text, entry.note.params);
     else fill(node, entry.data);
     if (log.children[index] !== node) log.insertBefore(node, log.children[index] || null);
   });
   if (nearBottom) log.scrollTop = log.scrollHeight;
+  if (fresh.length) {
+    const said = fresh.map((e) => (e.note ? t(e.note.text, e.note.params) : `${e.data.sender}: ${e.data.text}`));
+    $("log-announce").textContent = said.join("\n");
+  }
 }
 
 export function clearLog() {
   nodes.clear();
   $("log").replaceChildren();
+  $("log-announce").textContent = "";
+}
+
+export function buildLanguageOffer(offered, current, names, choose) {
+  const others = offered.filter((code) => code !== current);
+  $("lang-offer").hidden = others.length === 0;
+  $("lang-offer-list").replaceChildren(
+    ...others.map((code) =>
+      el("button", { type: "button", class: "btn btn-secondary", lang: code, text: names[code] || code, onclick: () => choose(code) }),
+    ),
+  );
 }
 
 export function buildLanguageSelect(select, offered, current, names) {

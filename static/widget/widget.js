@@ -14,6 +14,9 @@ import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
 
 const params = new URLSearchParams(location.search);
 const embedded = params.get("embed") === "1" && window.parent !== window;
+// Made hidden by embed.js at page load: wakes for a chat this tab has, or when opened.
+const background = embedded && params.get("bg") === "1";
+const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
 const STAFF_TYPING_TIMEOUT_MS = 15000;
 const DEFAULT_MAX_LENGTH = 2000;
 // chat:ended reasons (protocol §3.2) plus our own resume_failed.
@@ -50,6 +53,10 @@ const app = {
   resuming: false,
   fetching: false,
   lostConnection: false,
+  visible: !embedded || !background,
+  // Highest seq seen with the widget shown; later staff messages are unread.
+  seenSeq: 0,
+  unread: 0,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -72,7 +79,30 @@ function persist() {
     resume_token: app.token,
     chat_id: app.chat && app.chat.chat_id,
     language: app.lang,
+    last_seq: app.seenSeq,
   });
+}
+
+// Unread count for the launcher badge: no preview, no sound.
+
+function tellHost(message) {
+  if (embedded) window.parent.postMessage(message, "*");
+}
+
+function updateUnread() {
+  if (app.visible) {
+    app.seenSeq = Math.max(app.seenSeq, app.thread.lastSeq);
+    app.unread = 0;
+  } else {
+    app.unread = app.thread.list().filter((m) => m.sender === "staff" && m.seq > app.seenSeq).length;
+  }
+  tellHost({ type: "dutychat:unread", count: app.unread });
+}
+
+function setVisible(visible) {
+  app.visible = visible;
+  updateUnread();
+  persist();
 }
 
 function addNote(text, params = {}) {
@@ -88,6 +118,7 @@ function newThread(saved) {
     send: (item) => call(app.socket, "message:send", { client_id: item.client_id, text: item.text }),
     chatId: () => app.chat && app.chat.chat_id,
     onChange: () => {
+      if (app.visible) app.seenSeq = Math.max(app.seenSeq, app.thread.lastSeq);
       persist();
       renderLog();
     },
@@ -137,6 +168,7 @@ function render() {
   const phase = app.phase;
   if (phase === "loading" || phase === "error" || phase === "closed" || phase === "intro") view.showView(phase);
   else view.showView("chat");
+  $("lang-offer").hidden = !(phase === "closed" || phase === "intro") || app.offered.length < 2;
 
   if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
   if (phase === "closed") {
@@ -161,8 +193,11 @@ function renderChat() {
   $("chat-status").hidden = !status;
   renderDesk(waiting);
 
-  $("composer").hidden = !active;
+  // One may write while waiting (docs/protocol.md, message:send).
+  $("composer").hidden = !(active || waiting);
+  $("waiting-write").hidden = !waiting;
   $("leave").hidden = !(waiting || active);
+  $("view-chat").classList.toggle("is-ended", app.phase === "ended");
   $("ended").hidden = app.phase !== "ended";
   if (!active) view.setTyping(null);
   if (app.phase === "ended") {
@@ -447,8 +482,9 @@ async function resume() {
         // chat_already_started: this very socket already holds the chat.
         if (ack.ok) {
           app.thread.addAll(ack.messages);
+          updateUnread();
           applyChatState(ack.chat);
-        } else if (app.chat && app.chat.state === "active") {
+        } else if (app.chat && (app.chat.state === "active" || app.chat.state === "waiting")) {
           app.sender.start();
         }
         connectionRestored();
@@ -487,11 +523,10 @@ function applyChatState(chat) {
     if (previous !== "active" || previousAlias !== chat.staff_alias) {
       addNote("widget.active.joined", { alias: chat.staff_alias || t("widget.staff_default") });
     }
-    app.sender.start();
-  } else {
-    app.sender.stop();
-    if (chat.reason === "staff_disconnected" && previous === "active") addNote("widget.waiting.requeued");
+  } else if (chat.reason === "staff_disconnected" && previous === "active") {
+    addNote("widget.waiting.requeued");
   }
+  app.sender.start();
   persist();
   renderChat();
   // From "Connecting…"/the queue (where the focus was put) straight to typing,
@@ -514,6 +549,7 @@ function onMessage(message) {
   if (message.sender === "staff") message.alias = staffName();
   if (!app.thread.add(message)) return;
   if (message.sender === "staff") view.setTyping(null);
+  updateUnread();
   persist();
   renderLog();
   if (app.thread.hasGap()) fetchMissing();
@@ -536,6 +572,7 @@ async function fetchMissing(always = false) {
       const ack = await call(app.socket, "messages:fetch", { after_seq: app.thread.lastSeq });
       more = Boolean(ack.ok && ack.more && ack.messages.length);
       if (ack.ok && app.thread.addAll(ack.messages)) {
+        updateUnread();
         persist();
         renderLog();
       }
@@ -571,12 +608,28 @@ function endChat(reason, nextOpening, feedbackTicket) {
   app.lostConnection = false;
   if (app.sender) app.sender.stop();
   store.clearChat();
+  tellHost({ type: "dutychat:unread", count: 0 });
   view.hideBanner();
   // Nothing is left to say on this socket; a new chat connects again. For
   // resumed_elsewhere this also stops the two tabs taking the chat from each other.
   if (app.socket) app.socket.disconnect();
   renderChat();
   $("ended-reason").focus();
+}
+
+// "Leave chat" asks first; quick exit never does.
+function askToLeave() {
+  const dialog = $("leave-confirm");
+  if (dialog.open) return;
+  dialog.showModal();
+  $("leave-no").focus();
+}
+
+function answerLeave(leave) {
+  const dialog = $("leave-confirm");
+  if (dialog.open) dialog.close();
+  if (leave && (app.phase === "chat" || app.phase === "starting")) leaveChat();
+  else if (!$("leave").hidden) $("leave").focus();
 }
 
 async function leaveChat() {
@@ -659,6 +712,7 @@ function skipRating() {
 }
 
 function leaveQuickly() {
+  if ($("leave-confirm").open) $("leave-confirm").close();
   quickExit(neutralUrl(app.status), app.socket);
 }
 
@@ -696,7 +750,7 @@ function sendMessage(event) {
 // may send it again (same client_id, so it is never doubled).
 function retryMessage(clientId) {
   const item = app.thread.outbox.find((i) => i.client_id === clientId && i.status === "failed");
-  if (!item || !app.chat || app.chat.state !== "active") return;
+  if (!item || !app.chat || (app.chat.state !== "active" && app.chat.state !== "waiting")) return;
   item.status = "sending";
   delete item.error;
   persist();
@@ -707,6 +761,8 @@ function retryMessage(clientId) {
 
 function onComposerKey(event) {
   // Enter sends, Shift+Enter is a newline; never interrupt an IME composition.
+  // On touch devices Enter is a newline and the Send button sends.
+  if (touch) return;
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     $("composer").requestSubmit();
@@ -717,6 +773,7 @@ function onComposerKey(event) {
 
 async function switchLanguage(lang) {
   if (!app.offered.includes(lang)) return;
+  const before = app.lang;
   try {
     app.lang = await loadLanguage(lang);
   } catch {
@@ -724,8 +781,31 @@ async function switchLanguage(lang) {
   }
   store.saveLanguage(app.lang);
   if (app.token) persist();
-  translateDom();
+  applyTexts();
   render();
+  // Mid-chat the staff member is told (chat:language).
+  const live = app.phase === "chat" && app.chat && (app.chat.state === "waiting" || app.chat.state === "active");
+  if (live && app.lang !== before && app.socket && app.socket.connected) {
+    const ack = await call(app.socket, "chat:language", { language: app.lang });
+    if (ack.ok) applyChatState(ack.chat);
+  }
+}
+
+function applyTexts() {
+  translateDom();
+  if (touch) {
+    $("composer-hint").textContent = t("widget.composer_hint_touch");
+    $("quick-exit-hint").textContent = t("widget.quick_exit_hint_touch");
+  }
+  $("lang-select").value = app.lang;
+  view.buildLanguageOffer(app.offered, app.lang, LANGUAGE_NAMES, chooseLanguage);
+}
+
+function chooseLanguage(code) {
+  switchLanguage(code).then(() => {
+    const first = $("lang-offer-list").querySelector("button");
+    if (first && document.activeElement === document.body) first.focus();
+  });
 }
 
 function offeredLanguages() {
@@ -740,7 +820,11 @@ function wireControls() {
   installQuickExit($("quick-exit"), leaveQuickly);
   $("start").addEventListener("click", startChat);
   $("new-chat").addEventListener("click", newChat);
-  $("leave").addEventListener("click", leaveChat);
+  $("leave").addEventListener("click", askToLeave);
+  $("leave-yes").addEventListener("click", () => answerLeave(true));
+  $("leave-no").addEventListener("click", () => answerLeave(false));
+  $("leave-quick-exit").addEventListener("click", leaveQuickly);
+  $("leave-confirm").addEventListener("cancel", () => setTimeout(() => answerLeave(false)));
   $("refresh").addEventListener("click", refreshStatus);
   $("rating").addEventListener("submit", sendRating);
   $("rating-skip").addEventListener("click", skipRating);
@@ -752,7 +836,12 @@ function wireControls() {
   $("lang-select").addEventListener("change", (event) => switchLanguage(event.target.value));
   if (embedded) {
     $("minimise").hidden = false;
-    $("minimise").addEventListener("click", () => window.parent.postMessage({ type: "dutychat:close" }, "*"));
+    // Minimising only hides the panel; the chat carries on.
+    $("minimise").addEventListener("click", () => tellHost({ type: "dutychat:close" }));
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || !event.data) return;
+      if (event.data.type === "dutychat:visibility") setVisible(Boolean(event.data.open));
+    });
   }
 }
 
@@ -761,12 +850,26 @@ async function boot() {
   wireControls();
   loadSafety();
   const saved = store.loadChat();
-  // An explicit choice in this tab wins, then the host page's, then the browser's.
+  if (background && !saved) {
+    // Nothing to resume: sleep until opened.
+    await new Promise((resolve) => {
+      window.addEventListener("message", function wake(event) {
+        if (event.source !== window.parent || !event.data || event.data.type !== "dutychat:visibility") return;
+        if (!event.data.open) return;
+        window.removeEventListener("message", wake);
+        resolve();
+      });
+    });
+    app.visible = true;
+  }
+  if (saved && Number.isInteger(saved.last_seq)) app.seenSeq = saved.last_seq;
+  // This tab's choice, then the browser's languages, then the host's (unless data-lang-forced).
+  const host = params.get("lang");
+  const browser = navigator.languages || [navigator.language];
   app.wantedLanguages = [
     store.loadLanguage(),
     saved && saved.language,
-    params.get("lang"),
-    ...(navigator.languages || [navigator.language]),
+    ...(params.get("lang_forced") === "1" ? [host, ...browser] : [...browser, host]),
   ];
   const guess = pickLanguage(app.wantedLanguages, CATALOGUES);
   const [status] = await Promise.all([fetchStatus(), loadLanguage(guess).catch(() => loadLanguage(FALLBACK))]);
@@ -774,8 +877,8 @@ async function boot() {
   app.offered = offeredLanguages();
   app.lang = pickLanguage(app.wantedLanguages, app.offered);
   if (app.lang !== guess) await loadLanguage(app.lang);
-  translateDom();
   view.buildLanguageSelect($("lang-select"), app.offered, app.lang, LANGUAGE_NAMES);
+  applyTexts();
   $("message").maxLength = maxLength();
 
   if (saved) return restoreChat(saved);

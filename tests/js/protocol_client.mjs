@@ -171,7 +171,8 @@ function checkQueue(queue, what) {
   expect(Array.isArray(queue), `${what}: queue must be an array: ${show(queue)}`);
   queue.forEach((e, i) => {
     checkChatId(e.chat_id, `${what}[${i}]`);
-    expectEqual(Object.keys(e).sort(), ["chat_id", "language", "position", "waiting_since"], `${what}[${i}] QueueEntry fields`);
+    expectEqual(Object.keys(e).sort(), ["chat_id", "language", "position", "preview", "waiting_since"], `${what}[${i}] QueueEntry fields`);
+    expect(e.preview === null || typeof e.preview === "string", `${what}[${i}].preview string or null: ${show(e)}`);
     expectEqual(e.position, i + 1, `${what}[${i}].position`);
     expect(isIsoZ(e.waiting_since), `${what}[${i}].waiting_since ISO Z: ${show(e)}`);
   });
@@ -772,8 +773,11 @@ async function phaseMain() {
   expectEqual(posC2.chat_id, chatC, "C queue:position chat_id after requeue");
   log(`requeued ${elapsed.toFixed(2)} s after the staff socket dropped`);
   passed("staff_disconnect_requeue");
-  await a2.error("message:send", { client_id: "a-w", text: "anyone?" }, "no_active_chat");
-  passed("waiting_chat_cannot_send");
+  // A waiting visitor may write: the message waits for whoever takes the chat.
+  const waitingSent = await a2.ok("message:send", { client_id: "a-w", text: "anyone?" });
+  expectEqual(waitingSent, { ok: true, seq: lastSeq + 1, duplicate: false }, "message:send while waiting");
+  lastSeq += 1;
+  passed("waiting_chat_can_send");
 
   // --- staff comes back (same cookie), checks in, gets A again
   staff = await staffSocket("staff2", login1.cookie);

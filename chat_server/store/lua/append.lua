@@ -1,8 +1,9 @@
 -- KEYS: chat, msgs, cids, queue, chats, loads.
 -- ARGV: prefix, ttl, chat id, dedupe field, payload json, counter field,
---       text bytes, max messages (0 = none), max bytes (0 = none).
--- Returns false (not active), -1 (the chat is full) or {duplicate 0/1, "{seq} {payload}"}.
-if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return false end
+--       text bytes, max messages (0 = none), max bytes (0 = none), waiting too (1/0).
+-- Returns false (not active, nor waiting when allowed), -1 (the chat is full) or {duplicate 0/1, "{seq} {payload}"}.
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'active' and not (state == 'waiting' and ARGV[10] == '1') then return false end
 local seen = redis.call('HGET', KEYS[3], ARGV[4])
 if seen then
   local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
