@@ -24,6 +24,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Live]:
     [
         ("/widget/", 200),
         ("/static/widget/widget.js", 200),
+        ("/static/i18n/widget/th.json", 200),
         ("/no-such-page", 404),
         ("/static/no-such-file.js", 404),
         ("/api/no-such-endpoint", 404),
@@ -47,3 +48,22 @@ async def test_405_names_the_allowed_methods(server: Live) -> None:
         assert reply.status == 405
         assert "GET" in reply.headers["Allow"]
         assert (await reply.json())["error"]["code"] == "invalid_request"
+
+
+async def test_the_widget_loads_only_its_own_strings(server: Live) -> None:
+    """The widget's catalogue is the widget's keys of the full one, in every language; nothing else is served."""
+    import json
+
+    from chat_server.web.pages import STATIC_DIR
+
+    for path in sorted((STATIC_DIR / "i18n").glob("*.json")):
+        full = json.loads(path.read_text(encoding="utf-8"))
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/static/i18n/widget/{path.name}") as reply:
+            assert reply.status == 200, path.name
+            assert reply.headers["Content-Type"].startswith("application/json")
+            part = await reply.json()
+        assert part == {k: v for k, v in full.items() if k.startswith("widget.")}
+        assert part and len(part) < len(full)
+    for bad in ("xx", "EN", "en.json", "..%2Fen", "e"):
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/static/i18n/widget/{bad}.json") as reply:
+            assert reply.status == 404, bad

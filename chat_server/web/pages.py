@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable
+from functools import cache
 from pathlib import Path
 
 from aiohttp import web
@@ -37,6 +40,32 @@ def _manager_page(folder: str) -> Handler:
     return handler
 
 
+# The widget loads only its own strings (keys "widget.…"): a visitor on a phone never
+# downloads the console's, roster's and reports' text, and the first load stays small.
+WIDGET_CATALOGUE_PREFIX = "widget."
+_LANGUAGE = re.compile(r"[a-z]{2}")
+
+
+@cache
+def widget_catalogue(lang: str) -> bytes | None:
+    """The widget's part of a catalogue as JSON bytes, or None when there is no such catalogue."""
+    path = STATIC_DIR / "i18n" / f"{lang}.json"
+    if not _LANGUAGE.fullmatch(lang) or not path.is_file():
+        return None
+    strings = json.loads(path.read_text(encoding="utf-8"))
+    part = {key: value for key, value in strings.items() if key.startswith(WIDGET_CATALOGUE_PREFIX)}
+    return json.dumps(part, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def widget_strings(request: web.Request) -> web.Response:
+    body = widget_catalogue(request.match_info["lang"])
+    if body is None:
+        raise web.HTTPNotFound()
+    response = web.Response(body=body, content_type="application/json", charset="utf-8")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 async def root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/demo/")
 
@@ -49,6 +78,7 @@ def setup_pages(app: web.Application) -> None:
     for folder in ("staff", "reports", "safety"):
         app.router.add_get(f"/{folder}/", _manager_page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
+    app.router.add_get("/static/i18n/widget/{lang}.json", widget_strings)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
 
 

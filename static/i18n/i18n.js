@@ -40,9 +40,11 @@ export function language() {
   return current;
 }
 
-export async function loadLanguage(lang) {
+// part "widget": only the widget's strings (served by the server from the same catalogue).
+export async function loadLanguage(lang, part = "") {
   if (!CATALOGUES.includes(lang)) lang = FALLBACK;
-  const response = await fetch(`/static/i18n/${lang}.json`, { credentials: "omit" });
+  const path = part ? `/static/i18n/${part}/${lang}.json` : `/static/i18n/${lang}.json`;
+  const response = await fetch(path, { credentials: "omit" });
   if (!response.ok) throw new Error(`catalogue ${lang}: HTTP ${response.status}`);
   strings = await response.json();
   current = lang;

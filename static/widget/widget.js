@@ -3,7 +3,7 @@
 // with chat:resume after every reconnect or reload of the same tab.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage as loadCatalogue, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
@@ -11,6 +11,9 @@ import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
 import * as view from "./view.js";
 import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
+
+// The widget's own strings only (keys "widget.…"), not the staff pages'.
+const loadLanguage = (lang) => loadCatalogue(lang, "widget");
 
 const params = new URLSearchParams(location.search);
 const embedded = params.get("embed") === "1" && window.parent !== window;
