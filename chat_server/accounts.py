@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,10 @@ from chat_server.passwords import (
     check_password,
     needs_rehash,
 )
+from chat_server.sealing import SealBroken, SecretSealer, totp_owner
 from roster.models import CalendarFeedRow
+
+log = logging.getLogger(__name__)
 
 MAX_CHATS_LIMIT = 50
 # How long a sign-in that still has a step to do (a code, a password change, enrolment) may take.
@@ -243,11 +247,13 @@ class StaffRepository:
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], work: PasswordWork, policy: PasswordPolicy,
-        temporary_lifetime: timedelta = timedelta(hours=72),
+        sealer: SecretSealer, temporary_lifetime: timedelta = timedelta(hours=72),
     ) -> None:
         self._sessions = sessions
         self._work = work
         self._policy = policy
+        # TOTP secrets are stored sealed (chat_server/sealing.py), never as they are.
+        self._sealer = sealer
         self._temporary_lifetime = temporary_lifetime
 
     @property
@@ -448,8 +454,17 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {staff_id}")
             if row.totp_secret is not None:
                 raise TotpError("a second factor is already set up; disable it first")
-            row.totp_pending_secret = secret
+            row.totp_pending_secret = self._sealer.seal(secret, totp_owner(staff_id))
         return secret
+
+    def _open_totp(self, sealed: str, staff_id: int) -> str | None:
+        try:
+            return self._sealer.open(sealed, totp_owner(staff_id))
+        except SealBroken:
+            # Another auth.secret_key than the one it was sealed with (docs/deploy.md): codes cannot match;
+            # recovery codes still work, and an admin can reset the second factor.
+            log.warning("a second factor does not open with this secret key", extra={"event": "auth.totp_unsealable"})
+            return None
 
     async def totp_confirm(self, staff_id: int, code: str, now: datetime) -> tuple[str, ...] | None:
         """Turn the pending secret on if code matches it; answer the new recovery codes (None: wrong code)."""
@@ -459,7 +474,8 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {staff_id}")
             if row.totp_secret is not None or row.totp_pending_secret is None:
                 raise TotpError("start the set-up first")
-            step = _matching_step(row.totp_pending_secret, code, now)
+            pending = self._open_totp(row.totp_pending_secret, staff_id)
+            step = None if pending is None else _matching_step(pending, code, now)
             if step is None:
                 return None
             row.totp_secret, row.totp_pending_secret, row.totp_last_step = row.totp_pending_secret, None, step
@@ -474,7 +490,8 @@ class StaffRepository:
             row = await session.get(Staff, staff_id)
             if row is None or row.totp_secret is None:
                 return False
-            step = _matching_step(row.totp_secret, code, now)
+            secret = self._open_totp(row.totp_secret, staff_id)
+            step = None if secret is None else _matching_step(secret, code, now)
             if step is not None:
                 result = await session.execute(
                     update(Staff)

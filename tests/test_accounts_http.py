@@ -4,19 +4,24 @@ temporary passwords, changing one's password, sessions and the idle timeout, TOT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
+from sqlalchemy import select, text
 
-from chat_server.accounts import Role
-from chat_server.keys import password_work_key, staff_key
-from chat_server.passwords import PasswordWork
+from chat_server.accounts import Role, StaffRepository
+from chat_server.db import Staff, create_engine, migrate, sessionmaker
+from chat_server.keys import password_work_key, sessions_key, staff_key
+from chat_server.passwords import PasswordPolicy, PasswordWork
+from chat_server.sealing import SealBroken, totp_owner, totp_sealer
 from tests.support.http import Http, Reply
 from tests.support.live import PASSWORD, Live, start_live, stop_live
+from tests.support.postgres import pg_database
 
 NEW_PASSWORD = "plum tractor lantern quietly"
 
@@ -296,3 +301,81 @@ async def test_staff_may_enrol_and_disable_and_an_admin_resets(totp_live: Live) 
         assert (await login(http, "aino")).body["state"] == "signed_in"
         account: Any = (await http.get("/api/account")).body
         assert account["totp_enabled"] is False and account["totp_required"] is False
+
+
+# ---------------------------------------------------------------- TOTP secrets at rest
+
+
+def stored_bytes(live: Live) -> bytes:
+    """Every byte the SQLite database keeps on disk (the file and its write-ahead log)."""
+    data = live.settings.server.data_dir
+    return b"".join(p.read_bytes() for p in sorted(data.glob("dutychat.db*")))
+
+
+async def test_the_database_holds_no_plain_totp_secret(totp_live: Live) -> None:
+    live = totp_live
+    await live.add_staff("boss", role=Role.MANAGER, shift=False)
+    async with Http(live) as http:
+        await login(http, "boss")
+        setup = await http.call("POST", "/api/account/totp")
+        pending = setup.body["secret"]
+        async with live.app[sessions_key]() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == "boss"))
+            assert row is not None and row.totp_pending_secret is not None
+            assert pending not in row.totp_pending_secret
+        assert pending.encode() not in stored_bytes(live)
+        done = await http.call("POST", "/api/account/totp/confirm", {"code": code(live, pending)})
+        assert done.status == 200, done.text
+    async with live.app[sessions_key]() as session:
+        row = await session.scalar(select(Staff).where(Staff.username == "boss"))
+        assert row is not None and row.totp_secret is not None and row.totp_secret.startswith("v1.")
+        sealed = row.totp_secret
+        # Copied onto another account, the sealed value does not open there.
+        assert totp_sealer(live.settings.secret).open(sealed, totp_owner(row.id)) == pending
+        with pytest.raises(SealBroken):
+            totp_sealer(live.settings.secret).open(sealed, totp_owner(row.id + 1))
+        with pytest.raises(SealBroken):
+            totp_sealer(b"another-secret-key-" + b"y" * 32).open(sealed, totp_owner(row.id))
+    assert pending.encode() not in stored_bytes(live)
+    # It still signs in with a code.
+    async with Http(live) as http:
+        await login(http, "boss")
+        live.clock.move(timedelta(seconds=30))
+        assert (await http.call("POST", "/api/auth/totp", {"code": code(live, pending)})).body["state"] == "signed_in"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+async def test_the_migration_seals_the_secrets_already_stored(engine_name: str, tmp_path: Path) -> None:
+    """0007 seals the plain secrets that 0006 stored, and a code made from them still works."""
+    secret_key = b"migration-test-secret-" + b"z" * 32
+    async with contextlib.AsyncExitStack() as stack:
+        url = (await stack.enter_async_context(pg_database()) if engine_name == "postgresql"
+               else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await migrate(engine, "0006")
+        active, pending = pyotp.random_base32(), pyotp.random_base32()
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO staff (username, display_name, alias, password_hash, role, languages, max_chats, "
+                "disabled, created_at, password_temporary, totp_secret, totp_pending_secret) VALUES "
+                "('aino', 'Aino', 'Aino', 'x', 'staff', 'en', 3, false, :now, false, :a, NULL), "
+                "('mia', 'Mia', 'Mia', 'x', 'staff', 'en', 3, false, :now, false, NULL, :p)"
+            ), {"now": datetime(2026, 1, 1), "a": active, "p": pending})
+        # Without the key the migration refuses rather than leave the secrets plain.
+        with pytest.raises(RuntimeError, match="dutychat migrate"):
+            await migrate(engine)
+        await migrate(engine, secret=secret_key)
+        async with engine.connect() as conn:
+            rows = {r.username: r for r in await conn.execute(
+                text("SELECT id, username, totp_secret, totp_pending_secret FROM staff"))}
+        sealer = totp_sealer(secret_key)
+        assert rows["aino"].totp_pending_secret is None and rows["mia"].totp_secret is None
+        assert sealer.open(rows["aino"].totp_secret, totp_owner(rows["aino"].id)) == active
+        assert sealer.open(rows["mia"].totp_pending_secret, totp_owner(rows["mia"].id)) == pending
+        for row in rows.values():
+            assert active not in str(tuple(row)) and pending not in str(tuple(row))
+        # The repository checks a code against the sealed secret.
+        staff = StaffRepository(sessionmaker(engine), PasswordWork(), PasswordPolicy(), sealer)
+        now = datetime.now(UTC)
+        assert await staff.totp_check(rows["aino"].id, pyotp.TOTP(active).at(now), now)
