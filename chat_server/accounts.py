@@ -567,7 +567,8 @@ class LoginSessions:
 
     A session is SIGNED_IN or still at a sign-in step (SessionState); only a
     signed-in one is a staff member for `staff_for`. A session ends at its
-    expiry, or after `idle` without activity (any `staff_for`/`session_for`).
+    expiry, or after `idle` without activity (any `staff_for`/`session_for`, or
+    `touch` for the events of its staff sockets).
     """
 
     # last_seen_at is written at most this often: a request is not a database write.
@@ -657,6 +658,26 @@ class LoginSessions:
                 row.public_id, account_of(staff), SessionState(row.state), _aware(row.created_at),
                 _aware(row.last_seen_at), _aware(row.expires_at),
             )
+
+    async def touch(self, token: str, now: datetime) -> bool:
+        """Count activity of a signed-in, unexpired session through its open staff socket; one UPDATE.
+
+        The socket has been connected and authenticated all along, so its session is
+        not idle while it is used. False when the session has ended (logged out,
+        expired, revoked, ended for idleness by a request): then the socket goes too.
+        """
+        if not token or len(token) > 128:
+            return False
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(AuthSession)
+                .where(AuthSession.token_hash == self._hash(token),
+                       AuthSession.state == SessionState.SIGNED_IN.value,
+                       AuthSession.expires_at > _naive(now))
+                .values(last_seen_at=_naive(now))
+                .execution_options(synchronize_session=False)
+            )
+            return cast(CursorResult[Any], result).rowcount == 1
 
     async def staff_for(self, token: str | None, now: datetime) -> StaffAccount | None:
         """Return the enabled account a valid, unexpired, signed-in token belongs to."""

@@ -10,15 +10,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pyotp
 import pytest
 from sqlalchemy import select, text
 
 from chat_server.accounts import Role, StaffRepository
 from chat_server.db import Staff, create_engine, migrate, sessionmaker
-from chat_server.keys import password_work_key, sessions_key, staff_key
+from chat_server.keys import logins_key, password_work_key, sessions_key, staff_key
 from chat_server.passwords import PasswordPolicy, PasswordWork
 from chat_server.sealing import SealBroken, totp_owner, totp_sealer
+from tests.support.clients import StaffMember
+from tests.support.clients import login as socket_login
 from tests.support.http import Http, Reply
 from tests.support.live import PASSWORD, Live, start_live, stop_live
 from tests.support.postgres import pg_database
@@ -213,6 +216,49 @@ async def test_idle_sessions_end(live: Live) -> None:
         assert (await http.get("/api/auth/me")).status == 200
         live.clock.move(idle + timedelta(seconds=1))
         assert (await http.get("/api/auth/me")).code == "unauthenticated"
+
+
+async def test_a_staff_member_who_only_chats_on_the_socket_is_not_idle(live: Live) -> None:
+    """Socket events count as activity: at most one write a minute; an ended session stays ended."""
+    account = await live.add_staff("aino")
+    token = await socket_login(live.url, "aino", PASSWORD)
+    aino = StaffMember(live.url, token)
+    await aino.connect()
+    live.clients.append(aino)
+    cookie = {"Cookie": f"dutychat_session={token}"}
+    logins = live.app[logins_key]
+
+    async def last_seen() -> datetime:
+        (session,) = await logins.of_staff(account.id, live.clock.now())
+        return session.last_seen_at
+
+    async def me() -> int:
+        async with aiohttp.ClientSession() as http, http.get(live.url + "/api/auth/me", headers=cookie) as r:
+            return r.status
+
+    idle = timedelta(minutes=live.settings.auth.idle_minutes)
+    for _ in range(3):
+        # Three idle periods of chatting only on the socket: no HTTP request at all.
+        live.clock.move(idle - timedelta(minutes=1))
+        assert (await aino.call("staff:sync", {}))["ok"] is not False
+        assert live.clock.now() - await last_seen() < timedelta(minutes=1)
+    # Events within the minute write nothing more.
+    written = await last_seen()
+    live.clock.move(timedelta(seconds=20))
+    await aino.call("staff:sync", {})
+    live.clock.move(timedelta(seconds=20))
+    await aino.call("staff:sync", {})
+    assert await last_seen() == written
+    live.clock.move(timedelta(seconds=30))
+    await aino.call("staff:sync", {})
+    assert await last_seen() >= written + timedelta(seconds=70)
+    assert await me() == 200
+
+    # Silence on both: the next request ends the session, and the socket's next event finds it ended.
+    live.clock.move(idle + timedelta(minutes=1))
+    assert await me() == 401
+    ack = await aino.call("staff:sync", {})
+    assert ack["error"]["code"] == "unauthenticated"
 
 
 # ---------------------------------------------------------------- TOTP
