@@ -73,7 +73,8 @@ class Sizes:
     generator_check: bool = True  # saturation from one generator process, then from all
     gc_experiment: bool = True  # dutychat with and without its start-up gc.freeze()
     login_flood_chats: int = 100  # active chats whose latency is measured with and without a login flood
-    login_flood_concurrency: int = 50  # login attempts in flight at once during the flood
+    login_flood_concurrency: int = 50  # login attempts in flight at most during the flood
+    login_flood_rate: float = 50.0  # login attempts started per second (far above what argon2 can check)
     phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
 
     @classmethod
@@ -85,7 +86,7 @@ class Sizes:
                 latency_seconds=0.6, warmup=0.1, saturation_seconds=0.4, knee_fractions=[0.2],
                 knee_seconds=0.4, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
                 latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
-                phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4,
+                phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4, login_flood_rate=10.0,
             )
         if not quick:
             return cls(quick=False)
@@ -482,17 +483,27 @@ async def latency_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
 FLOOD_ADDRESS_BASE = (127 << 24) | (1 << 16) | 1
 
 
-async def login_flood(url: str, until: float, concurrency: int) -> dict[str, Any]:
-    """Wrong passwords until `until`, `concurrency` at a time, for ever-new user names, each from another
-    loopback address: neither the per-name nor the per-address throttle engages, so every attempt reaches
-    argon2 or finds its pool full (the worst a botnet can do). Answers the count of each HTTP status."""
+async def login_flood(url: str, until: float, concurrency: int, rate: float) -> dict[str, Any]:
+    """Wrong passwords until `until`: `rate` attempts a second, at most `concurrency` in flight, for ever-new
+    user names, each from another loopback address. Neither the per-name nor the per-address throttle
+    engages, so every attempt reaches argon2 or finds its pool full (the worst a botnet can do). The rate
+    is bounded so that the figure shows the cost of the password checks, not of an HTTP flood as such.
+    Answers the count of each HTTP status and this process's own CPU."""
+    from bench.servers import cpu_seconds
+
     statuses: dict[str, int] = {}
     counter = iter(range(10**9))
     timeout = aiohttp.ClientTimeout(total=30)
+    started = time.monotonic()
+    cpu_before = cpu_seconds(os.getpid())
 
     async def one_loop() -> None:
-        while time.monotonic() < until:
+        while True:
             n = next(counter)
+            due = started + n / rate
+            if due >= until:
+                return
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
             address = FLOOD_ADDRESS_BASE + n % 60000
             local = f"127.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
             connector = aiohttp.TCPConnector(local_addr=(local, 0), force_close=True)
@@ -506,13 +517,13 @@ async def login_flood(url: str, until: float, concurrency: int) -> dict[str, Any
                 key = type(exc).__name__
             statuses[key] = statuses.get(key, 0) + 1
 
-    started = time.monotonic()
     await asyncio.gather(*(one_loop() for _ in range(concurrency)))
     seconds = time.monotonic() - started
     attempts = sum(statuses.values())
     return {"seconds": r(seconds), "attempts": attempts, "attempts_per_s": r(attempts / seconds),
             # 401: argon2 checked it; 429: the pool was full (Retry-After: 1) or a throttle engaged.
-            "statuses": statuses, "concurrency": concurrency}
+            "statuses": statuses, "concurrency": concurrency, "rate_per_s": rate,
+            "flood_client_cpu_percent": r(100 * (cpu_seconds(os.getpid()) - cpu_before) / seconds)}
 
 
 async def login_flood_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
@@ -530,7 +541,8 @@ async def login_flood_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         quiet = await target.phase("open", parts, warmup, sizes.latency_seconds, sizes.latency_interval)
         # The flood starts before the phase's warm-up and outlasts its window.
         until = time.monotonic() + target.phase_lead + warmup + sizes.latency_seconds + 1.0
-        flood = asyncio.create_task(login_flood(target.url, until, sizes.login_flood_concurrency))
+        flood = asyncio.create_task(login_flood(target.url, until, sizes.login_flood_concurrency,
+                                                sizes.login_flood_rate))
         flooded = await target.phase("open", parts, warmup, sizes.latency_seconds, sizes.latency_interval)
         return {"chats": chats, "without_flood": quiet, "with_flood": flooded, "flood": await flood}
     finally:
