@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench import probe
 from bench.loadgen import GeneratorPool, split
 from bench.servers import (
@@ -70,6 +72,9 @@ class Sizes:
     client_comparison: bool = True
     generator_check: bool = True  # saturation from one generator process, then from all
     gc_experiment: bool = True  # dutychat with and without its start-up gc.freeze()
+    login_flood_chats: int = 100  # active chats whose latency is measured with and without a login flood
+    login_flood_concurrency: int = 50  # login attempts in flight at most during the flood
+    login_flood_rate: float = 50.0  # login attempts started per second (far above what argon2 can check)
     phase_lead: float = 0.3  # seconds between telling the generators and the start of a phase
 
     @classmethod
@@ -81,7 +86,7 @@ class Sizes:
                 latency_seconds=0.6, warmup=0.1, saturation_seconds=0.4, knee_fractions=[0.2],
                 knee_seconds=0.4, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
                 latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
-                phase_lead=0.1,
+                phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4, login_flood_rate=10.0,
             )
         if not quick:
             return cls(quick=False)
@@ -89,7 +94,7 @@ class Sizes:
             quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[50, 100], latency_seconds=2.0,
             warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.2, 0.4, 0.6, 0.8], knee_seconds=1.0,
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
-            generator_check=False, gc_experiment=False,
+            generator_check=False, gc_experiment=False, login_flood_chats=100,
         )
 
 
@@ -474,6 +479,84 @@ async def latency_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         target.stop()
 
 
+# Loopback addresses of the login flood: 127.1.0.1 upwards, one per attempt (the throttles are per address).
+FLOOD_ADDRESS_BASE = (127 << 24) | (1 << 16) | 1
+
+
+async def login_flood(url: str, until: float, concurrency: int, rate: float) -> dict[str, Any]:
+    """Wrong passwords until `until`: `rate` attempts a second, at most `concurrency` in flight, for ever-new
+    user names, each from another loopback address. Neither the per-name nor the per-address throttle
+    engages, so every attempt reaches argon2 or finds its pool full (the worst a botnet can do). The rate
+    is bounded so that the figure shows the cost of the password checks, not of an HTTP flood as such.
+    Answers the count of each HTTP status and this process's own CPU."""
+    from bench.servers import cpu_seconds
+
+    statuses: dict[str, int] = {}
+    counter = iter(range(10**9))
+    timeout = aiohttp.ClientTimeout(total=30)
+    started = time.monotonic()
+    cpu_before = cpu_seconds(os.getpid())
+
+    async def one_loop() -> None:
+        while True:
+            n = next(counter)
+            due = started + n / rate
+            if due >= until:
+                return
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            address = FLOOD_ADDRESS_BASE + n % 60000
+            local = f"127.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+            try:
+                # An attempt still unanswered when the flood ends is given up ("cut_at_end").
+                key = await asyncio.wait_for(attempt(n, local), max(0.05, until - time.monotonic()))
+            except TimeoutError:
+                key = "cut_at_end"
+            statuses[key] = statuses.get(key, 0) + 1
+
+    async def attempt(n: int, local: str) -> str:
+        connector = aiohttp.TCPConnector(local_addr=(local, 0), force_close=True)
+        try:
+            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http, http.post(
+                f"{url}/api/auth/login", json={"username": f"flood{n}", "password": f"wrong password {n}"}
+            ) as reply:
+                await reply.read()
+                return str(reply.status)
+        except aiohttp.ClientError as exc:
+            return type(exc).__name__
+
+    await asyncio.gather(*(one_loop() for _ in range(concurrency)))
+    seconds = time.monotonic() - started
+    attempts = sum(statuses.values())
+    return {"seconds": r(seconds), "attempts": attempts, "attempts_per_s": r(attempts / seconds),
+            # 401: argon2 checked it; 429: the pool was full (Retry-After: 1) or a throttle engaged.
+            "statuses": statuses, "concurrency": concurrency, "rate_per_s": rate,
+            "flood_client_cpu_percent": r(100 * (cpu_seconds(os.getpid()) - cpu_before) / seconds)}
+
+
+async def login_flood_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """Visitor-to-staff latency of active chats, without and then during a login flood, same server."""
+    chats = sizes.login_flood_chats
+    await target.start("loginflood", "relay", sizes.relay_staff)
+    try:
+        await target.connect_staff("relay", sizes.relay_staff)
+        parts = await target.connect_visitors(chats)
+        await target.start_chats(chats, spread=min(2.0, chats / 250))
+        active = sum(await target.pool.call("wait_active", {"timeout": 30}))
+        if active != chats:
+            raise RuntimeError(f"login flood: only {active} of {chats} chats became active")
+        warmup = max(sizes.warmup, sizes.latency_interval)
+        quiet = await target.phase("open", parts, warmup, sizes.latency_seconds, sizes.latency_interval)
+        # The flood starts before the phase's warm-up and outlasts its window.
+        until = time.monotonic() + target.phase_lead + warmup + sizes.latency_seconds + 1.0
+        flood = asyncio.create_task(login_flood(target.url, until, sizes.login_flood_concurrency,
+                                                sizes.login_flood_rate))
+        flooded = await target.phase("open", parts, warmup, sizes.latency_seconds, sizes.latency_interval)
+        return {"chats": chats, "without_flood": quiet, "with_flood": flooded, "flood": await flood}
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+
+
 async def gc_experiment(pool: GeneratorPool, work: Path, tokens: dict[str, list[str]], sizes: Sizes) -> dict[str, Any]:
     """dutychat with and without gc.freeze() after start-up: burst and latency, GC pauses."""
     out: dict[str, Any] = {}
@@ -626,6 +709,16 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         f["burst_assign_p99_ms"] = figure("ms", p99, bb["assign_or_queue_ms"]["p99"],
                                           "< 100 ms, zero double assignments, none lost", ok, "lower",
                                           double_assignments=bd["double_assignments"], lost=bd["lost"])
+    lf = runs.get("login_flood_dutychat")
+    if lf:
+        quiet, flooded = (lf[k]["latency_ms"]["visitor_to_staff"] for k in ("without_flood", "with_flood"))
+        extra = {"chats": lf["chats"], "login_attempts_per_s": lf["flood"]["attempts_per_s"],
+                 "login_statuses": lf["flood"]["statuses"],
+                 "note": "dutychat during a login flood; 'baseline' is the same run without the flood"}
+        f["login_flood_latency_p50_ms"] = figure("ms", flooded["p50"], quiet["p50"], None, None, "lower", **extra)
+        p99_met = None if flooded["p99"] is None or quiet["p99"] is None else flooded["p99"] <= 2 * quiet["p99"]
+        f["login_flood_latency_p99_ms"] = figure("ms", flooded["p99"], quiet["p99"], "<= 2 x without the flood",
+                                                 p99_met, "lower", **extra)
     rep = runs.get("report")
     if rep is not None:
         if rep.get("status") == "ok":
@@ -736,7 +829,7 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
         await pool.close()
 
 
-SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "report", "clients", "gc")
+SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "loginflood", "report", "clients", "gc")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -819,6 +912,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if "burst" in only:
                         runs[f"burst_{kind}"] = await burst_scenario(t, sizes)
                         progress(f"burst {kind}", started, runs[f"burst_{kind}"]["assign_or_queue_ms"])
+                if "loginflood" in only:
+                    t = Target("dutychat", 1, work, pool, redis, tokens)
+                    t.phase_lead = sizes.phase_lead
+                    runs["login_flood_dutychat"] = await login_flood_scenario(t, sizes)
+                    progress("login flood", started, runs["login_flood_dutychat"]["flood"])
                 if "gc" in only and sizes.gc_experiment:
                     results["gc_experiment"] = await gc_experiment(pool, work, tokens, sizes)
                     progress("gc experiment", started, results["gc_experiment"])

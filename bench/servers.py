@@ -197,6 +197,7 @@ async def prepare_dutychat(data_dir: Path, groups: dict[str, tuple[int, int]]) -
     from chat_server.accounts import LoginSessions, StaffRepository
     from chat_server.db import create_engine, migrate, sessionmaker
     from chat_server.passwords import PasswordPolicy, PasswordWork
+    from chat_server.sealing import totp_sealer
     from chat_server.settings import ensure_secret, load_settings
     from roster.repository import ShiftRepository
 
@@ -205,9 +206,9 @@ async def prepare_dutychat(data_dir: Path, groups: dict[str, tuple[int, int]]) -
     tokens: dict[str, list[str]] = {}
     work = PasswordWork()
     try:
-        await migrate(engine)
+        await migrate(engine, secret=settings.secret)
         sessions = sessionmaker(engine)
-        staff = StaffRepository(sessions, work, PasswordPolicy())
+        staff = StaffRepository(sessions, work, PasswordPolicy(), totp_sealer(settings.secret))
         shifts = ShiftRepository(sessions)
         logins = LoginSessions(sessions, settings.secret, timedelta(hours=12))
         now = datetime.now(UTC)

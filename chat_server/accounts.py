@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,10 @@ from chat_server.passwords import (
     check_password,
     needs_rehash,
 )
+from chat_server.sealing import SealBroken, SecretSealer, totp_owner
 from roster.models import CalendarFeedRow
+
+log = logging.getLogger(__name__)
 
 MAX_CHATS_LIMIT = 50
 # How long a sign-in that still has a step to do (a code, a password change, enrolment) may take.
@@ -243,11 +247,13 @@ class StaffRepository:
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], work: PasswordWork, policy: PasswordPolicy,
-        temporary_lifetime: timedelta = timedelta(hours=72),
+        sealer: SecretSealer, temporary_lifetime: timedelta = timedelta(hours=72),
     ) -> None:
         self._sessions = sessions
         self._work = work
         self._policy = policy
+        # TOTP secrets are stored sealed (chat_server/sealing.py), never as they are.
+        self._sealer = sealer
         self._temporary_lifetime = temporary_lifetime
 
     @property
@@ -448,8 +454,17 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {staff_id}")
             if row.totp_secret is not None:
                 raise TotpError("a second factor is already set up; disable it first")
-            row.totp_pending_secret = secret
+            row.totp_pending_secret = self._sealer.seal(secret, totp_owner(staff_id))
         return secret
+
+    def _open_totp(self, sealed: str, staff_id: int) -> str | None:
+        try:
+            return self._sealer.open(sealed, totp_owner(staff_id))
+        except SealBroken:
+            # Another auth.secret_key than the one it was sealed with (docs/deploy.md): codes cannot match;
+            # recovery codes still work, and an admin can reset the second factor.
+            log.warning("a second factor does not open with this secret key", extra={"event": "auth.totp_unsealable"})
+            return None
 
     async def totp_confirm(self, staff_id: int, code: str, now: datetime) -> tuple[str, ...] | None:
         """Turn the pending secret on if code matches it; answer the new recovery codes (None: wrong code)."""
@@ -459,7 +474,8 @@ class StaffRepository:
                 raise NoSuchStaff(f"no staff member {staff_id}")
             if row.totp_secret is not None or row.totp_pending_secret is None:
                 raise TotpError("start the set-up first")
-            step = _matching_step(row.totp_pending_secret, code, now)
+            pending = self._open_totp(row.totp_pending_secret, staff_id)
+            step = None if pending is None else _matching_step(pending, code, now)
             if step is None:
                 return None
             row.totp_secret, row.totp_pending_secret, row.totp_last_step = row.totp_pending_secret, None, step
@@ -474,7 +490,8 @@ class StaffRepository:
             row = await session.get(Staff, staff_id)
             if row is None or row.totp_secret is None:
                 return False
-            step = _matching_step(row.totp_secret, code, now)
+            secret = self._open_totp(row.totp_secret, staff_id)
+            step = None if secret is None else _matching_step(secret, code, now)
             if step is not None:
                 result = await session.execute(
                     update(Staff)
@@ -550,7 +567,8 @@ class LoginSessions:
 
     A session is SIGNED_IN or still at a sign-in step (SessionState); only a
     signed-in one is a staff member for `staff_for`. A session ends at its
-    expiry, or after `idle` without activity (any `staff_for`/`session_for`).
+    expiry, or after `idle` without activity (any `staff_for`/`session_for`, or
+    `touch` for the events of its staff sockets).
     """
 
     # last_seen_at is written at most this often: a request is not a database write.
@@ -640,6 +658,26 @@ class LoginSessions:
                 row.public_id, account_of(staff), SessionState(row.state), _aware(row.created_at),
                 _aware(row.last_seen_at), _aware(row.expires_at),
             )
+
+    async def touch(self, token: str, now: datetime) -> bool:
+        """Count activity of a signed-in, unexpired session through its open staff socket; one UPDATE.
+
+        The socket has been connected and authenticated all along, so its session is
+        not idle while it is used. False when the session has ended (logged out,
+        expired, revoked, ended for idleness by a request): then the socket goes too.
+        """
+        if not token or len(token) > 128:
+            return False
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(AuthSession)
+                .where(AuthSession.token_hash == self._hash(token),
+                       AuthSession.state == SessionState.SIGNED_IN.value,
+                       AuthSession.expires_at > _naive(now))
+                .values(last_seen_at=_naive(now))
+                .execution_options(synchronize_session=False)
+            )
+            return cast(CursorResult[Any], result).rowcount == 1
 
     async def staff_for(self, token: str | None, now: datetime) -> StaffAccount | None:
         """Return the enabled account a valid, unexpired, signed-in token belongs to."""

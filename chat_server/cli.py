@@ -57,7 +57,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     engine = create_engine(settings.database_url)
     try:
-        await migrate(engine)
+        await migrate(engine, secret=settings.secret)
         return await work(sessionmaker(engine))
     finally:
         await engine.dispose()
@@ -69,7 +69,7 @@ async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) ->
 async def _demo_setup(app: web.Application) -> None:
     """Create demo accounts with fresh passwords and a shift covering now; print them."""
     settings = app[settings_key]
-    staff = staff_repository(app[sessions_key], app[password_work_key], settings.auth)
+    staff = staff_repository(app[sessions_key], app[password_work_key], settings.auth, settings.secret)
     shifts = ShiftRepository(app[sessions_key])
     now = datetime.now(UTC)
     lines = []
@@ -229,7 +229,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
     async def work(sessions: Any) -> int:
         pool = PasswordWork()
         try:
-            return await staff_command(settings, staff_repository(sessions, pool, settings.auth), args)
+            return await staff_command(settings, staff_repository(sessions, pool, settings.auth, settings.secret), args)
         finally:
             pool.close()
 
@@ -292,7 +292,7 @@ def cmd_shift(args: argparse.Namespace) -> int:
     async def work(sessions: Any) -> int:
         pool = PasswordWork()
         try:
-            staff = await staff_repository(sessions, pool, settings.auth).by_username(args.username)
+            staff = await staff_repository(sessions, pool, settings.auth, settings.secret).by_username(args.username)
         finally:
             pool.close()
         if staff is None:

@@ -56,8 +56,9 @@ class Staff(Base):
     password_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # TOTP second factor: the base32 secret once confirmed, the one being enrolled, and the
     # last time step used (a code is accepted once).
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Sealed with the service's key (chat_server/sealing.py), never stored as they are.
+    totp_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
@@ -184,6 +185,10 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# The Alembic config attribute that carries the service's secret key to a migration.
+SECRET_ATTRIBUTE = "dutychat_secret"
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -191,17 +196,19 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _upgrade(connection: Connection, url: str, revision: str) -> None:
+def _upgrade(connection: Connection, url: str, revision: str, secret: bytes | None) -> None:
     cfg = alembic_config(url)
     cfg.attributes["connection"] = connection
+    # A migration that seals stored secrets needs the service's key (SECRET_ATTRIBUTE).
+    cfg.attributes[SECRET_ATTRIBUTE] = secret
     command.upgrade(cfg, revision)
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to revision on this engine."""
+async def migrate(engine: AsyncEngine, revision: str = "head", secret: bytes | None = None) -> None:
+    """Apply Alembic migrations up to revision on this engine (secret: the service's `auth.secret_key`)."""
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, url, revision)
+        await conn.run_sync(_upgrade, url, revision, secret)
 
 
 def migrate_sync(url: str) -> None:

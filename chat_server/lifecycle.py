@@ -50,6 +50,7 @@ from chat_server.realtime.staff import StaffNamespace
 from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
 from chat_server.safety_text import SafetyTexts
+from chat_server.sealing import totp_sealer
 from chat_server.settings import TOPICS_FILE, AuthSettings, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
@@ -73,10 +74,11 @@ def password_policy(auth: AuthSettings) -> PasswordPolicy:
 
 
 def staff_repository(
-    sessions: async_sessionmaker[AsyncSession], work: PasswordWork, auth: AuthSettings
+    sessions: async_sessionmaker[AsyncSession], work: PasswordWork, auth: AuthSettings, secret: bytes
 ) -> StaffRepository:
     return StaffRepository(
-        sessions, work, password_policy(auth), temporary_lifetime=timedelta(hours=auth.temporary_password_hours)
+        sessions, work, password_policy(auth), totp_sealer(secret),
+        temporary_lifetime=timedelta(hours=auth.temporary_password_hours),
     )
 
 
@@ -100,14 +102,14 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url, settings.database.pool_size, settings.database.max_overflow)
     if settings.database.migrate_on_start:
-        await migrate(engine)
+        await migrate(engine, secret=settings.secret)
     sessions = sessionmaker(engine)
     taxonomy = load_taxonomy(TOPICS_FILE, settings.chat.languages)
     await sync_topics(sessions, taxonomy)
     app[engine_key] = engine
     app[sessions_key] = sessions
     app[taxonomy_key] = taxonomy
-    app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth)
+    app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth, settings.secret)
     app[logins_key] = login_sessions(sessions, settings.secret, settings.auth)
     app[records_key] = SessionRepository(sessions, app[clock_key])
     app[reports_key] = ReportRepository(sessions)

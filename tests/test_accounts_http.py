@@ -4,19 +4,27 @@ temporary passwords, changing one's password, sessions and the idle timeout, TOT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pyotp
 import pytest
+from sqlalchemy import select, text
 
-from chat_server.accounts import Role
-from chat_server.keys import password_work_key, staff_key
-from chat_server.passwords import PasswordWork
+from chat_server.accounts import Role, StaffRepository
+from chat_server.db import Staff, create_engine, migrate, sessionmaker
+from chat_server.keys import logins_key, password_work_key, sessions_key, staff_key
+from chat_server.passwords import PasswordPolicy, PasswordWork
+from chat_server.sealing import SealBroken, totp_owner, totp_sealer
+from tests.support.clients import StaffMember
+from tests.support.clients import login as socket_login
 from tests.support.http import Http, Reply
 from tests.support.live import PASSWORD, Live, start_live, stop_live
+from tests.support.postgres import pg_database
 
 NEW_PASSWORD = "plum tractor lantern quietly"
 
@@ -210,6 +218,49 @@ async def test_idle_sessions_end(live: Live) -> None:
         assert (await http.get("/api/auth/me")).code == "unauthenticated"
 
 
+async def test_a_staff_member_who_only_chats_on_the_socket_is_not_idle(live: Live) -> None:
+    """Socket events count as activity: at most one write a minute; an ended session stays ended."""
+    account = await live.add_staff("aino")
+    token = await socket_login(live.url, "aino", PASSWORD)
+    aino = StaffMember(live.url, token)
+    await aino.connect()
+    live.clients.append(aino)
+    cookie = {"Cookie": f"dutychat_session={token}"}
+    logins = live.app[logins_key]
+
+    async def last_seen() -> datetime:
+        (session,) = await logins.of_staff(account.id, live.clock.now())
+        return session.last_seen_at
+
+    async def me() -> int:
+        async with aiohttp.ClientSession() as http, http.get(live.url + "/api/auth/me", headers=cookie) as r:
+            return r.status
+
+    idle = timedelta(minutes=live.settings.auth.idle_minutes)
+    for _ in range(3):
+        # Three idle periods of chatting only on the socket: no HTTP request at all.
+        live.clock.move(idle - timedelta(minutes=1))
+        assert (await aino.call("staff:sync", {}))["ok"] is not False
+        assert live.clock.now() - await last_seen() < timedelta(minutes=1)
+    # Events within the minute write nothing more.
+    written = await last_seen()
+    live.clock.move(timedelta(seconds=20))
+    await aino.call("staff:sync", {})
+    live.clock.move(timedelta(seconds=20))
+    await aino.call("staff:sync", {})
+    assert await last_seen() == written
+    live.clock.move(timedelta(seconds=30))
+    await aino.call("staff:sync", {})
+    assert await last_seen() >= written + timedelta(seconds=70)
+    assert await me() == 200
+
+    # Silence on both: the next request ends the session, and the socket's next event finds it ended.
+    live.clock.move(idle + timedelta(minutes=1))
+    assert await me() == 401
+    ack = await aino.call("staff:sync", {})
+    assert ack["error"]["code"] == "unauthenticated"
+
+
 # ---------------------------------------------------------------- TOTP
 
 
@@ -296,3 +347,81 @@ async def test_staff_may_enrol_and_disable_and_an_admin_resets(totp_live: Live) 
         assert (await login(http, "aino")).body["state"] == "signed_in"
         account: Any = (await http.get("/api/account")).body
         assert account["totp_enabled"] is False and account["totp_required"] is False
+
+
+# ---------------------------------------------------------------- TOTP secrets at rest
+
+
+def stored_bytes(live: Live) -> bytes:
+    """Every byte the SQLite database keeps on disk (the file and its write-ahead log)."""
+    data = live.settings.server.data_dir
+    return b"".join(p.read_bytes() for p in sorted(data.glob("dutychat.db*")))
+
+
+async def test_the_database_holds_no_plain_totp_secret(totp_live: Live) -> None:
+    live = totp_live
+    await live.add_staff("boss", role=Role.MANAGER, shift=False)
+    async with Http(live) as http:
+        await login(http, "boss")
+        setup = await http.call("POST", "/api/account/totp")
+        pending = setup.body["secret"]
+        async with live.app[sessions_key]() as session:
+            row = await session.scalar(select(Staff).where(Staff.username == "boss"))
+            assert row is not None and row.totp_pending_secret is not None
+            assert pending not in row.totp_pending_secret
+        assert pending.encode() not in stored_bytes(live)
+        done = await http.call("POST", "/api/account/totp/confirm", {"code": code(live, pending)})
+        assert done.status == 200, done.text
+    async with live.app[sessions_key]() as session:
+        row = await session.scalar(select(Staff).where(Staff.username == "boss"))
+        assert row is not None and row.totp_secret is not None and row.totp_secret.startswith("v1.")
+        sealed = row.totp_secret
+        # Copied onto another account, the sealed value does not open there.
+        assert totp_sealer(live.settings.secret).open(sealed, totp_owner(row.id)) == pending
+        with pytest.raises(SealBroken):
+            totp_sealer(live.settings.secret).open(sealed, totp_owner(row.id + 1))
+        with pytest.raises(SealBroken):
+            totp_sealer(b"another-secret-key-" + b"y" * 32).open(sealed, totp_owner(row.id))
+    assert pending.encode() not in stored_bytes(live)
+    # It still signs in with a code.
+    async with Http(live) as http:
+        await login(http, "boss")
+        live.clock.move(timedelta(seconds=30))
+        assert (await http.call("POST", "/api/auth/totp", {"code": code(live, pending)})).body["state"] == "signed_in"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+async def test_the_migration_seals_the_secrets_already_stored(engine_name: str, tmp_path: Path) -> None:
+    """0007 seals the plain secrets that 0006 stored, and a code made from them still works."""
+    secret_key = b"migration-test-secret-" + b"z" * 32
+    async with contextlib.AsyncExitStack() as stack:
+        url = (await stack.enter_async_context(pg_database()) if engine_name == "postgresql"
+               else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await migrate(engine, "0006")
+        active, pending = pyotp.random_base32(), pyotp.random_base32()
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO staff (username, display_name, alias, password_hash, role, languages, max_chats, "
+                "disabled, created_at, password_temporary, totp_secret, totp_pending_secret) VALUES "
+                "('aino', 'Aino', 'Aino', 'x', 'staff', 'en', 3, false, :now, false, :a, NULL), "
+                "('mia', 'Mia', 'Mia', 'x', 'staff', 'en', 3, false, :now, false, NULL, :p)"
+            ), {"now": datetime(2026, 1, 1), "a": active, "p": pending})
+        # Without the key the migration refuses rather than leave the secrets plain.
+        with pytest.raises(RuntimeError, match="dutychat migrate"):
+            await migrate(engine)
+        await migrate(engine, secret=secret_key)
+        async with engine.connect() as conn:
+            rows = {r.username: r for r in await conn.execute(
+                text("SELECT id, username, totp_secret, totp_pending_secret FROM staff"))}
+        sealer = totp_sealer(secret_key)
+        assert rows["aino"].totp_pending_secret is None and rows["mia"].totp_secret is None
+        assert sealer.open(rows["aino"].totp_secret, totp_owner(rows["aino"].id)) == active
+        assert sealer.open(rows["mia"].totp_pending_secret, totp_owner(rows["mia"].id)) == pending
+        for row in rows.values():
+            assert active not in str(tuple(row)) and pending not in str(tuple(row))
+        # The repository checks a code against the sealed secret.
+        staff = StaffRepository(sessionmaker(engine), PasswordWork(), PasswordPolicy(), sealer)
+        now = datetime.now(UTC)
+        assert await staff.totp_check(rows["aino"].id, pyotp.TOTP(active).at(now), now)

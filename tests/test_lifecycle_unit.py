@@ -24,6 +24,7 @@ from chat_server.chat.service import ChatService
 from chat_server.clock import FixedClock
 from chat_server.db import ChatSessionRow, create_engine, migrate, sessionmaker
 from chat_server.passwords import PasswordPolicy, PasswordWork
+from chat_server.sealing import totp_sealer
 from chat_server.settings import TOPICS_FILE, ChatSettings, RosterSettings
 from chat_server.store.memory import MemoryChatStore
 from chat_server.topics import load_taxonomy, sync_topics
@@ -154,7 +155,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         roster_settings=RosterSettings(), clock=clock, notifier=notifier,
     )
     await service.start()
-    staff = StaffRepository(sessions, PasswordWork(), PasswordPolicy())
+    staff = StaffRepository(sessions, PasswordWork(), PasswordPolicy(), totp_sealer(b"unit-test-secret-" + b"x" * 32))
     yield World(service, store, clock, notifier, staff, shifts, roster, engine, tmp_path)
     await service.close()
     await store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -64,6 +65,21 @@ async def test_the_pool_verifies_off_the_event_loop_thread() -> None:
         finally:
             passwords._verify = original  # type: ignore[assignment]
         assert seen and threading.get_ident() not in seen
+    finally:
+        work.close()
+
+
+async def test_the_pool_runs_below_the_event_loops_priority() -> None:
+    """argon2's lane threads fill the cores: the pool's thread (and so they) yield the CPU to the event loop."""
+    work = PasswordWork(threads=1, max_waiting=0)
+    try:
+        import chat_server.passwords as passwords
+
+        loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        pool_nice = await asyncio.get_running_loop().run_in_executor(
+            work._pool, lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        assert pool_nice == min(19, loop_nice + passwords.ARGON2_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_nice
     finally:
         work.close()
 

@@ -1,7 +1,8 @@
 """The /staff namespace: authenticated by the HTTP login's session cookie, from the service's own origin.
 
 A socket lives no longer than its session: every event re-checks the session
-(at most every `auth.session_check_seconds`), and `recheck_sessions` runs on
+(at most every `auth.session_check_seconds`) and counts as its activity for the
+idle timeout (written at most once a minute), and `recheck_sessions` runs on
 that interval over every local socket, so a session ended elsewhere (another
 worker, the CLI, expiry) closes its sockets within seconds. Logout, disable
 and password reset over HTTP also close them at once through the manager.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 ALL_STAFF_ROOM = "staff"
 SESSION_CHECK_SECONDS = 5.0
+# A socket's events count as activity of its session (the idle timeout), written at most this often per socket.
+ACTIVITY_WRITE_INTERVAL = timedelta(seconds=60)
 
 
 def staff_room(staff_id: int) -> str:
@@ -75,6 +79,8 @@ class StaffNamespace(EventNamespace):
         # The session token of each socket and when it was last found valid (monotonic).
         self._token: dict[str, str] = {}
         self._checked: dict[str, float] = {}
+        # When each socket last counted as activity of its session (the service clock).
+        self._active_at: dict[str, datetime] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._counted: set[str] = set()
         self.event(events.STAFF_SYNC, schemas.Empty, self.staff_sync)
@@ -105,6 +111,8 @@ class StaffNamespace(EventNamespace):
         self._account[sid] = account
         self._token[sid] = token
         self._checked[sid] = time.monotonic()
+        # staff_for has just counted the connection itself as activity.
+        self._active_at[sid] = self.service.clock.now()
         await self.enter_room(sid, session_room(self.logins.session_key(token)))
         await self.enter_room(sid, staff_room(account.id))
         await self.enter_room(sid, ALL_STAFF_ROOM)
@@ -116,6 +124,7 @@ class StaffNamespace(EventNamespace):
         self.forget(sid)
         self._token.pop(sid, None)
         self._checked.pop(sid, None)
+        self._active_at.pop(sid, None)
         account = self._account.pop(sid, None)
         if account is not None and sid in self._counted:
             self._counted.discard(sid)
@@ -139,9 +148,31 @@ class StaffNamespace(EventNamespace):
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # Only the events of the table: connect and disconnect are the framework's own.
         # A client may send any JSON as the event name: only a string can name one of ours.
-        if isinstance(event, str) and event in self.events and args and not await self._session_holds(args[0]):
+        # Activity is counted first: the session check must not find a member who only chats idle.
+        if isinstance(event, str) and event in self.events and args and not (
+            await self._count_activity(args[0]) and await self._session_holds(args[0])
+        ):
             return error(errors.UNAUTHENTICATED, "The session has ended; log in again.")
         return await super().trigger_event(event, *args)
+
+    async def _count_activity(self, sid: str) -> bool:
+        """Count the event as activity of the socket's session (the idle timeout); at most one write a minute.
+
+        A staff member who only chats makes no HTTP request: without this the idle
+        timeout would sign them out mid-chat. False when the session has ended.
+        """
+        token = self._token.get(sid)
+        if token is None:
+            return False
+        now = self.service.clock.now()
+        last = self._active_at.get(sid)
+        if last is not None and now - last < ACTIVITY_WRITE_INTERVAL:
+            return True
+        self._active_at[sid] = now
+        if await self.logins.touch(token, now):
+            return True
+        self._close_soon(sid)
+        return False
 
     async def _session_holds(self, sid: str) -> bool:
         """Whether the socket's session is still valid (asked again at most every few seconds)."""
@@ -152,16 +183,19 @@ class StaffNamespace(EventNamespace):
             return True
         account = await self.logins.staff_for(token, self.service.clock.now())
         if account is None:
-            # Answer the event first (unauthenticated), then close the socket.
-            self._token.pop(sid, None)
-            task = asyncio.create_task(self._end(sid, after=0.1))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._close_soon(sid)
             return False
         if sid in self._account:
             self._account[sid] = account
         self._checked[sid] = time.monotonic()
         return True
+
+    def _close_soon(self, sid: str) -> None:
+        """Answer the event first (unauthenticated), then close the socket."""
+        self._token.pop(sid, None)
+        task = asyncio.create_task(self._end(sid, after=0.1))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def recheck_sessions(self) -> None:
         """Close every local socket whose session has ended (logout, expiry, disable, reset; any process)."""
