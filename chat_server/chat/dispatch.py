@@ -8,8 +8,9 @@ import logging
 from datetime import datetime
 
 from chat_server.chat import events
+from chat_server.chat.alerts import UnstaffedAlerts
 from chat_server.chat.context import ChatContext, PushMemory
-from chat_server.chat.duty import DutyBoard
+from chat_server.chat.duty import Desks, DutyBoard
 from chat_server.chat.models import Chat, ChatState
 from chat_server.chat.routing import choose_staff
 from chat_server.chat.views import Views
@@ -32,6 +33,7 @@ class Dispatcher:
     def __init__(self, ctx: ChatContext, duty: DutyBoard, views: Views, memory: PushMemory) -> None:
         self.ctx = ctx
         self.duty = duty
+        self.alerts = UnstaffedAlerts(ctx, duty)
         self.views = views
         self.memory = memory
         self._lock = asyncio.Lock()
@@ -45,7 +47,9 @@ class Dispatcher:
             now = self.ctx.clock.now()
             queue = await self.ctx.store.queue()
             if queue:
-                await self._assign(queue, await self.ctx.roster.shifts(now), now)
+                shifts = await self.ctx.roster.shifts(now)
+                await self._assign(queue, shifts, now)
+                await self.alerts.check(shifts, now)
             await self._push_queue()
             await self.push_roster()
 
@@ -61,6 +65,7 @@ class Dispatcher:
         desks = await self.duty.desks(shifts, now)
         if not desks.candidates:
             return
+        queue = [c for c in queue if not await self._return(c, desks, shifts, now)]
         for chat in queue:
             for _attempt in range(ASSIGN_ATTEMPTS):
                 if not any(c.load < c.max_chats for c in desks.candidates.values()):
@@ -84,6 +89,23 @@ class Dispatcher:
                 if current is None or current.state is not ChatState.WAITING:
                     break
                 desks = await self.duty.desks(shifts, now)
+
+    async def _return(self, chat: Chat, desks: Desks, shifts: list[Shift], now: datetime) -> bool:
+        """Give a requeued chat back to the member who lost it, if they answer again and have room."""
+        member = desks.candidates.get(chat.returns_to) if chat.returns_to is not None else None
+        if member is None or member.load >= member.max_chats:
+            return False
+        shift = shift_of(shifts, member.staff_id, now)
+        assigned = await self.ctx.store.assign_chat(
+            chat.chat_id, member.staff_id, member.max_chats, shift.shift_id if shift else None, now
+        )
+        if assigned is None:
+            return False
+        desks.took(member.staff_id)
+        self.memory.positions.pop(assigned.chat_id, None)
+        self.memory.desks.pop(assigned.chat_id, None)
+        await self.announce_assignment(assigned)
+        return True
 
     async def announce_assignment(self, chat: Chat) -> None:
         assert chat.staff_id is not None

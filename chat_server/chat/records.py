@@ -43,6 +43,7 @@ class SessionRepository:
                         visitor_messages=record.visitor_messages,
                         staff_messages=record.staff_messages,
                         shift_id=record.shift_id,
+                        waited_unstaffed=record.unstaffed,
                     )
                 )
                 await session.flush()
@@ -50,7 +51,7 @@ class SessionRepository:
                 part = Rollup()
                 part.add_session(
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
-                    record.wait_seconds, record.duration_seconds, record.topics,
+                    record.wait_seconds, record.duration_seconds, record.topics, record.unstaffed,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

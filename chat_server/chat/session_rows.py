@@ -40,6 +40,7 @@ def session_record(chat: Chat, topics: tuple[str, ...], now: datetime, resolutio
         staff_messages=chat.staff_messages,
         shift_id=chat.shift_id,
         topics=topics,
+        unstaffed=chat.unstaffed,
     )
 
 

@@ -19,8 +19,10 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    false,
     func,
     insert,
+    inspect,
     literal_column,
     or_,
     select,
@@ -71,12 +73,15 @@ async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
 def rebuild_rollups(conn: Connection) -> Rollup:
     """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check)."""
     part = Rollup()
+    # Migration 0004 runs this before the flag's column exists (0007): then no row has the flag.
+    flagged = any(c["name"] == "waited_unstaffed" for c in inspect(conn).get_columns("chat_sessions"))
     rows = conn.execute(select(
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
+        ChatSessionRow.waited_unstaffed if flagged else false(),
     ))
-    for started_at, outcome, language, wait, duration in rows:
-        part.add_session(started_at, outcome, language, wait, duration)
+    for started_at, outcome, language, wait, duration, unstaffed in rows:
+        part.add_session(started_at, outcome, language, wait, duration, unstaffed=bool(unstaffed))
     topics = conn.execute(
         select(ChatSessionRow.started_at, SessionTopic.topic_code)
         .join(SessionTopic, SessionTopic.session_id == ChatSessionRow.id)
@@ -209,10 +214,12 @@ class ReportRepository:
             in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
             sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
-                       ChatSessionRow.duration_seconds).where(in_raw)
+                       ChatSessionRow.duration_seconds, ChatSessionRow.waited_unstaffed).where(in_raw)
             )
-            for outcome, language, wait, duration in sessions:
+            for outcome, language, wait, duration, unstaffed in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
+                if unstaffed:
+                    counts[(rollup.FLAG, rollup.UNSTAFFED)] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
@@ -275,6 +282,8 @@ class ReportRepository:
                 "answered_per_shift": round(answered / held, 1) if held else None,
             },
             "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
+            # Visitors who waited while nobody was checked in (staff and managers were alerted): a count only.
+            "waited_unstaffed": counts[(rollup.FLAG, rollup.UNSTAFFED)],
             "ratings": {
                 "count": rated,
                 "by_rating": {str(r): int(ratings.get(r, 0)) for r in RATINGS},

@@ -35,6 +35,8 @@ MONDAY_HOUR_OF_EPOCH = 72
 OUTCOMES = tuple(o.value for o in Outcome)
 DAY, MONTH, YEAR = "d", "m", "y"
 LANGUAGE, TOPIC = "language", "topic"
+# Counted flags of a session: FLAG × UNSTAFFED counts the visitors who waited while nobody was checked in.
+FLAG, UNSTAFFED = "flag", "unstaffed"
 WAIT, DURATION = "wait", "duration"
 
 
@@ -92,7 +94,7 @@ class Rollup:
 
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
-        topics: Iterable[str] = (),
+        topics: Iterable[str] = (), unstaffed: bool = False,
     ) -> None:
         """Count one session row (started_at naive UTC, as stored)."""
         minute = minute_of(started_at)
@@ -101,6 +103,8 @@ class Rollup:
         periods = _periods(day_of_minute(minute))
         for grain, period in periods:
             self.counts[(grain, period, LANGUAGE, language)] += 1
+            if unstaffed:
+                self.counts[(grain, period, FLAG, UNSTAFFED)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1

@@ -161,6 +161,8 @@ class Figures(Reply):
     duration_seconds: Durations
     shifts: Shifts
     closed_share: float | None
+    # Visitors who waited while nobody was checked in (a count only).
+    waited_unstaffed: Count
     ratings: Ratings
 
 

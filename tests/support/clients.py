@@ -13,7 +13,7 @@ import socketio
 VISITOR_EVENTS = ("chat:state", "queue:position", "message:new", "typing", "chat:ended")
 STAFF_EVENTS = (
     "chat:assigned", "message:new", "typing", "chat:presence", "chat:ended",
-    "chat:removed", "queue:update", "duty:state", "duty:warning", "staff:resync", "duty:roster",
+    "chat:removed", "queue:update", "duty:state", "duty:warning", "staff:resync", "duty:roster", "duty:alert",
 )
 
 
