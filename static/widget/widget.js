@@ -134,7 +134,8 @@ function render() {
   if (phase === "intro") {
     // A shift runs but nobody answers: say so before the visitor starts (docs/protocol.md, Availability).
     const unstaffed = unstaffedNow();
-    if (unstaffed) view.setText("intro-unstaffed", `${t("widget.unstaffed.intro")} ${expectedText(app.status.expected_at)}`);
+    const expected = app.status.expected_at ? ` ${expectedText(app.status.expected_at)}` : "";
+    if (unstaffed) view.setText("intro-unstaffed", `${t("widget.unstaffed.intro")}${expected}`);
     $("intro-unstaffed").hidden = !unstaffed;
   }
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
@@ -218,7 +219,7 @@ function renderDesk(waiting) {
   const alternatives = Array.isArray(desk.alternatives) ? desk.alternatives : [];
   let text;
   if (desk.policy === "unstaffed") {
-    text = `${t("widget.desk.unstaffed")} ${expectedText(desk.speaker_from)}`;
+    text = desk.speaker_from ? `${t("widget.desk.unstaffed")} ${expectedText(desk.speaker_from)}` : t("widget.desk.unstaffed");
   } else if (desk.policy === "wait" && desk.speaker_from) {
     const time = new Intl.DateTimeFormat(localeFor(app.lang), { hour: "2-digit", minute: "2-digit" }).format(
       new Date(desk.speaker_from),
