@@ -202,3 +202,39 @@ async def test_alerts_reach_a_console_in_a_background_tab(
         await page.clock.run_for(31000)
         assert await page.evaluate("window.__tones") > after_message
         await page.screenshot(path=screenshots / "duty-background-1-unread.png")
+
+
+async def test_notification_permission_is_asked_once_at_check_in_and_kept_on_the_server(
+    tmp_path: Path, browser: Browser
+) -> None:
+    from tests.support.http import Http
+
+    async with scene("duty-permission", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")
+        context = await s.context()
+        await context.add_init_script("""
+            window.__asked = 0; let state = "default";
+            window.Notification = class { constructor() {} static get permission() { return state; }
+                static async requestPermission() { window.__asked += 1; state = "granted"; return state; } };
+        """)
+        page = await context.new_page()
+        await console_login(page, s.live, "aino", check_in=False)
+        assert await page.evaluate("window.__asked") == 0  # not at sign-in: at check-in
+        saved = page.expect_response(lambda r: r.url.endswith("/api/account/alerts") and r.request.method == "PATCH")
+        async with saved:
+            await page.click("#check-in")
+        assert await page.evaluate("window.__asked") == 1
+        async with Http(s.live) as http:
+            await http.login("aino")
+            assert (await http.get("/api/account/alerts")).body["permission_asked"] is True
+        # Another browser of the same account is not asked again.
+        other = await (await s.context()).new_page()
+        await other.add_init_script("window.__asked = 0; window.Notification = class { "
+                                    "static get permission() { return 'default'; } "
+                                    "static async requestPermission() { window.__asked += 1; return 'default'; } };")
+        await console_login(other, s.live, "aino", check_in=False)
+        await other.click("#check-out")
+        await expect(other.locator("#check-in")).to_be_enabled()
+        await other.click("#check-in")
+        await expect(other.locator("#duty-available")).to_have_text("Yes")
+        assert await other.evaluate("window.__asked") == 0

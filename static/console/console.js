@@ -613,7 +613,8 @@ function showReconnected() {
   const text = t("console.reconnected.text");
   $("reconnected-text").textContent = text;
   $("reconnected").hidden = false;
-  $("reconnected-ok").focus();
+  // role="alert" announces it; focus moves only when it takes nothing from a reply being typed.
+  if (!isTyping()) $("reconnected-ok").focus();
   reconnectedAlert(text);
 }
 
