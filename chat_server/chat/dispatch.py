@@ -48,28 +48,30 @@ class Dispatcher:
             queue = await self.ctx.store.queue()
             if queue:
                 shifts = await self.ctx.roster.shifts(now)
-                await self._assign(queue, shifts, now)
-                await self.alerts.check(shifts, now)
+                if not await self._assign(queue, shifts, now):
+                    # Nobody answers: a visitor waiting for nobody must not go unnoticed.
+                    await self.alerts.check(shifts, now)
             await self._push_queue()
             await self.push_roster()
 
-    async def _assign(self, queue: list[Chat], shifts: list[Shift], now: datetime) -> None:
+    async def _assign(self, queue: list[Chat], shifts: list[Shift], now: datetime) -> bool:
         """Give each queued chat, front first, to a free member who speaks its language.
 
         A chat nobody free speaks stays where it is, and the chats behind it that
         others can answer go ahead; among chats competing for the same members the
         order of arrival holds. The store checks capacity, language and that the chat
         still waits in one atomic step; a refusal means another worker got there first.
+        Answers whether anyone answers at all (a candidate on duty).
         """
         store = self.ctx.store
         desks = await self.duty.desks(shifts, now)
         if not desks.candidates:
-            return
+            return False
         queue = [c for c in queue if not await self._return(c, desks, shifts, now)]
         for chat in queue:
             for _attempt in range(ASSIGN_ATTEMPTS):
                 if not any(c.load < c.max_chats for c in desks.candidates.values()):
-                    return
+                    return True
                 choice = choose_staff(desks.members(chat.language))
                 if choice is None:
                     break
@@ -89,6 +91,7 @@ class Dispatcher:
                 if current is None or current.state is not ChatState.WAITING:
                     break
                 desks = await self.duty.desks(shifts, now)
+        return True
 
     async def _return(self, chat: Chat, desks: Desks, shifts: list[Shift], now: datetime) -> bool:
         """Give a requeued chat back to the member who lost it, if they answer again and have room."""
