@@ -83,6 +83,14 @@ async def test_a_shift_with_nobody_checked_in_is_unstaffed_and_alerts_staff_and_
     await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["service.information"]})
     rows = await duty.session_rows()
     assert [r["waited_unstaffed"] for r in rows] == [True]
+    # Counted in reports (a count only), and in the CSV.
+    today = duty.clock.now().astimezone(duty.settings.organisation.zone).date().isoformat()
+    async with Http(duty) as http:
+        await http.login("mira")
+        report = (await http.get(f"/api/reports?from={today}&to={today}&small_numbers=off")).body
+        assert report["period"]["waited_unstaffed"] == 1
+        csv = (await http.get(f"/api/reports/export.csv?from={today}&to={today}&small_numbers=off")).text
+        assert "waited_unstaffed,,sessions,1" in csv
 
 
 async def test_nobody_rostered_is_closed_with_the_next_opening(duty: Live) -> None:
