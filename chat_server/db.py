@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     event,
     false,
+    true,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -71,6 +72,18 @@ class RecoveryCode(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
 
 
+class StaffAlertPrefs(Base):
+    """How a member's console alerts them, kept per account (no row: the defaults, all on)."""
+
+    __tablename__ = "staff_alert_prefs"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    sound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    desktop: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The browser's notification permission was asked once (at a check-in).
+    permission_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
 class AuthSession(Base):
     __tablename__ = "auth_sessions"
 
@@ -118,6 +131,8 @@ class ChatSessionRow(Base):
     answered_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     switched_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     left_for_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The visitor waited while nobody was checked in (the staff and managers were alerted).
+    waited_unstaffed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Covers the report's reads of the partial days at the ends of a range.

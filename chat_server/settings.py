@@ -125,6 +125,8 @@ class ChatSettings(_Section):
     queue_preview_chars: int = Field(80, ge=0, le=500)
     visitor_grace_seconds: float = Field(120, gt=0)
     staff_grace_seconds: float = Field(30, gt=0)
+    unstaffed_queue: bool = True
+    unstaffed_alert_seconds: float = Field(0, ge=0, le=24 * 3600)
     default_max_chats: int = Field(3, ge=1, le=50)
     wrapup_seconds: float = Field(600, gt=0)
     default_chat_seconds: float = Field(600, gt=0)

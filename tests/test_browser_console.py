@@ -183,10 +183,9 @@ async def test_manager_edits_canned_responses_alerts_and_shifts(
         await expect(editor).to_be_hidden()
         await expect(page.locator("#canned-manage-open")).to_be_focused()
 
-        # Alerts: opt in; a new chat gives a tone and a notification with the pseudonym only.
-        await page.check("#alerts-toggle")
+        # Alerts are on by default; a new chat gives a tone and a notification with the pseudonym only.
+        await expect(page.locator("#alerts-toggle")).to_be_checked()
         await expect(page.locator("#alerts-status")).to_contain_text("desktop notification")
-        assert await page.evaluate("localStorage.getItem('dutychat.console.alerts')") == "on"
         visitor = await s.live.visitor()
         await visitor.start("en")
         await expect(page.get_by_role("tab")).to_have_count(1)
@@ -196,11 +195,17 @@ async def test_manager_edits_canned_responses_alerts_and_shifts(
         assert await page.evaluate("window.__tones") >= 1
         await page.screenshot(path=screenshots / "console-manager-2-alerts-shifts.png")
 
-        # The choice is remembered after a reload; turning it off stops the alerts.
+        # Turned off, the choice is kept on the server for the account (every browser) and stops the alerts.
+        saved = page.expect_response(lambda r: r.url.endswith("/api/account/alerts") and r.request.method == "PATCH")
+        async with saved:
+            await page.uncheck("#alerts-toggle")
+        async with Http(s.live) as http:
+            await http.login("mona")
+            prefs = (await http.get("/api/account/alerts")).body
+        assert (prefs["sound"], prefs["desktop"]) == (False, False)
         await page.reload()
-        await expect(page.locator("#alerts-toggle")).to_be_checked()
-        await page.uncheck("#alerts-toggle")
-        assert await page.evaluate("localStorage.getItem('dutychat.console.alerts')") is None
+        await expect(page.locator("#desk-view")).to_be_visible()
+        await expect(page.locator("#alerts-toggle")).not_to_be_checked()
         second = await s.live.visitor()
         await second.start("en")
         await expect(page.get_by_role("tab")).to_have_count(2)

@@ -135,6 +135,8 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.DUTY_ROSTER, "duty_roster", events.duty_roster(ROSTER), set()),
     ("staff", events.QUEUE_UPDATE, "queue_update", events.queue_update(ENTRIES), set()),
     ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0), set()),
+    ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0, T0, events.RECONNECTED), {"reason"}),
+    ("staff", events.DUTY_ALERT, "unstaffed_alert", events.unstaffed_alert(chat(ChatState.WAITING), True), set()),
     ("staff", events.STAFF_RESYNC, "staff_resync", events.staff_resync(), set()),
     ("staff", events.DUTY_WARNING, "shift_ended_warning", events.shift_ended_warning("c_1"), set()),
 ]
@@ -153,6 +155,7 @@ def test_builder_keys_match_the_document(
 def test_nested_objects_match_the_document() -> None:
     assert set(ENTRIES[0]) == shared_object("QueueEntry")
     assert set(DESK) == shared_object("Desk")
+    assert set(events.duty_state(True, T0)) == shared_object("DutyState")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
     assert set(STAFF_VIEW["messages"][0]) == shared_object("Message")
     sync = re.search(r"```json\n(\{\n  \"ok\": true,.*?)```", section("`staff:sync`"), re.S)
@@ -183,12 +186,12 @@ def constants() -> dict[str, str]:
 CLIENT_EVENTS = {
     events.CHAT_START, events.CHAT_RESUME, events.MESSAGE_SEND, events.TYPING_SET, events.MESSAGES_FETCH,
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
-    events.CHAT_BLOCK, events.CHAT_LANGUAGE,
+    events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
-    events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE,
+    events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
 }
 
 

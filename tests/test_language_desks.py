@@ -240,9 +240,11 @@ async def test_status_and_schedule_carry_each_language_desk(live: Live) -> None:
         assert (await reply.json())["desks"]["fi"]["answered"] is True
 
 
-async def test_with_nobody_on_duty_the_chat_waits_without_a_desk(live: Live) -> None:
+async def test_with_nobody_on_duty_the_chat_waits_with_the_unstaffed_desk(live: Live) -> None:
     await live.add_staff("aino", alias="Aino", languages=("fi", "en"))
     await live.staff("aino", check_in=False)  # on shift, not checked in
     visitor = await live.visitor()
     chat = (await visitor.start("th"))["chat"]
-    assert chat["state"] == "waiting" and "desk" not in chat
+    # Not a matter of language: nobody answers at all, and the visitor is told so.
+    assert chat["state"] == "waiting"
+    assert chat["desk"] == {"policy": "unstaffed", "alternatives": [], "speaker_from": None}

@@ -91,6 +91,12 @@ class RecordingNotifier:
     async def staff_duty_warning(self, staff_id: int, payload: events.DutyWarning) -> None:
         await self._record("staff_duty_warning", staff_id, payload)
 
+    async def staff_duty_alert(self, staff_id: int, payload: events.DutyAlert) -> None:
+        await self._record("staff_duty_alert", staff_id, payload)
+
+    async def managers_duty_alert(self, payload: events.DutyAlert) -> None:
+        await self._record("managers_duty_alert", None, payload)
+
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
         await self._record("all_staff_duty_roster", None, payload)
 
@@ -231,7 +237,7 @@ async def test_hand_over_at_shift_end(world: World) -> None:
     assert world.notifier.sent("staff_chat_assigned", leo.id)[-1]["chat_id"] == chat_id
     # Aino's shift is over: checked out and told.
     assert world.notifier.sent("staff_duty_state", aino.id)[-1] == {
-        "available": False, "on_shift": False, "shift_ends_at": None,
+        "available": False, "on_shift": False, "shift_ends_at": None, "paused_since": None,
     }
 
 

@@ -144,6 +144,13 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
 
         # One's own account and the sign-in steps.
         await staff.get("/api/account")
+        assert (await staff.get("/api/account/alerts")).body == {"sound": True, "desktop": True,
+                                                                 "permission_asked": False}
+        changed = await staff.call("PATCH", "/api/account/alerts", {"sound": False}, status=200)
+        assert changed.body == {"sound": False, "desktop": True, "permission_asked": False}
+        await staff.call("PATCH", "/api/account/alerts", {"sound": "no"}, status=400)
+        await staff.call("PATCH", "/api/account/alerts", {"volume": 3}, status=400)
+        assert (await staff.get("/api/account/alerts")).body["sound"] is False  # bad input changed nothing
         setup = (await staff.call("POST", "/api/account/totp", status=201)).body
         await staff.call("POST", "/api/account/totp/confirm", {"code": "12345x"}, status=401)
         totp = pyotp.TOTP(setup["secret"])

@@ -171,13 +171,16 @@ async def test_public_schedule_and_status_leak_no_names(live: Live) -> None:
             assert reply.status == 200, reply.text
             texts.append(reply.text)
         status = (await anonymous.get("/api/status")).body
-    assert status["open"] is True  # Kirsikka's shift covers now: there is something to leak
+    # Kirsikka's shift covers now (nobody checked in): there is something to leak.
+    assert status["availability"] == "unstaffed"
     for text in texts:
         lowered = text.lower()
         for account in (boss, kirsikka, lumikki):
             for value in (account.username, account.alias, account.display_name, f"note for {account.alias}"):
                 assert value.lower() not in lowered, (value, text)
-        assert "staff" not in lowered and "alias" not in lowered
+        # "unstaffed" is a documented availability (and its setting), not a member's data.
+        words = lowered.replace("unstaffed", "")
+        assert "staff" not in words and "alias" not in words
 
 
 # ----------------------------------------------------------------- slot lifecycle
@@ -464,10 +467,11 @@ async def test_status_and_schedule_come_from_assigned_shifts_only(live: Live) ->
             reply = await anonymous.get(f"/api/schedule?days={bad}")
             assert (reply.status, reply.code) == (400, "invalid_request"), bad
 
-        # During the assigned shift the chat is open.
+        # During the assigned shift, with nobody checked in, nobody is answering: not "open".
         live.clock.move(timedelta(hours=4, minutes=30))  # 14:30 local
         status = (await anonymous.get("/api/status")).body
-        assert status["open"] is True and status["next_opening"] is None
+        assert status["open"] is False and status["availability"] == "unstaffed"
+        assert status["next_opening"] is None
 
 
 async def test_status_opening_hours_merge_and_split_at_midnight(live: Live) -> None:

@@ -53,7 +53,7 @@ async def test_overlapping_shifts_hand_over_and_close(tmp_path: Path) -> None:
     try:
         await server.wait_ready()
         async with aiohttp.ClientSession() as http:
-            assert (await status(http, server.url))["open"] is True
+            assert (await status(http, server.url))["availability"] == "unstaffed"
             anna = StaffMember(server.url, await login(server.url, "anna", PASSWORD))
             bert = StaffMember(server.url, await login(server.url, "bert", PASSWORD))
             visitor = Visitor(server.url)

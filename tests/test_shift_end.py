@@ -182,7 +182,7 @@ async def test_duty_state_is_pushed_when_a_shift_starts_and_ends(live: Live) -> 
     later = await add_shift(live, anna.id, now + timedelta(hours=2), now + timedelta(hours=4))
     a = await live.staff("anna")
     assert (await a.call("staff:sync", {}))["duty"] == {
-        "available": True, "on_shift": True, "shift_ends_at": iso(first.ends_at)}
+        "available": True, "on_shift": True, "shift_ends_at": iso(first.ends_at), "paused_since": None}
 
     await move(live, timedelta(minutes=31))
     ended = await a.wait_for("duty:state", lambda d: d["on_shift"] is False)

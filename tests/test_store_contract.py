@@ -226,7 +226,7 @@ async def test_requeue_puts_chat_at_the_front(store: ChatStore) -> None:
     assert await store.requeue("c1", T1) is None  # waiting, not active
     assert await store.requeue("nope", T1) is None
     back = await store.requeue("c0", T2)
-    assert back == replace(chat(0), shift_id=5, first_assigned_at=T1)
+    assert back == replace(chat(0), shift_id=5, first_assigned_at=T1, returns_to=7)
     assert back.state is ChatState.WAITING and back.staff_id is None and back.assigned_at is None  # type: ignore[union-attr]
     assert ids(await store.queue()) == ["c0", "c1", "c2"]
     assert await store.requeue("c0", T2) is None
@@ -1191,3 +1191,108 @@ async def test_redis_login_keys_expire(rstore: RedisChatStore, redis_url: str) -
         assert len(keys) == 1 and 0 < await client.ttl(keys[0]) <= 60
     finally:
         await client.aclose()
+
+
+# --- breaks, lost connections and unanswered waits (issue: duty you can trust) -----------------
+
+
+async def test_a_break_needs_a_check_in_keeps_its_start_and_ends_with_check_out(store: ChatStore) -> None:
+    await store.staff_connected(7, "Aino", 3)
+    assert await store.set_paused(7, True, T0) is None  # not checked in
+    await store.set_available(7, True, T0)
+    paused = await store.set_paused(7, True, T1)
+    assert paused is not None and paused.paused_at == T1
+    again = await store.set_paused(7, True, T2)
+    assert again is not None and again.paused_at == T1  # a running break keeps its start
+    resumed = await store.set_paused(7, False, T2)
+    assert resumed is not None and resumed.paused_at is None
+    await store.set_paused(7, True, T2)
+    out = await store.set_available(7, False, T2)
+    assert out is not None and out.paused_at is None and not out.dropped
+    assert await store.set_paused(7, True, T2) is None
+
+
+async def test_no_chat_reaches_a_member_on_a_break(store: ChatStore) -> None:
+    for n in range(3):
+        await store.create_chat(chat(n))
+    for staff_id in (7, 8):
+        await store.staff_connected(staff_id, f"S{staff_id}", 3)
+        await store.set_available(staff_id, True, T0)
+    await store.set_paused(7, True, T0)
+    assert await store.assign_chat("c0", 7, 3, None, T1) is None
+    assert await store.assign_next(7, 3, None, T1) is None
+    assert ids(await store.queue()) == ["c0", "c1", "c2"]
+    # A transfer to a member on a break is refused too.
+    held = await store.assign_chat("c0", 8, 3, None, T1)
+    assert held is not None
+    assert await store.transfer("c0", 8, 7, 3, T1) is None
+    await store.set_paused(7, False, T1)
+    assert (await store.transfer("c0", 8, 7, 3, T1)) is not None
+
+
+async def test_a_break_and_an_assignment_race_across_workers(store: ChatStore, workers: Workers) -> None:
+    a, b = await workers(2)
+    for n in range(20):
+        await store.create_chat(chat(n))
+    await a.staff_connected(7, "Aino", 50)
+    await a.set_available(7, True, T0)
+    # One worker assigns chat after chat while the other starts a break: none after the break.
+
+    async def assign_all() -> list[str]:
+        got = []
+        for n in range(20):
+            taken = await a.assign_chat(f"c{n}", 7, 50, None, T1)
+            if taken is not None:
+                got.append(taken.chat_id)
+            await asyncio.sleep(0)
+        return got
+
+    async def pause() -> None:
+        await asyncio.sleep(0)
+        await b.set_paused(7, True, T1)
+
+    got, _ = await asyncio.gather(assign_all(), pause())
+    presence = next(p for p in await store.presences() if p.staff_id == 7)
+    assert presence.paused_at == T1
+    # After the break began nothing more was taken: what was taken is a prefix, the rest still waits.
+    assert got == [f"c{n}" for n in range(len(got))]
+    assert ids(await store.queue()) == [f"c{n}" for n in range(len(got), 20)]
+    assert await a.assign_chat("c19", 7, 50, None, T2) is None
+
+
+async def test_a_lost_connection_check_out_is_marked_dropped_and_any_other_clears_it(store: ChatStore) -> None:
+    await store.staff_connected(7, "Aino", 3)
+    await store.set_available(7, True, T0)
+    dropped = await store.set_available(7, False, T1, dropped=True)
+    assert dropped is not None and dropped.dropped and not dropped.available
+    assert next(p for p in await store.presences() if p.staff_id == 7).dropped
+    back = await store.set_available(7, True, T2)
+    assert back is not None and not back.dropped
+    await store.set_available(7, False, T2, dropped=True)
+    chosen = await store.set_available(7, False, T2)  # a deliberate check-out
+    assert chosen is not None and not chosen.dropped
+
+
+async def test_a_requeued_chat_remembers_its_member_until_assigned(store: ChatStore) -> None:
+    await store.create_chat(chat(0))
+    await store.assign_chat("c0", 7, 3, None, T1)
+    back = await store.requeue("c0", T2)
+    assert back is not None and back.returns_to == 7
+    stored = await store.get_chat("c0")
+    assert stored is not None and stored.returns_to == 7
+    again = await store.assign_chat("c0", 8, 3, None, T2)
+    assert again is not None and again.returns_to is None
+
+
+async def test_a_waiting_chat_is_marked_unstaffed_once_across_workers(store: ChatStore, workers: Workers) -> None:
+    await store.create_chat(chat(0))
+    a, b = await workers(2)
+    marks = await asyncio.gather(*[(a if n % 2 else b).mark_unstaffed("c0") for n in range(10)])
+    assert sorted(marks) == [False] * 9 + [True]
+    stored = await store.get_chat("c0")
+    assert stored is not None and stored.unstaffed
+    assert await store.mark_unstaffed("nope") is False
+    await store.assign_chat("c0", 7, 3, None, T1)
+    await store.create_chat(chat(1))
+    await store.assign_chat("c1", 7, 3, None, T1)
+    assert await store.mark_unstaffed("c1") is False  # only a waiting chat

@@ -8,8 +8,9 @@ import logging
 from datetime import datetime
 
 from chat_server.chat import events
+from chat_server.chat.alerts import UnstaffedAlerts
 from chat_server.chat.context import ChatContext, PushMemory
-from chat_server.chat.duty import DutyBoard
+from chat_server.chat.duty import Desks, DutyBoard
 from chat_server.chat.models import Chat, ChatState
 from chat_server.chat.routing import choose_staff
 from chat_server.chat.views import Views
@@ -32,6 +33,7 @@ class Dispatcher:
     def __init__(self, ctx: ChatContext, duty: DutyBoard, views: Views, memory: PushMemory) -> None:
         self.ctx = ctx
         self.duty = duty
+        self.alerts = UnstaffedAlerts(ctx, duty)
         self.views = views
         self.memory = memory
         self._lock = asyncio.Lock()
@@ -45,26 +47,31 @@ class Dispatcher:
             now = self.ctx.clock.now()
             queue = await self.ctx.store.queue()
             if queue:
-                await self._assign(queue, await self.ctx.roster.shifts(now), now)
+                shifts = await self.ctx.roster.shifts(now)
+                if not await self._assign(queue, shifts, now):
+                    # Nobody answers: a visitor waiting for nobody must not go unnoticed.
+                    await self.alerts.check(shifts, now)
             await self._push_queue()
             await self.push_roster()
 
-    async def _assign(self, queue: list[Chat], shifts: list[Shift], now: datetime) -> None:
+    async def _assign(self, queue: list[Chat], shifts: list[Shift], now: datetime) -> bool:
         """Give each queued chat, front first, to a free member who speaks its language.
 
         A chat nobody free speaks stays where it is, and the chats behind it that
         others can answer go ahead; among chats competing for the same members the
         order of arrival holds. The store checks capacity, language and that the chat
         still waits in one atomic step; a refusal means another worker got there first.
+        Answers whether anyone answers at all (a candidate on duty).
         """
         store = self.ctx.store
         desks = await self.duty.desks(shifts, now)
         if not desks.candidates:
-            return
+            return False
+        queue = [c for c in queue if not await self._return(c, desks, shifts, now)]
         for chat in queue:
             for _attempt in range(ASSIGN_ATTEMPTS):
                 if not any(c.load < c.max_chats for c in desks.candidates.values()):
-                    return
+                    return True
                 choice = choose_staff(desks.members(chat.language))
                 if choice is None:
                     break
@@ -84,6 +91,24 @@ class Dispatcher:
                 if current is None or current.state is not ChatState.WAITING:
                     break
                 desks = await self.duty.desks(shifts, now)
+        return True
+
+    async def _return(self, chat: Chat, desks: Desks, shifts: list[Shift], now: datetime) -> bool:
+        """Give a requeued chat back to the member who lost it, if they answer again and have room."""
+        member = desks.candidates.get(chat.returns_to) if chat.returns_to is not None else None
+        if member is None or member.load >= member.max_chats:
+            return False
+        shift = shift_of(shifts, member.staff_id, now)
+        assigned = await self.ctx.store.assign_chat(
+            chat.chat_id, member.staff_id, member.max_chats, shift.shift_id if shift else None, now
+        )
+        if assigned is None:
+            return False
+        desks.took(member.staff_id)
+        self.memory.positions.pop(assigned.chat_id, None)
+        self.memory.desks.pop(assigned.chat_id, None)
+        await self.announce_assignment(assigned)
+        return True
 
     async def announce_assignment(self, chat: Chat) -> None:
         assert chat.staff_id is not None

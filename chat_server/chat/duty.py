@@ -6,18 +6,35 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.models import StaffPresence
 from chat_server.chat.routing import Candidate, desk_members, speaker_from, speakers
 from chat_server.settings import ChatSettings
-from roster.schedule import Shift, shift_of
+from roster.schedule import Shift, is_open, next_opening, shift_of
 
 # How long the languages of the staff (for transfers and hand-overs) are cached.
 STAFF_LANGUAGES_SECONDS = 30.0
 
 LanguageLoader = Callable[[], Awaitable[dict[int, tuple[str, ...]]]]
+
+
+def availability(shifts: list[Shift], answering: bool, now: datetime) -> str:
+    """What a visitor is told of the service now (docs/protocol.md, Availability).
+
+    "open": a member on shift is checked in, connected and not on a break; "unstaffed": a shift
+    covers now but nobody answers; "closed": no shift covers now.
+    """
+    if answering:
+        return events.AVAILABILITY_OPEN
+    return events.AVAILABILITY_UNSTAFFED if is_open(shifts, now) else events.AVAILABILITY_CLOSED
+
+
+def next_expected(shifts: list[Shift], now: datetime) -> datetime | None:
+    """When someone is next expected while nobody answers: the start of the next shift after now."""
+    return next_opening(shifts, now)
 
 
 @dataclass(slots=True)
@@ -47,9 +64,12 @@ class Desks:
     def desk(self, language: str) -> events.DeskView | None:
         """What a waiting visitor is told when nobody on duty speaks their language (None when someone does).
 
-        With nobody on duty at all it is not a matter of language: the chat waits for whoever comes.
+        With nobody answering at all (a shift runs, nobody is checked in and free of a break) it is
+        not a matter of language: the desk says so ("unstaffed"), with when someone is next expected.
         """
-        if self.answered(language) or not self.candidates:
+        if not self.candidates:
+            return events.desk_view(events.DESK_UNSTAFFED, [], next_expected(self.shifts, self.now))
+        if self.answered(language):
             return None
         policy = self.settings.no_speaker_policy(language)
         if policy.when == "anyone":
@@ -74,13 +94,21 @@ class DutyBoard:
         return next((p for p in await self.ctx.store.presences() if p.staff_id == staff_id), None)
 
     async def candidates(self, shifts: list[Shift], now: datetime) -> dict[int, Candidate]:
-        """Members on a shift now (not counting early check-in), checked in and connected."""
+        """Members on a shift now (not counting early check-in), checked in, connected, not on a break."""
         on_duty = {s.staff_id for s in shifts if s.covers(now)}
         loads = await self.ctx.store.staff_loads()
         return {
             p.staff_id: Candidate(p.staff_id, loads.get(p.staff_id, 0), p.max_chats, p.last_chat_at)
             for p in await self.ctx.store.presences()
-            if p.available and p.sockets > 0 and p.staff_id in on_duty
+            if p.available and p.sockets > 0 and p.staff_id in on_duty and p.paused_at is None
+        }
+
+    async def on_break(self, shifts: list[Shift], now: datetime) -> dict[int, StaffPresence]:
+        """Members on a shift now, checked in and connected, on a break."""
+        on_duty = {s.staff_id for s in shifts if s.covers(now)}
+        return {
+            p.staff_id: p for p in await self.ctx.store.presences()
+            if p.available and p.sockets > 0 and p.staff_id in on_duty and p.paused_at is not None
         }
 
     async def desks(self, shifts: list[Shift] | None = None, now: datetime | None = None) -> Desks:
@@ -115,20 +143,35 @@ class DutyBoard:
         return self._staff_languages
 
     async def roster_view(self) -> list[events.RosterEntry]:
-        """Who is on duty now (on shift, checked in, connected), with free places: for transfers."""
+        """Who is on duty now (on shift, checked in, connected), with free places: for transfers.
+
+        Members on a break are listed too, with `paused_since` and no free place.
+        """
         now = self.ctx.clock.now()
-        candidates = await self.candidates(await self.ctx.roster.shifts(now), now)
-        languages = await self.staff_languages() if candidates else {}
+        shifts = await self.ctx.roster.shifts(now)
+        candidates = await self.candidates(shifts, now)
+        paused = await self.on_break(shifts, now)
+        loads = await self.ctx.store.staff_loads() if paused else {}
+        languages = await self.staff_languages() if candidates or paused else {}
         aliases = {p.staff_id: p.alias for p in await self.ctx.store.presences()}
-        return [
+        entries = [
             events.roster_entry(
                 c.staff_id, aliases.get(c.staff_id, ""), languages.get(c.staff_id, ()), c.max_chats, c.load
             )
-            for c in sorted(candidates.values(), key=lambda c: (aliases.get(c.staff_id, ""), c.staff_id))
+            for c in candidates.values()
+        ] + [
+            events.roster_entry(
+                p.staff_id, p.alias, languages.get(p.staff_id, ()), p.max_chats, loads.get(p.staff_id, 0), p.paused_at
+            )
+            for p in paused.values()
         ]
+        return sorted(entries, key=lambda e: (e["alias"], e["staff_id"]))
 
-    async def duty_view(self, staff_id: int) -> events.DutyState:
+    async def duty_view(self, staff_id: int, reason: Literal["reconnected"] | None = None) -> events.DutyState:
         now = self.ctx.clock.now()
         shift = shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early)
         presence = await self.presence(staff_id)
-        return events.duty_state(bool(presence and presence.available), shift.ends_at if shift else None)
+        return events.duty_state(
+            bool(presence and presence.available), shift.ends_at if shift else None,
+            presence.paused_at if presence else None, reason,
+        )

@@ -32,6 +32,8 @@ CHAT_LANGUAGE: Final = "chat:language"
 STAFF_SYNC: Final = "staff:sync"
 DUTY_CHECK_IN: Final = "duty:check_in"
 DUTY_CHECK_OUT: Final = "duty:check_out"
+DUTY_PAUSE: Final = "duty:pause"
+DUTY_RESUME: Final = "duty:resume"
 CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
 
@@ -54,6 +56,7 @@ QUEUE_UPDATE: Final = "queue:update"
 DUTY_STATE: Final = "duty:state"
 STAFF_RESYNC: Final = "staff:resync"
 DUTY_WARNING: Final = "duty:warning"
+DUTY_ALERT: Final = "duty:alert"
 
 # ---------------------------------------------------------------- reasons
 
@@ -71,6 +74,16 @@ BLOCKED: Final = "blocked"
 WRAPUP_EXPIRED: Final = "wrapup_expired"
 # duty:warning codes.
 SHIFT_ENDED_WITH_CHATS: Final = "shift_ended_with_chats"
+# duty:alert codes.
+VISITOR_WAITING_UNSTAFFED: Final = "visitor_waiting_unstaffed"
+# duty:state reasons.
+RECONNECTED: Final = "reconnected"
+# What a visitor is told about the service as a whole (/api/status `availability`).
+AVAILABILITY_OPEN: Final = "open"
+AVAILABILITY_UNSTAFFED: Final = "unstaffed"
+AVAILABILITY_CLOSED: Final = "closed"
+# The Desk policy of a waiting chat while nobody at all is checked in and answering.
+DESK_UNSTAFFED: Final = "unstaffed"
 
 StateReason = Literal["handed_over", "staff_disconnected"]
 RemovedReason = Literal["tagged", "requeued", "handed_over", "transferred", "blocked", "wrapup_expired"]
@@ -149,11 +162,14 @@ def visitor_view(
     return view
 
 
-def closed_view(language: str, next_opening: datetime | None) -> ChatStateView:
-    """Build the ChatState of a chat that could not start: nobody is on duty."""
+def closed_view(
+    language: str, next_opening: datetime | None, state: Literal["closed", "unstaffed"] = "closed"
+) -> ChatStateView:
+    """Build the ChatState of a chat that could not start: nobody is on duty ("closed"), or a shift
+    runs but nobody is answering and visitors may not queue ("unstaffed", next_opening: next expected)."""
     return {
         "chat_id": None,
-        "state": "closed",
+        "state": state,
         "language": language,
         "position": None,
         "estimate_seconds": None,
@@ -288,13 +304,17 @@ class RosterEntry(TypedDict):
     languages: list[str]
     max_chats: int
     free: int
+    paused_since: str | None
 
 
-def roster_entry(staff_id: int, alias: str, languages: tuple[str, ...], max_chats: int, load: int) -> RosterEntry:
-    """Build a RosterEntry: a member on duty and their free places."""
+def roster_entry(
+    staff_id: int, alias: str, languages: tuple[str, ...], max_chats: int, load: int,
+    paused_since: datetime | None = None,
+) -> RosterEntry:
+    """Build a RosterEntry: a member on duty and their free places (none while on a break)."""
     return {
         "staff_id": staff_id, "alias": alias, "languages": list(languages), "max_chats": max_chats,
-        "free": max(0, max_chats - load),
+        "free": 0 if paused_since is not None else max(0, max_chats - load), "paused_since": iso(paused_since),
     }
 
 
@@ -311,11 +331,41 @@ class DutyState(TypedDict):
     available: bool
     on_shift: bool
     shift_ends_at: str | None
+    paused_since: str | None
+    reason: NotRequired[Literal["reconnected"]]
 
 
-def duty_state(available: bool, shift_ends_at: datetime | None) -> DutyState:
-    """Build a member's duty state (`duty:state`, and `duty` in acks); on shift when a shift ends."""
-    return {"available": available, "on_shift": shift_ends_at is not None, "shift_ends_at": iso(shift_ends_at)}
+def duty_state(
+    available: bool, shift_ends_at: datetime | None, paused_since: datetime | None = None,
+    reason: Literal["reconnected"] | None = None,
+) -> DutyState:
+    """Build a member's duty state (`duty:state`, and `duty` in acks); on shift when a shift ends.
+
+    `reason` "reconnected": checked in again by the server after a lost connection.
+    """
+    state: DutyState = {
+        "available": available, "on_shift": shift_ends_at is not None, "shift_ends_at": iso(shift_ends_at),
+        "paused_since": iso(paused_since),
+    }
+    if reason is not None:
+        state["reason"] = reason
+    return state
+
+
+class DutyAlert(TypedDict):
+    code: Literal["visitor_waiting_unstaffed"]
+    chat_id: str
+    language: str
+    waiting_since: str | None
+    on_call: bool
+
+
+def unstaffed_alert(chat: Chat, on_call: bool) -> DutyAlert:
+    """Build a `duty:alert`: a visitor waits while nobody is checked in (on_call: sent as manager on call)."""
+    return {
+        "code": VISITOR_WAITING_UNSTAFFED, "chat_id": chat.chat_id, "language": chat.language,
+        "waiting_since": iso(chat.created_at), "on_call": on_call,
+    }
 
 
 class VisitorTyping(TypedDict):

@@ -14,6 +14,7 @@ from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.conversation import held_chat, message_page, staff_chat
 from chat_server.chat.dispatch import Dispatcher
+from chat_server.chat.duty import availability, next_expected
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome
 from chat_server.chat.session_rows import SessionRows
 from chat_server.chat.views import Views
@@ -75,18 +76,23 @@ class ChatLifecycle:
     async def status(self) -> dict[str, Any]:
         now = self.ctx.clock.now()
         shifts = await self.ctx.roster.shifts(now)
-        open_now = is_open(shifts, now)
         settings = self.ctx.settings
         desks = await self.dispatcher.duty.desks(shifts, now)
+        state = availability(shifts, bool(desks.candidates), now)
         per_language = {}
         for language in settings.languages:
             rostered, upcoming = language_desk(shifts, desks.languages, language, now)
+            answered = desks.answered(language)
             per_language[language] = {
-                "rostered": rostered, "answered": desks.answered(language), "next_opening": iso(upcoming),
+                "rostered": rostered, "answered": answered, "next_opening": iso(upcoming),
+                "availability": availability(shifts if rostered else [], answered, now),
             }
         return {
-            "open": open_now,
-            "next_opening": None if open_now else iso(next_opening(shifts, now)),
+            "open": state == events.AVAILABILITY_OPEN,
+            "availability": state,
+            "unstaffed_queue": settings.unstaffed_queue,
+            "next_opening": iso(next_opening(shifts, now)) if state == events.AVAILABILITY_CLOSED else None,
+            "expected_at": iso(next_expected(shifts, now)) if state == events.AVAILABILITY_UNSTAFFED else None,
             "desks": per_language,
             "languages": list(settings.languages),
             "max_message_length": settings.max_message_length,
@@ -116,6 +122,14 @@ class ChatLifecycle:
             if await store.first_in_period(f"closed:{address or 'sid:' + sid}", limits.closed_count_minutes * 60):
                 await self.rows.write(self.rows.closed(language))
             return StartResult(events.closed_view(language, next_opening(shifts, now)), None, None)
+        if not self.ctx.settings.unstaffed_queue and not await self.dispatcher.duty.candidates(shifts, now):
+            # A shift runs but nobody answers, and this organisation does not queue such visitors:
+            # counted like a closed arrival, told when someone is next expected.
+            if await store.first_in_period(f"closed:{address or 'sid:' + sid}", limits.closed_count_minutes * 60):
+                await self.rows.write(self.rows.closed(language))
+            return StartResult(
+                events.closed_view(language, next_expected(shifts, now), events.AVAILABILITY_UNSTAFFED), None, None
+            )
         token = secrets.token_urlsafe(32)
         chat = Chat(
             chat_id="c_" + secrets.token_urlsafe(16),

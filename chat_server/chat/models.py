@@ -76,6 +76,10 @@ class Chat:
     address_hash: str | None = None
     # The language the visitor first asked for, once they switched to another (chat:language).
     requested_language: str | None = None
+    # The member whose lost connection requeued the chat: it goes back to them first (while it waits).
+    returns_to: int | None = None
+    # The chat waited while nobody was checked in (counted in reports; set once, with the alert).
+    unstaffed: bool = False
 
     @property
     def was_answered(self) -> bool:
@@ -94,6 +98,10 @@ class StaffPresence:
     disconnected_at: datetime | None = None
     # When the member last received a chat (or checked in): routing tie-break.
     last_chat_at: datetime | None = None
+    # On a break since then: keeps their chats, gets no new one (None: not paused).
+    paused_at: datetime | None = None
+    # Checked out by a lost connection, not by choice: checked in again on reconnect while on shift.
+    dropped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,8 @@ class SessionRecord:
     staff_messages: int
     shift_id: int | None
     topics: tuple[str, ...] = field(default=())
+    # The visitor waited while nobody was checked in (a flag, counted in reports).
+    unstaffed: bool = False
     # The language first asked for ("": the same as `language`, the one the chat ended in).
     requested_language: str = ""
     # The visitor left while nobody on duty spoke their language (told so, or offered another).

@@ -47,6 +47,7 @@ class SessionRepository:
                         answered_language=record.answered_language,
                         switched_language=record.switched_language,
                         left_for_language=record.left_for_language,
+                        waited_unstaffed=record.unstaffed,
                     )
                 )
                 await session.flush()
@@ -55,7 +56,7 @@ class SessionRepository:
                 part.add_session(
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
                     record.wait_seconds, record.duration_seconds, record.topics,
-                    requested=record.requested, left_for_language=record.left_for_language,
+                    requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

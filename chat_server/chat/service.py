@@ -119,6 +119,8 @@ class ChatService:
         self.release_staff = self.staffing.release_staff
         self.check_in = self.staffing.check_in
         self.check_out = self.staffing.check_out
+        self.pause_duty = self.staffing.pause
+        self.resume_duty = self.staffing.resume
         self.staff_transfer = self.staffing.staff_transfer
 
         self.current_visitor_view = self.views.current_visitor_view

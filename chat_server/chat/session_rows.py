@@ -48,6 +48,7 @@ def session_record(
         topics=topics,
         requested_language=chat.requested_language or chat.language,
         left_for_language=left_for_language and not chat.was_answered,
+        unstaffed=chat.unstaffed,
     )
 
 

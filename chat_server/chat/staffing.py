@@ -34,7 +34,21 @@ class Staffing:
         self.worker_id = worker_id
 
     async def staff_connected(self, account: StaffAccount) -> None:
-        await self.ctx.store.staff_connected(account.id, account.alias, account.max_chats, self.worker_id)
+        """Count the socket; a member checked out by a lost connection is checked in again while on shift.
+
+        A lost connection is not a decision to stop: asking the member to check in again would
+        leave visitors waiting for someone who is back but has not noticed (docs/protocol.md 4.6).
+        """
+        presence = await self.ctx.store.staff_connected(account.id, account.alias, account.max_chats, self.worker_id)
+        if presence.dropped and not presence.available:
+            now = self.ctx.clock.now()
+            if shift_of(await self.ctx.roster.shifts(now), account.id, now, self.ctx.early) is not None:
+                await self.ctx.store.set_available(account.id, True, now)
+                log.info("staff checked in again after a lost connection", extra={"staff_id": account.id})
+                await self.ctx.notifier.staff_duty_state(
+                    account.id, await self.duty.duty_view(account.id, events.RECONNECTED)
+                )
+                await self.dispatcher.dispatch()  # their requeued chats come back to them first
 
     async def staff_disconnected(self, staff_id: int) -> None:
         await self.ctx.store.staff_disconnected(staff_id, self.ctx.clock.now(), self.worker_id)
@@ -64,6 +78,23 @@ class Staffing:
         await self.ctx.store.set_available(staff_id, False, self.ctx.clock.now())
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
+        await self.dispatcher.push_roster()
+        return duty
+
+    async def pause(self, staff_id: int) -> events.DutyState:
+        """Start a break: no new chat, open chats continue, colleagues see "on a break"."""
+        return await self._set_paused(staff_id, True)
+
+    async def resume(self, staff_id: int) -> events.DutyState:
+        """End a break: chats come again."""
+        return await self._set_paused(staff_id, False)
+
+    async def _set_paused(self, staff_id: int, paused: bool) -> events.DutyState:
+        if await self.ctx.store.set_paused(staff_id, paused, self.ctx.clock.now()) is None:
+            raise ChatError(errors.NOT_CHECKED_IN, "check in first; only a member taking chats takes a break")
+        duty = await self.duty.duty_view(staff_id)
+        await self.ctx.notifier.staff_duty_state(staff_id, duty)
+        await self.dispatcher.dispatch()  # pushes the roster; after a break, also takes chats
         return duty
 
     async def tell_duty_state(self, staff_id: int, on_shift: bool) -> None:
@@ -153,7 +184,8 @@ class Staffing:
         store = self.ctx.store
         # Check out first: a dispatch between the requeues must not hand the chats straight back.
         if presence.available:
-            await store.set_available(presence.staff_id, False, now)
+            # Marked as dropped: the member is checked in again when they come back on shift.
+            await store.set_available(presence.staff_id, False, now, dropped=True)
             log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
         active = [c for c in await store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
         # Requeue newest first so the longest-running chat ends up at the very front.

@@ -9,7 +9,7 @@ import socketio
 
 from chat_server.chat import events
 from chat_server.realtime.manager import BoundedRedisManager, disconnect_local_room
-from chat_server.realtime.staff import ALL_STAFF_ROOM, StaffNamespace, session_room, staff_room
+from chat_server.realtime.staff import ALL_STAFF_ROOM, MANAGERS_ROOM, StaffNamespace, session_room, staff_room
 from chat_server.realtime.visitor import VisitorNamespace, chat_room
 
 
@@ -91,6 +91,13 @@ class SocketNotifier:
 
     async def staff_duty_warning(self, staff_id: int, payload: events.DutyWarning) -> None:
         await self._to_staff(staff_id, events.DUTY_WARNING, payload)
+
+    async def staff_duty_alert(self, staff_id: int, payload: events.DutyAlert) -> None:
+        await self._to_staff(staff_id, events.DUTY_ALERT, payload)
+
+    async def managers_duty_alert(self, payload: events.DutyAlert) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.DUTY_ALERT, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
 
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
         await self._to_all_staff(events.DUTY_ROSTER, payload)

@@ -31,6 +31,8 @@ from chat_server.settings import ServerSettings
 log = logging.getLogger(__name__)
 
 ALL_STAFF_ROOM = "staff"
+# Managers and admins signed in to the console: the managers on call for duty alerts.
+MANAGERS_ROOM = "managers"
 SESSION_CHECK_SECONDS = 5.0
 # A socket's events count as activity of its session (the idle timeout), written at most this often per socket.
 ACTIVITY_WRITE_INTERVAL = timedelta(seconds=60)
@@ -86,6 +88,8 @@ class StaffNamespace(EventNamespace):
         self.event(events.STAFF_SYNC, schemas.Empty, self.staff_sync)
         self.event(events.DUTY_CHECK_IN, schemas.Empty, self.check_in)
         self.event(events.DUTY_CHECK_OUT, schemas.Empty, self.check_out)
+        self.event(events.DUTY_PAUSE, schemas.Empty, self.pause)
+        self.event(events.DUTY_RESUME, schemas.Empty, self.resume)
         self.event(events.MESSAGE_SEND, schemas.StaffMessage, self.message_send)
         self.event(events.TYPING_SET, schemas.StaffTyping, self.typing_set)
         self.event(events.MESSAGES_FETCH, schemas.StaffFetch, self.messages_fetch)
@@ -116,6 +120,8 @@ class StaffNamespace(EventNamespace):
         await self.enter_room(sid, session_room(self.logins.session_key(token)))
         await self.enter_room(sid, staff_room(account.id))
         await self.enter_room(sid, ALL_STAFF_ROOM)
+        if account.role.sees_reports:
+            await self.enter_room(sid, MANAGERS_ROOM)
         await self.service.staff_connected(account)
         # Only sockets counted in the store are counted again after a loss or a reap.
         self._counted.add(sid)
@@ -228,6 +234,12 @@ class StaffNamespace(EventNamespace):
 
     async def check_out(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
         return {"duty": await self.service.check_out(self._me(sid).id)}
+
+    async def pause(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        return {"duty": await self.service.pause_duty(self._me(sid).id)}
+
+    async def resume(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        return {"duty": await self.service.resume_duty(self._me(sid).id)}
 
     async def message_send(self, sid: str, payload: schemas.StaffMessage) -> dict[str, Any]:
         seq, duplicate = await self.service.staff_message(

@@ -12,7 +12,7 @@ from chat_server.reports.rollup import OUTCOMES
 from chat_server.topics import Taxonomy
 
 # Keys of a period's figures whose values (or whose nested values) are counts of sessions or ratings.
-_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", *OUTCOMES}
+_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", "waited_unstaffed", *OUTCOMES}
 
 
 def small(value: Any, threshold: int) -> Any:
@@ -86,6 +86,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     ]
     rows += [head + ["shifts", "", m, _blank(v)] for m, v in figures["shifts"].items()]
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
+    rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
     ratings = figures["ratings"]
     rows.append(head + ["ratings", "", "count", ratings["count"]])
     rows += [head + ["ratings", r, "count", n] for r, n in ratings["by_rating"].items()]

@@ -19,8 +19,10 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    false,
     func,
     insert,
+    inspect,
     literal_column,
     or_,
     select,
@@ -88,19 +90,25 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     migration 0004, which had neither yet.
     """
     part = Rollup()
+    # Migration 0004 runs this before the flag's column exists (0010): then no row has the flag.
+    flagged = any(c["name"] == "waited_unstaffed" for c in inspect(conn).get_columns("chat_sessions"))
     columns: list[Any] = [
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
+        ChatSessionRow.waited_unstaffed if flagged else false(),
     ]
     if languages:
         columns += [ChatSessionRow.requested_language, ChatSessionRow.left_for_language]
     for row in conn.execute(select(*columns)):
-        started_at, outcome, language, wait, duration, *desk = row
+        started_at, outcome, language, wait, duration, unstaffed, *desk = row
         requested, left = (str(desk[0]), bool(desk[1])) if desk else (None, False)
-        part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left)
+        part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left,
+                         unstaffed=bool(unstaffed))
     if not languages:
         part.language_slots.clear()
-        part.counts = Counter({k: n for k, n in part.counts.items() if k[2] in (rollup.LANGUAGE, rollup.TOPIC)})
+        part.counts = Counter({
+            k: n for k, n in part.counts.items() if k[2] in (rollup.LANGUAGE, rollup.TOPIC, rollup.FLAG)
+        })
     topics = conn.execute(
         select(ChatSessionRow.started_at, SessionTopic.topic_code)
         .join(SessionTopic, SessionTopic.session_id == ChatSessionRow.id)
@@ -275,12 +283,14 @@ class ReportRepository:
             sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds, ChatSessionRow.requested_language,
-                       ChatSessionRow.left_for_language).where(in_raw)
+                       ChatSessionRow.left_for_language, ChatSessionRow.waited_unstaffed).where(in_raw)
             )
-            for outcome, language, wait, duration, requested, left in sessions:
+            for outcome, language, wait, duration, requested, left, unstaffed in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
                 for item in rollup.language_items(outcome, language, requested or language, bool(left)):
                     counts[item] += 1
+                if unstaffed:
+                    counts[(rollup.FLAG, rollup.UNSTAFFED)] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
@@ -343,6 +353,8 @@ class ReportRepository:
                 "answered_per_shift": round(answered / held, 1) if held else None,
             },
             "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
+            # Visitors who waited while nobody was checked in (staff and managers were alerted): a count only.
+            "waited_unstaffed": counts[(rollup.FLAG, rollup.UNSTAFFED)],
             "ratings": {
                 "count": rated,
                 "by_rating": {str(r): int(ratings.get(r, 0)) for r in RATINGS},

@@ -44,6 +44,8 @@ LANGUAGE, TOPIC = "language", "topic"
 # Language desks (report_counts figures; String(8)).
 REQUESTED, ANSWERED_IN, SWITCHED, NO_LANGUAGE = "asked", "answered", "switched", "no_lang"
 LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
+# Counted flags of a session: FLAG × UNSTAFFED counts the visitors who waited while nobody was checked in.
+FLAG, UNSTAFFED = "flag", "unstaffed"
 WAIT, DURATION = "wait", "duration"
 
 
@@ -103,6 +105,7 @@ class Rollup:
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
         topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
+        unstaffed: bool = False,
     ) -> None:
         """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`)."""
         minute = minute_of(started_at)
@@ -119,6 +122,8 @@ class Rollup:
             self.counts[(grain, period, LANGUAGE, language)] += 1
             for figure, item in language_items(outcome, language, requested, left_for_language):
                 self.counts[(grain, period, figure, item)] += 1
+            if unstaffed:
+                self.counts[(grain, period, FLAG, UNSTAFFED)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1

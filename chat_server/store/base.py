@@ -47,13 +47,13 @@ class ChatStore(Protocol):
     async def assign_next(
         self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
     ) -> Chat | None:
-        """Atomically give the front of the queue to a staff member below capacity."""
+        """Atomically give the front of the queue to a staff member below capacity and not on a break."""
 
     async def assign_chat(
         self, chat_id: str, staff_id: int, capacity: int, shift_id: int | None, now: datetime,
         languages: tuple[str, ...] = (),
     ) -> Chat | None:
-        """Atomically give one waiting chat to a staff member below capacity.
+        """Atomically give one waiting chat to a staff member below capacity and not on a break.
 
         Only if the chat is still waiting and its language is one of `languages`
         (the member's; empty: they speak every language). It leaves the queue
@@ -71,11 +71,14 @@ class ChatStore(Protocol):
     ) -> Chat | None:
         """Atomically move an active chat of from_staff to to_staff.
 
-        Only if to_staff is below capacity, checked in and connected.
+        Only if to_staff is below capacity, checked in, not on a break and connected.
         """
 
     async def requeue(self, chat_id: str, now: datetime) -> Chat | None:
-        """Atomically put an active chat back at the front of the queue."""
+        """Atomically put an active chat back at the front of the queue, noting its member in `returns_to`.
+
+        Any assignment clears `returns_to`.
+        """
 
     async def end_chat(
         self, chat_id: str, reason: EndReason, outcome: Outcome, now: datetime, staff_id: int | None = None
@@ -124,8 +127,23 @@ class ChatStore(Protocol):
         A worker with no socket of this member counted (reaped meanwhile) changes nothing.
         """
 
-    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
-        """Check a staff member in or out."""
+    async def set_available(
+        self, staff_id: int, available: bool, now: datetime, dropped: bool = False
+    ) -> StaffPresence | None:
+        """Check a staff member in or out; either ends a break.
+
+        `dropped` marks a check-out by a lost connection (not by choice); any other call clears it.
+        """
+
+    async def set_paused(self, staff_id: int, paused: bool, now: datetime) -> StaffPresence | None:
+        """Atomically start (at now) or end a checked-in member's break; None if not checked in.
+
+        While paused, `assign_next`, `assign_chat` and `transfer` give the member no chat.
+        Starting a break that runs keeps its start.
+        """
+
+    async def mark_unstaffed(self, chat_id: str) -> bool:
+        """Atomically mark a waiting chat as having waited while nobody was checked in: True the first time."""
 
     async def presences(self) -> list[StaffPresence]:
         """Return every known staff presence."""

@@ -102,7 +102,7 @@ class MemoryChatStore:
     async def assign_next(
         self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
     ) -> Chat | None:
-        if not self._queue or self._load(staff_id) >= capacity:
+        if not self._queue or self._load(staff_id) >= capacity or self._paused(staff_id):
             return None
         chat_id = self._queue.popleft()
         return self._take(self._chats[chat_id], staff_id, shift_id, now)
@@ -116,6 +116,7 @@ class MemoryChatStore:
             shift_id=shift_id if chat.shift_id is None else chat.shift_id,
             assigned_at=now,
             first_assigned_at=chat.first_assigned_at or now,
+            returns_to=None,
         )
         self._chats[chat.chat_id] = chat
         presence = self._presence.get(staff_id)
@@ -132,7 +133,7 @@ class MemoryChatStore:
             return None
         if languages and chat.language not in languages:
             return None
-        if self._load(staff_id) >= capacity:
+        if self._load(staff_id) >= capacity or self._paused(staff_id):
             return None
         self._queue.remove(chat_id)
         return self._take(chat, staff_id, shift_id, now)
@@ -159,7 +160,7 @@ class MemoryChatStore:
             return None
         target = self._presence.get(to_staff)
         # The target must still be checked in and connected (it may have left since it was chosen).
-        if target is None or not target.available or target.sockets < 1:
+        if target is None or not target.available or target.sockets < 1 or target.paused_at is not None:
             return None
         chat = replace(chat, staff_id=to_staff, assigned_at=now)
         self._chats[chat_id] = chat
@@ -170,7 +171,7 @@ class MemoryChatStore:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is not ChatState.ACTIVE:
             return None
-        chat = replace(chat, state=ChatState.WAITING, staff_id=None, assigned_at=None)
+        chat = replace(chat, state=ChatState.WAITING, staff_id=None, assigned_at=None, returns_to=chat.staff_id)
         self._chats[chat_id] = chat
         self._queue.appendleft(chat_id)
         return chat
@@ -275,16 +276,41 @@ class MemoryChatStore:
         self._presence[staff_id] = presence
         return presence
 
-    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
+    async def set_available(
+        self, staff_id: int, available: bool, now: datetime, dropped: bool = False
+    ) -> StaffPresence | None:
         presence = self._presence.get(staff_id)
         if presence is None:
             return None
         last_chat_at = presence.last_chat_at
         if available and not presence.available:
             last_chat_at = presence.last_chat_at or now
-        presence = replace(presence, available=available, last_chat_at=last_chat_at)
+        presence = replace(
+            presence, available=available, last_chat_at=last_chat_at, paused_at=None,
+            dropped=dropped and not available,
+        )
         self._presence[staff_id] = presence
         return presence
+
+    def _paused(self, staff_id: int) -> bool:
+        presence = self._presence.get(staff_id)
+        return presence is not None and presence.paused_at is not None
+
+    async def set_paused(self, staff_id: int, paused: bool, now: datetime) -> StaffPresence | None:
+        presence = self._presence.get(staff_id)
+        if presence is None or not presence.available:
+            return None
+        if paused != (presence.paused_at is not None):
+            presence = replace(presence, paused_at=now if paused else None)
+            self._presence[staff_id] = presence
+        return presence
+
+    async def mark_unstaffed(self, chat_id: str) -> bool:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.WAITING or chat.unstaffed:
+            return False
+        self._chats[chat_id] = replace(chat, unstaffed=True)
+        return True
 
     async def presences(self) -> list[StaffPresence]:
         return list(self._presence.values())

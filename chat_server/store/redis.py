@@ -88,6 +88,7 @@ SCRIPTS = (
     "create", "by_resume", "read_queue", "read_set", "assign", "assign_chat", "language", "transfer", "requeue",
     "end", "finish",
     "visitor", "append", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
+    "pause", "unstaffed",
     # login throttling (accounts)
     "login_attempt", "login_forget",
 )
@@ -147,6 +148,8 @@ def _chat_fields(chat: Chat) -> list[str]:
         "outcome": chat.outcome.value if chat.outcome else None,
         "address_hash": chat.address_hash,
         "requested_language": chat.requested_language,
+        "returns_to": str(chat.returns_to) if chat.returns_to is not None else None,
+        "unstaffed": "1" if chat.unstaffed else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -184,6 +187,8 @@ def _chat(flat: list[str]) -> Chat | None:
         outcome=Outcome(h["outcome"]) if "outcome" in h else None,
         address_hash=h.get("address_hash"),
         requested_language=h.get("requested_language"),
+        returns_to=_int_or_none(h.get("returns_to")),
+        unstaffed=h.get("unstaffed") == "1",
     )
 
 
@@ -200,6 +205,8 @@ def _presence(flat: list[str]) -> StaffPresence | None:
         sockets=int(h["sockets"]),
         disconnected_at=_parse_opt_ts(h.get("disconnected_at")),
         last_chat_at=_parse_opt_ts(h.get("last_chat_at")),
+        paused_at=_parse_opt_ts(h.get("paused_at")),
+        dropped=h.get("dropped") == "1",
     )
 
 
@@ -231,7 +238,7 @@ class NotReplicatedError(RedisError):
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
     "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
-    "connected", "disconnected", "available",
+    "connected", "disconnected", "available", "pause",
 })
 
 
@@ -673,10 +680,24 @@ class RedisChatStore:
         keys = [self._k("presence", staff_id), self._presences_key]
         return _presence(await self._run("disconnected", keys, _ts(now), worker))
 
-    async def set_available(self, staff_id: int, available: bool, now: datetime) -> StaffPresence | None:
-        """Check a staff member in or out."""
+    async def set_available(
+        self, staff_id: int, available: bool, now: datetime, dropped: bool = False
+    ) -> StaffPresence | None:
+        """Check a staff member in or out; either ends a break."""
         keys = [self._k("presence", staff_id), self._presences_key]
-        return _presence(await self._run("available", keys, "1" if available else "0", _ts(now)))
+        return _presence(
+            await self._run("available", keys, "1" if available else "0", _ts(now), "1" if dropped else "0")
+        )
+
+    async def set_paused(self, staff_id: int, paused: bool, now: datetime) -> StaffPresence | None:
+        """Atomically start or end a checked-in member's break."""
+        keys = [self._k("presence", staff_id), self._presences_key]
+        return _presence(await self._run("pause", keys, "1" if paused else "0", _ts(now)))
+
+    async def mark_unstaffed(self, chat_id: str) -> bool:
+        """Atomically mark a waiting chat as having waited while nobody was checked in (True once)."""
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        return bool(await self._run("unstaffed", keys, chat_id))
 
     async def presences(self) -> list[StaffPresence]:
         """Return every known staff presence."""
@@ -901,6 +922,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
+        "unstaffed": record.unstaffed,
     })
 
 
@@ -911,7 +933,7 @@ def _record(value: str) -> SessionRecord:
         duration_seconds=d["duration_seconds"], outcome=Outcome(d["outcome"]), language=d["language"],
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
-        left_for_language=bool(d.get("left_for_language", False)),
+        left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
     )
 
 

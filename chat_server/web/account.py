@@ -22,7 +22,8 @@ from chat_server.accounts import (
     state_after_second_factor,
     totp_uri,
 )
-from chat_server.keys import clock_key, logins_key, settings_key, staff_key
+from chat_server.alert_prefs import AlertPrefs, AlertPrefsRepository
+from chat_server.keys import clock_key, logins_key, sessions_key, settings_key, staff_key
 from chat_server.passwords import MAX_PASSWORD_LENGTH
 from chat_server.web.auth import LoggedIn, address_hash, admit, logged_in
 from chat_server.web.responses import ApiError, session_token
@@ -80,6 +81,37 @@ class SessionList(Reply):
 
 class SessionPath(Path):
     session_id: str
+
+
+class Alerts(Reply):
+    """How the console alerts this member (kept per account; all on by default)."""
+
+    sound: bool = Field(description="a tone for a new chat, a softer one for a new message in a chat not in view")
+    desktop: bool = Field(description="a desktop notification while the console is not in front")
+    permission_asked: bool = Field(description="the browser's notification permission was asked (once, at check-in)")
+
+
+class AlertsChange(Body):
+    sound: bool | None = None
+    desktop: bool | None = None
+    permission_asked: bool | None = None
+
+
+def _alerts(prefs: AlertPrefs) -> Alerts:
+    return Alerts(sound=prefs.sound, desktop=prefs.desktop, permission_asked=prefs.permission_asked)
+
+
+async def alerts(request: web.Request, me: StaffAccount) -> Alerts:
+    """The caller's console alert preferences."""
+    return _alerts(await AlertPrefsRepository(request.app[sessions_key]).get(me.id))
+
+
+async def change_alerts(request: web.Request, me: StaffAccount, body: AlertsChange) -> Alerts:
+    """Change the caller's console alert preferences (a field left out stays as it was)."""
+    prefs = await AlertPrefsRepository(request.app[sessions_key]).change(
+        me.id, sound=body.sound, desktop=body.desktop, permission_asked=body.permission_asked
+    )
+    return _alerts(prefs)
 
 
 def _audit(action: str, me: StaffAccount) -> None:

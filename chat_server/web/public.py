@@ -47,12 +47,20 @@ class LanguageDesk(Reply):
     rostered: bool
     answered: bool
     next_opening: Instant | None
+    # open: a speaker answers; unstaffed: a speaker is rostered, none answers; closed: none rostered.
+    availability: Literal["open", "unstaffed", "closed"]
     opening_hours: Annotated[list[OpeningDay], Field(min_length=STATUS_DAYS, max_length=STATUS_DAYS)]
 
 
 class Status(Reply):
     open: bool
+    # What the visitor is told (docs/protocol.md, Availability): computed from who answers, not the plan.
+    availability: Literal["open", "unstaffed", "closed"]
+    # Whether a visitor may wait while the availability is "unstaffed" (chat.unstaffed_queue).
+    unstaffed_queue: bool
     next_opening: Instant | None
+    # While "unstaffed": the start of the next shift (someone is next expected then), or null.
+    expected_at: Instant | None
     languages: list[str]
     max_message_length: int
     link_allowlist: list[str]

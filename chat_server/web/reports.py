@@ -182,6 +182,8 @@ class Figures(Reply):
     duration_seconds: Durations
     shifts: Shifts
     closed_share: float | None
+    # Visitors who waited while nobody was checked in (a count only).
+    waited_unstaffed: Count
     ratings: Ratings
     by_requested_language: dict[str, Count]
     by_answered_language: dict[str, Count]

@@ -85,6 +85,10 @@ ROUTES: list[Route] = [
     Route("POST", "/api/account/totp/disable", account.totp_disable, "Turn one's own second factor off (the "
           "password confirms it)", account.Account, body=account.TotpDisable, roles=EVERYONE,
           errors=(e.WRONG_PASSWORD, e.SECOND_FACTOR_REQUIRED, e.TOO_MANY_ATTEMPTS)),
+    Route("GET", "/api/account/alerts", account.alerts, "The caller's console alert preferences (all on by "
+          "default)", account.Alerts, roles=EVERYONE),
+    Route("PATCH", "/api/account/alerts", account.change_alerts, "Change the caller's console alert preferences",
+          account.Alerts, body=account.AlertsChange, roles=EVERYONE),
     Route("GET", "/api/account/sessions", account.list_sessions, "The caller's live login sessions",
           account.SessionList, roles=EVERYONE),
     Route("DELETE", SESSION, account.end_session, "End one of the caller's sessions", Ok,

@@ -14,7 +14,16 @@ import { ChatTab, durationText, languageName, setOwnLanguages } from "./chats.js
 import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, setTaxonomy } from "./topics.js";
 import { closeCanned, installCanned, openPicker, setOfferedLanguages } from "./canned.js";
 import { closeHandoffFor, installHandoff, openBlock, openTransfer, setRoster } from "./handoff.js";
-import { installAlerts, newChatAlert } from "./alerts.js";
+import {
+  atCheckIn,
+  installAlerts,
+  loadAlertPrefs,
+  newChatAlert,
+  newMessageAlert,
+  reconnectedAlert,
+  showUnread,
+  unstaffedAlert,
+} from "./alerts.js";
 import { refreshShifts } from "./shifts.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
@@ -33,6 +42,8 @@ const desk = {
   maxLength: DEFAULT_MAX_LENGTH,
   connectedOnce: false,
   syncing: false,
+  unopened: new Set(), // chat ids assigned and not yet opened (the new-chat tone repeats)
+  unstaffed: new Map(), // chat_id -> duty:alert: a visitor waits while nobody answers
 };
 
 // The interface ChatTab uses to reach the rest of the console.
@@ -61,10 +72,23 @@ function announce(text) {
   setTimeout(() => line.remove(), 15000);
 }
 
-function updateTitle() {
+function unreadCount() {
   let unread = 0;
   for (const tab of desk.tabs.values()) unread += tab.unread;
-  document.title = unread ? `(${unread}) ${t("console.title")}` : t("console.title");
+  return unread;
+}
+
+function inView(tab) {
+  return desk.selected === tab && document.visibilityState === "visible";
+}
+
+function updateTitle() {
+  // A chat in view counts as opened.
+  for (const id of [...desk.unopened]) {
+    const tab = desk.tabs.get(id);
+    if (!tab || inView(tab)) desk.unopened.delete(id);
+  }
+  showUnread(unreadCount(), t("console.title"));
 }
 
 let bannerTimer = null;
@@ -149,6 +173,10 @@ function teardown() {
   closeCanned();
   desk.roster = [];
   setRoster([]);
+  desk.unopened.clear();
+  desk.unstaffed.clear();
+  renderUnstaffed();
+  $("reconnected").hidden = true;
   banner(null);
   renderChatsEmpty();
   updateTitle();
@@ -177,6 +205,7 @@ async function enterDesk(staff) {
   if (status.ok && Array.isArray(status.data.languages)) setOfferedLanguages(status.data.languages);
   if (status.ok) setLinkAllowlist(status.data.link_allowlist);
   setTaxonomy(topics.ok ? topics.data : null);
+  loadAlertPrefs();
   connect();
   refreshShifts();
 }
@@ -227,14 +256,19 @@ function connect() {
           ? t("console.announce.transferred_in", { alias: tab.alias(), from })
           : t("console.announce.new_chat", { alias: tab.alias() }),
       );
+      desk.unopened.add(chat.chat_id);
       newChatAlert(tab.alias());
       // Take focus only when nothing else is going on, never from a composer.
       if (!desk.selected) selectTab(tab, !isTyping());
+      updateTitle();
     }
   });
   socket.on("message:new", (message) => {
     const tab = message && desk.tabs.get(message.chat_id);
-    if (tab) tab.receive(message);
+    if (!tab) return;
+    const known = tab.thread.messages.has(message.seq);
+    tab.receive(message);
+    if (!known && message.sender === "visitor" && !inView(tab)) newMessageAlert(tab.alias());
   });
   socket.on("typing", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
@@ -286,16 +320,30 @@ function connect() {
     if (!event || !Array.isArray(event.roster)) return;
     desk.roster = event.roster;
     setRoster(desk.roster);
+    renderTeam();
   });
   socket.on("queue:update", (event) => {
     if (!event || !Array.isArray(event.queue)) return;
     desk.queue = event.queue;
     renderQueue();
+    forgetAnswered();
   });
   socket.on("duty:state", (duty) => {
     desk.duty = duty;
     renderDuty();
     refreshShifts();
+    if (duty && duty.reason === "reconnected") showReconnected();
+    if (duty && duty.available && !duty.paused_since) {
+      desk.unstaffed.clear();
+      renderUnstaffed();
+    }
+  });
+  socket.on("duty:alert", (event) => {
+    if (!event || event.code !== "visitor_waiting_unstaffed" || !event.chat_id) return;
+    if (desk.unstaffed.has(event.chat_id)) return;
+    desk.unstaffed.set(event.chat_id, event);
+    renderUnstaffed();
+    unstaffedAlert(unstaffedText());
   });
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
@@ -328,6 +376,8 @@ function applySync(ack) {
   desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
   desk.roster = Array.isArray(ack.roster) ? ack.roster : [];
   setRoster(desk.roster);
+  renderTeam();
+  forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
   const current = new Set(chats.map((chat) => chat.chat_id));
   // Chats we no longer hold were requeued or finished while we were away.
@@ -502,16 +552,105 @@ function renderDuty() {
     : t("console.duty.unknown");
   $("check-in").disabled = !known || duty.available;
   $("check-out").disabled = !known || !duty.available;
+  const paused = known && duty.available && Boolean(duty.paused_since);
+  $("pause").hidden = paused;
+  $("pause").disabled = !known || !duty.available;
+  $("resume").hidden = !paused;
+  renderBreak();
 }
+
+// The break timer: "On a break for 4:05", counted from the server's paused_since.
+function renderBreak() {
+  const duty = desk.duty;
+  const since = duty && duty.available && duty.paused_since ? Date.parse(duty.paused_since) : NaN;
+  const node = $("duty-break");
+  node.hidden = !Number.isFinite(since);
+  if (node.hidden) return;
+  const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+  const clock = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  node.textContent = t("console.duty.on_break_for", { time: clock });
+}
+
+// Who is on duty now, and who of them is on a break (duty:roster).
+function renderTeam() {
+  const list = $("team-list");
+  list.replaceChildren(
+    ...desk.roster.map((entry) =>
+      el(
+        "li",
+        { class: entry.paused_since ? "team-break" : "team-on" },
+        el("span", { class: "team-alias", text: entry.alias }),
+        " ",
+        el("span", {
+          class: "team-state",
+          text: entry.paused_since ? t("console.team.on_break") : t("console.team.free", { n: entry.free }),
+        }),
+      ),
+    ),
+  );
+  $("team-empty").hidden = desk.roster.length > 0;
+}
+
+function unstaffedText() {
+  const onCall = [...desk.unstaffed.values()].some((a) => a.on_call);
+  const n = desk.unstaffed.size;
+  return onCall && !(desk.duty && desk.duty.on_shift)
+    ? t("console.unstaffed.on_call", { n })
+    : t("console.unstaffed.staff", { n });
+}
+
+// The loud notice of visitors waiting while nobody answers, until someone does.
+function renderUnstaffed() {
+  const box = $("unstaffed");
+  const show = desk.unstaffed.size > 0;
+  if (show) $("unstaffed-text").textContent = unstaffedText();
+  const canCheckIn = Boolean(desk.duty && desk.duty.on_shift && !desk.duty.available);
+  $("unstaffed-check-in").hidden = !canCheckIn;
+  $("unstaffed-resume").hidden = !(desk.duty && desk.duty.available && desk.duty.paused_since);
+  box.hidden = !show;
+}
+
+function forgetAnswered() {
+  const waiting = new Set(desk.queue.map((entry) => entry.chat_id));
+  for (const id of [...desk.unstaffed.keys()]) if (!waiting.has(id)) desk.unstaffed.delete(id);
+  renderUnstaffed();
+}
+
+function showReconnected() {
+  const text = t("console.reconnected.text");
+  $("reconnected-text").textContent = text;
+  $("reconnected").hidden = false;
+  // role="alert" announces it; focus moves only when it takes nothing from a reply being typed.
+  if (!isTyping()) $("reconnected-ok").focus();
+  reconnectedAlert(text);
+}
+
+const DUTY_ANNOUNCEMENTS = {
+  "duty:pause": () => "console.duty.now_paused",
+  "duty:resume": () => "console.duty.now_resumed",
+};
 
 async function changeDuty(event, button) {
   const error = $("duty-error");
   error.hidden = true;
   button.disabled = true;
+  if (event === "duty:check_in") await atCheckIn();
   const ack = await call(desk.socket, event, {});
   if (ack.ok) {
     desk.duty = ack.duty;
-    announce(t(ack.duty.available ? "console.duty.now_available" : "console.duty.now_unavailable"));
+    const key = DUTY_ANNOUNCEMENTS[event]
+      ? DUTY_ANNOUNCEMENTS[event]()
+      : ack.duty.available
+        ? "console.duty.now_available"
+        : "console.duty.now_unavailable";
+    announce(t(key));
+    if (ack.duty.available && !ack.duty.paused_since) desk.unstaffed.clear();
+    renderUnstaffed();
+    const focusTo = event === "duty:pause" ? "resume" : event === "duty:resume" ? "pause" : null;
+    if (focusTo) {
+      renderDuty();
+      $(focusTo).focus();
+    }
   } else {
     const code = errorCode(ack);
     error.textContent =
@@ -565,15 +704,30 @@ async function boot() {
   installEndDialog();
   installCanned();
   installHandoff();
-  installAlerts();
+  installAlerts(() => ({
+    chats: desk.unopened.size,
+    messages: unreadCount(),
+    unstaffed: desk.unstaffed.size,
+  }));
   setInterval(() => desk.socket && refreshShifts(), SHIFTS_REFRESH_MS);
   $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", onLogout);
   $("check-in").addEventListener("click", (event) => changeDuty("duty:check_in", event.currentTarget));
   $("check-out").addEventListener("click", (event) => changeDuty("duty:check_out", event.currentTarget));
+  $("pause").addEventListener("click", (event) => changeDuty("duty:pause", event.currentTarget));
+  $("resume").addEventListener("click", (event) => changeDuty("duty:resume", event.currentTarget));
+  $("unstaffed-check-in").addEventListener("click", (event) => changeDuty("duty:check_in", event.currentTarget));
+  $("unstaffed-resume").addEventListener("click", (event) => changeDuty("duty:resume", event.currentTarget));
+  $("unstaffed-dismiss").addEventListener("click", () => {
+    desk.unstaffed.clear();
+    renderUnstaffed();
+  });
+  $("reconnected-ok").addEventListener("click", () => ($("reconnected").hidden = true));
+  setInterval(renderBreak, 1000);
   $("tablist").addEventListener("keydown", onTablistKey);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && desk.selected) desk.selected.clearUnread();
+    updateTitle();
   });
   setInterval(renderQueue, 30000); // waiting times keep growing
   // A broadcast lost between workers leaves no gap until the next message:

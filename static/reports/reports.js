@@ -141,6 +141,7 @@ function renderKeyFigures() {
     withPrevious(t("reports.key.sessions"), (p) => p.sessions),
     withPrevious(t("reports.outcome.answered"), (p) => p.by_outcome.answered),
     withPrevious(t("reports.key.closed_share"), (p) => p.closed_share, percent),
+    withPrevious(t("reports.key.waited_unstaffed"), (p) => p.waited_unstaffed),
     withPrevious(t("reports.key.shifts_held"), (p) => p.shifts.held),
     withPrevious(t("reports.key.duty_hours"), (p) => p.shifts.duty_hours, (v) => num(v, 1)),
     withPrevious(t("reports.key.per_shift"), (p) => p.shifts.answered_per_shift, (v) => num(v, 1)),

@@ -68,3 +68,5 @@ export const totpConfirm = (code) => api("POST", "/api/account/totp/confirm", { 
 export const totpDisable = (password) => api("POST", "/api/account/totp/disable", { password });
 export const sessions = () => api("GET", "/api/account/sessions");
 export const endSession = (id) => api("DELETE", `/api/account/sessions/${encodeURIComponent(id)}`);
+export const alertPrefs = () => api("GET", "/api/account/alerts");
+export const changeAlertPrefs = (body) => api("PATCH", "/api/account/alerts", body);

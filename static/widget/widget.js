@@ -22,6 +22,7 @@ const background = embedded && params.get("bg") === "1";
 const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
 const STAFF_TYPING_TIMEOUT_MS = 15000;
 const DEFAULT_MAX_LENGTH = 2000;
+const UNSTAFFED_REFRESH_MS = 30000;
 // chat:ended reasons (protocol §3.2) plus our own resume_failed.
 const ENDED_REASONS = [
   "visitor_left",
@@ -176,8 +177,20 @@ function render() {
   if (phase === "error") view.setText("error-text", t(app.errorKey || "widget.error.generic"));
   if (phase === "closed") {
     const locale = localeFor(app.lang);
-    view.setText("closed-next", view.openingText(app.status && app.status.next_opening, locale));
+    const unstaffed = unstaffedNow();
+    view.setText("closed-title", t(unstaffed ? "widget.unstaffed.title" : "widget.closed.title"));
+    view.setText(
+      "closed-next",
+      unstaffed ? expectedText(app.status.expected_at) : view.openingText(app.status && app.status.next_opening, locale),
+    );
     view.renderHours(app.status && app.status.opening_hours, locale);
+  }
+  if (phase === "intro") {
+    // A shift runs but nobody answers: say so before the visitor starts (docs/protocol.md, Availability).
+    const unstaffed = unstaffedNow();
+    const expected = app.status.expected_at ? ` ${expectedText(app.status.expected_at)}` : "";
+    if (unstaffed) view.setText("intro-unstaffed", `${t("widget.unstaffed.intro")}${expected}`);
+    $("intro-unstaffed").hidden = !unstaffed;
   }
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
@@ -212,6 +225,18 @@ function renderChat() {
   }
   renderRating();
   renderLog();
+}
+
+// ---------------------------------------------------------------- availability
+
+// A shift covers now but nobody is checked in and answering (GET /api/status → availability).
+function unstaffedNow() {
+  return Boolean(app.status && app.status.availability === "unstaffed");
+}
+
+function expectedText(iso) {
+  const when = view.formatOpening(iso, localeFor(app.lang));
+  return when ? t("widget.unstaffed.expected", { when }) : t("widget.unstaffed.expected_none");
 }
 
 // ---------------------------------------------------------------- language desks
@@ -251,7 +276,9 @@ function renderDesk(waiting) {
   const language = langName(app.chat.language || app.lang);
   const alternatives = Array.isArray(desk.alternatives) ? desk.alternatives : [];
   let text;
-  if (desk.policy === "wait" && desk.speaker_from) {
+  if (desk.policy === "unstaffed") {
+    text = desk.speaker_from ? `${t("widget.desk.unstaffed")} ${expectedText(desk.speaker_from)}` : t("widget.desk.unstaffed");
+  } else if (desk.policy === "wait" && desk.speaker_from) {
     const time = new Intl.DateTimeFormat(localeFor(app.lang), { hour: "2-digit", minute: "2-digit" }).format(
       new Date(desk.speaker_from),
     );
@@ -326,7 +353,10 @@ async function fetchStatus() {
   clearTimeout(reopenTimer);
   const next = app.status.next_opening ? Date.parse(app.status.next_opening) : NaN;
   setLinkAllowlist(app.status.link_allowlist);
-  if (!app.status.open && Number.isFinite(next)) {
+  if (unstaffedNow()) {
+    // Nobody answers yet: look again now and then, so the visitor sees when someone does.
+    reopenTimer = setTimeout(refreshStatus, UNSTAFFED_REFRESH_MS);
+  } else if (!app.status.open && Number.isFinite(next)) {
     const delay = next - Date.now() + 2000;
     if (delay > 0 && delay < 2 ** 31 - 1) reopenTimer = setTimeout(refreshStatus, delay);
   }
@@ -334,7 +364,9 @@ async function fetchStatus() {
 }
 
 function showStatus() {
-  setPhase(app.status.open ? "intro" : "closed");
+  // Unstaffed: the visitor may still wait when the organisation allows it (unstaffed_queue).
+  const canStart = app.status.open || (unstaffedNow() && app.status.unstaffed_queue !== false);
+  setPhase(canStart ? "intro" : "closed");
 }
 
 async function refreshStatus() {
@@ -451,8 +483,16 @@ async function startChat() {
     }[errorCode(ack)];
     return showError(key || "widget.error.generic");
   }
+  if (ack.chat.state === "unstaffed") {
+    app.status = { ...(app.status || {}), open: false, availability: "unstaffed", unstaffed_queue: false,
+      expected_at: ack.chat.next_opening };
+    socket.disconnect();
+    setPhase("closed");
+    $("closed-title").focus();
+    return;
+  }
   if (ack.chat.state === "closed") {
-    app.status = { ...(app.status || {}), open: false, next_opening: ack.chat.next_opening };
+    app.status = { ...(app.status || {}), open: false, availability: "closed", next_opening: ack.chat.next_opening };
     socket.disconnect();
     setPhase("closed");
     $("closed-title").focus();

@@ -539,9 +539,11 @@ async function phaseClosed() {
 
 async function phaseMain() {
   const st = await commonStatus();
-  expectEqual(st.open, true, "/api/status open");
-  expectEqual(st.next_opening, null, "/api/status next_opening while open");
-  passed("status_open");
+  // Section 2.2 Availability: a shift covers now but nobody is checked in: not open.
+  expectEqual(st.availability, "unstaffed", "/api/status availability before anyone checks in");
+  expectEqual(st.open, false, "/api/status open before anyone checks in");
+  expectEqual(st.next_opening, null, "/api/status next_opening while a shift covers now");
+  passed("status_unstaffed");
   const language = st.languages.includes("en") ? "en" : st.languages[0];
   const maxLen = st.max_message_length;
 
@@ -570,7 +572,13 @@ async function phaseMain() {
   checkQueue(sync.queue, "staff:sync queue");
   const checkIn = await staff.ok("duty:check_in", {});
   expectEqual(checkIn.duty.available, true, "duty:check_in duty.available");
+  expectEqual(checkIn.duty.paused_since, null, "duty:check_in duty.paused_since");
   passed("staff_sync_and_check_in");
+  const stOpen = await commonStatus();
+  expectEqual(stOpen.availability, "open", "/api/status availability once checked in");
+  expectEqual(stOpen.open, true, "/api/status open");
+  expectEqual(stOpen.next_opening, null, "/api/status next_opening while open");
+  passed("status_open");
   await staff.error("no:such_event", {}, "unknown_event");
   passed("staff_unknown_event");
 
@@ -757,6 +765,7 @@ async function phaseMain() {
 
   // --- staff disconnect: requeue after staff_grace_seconds
   const aStateMark = a2.count("chat:state");
+  const cStateMark2 = c.count("chat:state");
   const cPosMark2 = c.count("queue:position");
   const dropAt = Date.now();
   staff.close();
@@ -769,6 +778,10 @@ async function phaseMain() {
   expectEqual(requeued.chat_id, chatA, "requeued chat_id");
   expect(elapsed >= STAFF_GRACE - 0.5, `requeued after ${elapsed.toFixed(2)} s, before the ${STAFF_GRACE} s grace`);
   expect(elapsed <= STAFF_GRACE + 3 + 1, `requeued after ${elapsed.toFixed(2)} s, later than grace + 3 s`);
+  // Nobody answers once the member's socket is gone: the Desk "unstaffed" appears for C as
+  // chat:state (section 2.2, Desk); the requeue then moves C to 2 (queue:position).
+  const deskC = await c.waitFor("chat:state", (s) => s.desk && s.desk.policy === "unstaffed", { from: cStateMark2 });
+  expectEqual(deskC.chat_id, chatC, "C chat:state chat_id while nobody answers");
   const posC2 = await c.waitFor("queue:position", (p) => p.position === 2, { from: cPosMark2 });
   expectEqual(posC2.chat_id, chatC, "C queue:position chat_id after requeue");
   log(`requeued ${elapsed.toFixed(2)} s after the staff socket dropped`);
@@ -779,18 +792,19 @@ async function phaseMain() {
   lastSeq += 1;
   passed("waiting_chat_can_send");
 
-  // --- staff comes back (same cookie), checks in, gets A again
-  staff = await staffSocket("staff2", login1.cookie);
-  sync = await staff.ok("staff:sync", {});
-  expectEqual(sync.duty.available, false, "staff:sync duty.available after grace (checked out)");
-  expectEqual(sync.chats.map((x) => x.chat_id), [], "staff:sync chats after requeue");
-  checkQueue(sync.queue, "staff:sync queue after requeue");
-  expectEqual(sync.queue.map((e) => e.chat_id), [chatA, chatC], "staff:sync queue order after requeue");
+  // --- staff comes back (same cookie) while on shift: section 4.2, Lost connection: checked in
+  // again by the server (duty:state reason "reconnected"), and A comes back to them first
   const aStateMark2 = a2.count("chat:state");
-  const cPosMark3 = c.count("queue:position");
-  const back = await staff.ok("duty:check_in", {});
-  expectEqual(back.duty.available, true, "duty:check_in again");
+  const cStateMark3 = c.count("chat:state");
+  staff = await staffSocket("staff2", login1.cookie);
+  const restored = await staff.waitFor("duty:state", (d) => d.reason === "reconnected");
+  expectEqual(restored.available, true, "duty:state available after reconnecting");
   const reassigned = await staff.waitFor("chat:assigned", (x) => x.chat_id === chatA);
+  sync = await staff.ok("staff:sync", {});
+  expectEqual(sync.duty.available, true, "staff:sync duty.available after reconnecting (checked in again)");
+  expectEqual(sync.chats.map((x) => x.chat_id), [chatA], "staff:sync chats after reconnecting");
+  checkQueue(sync.queue, "staff:sync queue after reconnecting");
+  expectEqual(sync.queue.map((e) => e.chat_id), [chatC], "staff:sync queue after reconnecting");
   checkStaffChat(reassigned, "chat:assigned after requeue");
   expectEqual(reassigned.state, "active", "re-assigned state");
   expectEqual(reassigned.last_seq, lastSeq, "re-assigned last_seq");
@@ -798,7 +812,9 @@ async function phaseMain() {
   const activeAgain = await a2.waitFor("chat:state", (s) => s.state === "active", { from: aStateMark2 });
   checkChatState(activeAgain, "chat:state re-assigned");
   expectEqual(activeAgain.staff_alias, alias, "re-assigned staff_alias");
-  await c.waitFor("queue:position", (p) => p.position === 1, { from: cPosMark3 });
+  // Someone answers again: the desk goes, told as chat:state with C's new place.
+  const posC3 = await c.waitFor("chat:state", (s) => s.position === 1, { from: cStateMark3 });
+  expect(!("desk" in posC3), `C desk after the member is back: ${show(posC3)}`);
   passed("staff_back_reassigned");
 
   // --- staff ends A with topics

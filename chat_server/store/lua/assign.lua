@@ -3,6 +3,8 @@
 -- #include lib/staff_load.lua
 local staff = ARGV[3]
 if current_load(KEYS[3], staff, KEYS[4]) >= tonumber(ARGV[4]) then return {} end
+-- A member on a break gets no new chat.
+if redis.call('HEXISTS', KEYS[6], 'paused_at') == 1 then return {} end
 local id, ck
 repeat
   id = redis.call('LPOP', KEYS[1])

@@ -9,6 +9,8 @@ if ARGV[8] ~= '' and not string.find(',' .. ARGV[8] .. ',', ',' .. fields[2] .. 
   return {}
 end
 if current_load(KEYS[4], staff, KEYS[5]) >= tonumber(ARGV[5]) then return {} end
+-- A member on a break gets no new chat.
+if redis.call('HEXISTS', KEYS[7], 'paused_at') == 1 then return {} end
 if redis.call('LREM', KEYS[2], 1, id) == 0 then return {} end
 redis.call('HSET', KEYS[1], 'state', 'active')
 take_onto_staff(KEYS[1], id, staff, ARGV[7], {active = KEYS[5], chats = KEYS[6], presence = KEYS[7]}, KEYS[4], KEYS[8])

@@ -5,6 +5,8 @@ local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
 if fields[1] ~= 'active' then return {} end
 redis.call('HSET', KEYS[1], 'state', 'waiting')
 redis.call('HDEL', KEYS[1], 'staff_id', 'assigned_at')
+-- It goes back to this member first if they return while it still waits.
+if fields[2] then redis.call('HSET', KEYS[1], 'returns_to', fields[2]) end
 redis.call('LPUSH', KEYS[2], id)
 if fields[2] then drop_from_staff(KEYS[4], fields[2], id) end
 touch_chat(id, KEYS[2], KEYS[3], KEYS[4])

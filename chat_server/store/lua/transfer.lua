@@ -6,8 +6,9 @@ local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
 if fields[1] ~= 'active' or fields[2] ~= from then return {} end
 if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {} end
 -- The target must still be checked in and connected (it may have left since it was chosen).
-local target = redis.call('HMGET', KEYS[7], 'available', 'sockets')
-if target[1] ~= '1' or tonumber(target[2] or '0') < 1 then return {} end
+-- A member on a break takes no chat either.
+local target = redis.call('HMGET', KEYS[7], 'available', 'sockets', 'paused_at')
+if target[1] ~= '1' or tonumber(target[2] or '0') < 1 or target[3] then return {} end
 drop_from_staff(KEYS[4], from, id)
 take_onto_staff(KEYS[1], id, to, ARGV[7], {active = KEYS[5], chats = KEYS[6], presence = KEYS[7]}, KEYS[4], KEYS[8])
 touch_chat(id, KEYS[2], KEYS[3], KEYS[4])

@@ -34,6 +34,7 @@ end
 -- to: {active = their active set, chats = their chats set, presence = their presence hash}.
 local function take_onto_staff(ck, id, staff, now, to, loads, presences)
   redis.call('HSET', ck, 'staff_id', staff, 'assigned_at', now)
+  redis.call('HDEL', ck, 'returns_to')
   redis.call('SADD', to.active, id)
   redis.call('SADD', to.chats, id)
   redis.call('HINCRBY', loads, staff, 1)
