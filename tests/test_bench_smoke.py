@@ -31,7 +31,7 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUTYCHAT_") or k == "DUTYCHAT_BENCH_REDIS_URL"}
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=150,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
@@ -48,13 +48,15 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
         if figure["target"] and name not in ("report_sqlite_ms", "report_postgresql_ms"):
             assert isinstance(figure["met"], bool), name
     # Measured on both sides, so every relay ratio exists.
-    for name in ("relay_throughput_1w", "latency_p99_ms", "memory_per_idle_connection_kib", "burst_assign_p99_ms"):
+    for name in ("relay_throughput_1w", "latency_p99_ms", "memory_per_idle_connection_kib", "burst_assign_p99_ms",
+                 "replica_wait_throughput_2w", "replica_wait_latency_p50_2w_ms"):
         assert figures[name]["dutychat"] is not None and figures[name]["baseline"] is not None, name
         assert figures[name]["ratio"] is not None, name
 
     runs = results["runs"]
     # Even a handful of chats must arrive complete, in order, once, on both set-ups.
-    for name in ("relay_dutychat_1w", "relay_baseline_1w", "relay_dutychat_2w", "relay_baseline_2w"):
+    for name in ("relay_dutychat_1w", "relay_baseline_1w", "relay_dutychat_2w", "relay_baseline_2w",
+                 "relay_dutychat_2w_replica"):
         messages = runs[name]["saturation"]["messages"]
         assert messages["sent_ok"] > 0, name
         assert messages["lost_to_other_side"] == 0 and messages["duplicated"] == 0, (name, messages)
