@@ -200,10 +200,16 @@ async def test_the_visitors_language_wins_and_a_switch_reaches_the_console(
             await expect(frame.locator("html")).to_have_attribute("lang", code)
             tops = await frame.evaluate(
                 "() => [...document.querySelectorAll('.topbar > *, .topbar-actions > *')]"
-                ".filter(n => n.offsetParent).map(n => n.getBoundingClientRect())"
+                ".filter(n => n.offsetParent && n.getBoundingClientRect().width > 1).map(n => n.getBoundingClientRect())"
                 ".map(r => [Math.round(r.top + r.height / 2), Math.round(r.right)])"
             )
             assert len({t[0] for t in tops}) == 1 and max(t[1] for t in tops) <= 360, (code, tops)
+            # Never a title cut to a letter and an ellipsis: shown whole, or left to screen readers.
+            cut = await frame.evaluate(
+                "() => { const t = document.querySelector('.title');"
+                " return t.getBoundingClientRect().width > 1 && t.scrollWidth > t.clientWidth + 1; }"
+            )
+            assert not cut, code
             await phone.screenshot(path=screenshots / f"phone-topbar-{code}.png")
         await frame.locator("#lang-select").select_option("th")
 
