@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     event,
     false,
+    inspect,
+    text,
     true,
 )
 from sqlalchemy.engine import Connection
@@ -211,12 +213,37 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# The migration that seals stored second-factor secrets with the service's key.
+SEALING_REVISION = "0009"
+
+
 def _upgrade(connection: Connection, url: str, revision: str, secret: bytes | None) -> None:
     cfg = alembic_config(url)
     cfg.attributes["connection"] = connection
     # A migration that seals stored secrets needs the service's key (SECRET_ATTRIBUTE).
     cfg.attributes[SECRET_ATTRIBUTE] = secret
+    if secret is None:
+        _refuse_sealing_without_key(cfg, connection, revision)
     command.upgrade(cfg, revision)
+
+
+def _refuse_sealing_without_key(cfg: Config, connection: Connection, revision: str) -> None:
+    """Refuse before the first step, not at the sealing one: SQLite's DDL of the steps before is not rolled back."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = MigrationContext.configure(connection).get_current_revision()
+    pending = {step.revision for step in ScriptDirectory.from_config(cfg).iterate_revisions(revision, current)}
+    if SEALING_REVISION not in pending or not inspect(connection).has_table("staff"):
+        return
+    stored = connection.execute(text(
+        "SELECT 1 FROM staff WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL LIMIT 1"
+    )).first()
+    if stored is not None:
+        raise RuntimeError(
+            "second factors are stored: run this migration with `dutychat migrate`, "
+            "which knows the service secret key they are sealed with"
+        )
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head", secret: bytes | None = None) -> None:
