@@ -888,7 +888,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if "relay2" in only:
                         t2 = Target(kind, 2, work, pool, redis, tokens)
                         t2.phase_lead = sizes.phase_lead
-                        runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=sizes.latency_curve_2w)
+                        # With the replica run to compare against, dutychat's own latency curve too.
+                        curve = sizes.latency_curve_2w or ("replica" in only and kind == "dutychat")
+                        runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=curve)
                         progress(f"relay 2 workers {kind}", started, runs[f"relay_{kind}_2w"]["throughput_per_s"])
                     if "replica" in only and redis and kind == "dutychat":
                         # The same two-worker run with one replica: acknowledgements wait for it (Redis WAIT).
