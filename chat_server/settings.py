@@ -125,6 +125,7 @@ class ChatSettings(_Section):
     visitor_grace_seconds: float = Field(120, gt=0)
     staff_grace_seconds: float = Field(30, gt=0)
     default_max_chats: int = Field(3, ge=1, le=50)
+    take_extra_chats: int = Field(1, ge=0, le=10)
     wrapup_seconds: float = Field(600, gt=0)
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)

@@ -34,6 +34,7 @@ DUTY_CHECK_IN: Final = "duty:check_in"
 DUTY_CHECK_OUT: Final = "duty:check_out"
 CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
+CHAT_TAKE: Final = "chat:take"
 
 # ---------------------------------------------------------------- server -> client
 
@@ -385,6 +386,7 @@ class StaffIdentity(TypedDict):
     alias: str
     role: str
     max_chats: int
+    take_up_to: int
     languages: list[str]
 
 

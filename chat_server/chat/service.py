@@ -119,6 +119,7 @@ class ChatService:
         self.check_in = self.staffing.check_in
         self.check_out = self.staffing.check_out
         self.staff_transfer = self.staffing.staff_transfer
+        self.staff_take = self.staffing.staff_take
 
         self.current_visitor_view = self.views.current_visitor_view
         self.visitor_view = self.views.visitor_view

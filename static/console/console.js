@@ -90,7 +90,8 @@ function signInSteps(reply, password) {
   });
 }
 
-function showLogin(message) {
+// `message` is an error (red, an alert); `notice` is plain news such as "You have signed out."
+function showLogin(message, notice) {
   hideSteps();
   $("login-form").hidden = false;
   $("desk-view").hidden = true;
@@ -100,6 +101,8 @@ function showLogin(message) {
   const error = $("login-error");
   error.textContent = message || "";
   error.hidden = !message;
+  $("login-notice").textContent = notice || "";
+  $("login-notice").hidden = !notice;
   $("username").focus();
 }
 
@@ -131,7 +134,7 @@ async function onLogin(event) {
 async function onLogout() {
   await http.logout();
   teardown();
-  showLogin(t("console.login.signed_out"));
+  showLogin(null, t("console.login.signed_out"));
 }
 
 function teardown() {
@@ -143,6 +146,8 @@ function teardown() {
   for (const tab of desk.tabs.values()) tab.destroy();
   desk.tabs.clear();
   desk.selected = null;
+  desk.duty = null;
+  desk.queue = [];
   desk.connectedOnce = false;
   if (endDialogOpen()) $("end-dialog").close();
   for (const id of ["transfer-dialog", "block-dialog"]) if ($(id).open) $(id).close();
@@ -346,6 +351,7 @@ function upsertChat(chat) {
     $("panels").append(tab.panel);
   }
   renderChatsEmpty();
+  renderQueue();
   updateTitle();
   return tab;
 }
@@ -364,6 +370,7 @@ function removeTab(tab, message) {
   }
   if (message) announce(message);
   renderChatsEmpty();
+  renderQueue();
   updateTitle();
 }
 
@@ -392,6 +399,8 @@ function onTablistKey(event) {
 
 function renderChatsEmpty() {
   $("no-chats").hidden = desk.tabs.size > 0;
+  // "Check in to receive chats" only while not checked in.
+  $("no-chats").textContent = t(desk.duty && desk.duty.available ? "console.chats.empty_available" : "console.chats.empty");
   $("tablist").hidden = desk.tabs.size === 0;
 }
 
@@ -495,6 +504,8 @@ function renderDuty() {
     : t("console.duty.unknown");
   $("check-in").disabled = !known || duty.available;
   $("check-out").disabled = !known || !duty.available;
+  renderChatsEmpty();
+  renderQueue();
 }
 
 async function changeDuty(event, button) {
@@ -523,26 +534,83 @@ function speaksLanguage(code) {
   return mine.length === 0 || mine.includes(code);
 }
 
+function activeChats() {
+  let n = 0;
+  for (const tab of desk.tabs.values()) if (tab.isActive()) n += 1;
+  return n;
+}
+
+// Whether this member may take a queued chat out of turn now (docs/protocol.md, chat:take).
+function canTake(entry) {
+  const duty = desk.duty;
+  if (!duty || !duty.available || !duty.on_shift || !desk.staff) return false;
+  const limit = Number.isInteger(desk.staff.take_up_to) ? desk.staff.take_up_to : desk.staff.max_chats;
+  return speaksLanguage(entry.language) && activeChats() < limit;
+}
+
 function renderQueue() {
   const queue = [...desk.queue].sort((a, b) => a.position - b.position);
   $("queue-count").textContent = t("console.queue.count", { n: queue.length });
   $("queue-empty").hidden = queue.length > 0;
   const now = Date.now();
+  // The list itself numbers the entries (an <ol>): the text does not repeat the number.
   $("queue-list").replaceChildren(
     ...queue.map((entry) => {
       const since = Date.parse(entry.waiting_since);
       const waited = Number.isFinite(since) ? durationText((now - since) / 1000) : "";
       // A chat goes only to a member who speaks its language (docs/protocol.md, Routing).
       const yours = speaksLanguage(entry.language);
-      return el(
+      const language = languageName(entry.language);
+      const item = el(
         "li",
-        { class: yours ? "queue-yours" : "queue-others", "data-language": entry.language },
-        t("console.queue.entry", { position: entry.position, language: languageName(entry.language), waited }),
+        { class: yours ? "queue-yours" : "queue-others", "data-language": entry.language, "data-chat-id": entry.chat_id },
+        t("console.queue.entry", { language, waited }),
         " ",
         el("span", { class: "queue-fit", text: t(yours ? "console.queue.yours" : "console.queue.not_yours") }),
       );
+      if (canTake(entry)) {
+        const take = el("button", {
+          type: "button",
+          class: "btn btn-secondary queue-take",
+          text: t("console.queue.take"),
+          "aria-label": t("console.queue.take_label", { position: entry.position, language }),
+        });
+        take.addEventListener("click", () => takeChat(entry.chat_id, take));
+        item.append(" ", take);
+      }
+      return item;
     }),
   );
+}
+
+async function takeChat(chatId, button) {
+  const error = $("queue-error");
+  error.hidden = true;
+  button.disabled = true;
+  const ack = await call(desk.socket, "chat:take", { chat_id: chatId });
+  if (ack.ok) {
+    const tab = upsertChat(ack.chat);
+    desk.queue = desk.queue.filter((entry) => entry.chat_id !== chatId);
+    renderQueue();
+    selectTab(tab, true);
+    announce(t("console.announce.taken", { alias: tab.alias() }));
+    return;
+  }
+  const code = errorCode(ack);
+  error.textContent =
+    code === "chat_not_waiting" || code === "chat_not_found"
+      ? t("console.queue.take_error_gone")
+      : code === "staff_full"
+        ? t("console.queue.take_error_full")
+        : code === "language_not_spoken"
+          ? t("console.queue.take_error_language")
+          : code === "staff_not_on_duty"
+            ? t("console.queue.take_error_not_on_duty")
+            : code === "disconnected" || code === "timeout"
+              ? t("console.duty.error_connection")
+              : t("console.queue.take_error_other", { code });
+  error.hidden = false;
+  button.disabled = false;
 }
 
 // ------------------------------------------------------------ boot
