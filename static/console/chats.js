@@ -102,6 +102,15 @@ export class ChatTab {
     this.meta = el("p", { class: "chat-meta" });
     this.presence = el("p", { class: "chat-presence" });
     this.endedNote = el("p", { class: "chat-ended", role: "status" });
+    // An ended chat asks for its topics here, in its own tab; the dialog opens only from this button.
+    this.tagButton = el("button", {
+      type: "button",
+      class: "btn btn-primary chat-end chat-tag",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.tag_topics"),
+      onclick: () => this.desk.requestEnd(this, false),
+    });
+    this.endedBanner = el("div", { class: "chat-ended-banner", hidden: true }, this.endedNote, this.tagButton);
     this.endButton = el("button", {
       type: "button",
       class: "btn btn-danger chat-end",
@@ -173,7 +182,7 @@ export class ChatTab {
         el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
         el("div", { class: "actions" }, this.transferButton, this.blockButton, this.endButton),
       ),
-      this.endedNote,
+      this.endedBanner,
       this.log,
       this.typingNote,
       this.form,
@@ -324,8 +333,9 @@ export class ChatTab {
         : t("console.chat.visitor_online");
     this.presence.classList.toggle("offline", chat.visitor_connected === false);
     this.endedNote.textContent = ended ? endedText(chat.end_reason) : "";
-    this.endedNote.hidden = !ended;
-    this.endButton.textContent = ended ? t("console.chat.tag_topics") : t("console.chat.end");
+    this.endedBanner.hidden = !ended;
+    this.endButton.textContent = t("console.chat.end");
+    this.endButton.hidden = ended;
     this.textarea.disabled = ended;
     this.sendButton.disabled = ended;
     this.cannedButton.disabled = ended;

@@ -263,9 +263,13 @@ function connect() {
       removeTab(tab, t(key, { alias: tab.alias() }));
       return;
     }
+    // Focus and keys stay where the member is (a reply in another chat): the ended chat's
+    // tab shows a "Tag topics" banner, and the dialog opens only when they ask for it.
+    const typingHere = tab.panel.contains(document.activeElement);
     tab.markEnded(event.reason);
     announce(t("console.announce.needs_topics", { alias: tab.alias() }));
-    requestEnd(tab, true);
+    // Its own composer goes away: keep focus in the tab, on the log (not on a button a key would press).
+    if (typingHere) tab.log.focus();
   });
   socket.on("chat:removed", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
