@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message
+from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender
 from chat_server.clock import iso
 
 # ---------------------------------------------------------------- namespaces
@@ -98,6 +98,23 @@ def message_view(message: Message) -> MessageView:
         "text": message.text,
         "sent_at": iso(message.sent_at),
     }
+
+
+class MessageAuthor(TypedDict):
+    staff_id: int
+    alias: str
+
+
+class StaffMessageView(MessageView):
+    author: MessageAuthor | None
+
+
+def staff_message_view(message: Message) -> StaffMessageView:
+    """Build a StaffMessage (staff only): the Message and, for a staff message, who wrote it."""
+    author: MessageAuthor | None = None
+    if message.sender is Sender.STAFF and message.staff_id is not None:
+        author = {"staff_id": message.staff_id, "alias": message.staff_alias}
+    return {**message_view(message), "author": author}
 
 
 # ---------------------------------------------------------------- visitor payloads
@@ -228,7 +245,7 @@ class StaffChatView(TypedDict):
     waited_seconds: int
     assigned_at: str | None
     last_seq: int
-    messages: list[MessageView]
+    messages: list[StaffMessageView]
     end_reason: str | None
     transferred_by: NotRequired[TransferredBy]
 
@@ -245,7 +262,7 @@ def staff_view(chat: Chat, messages: list[Message], now: datetime) -> StaffChatV
         "waited_seconds": int(((chat.first_assigned_at or now) - chat.created_at).total_seconds()),
         "assigned_at": iso(chat.assigned_at),
         "last_seq": chat.last_seq,
-        "messages": [message_view(m) for m in shown],
+        "messages": [staff_message_view(m) for m in shown],
         "end_reason": chat.end_reason.value if chat.end_reason else None,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ class StartResult:
 class Resumed:
     chat: Chat
     view: events.ChatStateView
-    messages: list[events.MessageView]
+    messages: Sequence[events.MessageView]
     # More messages follow the page in `messages` (fetched with messages:fetch).
     more: bool = False
 

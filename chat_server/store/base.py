@@ -101,9 +101,11 @@ class ChatStore(Protocol):
     # messages
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
-        max_messages: int = 0, max_bytes: int = 0,
+        max_messages: int = 0, max_bytes: int = 0, author: tuple[int, str] | None = None,
     ) -> tuple[Message, bool] | None:
         """Add a message with the next sequence number to an active chat.
+
+        `author` (staff id, alias) is kept with a staff message: who wrote it.
 
         A client_id already used by this sender returns the first message and
         True (duplicate). None when the chat is not active. With max_messages or

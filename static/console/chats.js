@@ -355,6 +355,15 @@ export class ChatTab {
     this.tab.classList.toggle("tab-ended", ended);
   }
 
+  // A staff message is "You" when this member wrote it, else the colleague's alias
+  // (after a transfer, hand-over or requeue; docs/protocol.md, StaffMessage).
+  staffLabel(message) {
+    const author = message.author;
+    const self = this.desk.selfId();
+    if (author && self !== null && author.staff_id !== self && author.alias) return author.alias;
+    return t("console.chat.you");
+  }
+
   // In-place update, keyed like the widget: own messages by client_id so the
   // "sending" line becomes "sent" instead of being replaced.
   renderLog() {
@@ -364,7 +373,7 @@ export class ChatTab {
     const entries = this.thread.list().map((m) => ({
       key: m.sender === "staff" && m.client_id ? `c:${m.client_id}` : `s:${m.seq}`,
       own: m.sender === "staff",
-      sender: m.sender === "staff" ? t("console.chat.you") : this.alias(),
+      sender: m.sender === "staff" ? this.staffLabel(m) : this.alias(),
       time: formatTime(m.sent_at, lang),
       text: m.text,
       state: m.sender === "staff" ? t("console.delivery.sent") : "",

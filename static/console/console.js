@@ -39,6 +39,7 @@ const desk = {
 const deskApi = {
   socket: () => desk.socket,
   maxLength: () => desk.maxLength,
+  selfId: () => (desk.staff ? desk.staff.id : null),
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
