@@ -89,3 +89,45 @@ async def test_take_out_of_turn_and_a_visitor_leaving_while_the_member_types(
         )
         assert colour != "rgb(163, 35, 26)" and danger == "#a3231a", colour
         await console.screenshot(path=screenshots / "console-take-5-signed-out.png")
+
+
+async def test_one_clock_rule_in_console_roster_and_widget(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    # A member whose computer is set to Bangkok: duty times are the organisation's
+    # (Europe/Helsinki) in the console as in the roster, and every page writes a clock time the same way.
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from tests.browser import widget_send, widget_start
+
+    async with scene("console-clock", tmp_path, browser) as s:
+        account = await s.live.add_staff("aino", alias="Aino", shift=False)
+        now = s.live.clock.now()
+        start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        end = start + timedelta(hours=5, minutes=30)
+        await s.live.add_shift(account.id, start, end)
+        helsinki = ZoneInfo("Europe/Helsinki")
+        console = await s.page(locale="en-GB", timezone_id="Asia/Bangkok")
+        await console_login(console, s.live, "aino")
+        until = end.astimezone(helsinki).strftime("%H:%M")
+        await expect(console.locator("#duty-shift")).to_have_text(f"On shift until {until}")
+        day_start = start.astimezone(helsinki).strftime("%H:%M")
+        await expect(console.locator("#shifts-list li").first).to_contain_text(f"{day_start}–{until}")
+
+        visitor = await s.page(locale="en-GB", timezone_id="Europe/Helsinki")
+        await visitor.goto(f"{s.live.url}/widget/")
+        await widget_start(visitor, "Aino")
+        await widget_send(visitor, "hello")
+        panel = console_panel(console)
+        await expect(panel.locator("li.msg-other .msg-text")).to_have_text(["hello"])
+        # The widget (visitor in Helsinki) and the console (organisation's zone) show one time, 24-hour.
+        widget_time = await visitor.locator("#log li.msg-own .msg-time").first.inner_text()
+        console_time = await panel.locator("li.msg-other .msg-time").first.inner_text()
+        assert widget_time == console_time, (widget_time, console_time)
+        assert len(console_time) == 5 and console_time[2] == ":", console_time
+        await console.screenshot(path=screenshots / "console-clock-1-organisation-zone.png")
+
+        # The roster writes the same shift the same way.
+        await console.goto(f"{s.live.url}/roster/")
+        await expect(console.locator("body")).to_contain_text(f"{day_start}–{until}")

@@ -2,7 +2,7 @@
 // visitor state, composer). The console module owns the socket and routes
 // server events to the right ChatTab.
 
-import { el, formatTime } from "../shared/dom.js";
+import { el } from "../shared/dom.js";
 import { language, t } from "../i18n/i18n.js";
 import { call } from "../shared/rpc.js";
 import { Sender, Thread, renderMessageText } from "../shared/thread.js";
@@ -369,12 +369,11 @@ export class ChatTab {
   renderLog() {
     const log = this.log;
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    const lang = language();
     const entries = this.thread.list().map((m) => ({
       key: m.sender === "staff" && m.client_id ? `c:${m.client_id}` : `s:${m.seq}`,
       own: m.sender === "staff",
       sender: m.sender === "staff" ? this.staffLabel(m) : this.alias(),
-      time: formatTime(m.sent_at, lang),
+      time: this.desk.clock(m.sent_at),
       text: m.text,
       state: m.sender === "staff" ? t("console.delivery.sent") : "",
     }));

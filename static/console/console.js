@@ -3,7 +3,7 @@
 // truth; server events keep the picture current in between.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { CATALOGUES, language, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, language, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
@@ -15,7 +15,7 @@ import { closeIfFor, installEndDialog, isOpen as endDialogOpen, openEndDialog, s
 import { closeCanned, installCanned, openPicker, setOfferedLanguages } from "./canned.js";
 import { closeHandoffFor, installHandoff, openBlock, openTransfer, setRoster } from "./handoff.js";
 import { installAlerts, newChatAlert } from "./alerts.js";
-import { refreshShifts } from "./shifts.js";
+import { refreshShifts, setShiftsZone } from "./shifts.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -31,6 +31,7 @@ const desk = {
   tabs: new Map(), // chat_id -> ChatTab
   selected: null, // ChatTab
   maxLength: DEFAULT_MAX_LENGTH,
+  timezone: undefined, // the organisation's (GET /api/status); until known, the device's
   connectedOnce: false,
   syncing: false,
 };
@@ -39,6 +40,8 @@ const desk = {
 const deskApi = {
   socket: () => desk.socket,
   maxLength: () => desk.maxLength,
+  // Clock times: the organisation's zone (GET /api/status timezone), the page language's clock.
+  clock: (iso) => formatTime(iso, localeFor(language()), desk.timezone),
   selfId: () => (desk.staff ? desk.staff.id : null),
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
@@ -182,6 +185,11 @@ async function enterDesk(staff) {
   if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
   if (status.ok && Array.isArray(status.data.languages)) setOfferedLanguages(status.data.languages);
   if (status.ok) setLinkAllowlist(status.data.link_allowlist);
+  if (status.ok && typeof status.data.timezone === "string") {
+    desk.timezone = status.data.timezone;
+    setShiftsZone(desk.timezone);
+    renderDuty();
+  }
   setTaxonomy(topics.ok ? topics.data : null);
   connect();
   refreshShifts();
@@ -499,7 +507,7 @@ function renderDuty() {
   if (known) {
     shift = duty.on_shift
       ? duty.shift_ends_at
-        ? t("console.duty.on_shift_until", { time: formatTime(duty.shift_ends_at, language() === "en" ? "en-GB" : language()) })
+        ? t("console.duty.on_shift_until", { time: deskApi.clock(duty.shift_ends_at) })
         : t("console.duty.on_shift")
       : t("console.duty.off_shift");
   }

@@ -14,12 +14,7 @@ export const capitalised = (text) => dates.capitalised(text, context.locale);
 export const languageName = (code) => nameOf(code, context.locale);
 
 function timeText(iso) {
-  return new Intl.DateTimeFormat(context.locale, {
-    timeZone: context.timezone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).format(new Date(iso));
+  return dates.clockText(iso, context.locale, context.timezone);
 }
 
 export function rangeText(startsAt, endsAt) {

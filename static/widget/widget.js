@@ -4,6 +4,7 @@
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { clockFormat } from "../shared/dates.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
@@ -194,7 +195,7 @@ function renderDesk(waiting) {
   const alternatives = Array.isArray(desk.alternatives) ? desk.alternatives : [];
   let text;
   if (desk.policy === "wait" && desk.speaker_from) {
-    const time = new Intl.DateTimeFormat(localeFor(app.lang), { hour: "2-digit", minute: "2-digit" }).format(
+    const time = clockFormat(localeFor(app.lang)).format(
       new Date(desk.speaker_from),
     );
     text = t("widget.desk.wait", { language, time });
