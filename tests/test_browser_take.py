@@ -131,3 +131,22 @@ async def test_one_clock_rule_in_console_roster_and_widget(
         # The roster writes the same shift the same way.
         await console.goto(f"{s.live.url}/roster/")
         await expect(console.locator("body")).to_contain_text(f"{day_start}–{until}")
+
+
+async def test_sign_in_from_another_address_than_the_public_url_names_the_setting(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    # Like `dutychat run --port 9000` with the default public URL: the page is not at server.public_url.
+    async with scene("console-origin", tmp_path, browser, server={"public_url": "http://127.0.0.1:8080"}) as s:
+        await s.live.add_staff("aino")
+        page = await s.page(bypass_csp=True)
+        await page.goto(f"{s.live.url}/console/")
+        await page.fill("#username", "aino")
+        await page.fill("#password", "correct horse battery")
+        await page.click("#login-submit")
+        error = page.locator("#login-error")
+        await expect(error).to_contain_text("server.public_url")
+        await expect(error).to_contain_text(s.live.url)
+        await page.screenshot(path=screenshots / "console-origin-1-refused.png")
+        await assert_accessible(page, "console sign-in refused for the origin")
+        assert "server.public_url (http://127.0.0.1:8080)" in s.live.log.getvalue()

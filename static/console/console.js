@@ -129,7 +129,7 @@ async function onLogin(event) {
           : code === "network"
             ? "console.login.error_network"
             : "console.login.error_other";
-    showLogin(t(key));
+    showLogin(t(key, { origin: location.origin }));
   } finally {
     button.disabled = false;
   }
