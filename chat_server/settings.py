@@ -254,7 +254,8 @@ class AuthSettings(_Section):
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["json", "text"] = "json"
+    # "auto": readable text on a terminal, JSON (one object per line) for a service's log.
+    format: Literal["auto", "json", "text"] = "auto"
     access_log: bool = True
     repeat_interval_seconds: float = Field(default=60.0, gt=0)
 
