@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.a11y import assert_accessible
-from tests.browser import browser, console_end_chat, console_login, console_panel, scene, screenshots  # noqa: F401
+from tests.browser import browser, console_login, console_panel, scene, screenshots  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -73,10 +73,18 @@ async def test_take_out_of_turn_and_a_visitor_leaving_while_the_member_types(
         await expect(banner.get_by_role("button", name="Tag topics")).to_be_visible()
         await console.screenshot(path=screenshots / "console-take-4-tag-banner.png")
         await assert_accessible(console, "console ended chat banner")
-        await console_end_chat(console, already_ended=True)
+        # The visitor wrote nothing: the chat may close without a topic ("Other" is not a topic).
+        await banner.get_by_role("button", name="Tag topics").click()
+        none = console.locator("#end-none")
+        await expect(none).to_be_visible()
+        await expect(none).to_have_text("Close without a topic (the visitor wrote nothing)")
+        await console.screenshot(path=screenshots / "console-take-5-no-conversation.png")
+        await assert_accessible(console, "console topic dialog, no conversation")
+        await none.click()
+        await expect(console.locator("#end-dialog")).to_be_hidden()
         await expect(console.get_by_role("tab")).to_have_count(1)
         rows = await s.live.session_rows()
-        assert [r["outcome"] for r in rows] == ["answered"]
+        assert [(r["outcome"], r["visitor_messages"], r["topics"]) for r in rows] == [("answered", 0, [])]
 
         # Signing out is news, not an error.
         await console.click("#logout")
@@ -88,7 +96,7 @@ async def test_take_out_of_turn_and_a_visitor_leaving_while_the_member_types(
             "getComputedStyle(document.documentElement).getPropertyValue('--danger').trim()"
         )
         assert colour != "rgb(163, 35, 26)" and danger == "#a3231a", colour
-        await console.screenshot(path=screenshots / "console-take-5-signed-out.png")
+        await console.screenshot(path=screenshots / "console-take-6-signed-out.png")
 
 
 async def test_one_clock_rule_in_console_roster_and_widget(

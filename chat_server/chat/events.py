@@ -245,6 +245,7 @@ class StaffChatView(TypedDict):
     waited_seconds: int
     assigned_at: str | None
     last_seq: int
+    visitor_messages: int
     messages: list[StaffMessageView]
     end_reason: str | None
     transferred_by: NotRequired[TransferredBy]
@@ -262,6 +263,7 @@ def staff_view(chat: Chat, messages: list[Message], now: datetime) -> StaffChatV
         "waited_seconds": int(((chat.first_assigned_at or now) - chat.created_at).total_seconds()),
         "assigned_at": iso(chat.assigned_at),
         "last_seq": chat.last_seq,
+        "visitor_messages": chat.visitor_messages,
         "messages": [staff_message_view(m) for m in shown],
         "end_reason": chat.end_reason.value if chat.end_reason else None,
     }

@@ -207,6 +207,7 @@ export class ChatTab {
   receive(message) {
     if (!this.thread.add(message)) return;
     if (message.sender === "visitor") {
+      this.chat.visitor_messages = Math.max(this.chat.visitor_messages || 0, 1);
       this.setVisitorTyping(false);
       const visible = this.selected && document.visibilityState === "visible";
       this.desk.announce(
@@ -283,6 +284,12 @@ export class ChatTab {
   setPresence(connected) {
     this.chat.visitor_connected = connected;
     this.render();
+  }
+
+  // No visitor message in this chat (the server's count, or what this tab has seen).
+  visitorWroteNothing() {
+    if (Number.isInteger(this.chat.visitor_messages) && this.chat.visitor_messages > 0) return false;
+    return !this.thread.list().some((m) => m.sender === "visitor");
   }
 
   markEnded(reason) {

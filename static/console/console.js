@@ -424,6 +424,7 @@ function requestEnd(tab, unsolicited) {
     alias: tab.alias(),
     ended: tab.chat.state === "ended",
     unsolicited,
+    noConversation: tab.visitorWroteNothing(),
     submit: async (topics) => {
       // The server may report the chat gone (chat:removed / chat:ended) before
       // our ack arrives; while this is set those events say "ended", not "taken away".
