@@ -3,7 +3,7 @@
 import { $, el } from "../shared/dom.js";
 import { language, localeFor, t } from "../i18n/i18n.js";
 import * as http from "../shared/api.js";
-import { clockFormat, clockLocale } from "../shared/dates.js";
+import { clockFormat, clockLocale } from "../shared/clock.js";
 
 // Duty times are the organisation's (like the roster): its zone once GET /api/status named it.
 let zone;

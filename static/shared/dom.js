@@ -1,4 +1,4 @@
-import { clockText } from "./dates.js";
+import { clockText } from "./clock.js";
 
 // Tiny element builder. Text only ever goes in through textContent: message
 // text comes from strangers and must never be parsed as HTML.

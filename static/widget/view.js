@@ -3,7 +3,7 @@
 // allow-listed hosts become anchors.
 
 import { $, el, formatTime } from "../shared/dom.js";
-import { clockFormat } from "../shared/dates.js";
+import { clockFormat } from "../shared/clock.js";
 import { t } from "../i18n/i18n.js";
 import { renderMessageText } from "../shared/thread.js";
 

@@ -4,7 +4,7 @@
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
-import { clockFormat } from "../shared/dates.js";
+import { clockFormat } from "../shared/clock.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
