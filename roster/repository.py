@@ -68,6 +68,31 @@ class ShiftRepository:
             await session.flush()
             return _shift(row)
 
+    async def record_check_in(self, shift_id: int, now: datetime) -> None:
+        """Note a check-in on a shift: its first check-in, and the start of this stretch."""
+        at = to_db(now)
+        async with self._sessions.begin() as session:
+            row = await session.get(ShiftRow, shift_id, with_for_update=True)
+            if row is None:
+                return  # deleted meanwhile
+            row.checked_in_at = row.checked_in_at or at
+            row.checked_in_since = row.checked_in_since or at
+
+    async def record_check_out(self, staff_id: int, now: datetime) -> None:
+        """Close a member's checked-in stretches: add their minutes (up to each shift's end)."""
+        at = to_db(now)
+        async with self._sessions.begin() as session:
+            rows = await session.scalars(
+                select(ShiftRow)
+                .where(ShiftRow.staff_id == staff_id, ShiftRow.checked_in_since.is_not(None))
+                .with_for_update()
+            )
+            for row in rows:
+                since = cast(datetime, row.checked_in_since)
+                seconds = (min(at, row.ends_at) - since).total_seconds()
+                row.checked_in_minutes += max(0, int(seconds // 60))
+                row.checked_in_since = None
+
     async def between(self, start: datetime, end: datetime) -> list[Shift]:
         """Return shifts overlapping [start, end)."""
         async with self._sessions() as session:
@@ -502,6 +527,12 @@ class RosterCache:
 
     def invalidate(self) -> None:
         self._generation += 1
+
+    async def record_check_in(self, shift_id: int, now: datetime) -> None:
+        await self._repository.record_check_in(shift_id, now)
+
+    async def record_check_out(self, staff_id: int, now: datetime) -> None:
+        await self._repository.record_check_out(staff_id, now)
 
     async def shifts(self, now: datetime) -> list[Shift]:
         if self._fresh(now):

@@ -52,16 +52,20 @@ class Staffing:
 
     async def check_in(self, staff_id: int) -> events.DutyState:
         now = self.ctx.clock.now()
-        if shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early) is None:
+        shift = shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early)
+        if shift is None:
             raise ChatError(errors.NOT_ON_SHIFT, "no shift of yours covers now")
         await self.ctx.store.set_available(staff_id, True, now)
+        await self.ctx.roster.record_check_in(shift.shift_id, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
         await self.dispatcher.dispatch()
         return duty
 
     async def check_out(self, staff_id: int) -> events.DutyState:
-        await self.ctx.store.set_available(staff_id, False, self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        await self.ctx.store.set_available(staff_id, False, now)
+        await self.ctx.roster.record_check_out(staff_id, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
         return duty
@@ -201,6 +205,7 @@ class Staffing:
         if presence.available:
             await store.set_available(presence.staff_id, False, now)
             log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
+        await self.ctx.roster.record_check_out(presence.staff_id, now)
         active = [c for c in await store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
         # Requeue newest first so the longest-running chat ends up at the very front.
         for chat in sorted(active, key=lambda c: c.created_at, reverse=True):

@@ -1,0 +1,42 @@
+"""duty held: each shift records its check-ins as counts and times only
+
+`checked_in_at` (first check-in on the shift), `checked_in_minutes` (minutes
+checked in) and `checked_in_since` (start of the current checked-in stretch,
+cleared at check-out).
+
+Past shifts have no records. The migration counts a past shift as held when at
+least one chat session was answered on it (a session row points at the shift):
+someone must have been checked in to answer. Its first check-in is then the
+start of its first answered session and its minutes stay 0 (unknown). A past
+shift without an answered session counts as not held: nothing shows anyone was
+there, and a report should not claim duty that cannot be shown.
+
+Revision ID: 0008_duty_checkins
+Revises: 0006
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0008_duty_checkins'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Columns added in place: shifts is pointed at by chat_sessions (see migrations/env.py).
+    op.add_column('shifts', sa.Column('checked_in_at', sa.DateTime(), nullable=True))
+    op.add_column('shifts', sa.Column('checked_in_minutes', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('shifts', sa.Column('checked_in_since', sa.DateTime(), nullable=True))
+    op.execute(
+        "UPDATE shifts SET checked_in_at = ("
+        " SELECT MIN(chat_sessions.started_at) FROM chat_sessions WHERE chat_sessions.shift_id = shifts.id)"
+        " WHERE checked_in_at IS NULL"
+    )
+
+
+def downgrade() -> None:
+    # In place on SQLite too (>= 3.35): a batch rebuild of shifts would null
+    # chat_sessions.shift_id (see migrations/env.py).
+    for column in ('checked_in_since', 'checked_in_minutes', 'checked_in_at'):
+        op.execute(f'ALTER TABLE shifts DROP COLUMN {column}')
