@@ -56,7 +56,7 @@ class Staffing:
         if shift is None:
             raise ChatError(errors.NOT_ON_SHIFT, "no shift of yours covers now")
         await self.ctx.store.set_available(staff_id, True, now)
-        await self.ctx.roster.record_check_in(shift.shift_id, now)
+        await self.ctx.roster.record_check_in(shift, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
         await self.dispatcher.dispatch()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -73,10 +74,12 @@ def rebuild_rollups(conn: Connection) -> Rollup:
     part = Rollup()
     rows = conn.execute(select(
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
-        ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
+        ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds, ChatSessionRow.visitor_messages,
+        _has_topics(),
     ))
-    for started_at, outcome, language, wait, duration in rows:
-        part.add_session(started_at, outcome, language, wait, duration)
+    for started_at, outcome, language, wait, duration, visitor_messages, has_topics in rows:
+        empty = rollup.no_conversation(outcome, visitor_messages, bool(has_topics))
+        part.add_session(started_at, outcome, language, wait, duration, empty=empty)
     topics = conn.execute(
         select(ChatSessionRow.started_at, SessionTopic.topic_code)
         .join(SessionTopic, SessionTopic.session_id == ChatSessionRow.id)
@@ -92,6 +95,10 @@ def rebuild_rollups(conn: Connection) -> Rollup:
         for start in range(0, len(rows_), 5000):
             conn.execute(insert(table), rows_[start:start + 5000])
     return part
+
+
+def _has_topics() -> ColumnElement[bool]:
+    return exists().where(SessionTopic.session_id == ChatSessionRow.id)
 
 
 def _minute_ts(minute: int) -> datetime:
@@ -132,7 +139,8 @@ class ReportRepository:
             hours = await self._hours(session, lower, upper, segs)
             counts, values = await self._tallies(session, lower, upper)
             shifts = (await session.execute(
-                select(ShiftRow.starts_at, ShiftRow.ends_at)
+                select(ShiftRow.starts_at, ShiftRow.ends_at, ShiftRow.checked_in_at, ShiftRow.checked_in_minutes,
+                       ShiftRow.checked_in_since)
                 .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
             )).all()
             ratings = dict((await session.execute(
@@ -209,10 +217,12 @@ class ReportRepository:
             in_raw = or_(*(and_(started >= _minute_ts(a), started < _minute_ts(b)) for a, b in tiers.raw))
             sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
-                       ChatSessionRow.duration_seconds).where(in_raw)
+                       ChatSessionRow.duration_seconds, ChatSessionRow.visitor_messages, _has_topics()).where(in_raw)
             )
-            for outcome, language, wait, duration in sessions:
+            for outcome, language, wait, duration, visitor_messages, has_topics in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
+                if rollup.no_conversation(outcome, visitor_messages, bool(has_topics)):
+                    counts[rollup.NO_CONVERSATION] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
@@ -239,11 +249,14 @@ class ReportRepository:
         # Duty coverage and the hours of each weekday × hour, up to now: only what has happened.
         until = max(lower, min(upper, rollup.to_minute(now)))
         hours_in = rollup.week_minutes(rollup.split(rollup.clip([(lower, until)], lower, until), segs))
-        spans = [(rollup.minute_of(a), rollup.minute_of(b)) for a, b in shifts]
+        spans = [(rollup.minute_of(s.starts_at), rollup.minute_of(s.ends_at)) for s in shifts]
         covered = rollup.week_minutes(rollup.split(rollup.clip(spans, lower, until), segs))
         now_naive = now.astimezone(UTC).replace(tzinfo=None)
         lower_at, upper_at = _minute_ts(lower), _minute_ts(upper)
-        held = sum(1 for a, b in shifts if lower_at <= a < upper_at and b <= now_naive)
+        # A shift counts once it has ended: planned, and held only if someone checked in on it.
+        planned = [s for s in shifts if lower_at <= s.starts_at < upper_at and s.ends_at <= now_naive]
+        held = sum(1 for s in planned if s.checked_in_at is not None)
+        checked_in_minutes = sum(_checked_in_minutes(s) for s in planned)
         duty_minutes = sum(covered)
         cells = [
             {"weekday": how // 24, "hour": how % 24, "sessions": sum(week[how]), "answered": week[how][0],
@@ -269,9 +282,13 @@ class ReportRepository:
                 "answered": sum(wait.values()), "median": rollup.median(wait), "p90": rollup.percentile(wait, 90),
             },
             "duration_seconds": {"answered": sum(duration.values()), "median": rollup.median(duration)},
+            "no_conversation": counts[rollup.NO_CONVERSATION],
             "shifts": {
+                "planned": len(planned),
                 "held": held,
+                "not_held": len(planned) - held,
                 "duty_hours": round(duty_minutes / 60, 2),
+                "checked_in_hours": round(checked_in_minutes / 60, 2),
                 "answered_per_shift": round(answered / held, 1) if held else None,
             },
             "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
@@ -281,6 +298,14 @@ class ReportRepository:
                 "mean": round(sum(r * int(ratings.get(r, 0)) for r in RATINGS) / rated, 2) if rated else None,
             },
         }
+
+
+def _checked_in_minutes(shift: Any) -> int:
+    """Minutes checked in on an ended shift; a stretch never closed (state lost) counts to the shift's end."""
+    minutes = int(shift.checked_in_minutes)
+    if shift.checked_in_since is not None:
+        minutes += max(0, int((shift.ends_at - shift.checked_in_since).total_seconds() // 60))
+    return minutes
 
 
 def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, list[dict[str, Any]]]:

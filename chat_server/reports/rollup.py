@@ -36,6 +36,13 @@ OUTCOMES = tuple(o.value for o in Outcome)
 DAY, MONTH, YEAR = "d", "m", "y"
 LANGUAGE, TOPIC = "language", "topic"
 WAIT, DURATION = "wait", "duration"
+# An answered chat in which the visitor wrote nothing and that has no topic:
+# counted in report_counts under this figure and item, never as a topic.
+NO_CONVERSATION = ("conversation", "none")
+
+
+def no_conversation(outcome: str, visitor_messages: int, has_topics: bool) -> bool:
+    return outcome == Outcome.ANSWERED.value and visitor_messages == 0 and not has_topics
 
 
 # --------------------------------------------------------------- UTC numbering
@@ -92,15 +99,17 @@ class Rollup:
 
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
-        topics: Iterable[str] = (),
+        topics: Iterable[str] = (), *, empty: bool = False,
     ) -> None:
-        """Count one session row (started_at naive UTC, as stored)."""
+        """Count one session row (started_at naive UTC, as stored); `empty`: a "no conversation" chat."""
         minute = minute_of(started_at)
         self.slots.setdefault(minute, Counter())[outcome] += 1
         self.hours.setdefault(minute // 60, Counter())[outcome] += 1
         periods = _periods(day_of_minute(minute))
         for grain, period in periods:
             self.counts[(grain, period, LANGUAGE, language)] += 1
+            if empty:
+                self.counts[(grain, period, *NO_CONVERSATION)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1

@@ -11,6 +11,12 @@ start of its first answered session and its minutes stay 0 (unknown). A past
 shift without an answered session counts as not held: nothing shows anyone was
 there, and a report should not claim duty that cannot be shown.
 
+Chats with "no conversation" (answered, the visitor wrote nothing, no topic)
+are counted in report_counts (figure "conversation", item "none"); the
+roll-ups are rebuilt from chat_sessions so that past such sessions (for
+example closed by wrap-up expiry) are counted too. Past empty chats that were
+tagged with a topic (before a chat could close without one) keep their topic.
+
 Revision ID: 0008_duty_checkins
 Revises: 0006
 """
@@ -33,6 +39,9 @@ def upgrade() -> None:
         " SELECT MIN(chat_sessions.started_at) FROM chat_sessions WHERE chat_sessions.shift_id = shifts.id)"
         " WHERE checked_in_at IS NULL"
     )
+    from chat_server.reports.repository import rebuild_rollups
+
+    rebuild_rollups(op.get_bind())
 
 
 def downgrade() -> None:
@@ -40,3 +49,4 @@ def downgrade() -> None:
     # chat_sessions.shift_id (see migrations/env.py).
     for column in ('checked_in_since', 'checked_in_minutes', 'checked_in_at'):
         op.execute(f'ALTER TABLE shifts DROP COLUMN {column}')
+    op.execute("DELETE FROM report_counts WHERE figure = 'conversation'")
