@@ -96,7 +96,7 @@ class ShiftRepository:
         for row in await session.scalars(query.with_for_update()):
             since = cast(datetime, row.checked_in_since)
             seconds = (min(at, row.ends_at) - since).total_seconds()
-            row.checked_in_minutes += max(0, int(seconds // 60))
+            row.checked_in_minutes += max(0, round(seconds / 60))  # to the nearest minute
             row.checked_in_since = None
 
     async def between(self, start: datetime, end: datetime) -> list[Shift]:

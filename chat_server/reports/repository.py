@@ -304,7 +304,7 @@ def _checked_in_minutes(shift: Any) -> int:
     """Minutes checked in on an ended shift; a stretch never closed (state lost) counts to the shift's end."""
     minutes = int(shift.checked_in_minutes)
     if shift.checked_in_since is not None:
-        minutes += max(0, int((shift.ends_at - shift.checked_in_since).total_seconds() // 60))
+        minutes += max(0, round((shift.ends_at - shift.checked_in_since).total_seconds() / 60))
     return minutes
 
 

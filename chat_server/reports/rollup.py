@@ -38,7 +38,7 @@ LANGUAGE, TOPIC = "language", "topic"
 WAIT, DURATION = "wait", "duration"
 # An answered chat in which the visitor wrote nothing and that has no topic:
 # counted in report_counts under this figure and item, never as a topic.
-NO_CONVERSATION = ("conversation", "none")
+NO_CONVERSATION = ("flag", "no_conversation")  # figure is at most 8 characters
 
 
 def no_conversation(outcome: str, visitor_messages: int, has_topics: bool) -> bool:

@@ -12,7 +12,7 @@ shift without an answered session counts as not held: nothing shows anyone was
 there, and a report should not claim duty that cannot be shown.
 
 Chats with "no conversation" (answered, the visitor wrote nothing, no topic)
-are counted in report_counts (figure "conversation", item "none"); the
+are counted in report_counts (figure "flag", item "no_conversation"); the
 roll-ups are rebuilt from chat_sessions so that past such sessions (for
 example closed by wrap-up expiry) are counted too. Past empty chats that were
 tagged with a topic (before a chat could close without one) keep their topic.
@@ -49,4 +49,4 @@ def downgrade() -> None:
     # chat_sessions.shift_id (see migrations/env.py).
     for column in ('checked_in_since', 'checked_in_minutes', 'checked_in_at'):
         op.execute(f'ALTER TABLE shifts DROP COLUMN {column}')
-    op.execute("DELETE FROM report_counts WHERE figure = 'conversation'")
+    op.execute("DELETE FROM report_counts WHERE figure = 'flag'")
