@@ -5,10 +5,11 @@ checked in) and `checked_in_since` (start of the current checked-in stretch,
 cleared at check-out).
 
 Past shifts have no records. The migration counts a past shift as held when at
-least one chat session was answered on it (a session row points at the shift):
-someone must have been checked in to answer. Its first check-in is then the
-start of its first answered session and its minutes stay 0 (unknown). A past
-shift without an answered session counts as not held: nothing shows anyone was
+least one chat session row names it (`chat_sessions.shift_id`, set when a chat
+was given to the shift's member, which needs a check-in): someone was there to
+answer. Its first check-in is then the start of its first such session and
+its minutes stay 0 (unknown). A past shift that no session names counts as
+not held: nothing shows anyone was
 there, and a report should not claim duty that cannot be shown.
 
 Chats with "no conversation" (answered, the visitor wrote nothing, no topic)
