@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 
 from chat_server.settings import ServerSettings
 
@@ -23,6 +24,8 @@ SESSION_COOKIE = "dutychat_session"
 HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 CSRF_HEADER = "X-CSRF-Token"
 _CSRF_LABEL = b"dutychat csrf v1\x00"
+
+log = logging.getLogger(__name__)
 
 
 def session_cookie_name(server: ServerSettings) -> str:
@@ -46,6 +49,24 @@ def staff_origin_allowed(origin: str | None, server: ServerSettings) -> bool:
     handshake, so a page elsewhere, the organisation's own site included, is refused.
     """
     return origin is None or origin == server.public_origin
+
+
+def wrong_origin_message(server: ServerSettings) -> str:
+    """What a staff request from another origin than server.public_url is told: the setting to change."""
+    return (
+        f"Staff pages work only at server.public_url ({server.public_origin}). Open them there, or set "
+        "server.public_url (DUTYCHAT_SERVER__PUBLIC_URL) to the address in the browser's address bar."
+    )
+
+
+def log_wrong_origin(server: ServerSettings) -> None:
+    """Say in the log why a staff sign-in or connection from the wrong origin was refused."""
+    # Our log lines never interpolate arguments (privacy.py); the public URL is configuration, not input.
+    text = (
+        f"staff request refused: the page's origin is not server.public_url ({server.public_origin}); "
+        "open the pages there or change server.public_url (DUTYCHAT_SERVER__PUBLIC_URL)"
+    )
+    log.warning(text, extra={"event": "staff.origin_refused"})
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:

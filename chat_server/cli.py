@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import getpass
 import logging
@@ -66,8 +67,8 @@ async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) ->
 # ---------------------------------------------------------------- run
 
 
-async def _demo_setup(app: web.Application) -> None:
-    """Create demo accounts with fresh passwords and a shift covering now; print them."""
+async def _demo_setup(app: web.Application, banner: list[str]) -> None:
+    """Create demo accounts with fresh passwords and a shift covering now; put what to print in banner."""
     settings = app[settings_key]
     staff = staff_repository(app[sessions_key], app[password_work_key], settings.auth, settings.secret)
     shifts = ShiftRepository(app[sessions_key])
@@ -101,7 +102,7 @@ async def _demo_setup(app: web.Application) -> None:
         app[safety_texts_key], settings.chat.languages, settings.link_hosts, settings.organisation.website, now
     )
     base = f"http://{settings.server.host}:{settings.server.port}"
-    print(
+    banner.append(
         "\n".join(
             [
                 "",
@@ -113,10 +114,10 @@ async def _demo_setup(app: web.Application) -> None:
                 *lines,
                 "  Every demo account has a shift covering the next 8 hours: log in, check in, then",
                 "  open the demo page in another window and start a chat.",
+                "  Stop it with Ctrl+C.",
                 "",
             ]
-        ),
-        flush=True,
+        )
     )
 
 
@@ -158,12 +159,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     configure_logging(settings.logging)
     app = create_app(settings)
+    banner: list[str] = []
     if args.demo:
-        app.on_startup.append(_demo_setup)
+        app.on_startup.append(functools.partial(_demo_setup, banner=banner))
     # After every cleanup context has started (aiohttp runs them first).
     app.on_startup.append(_freeze_start_up_heap)
     log.info("starting", extra={"host": settings.server.host, "port": settings.server.port})
     log.info("open files limit", extra={"count": open_files})
+
+    def started(*_lines: object) -> None:
+        # run_app calls this once the server listens, after every start-up line: the demo's
+        # accounts and addresses come last and stay on screen (no request was logged yet).
+        log.info("listening", extra={"host": settings.server.host, "port": settings.server.port})
+        if banner:
+            print(*banner, sep="\n", flush=True)
+
     web.run_app(
         app,
         host=settings.server.host,
@@ -171,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         access_log=logging.getLogger("dutychat.access") if settings.logging.access_log else None,
         access_log_class=AccessLogger,
         shutdown_timeout=settings.server.shutdown_timeout_seconds,
-        print=None,
+        print=started,
         handle_signals=True,
     )
     return 0

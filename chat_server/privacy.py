@@ -136,9 +136,18 @@ class RepeatLimit(logging.Filter):
 _LIBRARY_LOGGERS = ("engineio.server", "engineio.client", "socketio.server", "socketio.client", "aiohttp.server")
 
 
+def log_as_text(format_: str, stream: object) -> bool:
+    """Text for "text", and for "auto" when the log goes to a terminal; JSON otherwise."""
+    if format_ == "auto":
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+    return format_ == "text"
+
+
 def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]  # any file-like object
-    handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)  # type: ignore[arg-type]  # any file-like object
+    handler.setFormatter(TextFormatter() if log_as_text(settings.format, target) else JsonFormatter())
     handler.addFilter(RepeatLimit(settings.repeat_interval_seconds))
     root = logging.getLogger()
     for old in list(root.handlers):

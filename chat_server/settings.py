@@ -128,6 +128,7 @@ class ChatSettings(_Section):
     unstaffed_queue: bool = True
     unstaffed_alert_seconds: float = Field(0, ge=0, le=24 * 3600)
     default_max_chats: int = Field(3, ge=1, le=50)
+    take_extra_chats: int = Field(1, ge=0, le=10)
     wrapup_seconds: float = Field(600, gt=0)
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
@@ -279,7 +280,8 @@ class AuthSettings(_Section):
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["json", "text"] = "json"
+    # "auto": readable text on a terminal, JSON (one object per line) for a service's log.
+    format: Literal["auto", "json", "text"] = "auto"
     access_log: bool = True
     repeat_interval_seconds: float = Field(default=60.0, gt=0)
 

@@ -96,6 +96,12 @@ class ShiftRow(Base):
     # shifts (which chat sessions are counted against) cannot be deleted.
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("duty_slots.id"), nullable=True)
     occurrence_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Duty held, as counts and times only (no log of movements): the first
+    # check-in on this shift, the minutes checked in so far, and while checked
+    # in the instant the current stretch began (cleared at check-out).
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    checked_in_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checked_in_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_shifts_ends_at_starts_at", "ends_at", "starts_at"),

@@ -68,6 +68,37 @@ class ShiftRepository:
             await session.flush()
             return _shift(row)
 
+    async def record_check_in(self, shift: Shift, now: datetime) -> None:
+        """Note a check-in on a shift: its first check-in, and the start of this stretch.
+
+        Stretches the member left open on other shifts (a check-out lost with the
+        live state) are closed first, at those shifts' ends.
+        """
+        at = to_db(now)
+        async with self._sessions.begin() as session:
+            await self._close_stretches(session, shift.staff_id, at, but=shift.shift_id)
+            row = await session.get(ShiftRow, shift.shift_id, with_for_update=True)
+            if row is None:
+                return  # deleted meanwhile
+            row.checked_in_at = row.checked_in_at or at
+            row.checked_in_since = row.checked_in_since or at
+
+    async def record_check_out(self, staff_id: int, now: datetime) -> None:
+        """Close a member's checked-in stretches: add their minutes (up to each shift's end)."""
+        async with self._sessions.begin() as session:
+            await self._close_stretches(session, staff_id, to_db(now))
+
+    @staticmethod
+    async def _close_stretches(session: AsyncSession, staff_id: int, at: datetime, but: int | None = None) -> None:
+        query = select(ShiftRow).where(ShiftRow.staff_id == staff_id, ShiftRow.checked_in_since.is_not(None))
+        if but is not None:
+            query = query.where(ShiftRow.id != but)
+        for row in await session.scalars(query.with_for_update()):
+            since = cast(datetime, row.checked_in_since)
+            seconds = (min(at, row.ends_at) - since).total_seconds()
+            row.checked_in_minutes += max(0, round(seconds / 60))  # to the nearest minute
+            row.checked_in_since = None
+
     async def between(self, start: datetime, end: datetime) -> list[Shift]:
         """Return shifts overlapping [start, end)."""
         async with self._sessions() as session:
@@ -502,6 +533,12 @@ class RosterCache:
 
     def invalidate(self) -> None:
         self._generation += 1
+
+    async def record_check_in(self, shift: Shift, now: datetime) -> None:
+        await self._repository.record_check_in(shift, now)
+
+    async def record_check_out(self, staff_id: int, now: datetime) -> None:
+        await self._repository.record_check_out(staff_id, now)
 
     async def shifts(self, now: datetime) -> list[Shift]:
         if self._fresh(now):

@@ -144,7 +144,8 @@ async def console_end_chat(page: Page, *, already_ended: bool = False) -> str:
     """End (or tag) the selected chat with its first topic; returns the topic code."""
     dialog = page.locator("#end-dialog")
     if not await dialog.is_visible():
-        await console_panel(page).locator(".chat-head button.chat-end").click()
+        # An active chat's "End chat" in its header, or an ended chat's "Tag topics" in its banner.
+        await console_panel(page).locator("button.chat-end:visible").click()
     await expect(dialog).to_be_visible()
     title = "Tag topics" if already_ended else "End chat with"
     await expect(page.locator("#end-title")).to_contain_text(title)

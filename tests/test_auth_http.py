@@ -89,6 +89,11 @@ async def test_non_json_login_and_foreign_origin(live: Live) -> None:
         r = await post(http, f"{live.url}/api/auth/login", {"username": "aino", "password": PASSWORD},
                        headers={"Origin": "https://evil.example"})
         assert r.status == 403 and (await r.json())["error"]["code"] == "origin_not_allowed"
+        # The refusal names the setting that decides, on the page and in the log (never the sent origin).
+        message = (await r.json())["error"]["message"]
+        assert "server.public_url" in message and live.settings.server.public_origin in message, message
+        assert "evil.example" not in message
+        assert "server.public_url" in live.log.getvalue()
 
 
 async def test_disabled_account_cannot_log_in_and_loses_sessions(live: Live) -> None:

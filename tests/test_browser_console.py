@@ -106,6 +106,9 @@ async def test_canned_insert_transfer_and_block(tmp_path: Path, browser: Browser
         await expect(visitor.locator("#log .note").last).to_have_text("Leo joined the chat.")
         await console_reply(leo, "Leo here, go on.")
         await expect(visitor.locator("#log li.msg-other .msg-text").last).to_have_text("Leo here, go on.")
+        # Aino's messages are labelled with her alias on Leo's console, his own "You".
+        await expect(leo_panel.locator("li.msg-own .msg-sender")).to_have_text(["Aino", "You"])
+        await expect(panel.locator("li.msg-own .msg-sender")).to_have_count(0)
         await leo.screenshot(path=screenshots / "console-actions-3-after-transfer.png")
 
         # Block: confirm in the dialog; the visitor is told neutrally and cannot start again.

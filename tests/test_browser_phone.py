@@ -200,7 +200,8 @@ async def test_the_visitors_language_wins_and_a_switch_reaches_the_console(
             await expect(frame.locator("html")).to_have_attribute("lang", code)
             tops = await frame.evaluate(
                 "() => [...document.querySelectorAll('.topbar > *, .topbar-actions > *')]"
-                ".filter(n => n.offsetParent && n.getBoundingClientRect().width > 1).map(n => n.getBoundingClientRect())"
+                ".filter(n => n.offsetParent && n.getBoundingClientRect().width > 1)"
+                ".map(n => n.getBoundingClientRect())"
                 ".map(r => [Math.round(r.top + r.height / 2), Math.round(r.right)])"
             )
             assert len({t[0] for t in tops}) == 1 and max(t[1] for t in tops) <= 360, (code, tops)

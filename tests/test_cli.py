@@ -185,3 +185,46 @@ def test_a_worker_started_while_the_database_is_down_logs_no_raw_traceback(tmp_p
     assert "Traceback" not in result.stderr and 'File "' not in result.stderr, result.stderr
     # The privacy formatter's line: the type and code location, no message.
     assert "dutychat stopped by an unexpected error" in result.stderr and "ConnectionRefusedError at " in result.stderr
+
+
+async def test_run_demo_on_a_terminal_logs_text_and_prints_the_accounts_last(tmp_path: Path) -> None:
+    # `make run` in a terminal: readable start-up lines, then the demo's accounts and addresses, last.
+    import asyncio
+    import os
+    import pty
+    import subprocess
+
+    from tests.support.paths import ROOT
+    from tests.support.processes import DUTYCHAT, free_port
+
+    port = free_port()
+    controller, terminal = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        str(DUTYCHAT), "run", "--demo", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+        stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=clean_env(), cwd=ROOT,
+    )
+    os.close(terminal)
+    output = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Stop it with Ctrl+C." not in output and time.monotonic() < deadline:
+            try:
+                chunk = await asyncio.to_thread(os.read, controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        text = output.decode("utf-8", "replace").replace("\r\n", "\n")
+        assert "Stop it with Ctrl+C." in text, text
+        before, banner = text.split("dutychat demo is running", 1)
+        # Start-up lines are text on a terminal (JSON goes to services), and all came before the banner.
+        start_up = [line for line in before.splitlines() if line.strip()]
+        assert start_up and not any(line.lstrip().startswith("{") for line in start_up), start_up
+        assert start_up[-1].endswith(f"INFO dutychat: listening [host=127.0.0.1 port={port}]"), start_up
+        assert "demo-staff" in banner and f"http://127.0.0.1:{port}/console/" in banner
+        assert banner.rstrip().endswith("Stop it with Ctrl+C."), banner
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 30)
+        os.close(controller)

@@ -97,6 +97,7 @@ def chat(state: ChatState = ChatState.ACTIVE) -> Chat:
 
 
 MESSAGE = Message("c_1", 1, Sender.VISITOR, "m-1", "hello", T0)
+STAFF_MESSAGE = Message("c_1", 2, Sender.STAFF, "s-1", "hi", T0, 1, "Aino")
 VIEW = events.visitor_view(chat(ChatState.WAITING), 1, 60, None)
 DESK = events.desk_view("wait", ["fi"], T0)
 DESK_VIEW = events.visitor_view(chat(ChatState.WAITING), 1, None, None, DESK)
@@ -123,7 +124,8 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.CHAT_ASSIGNED, "chat_assigned", events.chat_assigned(STAFF_VIEW), set()),
     ("staff", events.CHAT_ASSIGNED, "chat_assigned",
      events.chat_assigned(STAFF_VIEW, {"staff_id": 2, "alias": "Leo"}), {"transferred_by"}),
-    ("staff", events.MESSAGE_NEW, "message_view", events.message_view(MESSAGE), set()),
+    ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(MESSAGE), set()),
+    ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(STAFF_MESSAGE), set()),
     ("staff", events.TYPING, "visitor_typing", events.visitor_typing("c_1", False), set()),
     ("staff", events.CHAT_PRESENCE, "chat_presence", events.chat_presence("c_1", False), set()),
     ("staff", events.CHAT_LANGUAGE, "chat_language", events.chat_language("c_1", "th"), set()),
@@ -157,7 +159,10 @@ def test_nested_objects_match_the_document() -> None:
     assert set(DESK) == shared_object("Desk")
     assert set(events.duty_state(True, T0)) == shared_object("DutyState")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
-    assert set(STAFF_VIEW["messages"][0]) == shared_object("Message")
+    assert set(STAFF_VIEW["messages"][0]) == shared_object("StaffMessage")
+    assert shared_object("StaffMessage") == shared_object("Message") | {"author"}
+    assert events.staff_message_view(STAFF_MESSAGE)["author"] == {"staff_id": 1, "alias": "Aino"}
+    assert events.staff_message_view(MESSAGE)["author"] is None
     sync = re.search(r"```json\n(\{\n  \"ok\": true,.*?)```", section("`staff:sync`"), re.S)
     assert sync, "no staff:sync ack example"
     assert top_level_keys(sync.group(1)) - {"ok"} == set(typing.get_type_hints(events.StaffSync))

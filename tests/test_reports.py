@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from chat_server.accounts import Role
 from chat_server.chat.models import Outcome, SessionRecord
-from chat_server.keys import engine_key, records_key, sessions_key
+from chat_server.keys import engine_key, records_key, sessions_key, shifts_key
 from chat_server.reports.models import (
     FeedbackCountRow,
     ReportCountRow,
@@ -29,6 +29,7 @@ from chat_server.reports.models import (
 )
 from chat_server.reports.repository import rebuild_rollups
 from chat_server.web.reports import previous_period
+from roster.schedule import Shift
 from tests.support.http import Http
 from tests.support.live import Live
 
@@ -70,13 +71,22 @@ async def write_sessions(live: Live) -> None:
 async def add_shifts(live: Live) -> None:
     aino = await live.add_staff("aino", shift=False)
     mia = await live.add_staff("mia", shift=False)
-    # Sunday 15 Nov 11:00–15:00 and 14:00–16:00 local: 5 duty hours, 2 shifts.
-    await live.add_shift(aino.id, utc(2026, 11, 15, 9), utc(2026, 11, 15, 13))
+    shifts = live.app[shifts_key]
+
+    async def checked_in(shift: Shift, start: datetime, end: datetime) -> None:
+        await shifts.record_check_in(shift, start)
+        await shifts.record_check_out(shift.staff_id, end)
+
+    # Sunday 15 Nov 11:00–15:00 and 14:00–16:00 local: 5 duty hours, 2 shifts, only Aino's held (4 hours).
+    await checked_in(await live.add_shift(aino.id, utc(2026, 11, 15, 9), utc(2026, 11, 15, 13)),
+                     utc(2026, 11, 15, 9), utc(2026, 11, 15, 13))
     await live.add_shift(mia.id, utc(2026, 11, 15, 12), utc(2026, 11, 15, 14))
-    # 30 Sep 20:00 UTC – 1 Oct 01:00 UTC crosses local midnight (Wed 23:00 – Thu 04:00 EEST).
-    await live.add_shift(aino.id, utc(2026, 9, 30, 20), utc(2026, 10, 1, 1))
-    # 30 Nov 21:00 UTC – 23:00 UTC: starts in November (23:00 local), runs into December.
-    await live.add_shift(mia.id, utc(2026, 11, 30, 21), utc(2026, 11, 30, 23))
+    # 30 Sep 20:00 UTC – 1 Oct 01:00 UTC crosses local midnight (Wed 23:00 – Thu 04:00 EEST); held 4.5 hours.
+    await checked_in(await live.add_shift(aino.id, utc(2026, 9, 30, 20), utc(2026, 10, 1, 1)),
+                     utc(2026, 9, 30, 20, 30), utc(2026, 10, 1, 2))
+    # 30 Nov 21:00 UTC – 23:00 UTC: starts in November (23:00 local), runs into December; held 2 hours.
+    await checked_in(await live.add_shift(mia.id, utc(2026, 11, 30, 21), utc(2026, 11, 30, 23)),
+                     utc(2026, 11, 30, 20, 50), utc(2026, 11, 30, 23, 30))
 
 
 async def manager(live: Live) -> Http:
@@ -143,7 +153,8 @@ async def test_november_figures_exact(live: Live) -> None:
     assert sum(c["sessions"] for c in nov["by_weekday_hour"]) == 5
     assert nov["wait_seconds"] == {"answered": 2, "median": 50.0, "p90": 90}
     assert nov["duration_seconds"] == {"answered": 2, "median": 750.0}
-    assert nov["shifts"] == {"held": 3, "duty_hours": 6.0, "answered_per_shift": 0.7}
+    assert nov["shifts"] == {"planned": 3, "held": 2, "not_held": 1, "duty_hours": 6.0, "checked_in_hours": 6.17,
+                             "answered_per_shift": 1.0}
     assert nov["closed_share"] == round(1 / 5, 4)
     assert nov["ratings"] == {"count": 0, "by_rating": {str(r): 0 for r in range(1, 6)}, "mean": None}
 
@@ -169,8 +180,8 @@ async def test_year_dst_and_previous_period(live: Live) -> None:
     assert current["wait_seconds"] == {"answered": 5, "median": 30.0, "p90": 90}
     # Lengths count to the nearest minute: 400 s is 7 min, 500 s is 8 min; the middle of five is 8 min.
     assert current["duration_seconds"] == {"answered": 5, "median": 480.0}
-    assert current["shifts"]["held"] == 4 and current["shifts"]["duty_hours"] == 12.0
-    assert current["shifts"]["answered_per_shift"] == 1.2
+    assert current["shifts"] == {"planned": 4, "held": 3, "not_held": 1, "duty_hours": 12.0,
+                                 "checked_in_hours": 10.67, "answered_per_shift": 1.7}
     assert year["previous"]["from"] == "2025-01-01" and year["previous"]["to"] == "2025-12-31"
     assert year["previous"]["sessions"] == 0
     # October: 23:30 on its last day is October's; both 03:30s of 25 Oct are in the 03 hour of a Sunday.
@@ -182,7 +193,8 @@ async def test_year_dst_and_previous_period(live: Live) -> None:
     # The shift from 23:00 on Wed 30 Sep to 04:00 on Thu 1 Oct counts in October for its October hours only,
     # and is held in September, the month it started.
     assert cell(october, 2, 23)["covered_hours"] == 0
-    assert october["shifts"] == {"held": 0, "duty_hours": 4.0, "answered_per_shift": None}
+    assert october["shifts"] == {"planned": 0, "held": 0, "not_held": 0, "duty_hours": 4.0, "checked_in_hours": 0,
+                                 "answered_per_shift": None}
     assert [cell(october, 3, h)["covered_hours"] for h in range(5)] == [1.0, 1.0, 1.0, 1.0, 0]
     # 29 Mar: 02:30 EET, then 04:00 EEST; the day has 23 hours and no 03 hour.
     assert march["sessions"] == 2
@@ -279,12 +291,14 @@ async def test_summary_text_in_finnish_and_english(live: Live) -> None:
         bad = await http.get("/api/reports/summary-text?from=2026-11-01&to=2026-11-30&lang=de")
     assert fi.status == 200 and fi.content_type == "text/plain"
     assert fi.text.startswith("Chat-raportti 1.11.2026–30.11.2026 (Europe/Helsinki)")
-    assert "Chat-päivystyksiä pidettiin 3 kertaa (6 päivystystuntia)." in fi.text
+    assert ("Chat-päivystyksiä pidettiin 2 kertaa (6,2 tuntia kirjautuneena päivystykseen); "
+            "suunnitelluista 3 päivystyksestä 1 jäi pitämättä.") in fi.text
     assert "Chat-keskusteluja: 5." in fi.text and "Vastattuja <5" in fi.text
     assert "Edellinen jakso 1.10.2026–31.10.2026: <5 chat-keskustelua" in fi.text
     assert "Alle 5 lukumäärät näytetään muodossa \"<5\"" in fi.text
     assert "Chat report 1 Nov 2026 – 30 Nov 2026" in en.text
-    assert "Chat duty shifts held: 3 (6 duty hours)." in en.text
+    assert ("Chat duty held 2 times (6.2 hours checked in); 1 of 3 planned duty shifts were not held."
+            in en.text)
     assert "Topics: " in en.text and "Previous period" not in en.text
     assert bad.status == 400 and bad.code == "invalid_request"
 

@@ -117,3 +117,79 @@ async def test_workers_starting_together_sync_topics_once(engine_name: str, tmp_
         async with sessionmaker(engine)() as session:
             stored = await session.scalar(select(func.count()).select_from(Topic))
         assert stored == sum(len(g.topics) for g in taxonomy.groups)
+
+
+async def past_shifts_are_counted_by_the_migration(url: str) -> None:
+    """0011 (duty check-ins): a past shift with an answered session is held, others not; down and up again."""
+    from sqlalchemy import text
+
+    from chat_server.db import alembic_config
+    from chat_server.reports.rollup import NO_CONVERSATION
+
+    engine = create_engine(url)
+    try:
+        await migrate(engine, "0006")
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO staff (id, username, display_name, alias, password_hash, role, languages, max_chats,"
+                " disabled, created_at) VALUES (1, 'aino', 'Aino', 'Aino', 'x', 'staff', 'fi', 3, false,"
+                " '2026-01-01 00:00:00')"
+            ))
+            for shift_id, day in ((1, 5), (2, 6), (3, 7)):
+                await conn.execute(text(
+                    "INSERT INTO shifts (id, staff_id, starts_at, ends_at, note) VALUES"
+                    f" ({shift_id}, 1, '2026-01-0{day} 08:00:00', '2026-01-0{day} 12:00:00', '')"
+                ))
+            sessions = (  # id, shift, outcome, visitor messages: shift 1 answered twice (once empty), 2 none
+                ("a" * 32, 1, "answered", 3, "09:10:00"), ("b" * 32, 1, "answered", 0, "08:30:00"),
+                ("c" * 32, None, "closed", 0, "13:00:00"), ("d" * 32, 2, "abandoned", 1, "09:00:00"),
+            )
+            for sid, shift_id, outcome, visitor_messages, time in sessions:
+                await conn.execute(text(
+                    "INSERT INTO chat_sessions (id, started_at, wait_seconds, duration_seconds, outcome, language,"
+                    " visitor_messages, staff_messages, shift_id) VALUES"
+                    f" (:id, '2026-01-05 {time}', 10, 60, :outcome, 'fi', :vm, 1, :shift)"
+                ), {"id": sid, "outcome": outcome, "vm": visitor_messages, "shift": shift_id})
+            await conn.execute(text(
+                "INSERT INTO topics (code, group_code, retired) VALUES ('health.mental', 'health', false)"
+            ))
+            await conn.execute(text(
+                "INSERT INTO session_topics (session_id, topic_code) VALUES (:id, 'health.mental')"
+            ), {"id": "a" * 32})
+        await migrate(engine)
+        async with engine.connect() as conn:
+            shifts = (await conn.execute(text(
+                "SELECT id, checked_in_at, checked_in_minutes, checked_in_since FROM shifts ORDER BY id"
+            ))).all()
+            flags = (await conn.execute(text(
+                "SELECT grain, SUM(sessions) FROM report_counts WHERE figure = :f AND item = :i GROUP BY grain"
+            ), {"f": NO_CONVERSATION[0], "i": NO_CONVERSATION[1]})).all()
+        first = shifts[0][1]
+        assert str(first).startswith("2026-01-05 08:30:00")
+        assert [(s[0], s[1] is not None, s[2], s[3]) for s in shifts] == [
+            (1, True, 0, None), (2, True, 0, None), (3, False, 0, None)]
+        # Every grain of the roll-up counts the one empty answered chat.
+        assert flags and all(int(n) == 1 for _, n in flags)
+
+        def down_and_up(conn):  # type: ignore[no-untyped-def]
+            from alembic import command
+
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0010")
+            command.upgrade(cfg, "head")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down_and_up)
+            assert (await conn.execute(text("SELECT COUNT(*) FROM chat_sessions WHERE shift_id IS NOT NULL"))
+                    ).scalar() == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_counts_past_shifts_on_sqlite(tmp_path: Path) -> None:
+    await past_shifts_are_counted_by_the_migration(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+
+async def test_migration_counts_past_shifts_on_postgresql(pg_url: str) -> None:
+    await past_shifts_are_counted_by_the_migration(pg_url)

@@ -356,6 +356,17 @@ async def test_a_waiting_visitor_may_write_when_allowed(store: ChatStore) -> Non
     assert await store.append_message("c1", Sender.VISITOR, "c", "late", T2, waiting_ok=True) is None
 
 
+async def test_a_staff_message_keeps_its_author(store: ChatStore, workers: Workers) -> None:
+    await store.create_chat(chat(1))
+    await store.assign_next(7, 3, None, T0)
+    first, _ = await store.append_message("c1", Sender.STAFF, "k1", "moi", T1, author=(7, "Äino ✓"))  # type: ignore[misc]
+    await store.append_message("c1", Sender.VISITOR, "v1", "hei", T1)
+    assert (first.staff_id, first.staff_alias) == (7, "Äino ✓")
+    other = (await workers(1))[0]
+    read = await other.messages_after("c1", 0)
+    assert [(m.staff_id, m.staff_alias) for m in read] == [(7, "Äino ✓"), (None, "")]
+
+
 async def test_messages_survive_requeue_and_go_with_end(store: ChatStore) -> None:
     await store.create_chat(chat(1))
     await store.assign_next(7, 3, None, T0)

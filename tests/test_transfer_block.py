@@ -39,6 +39,9 @@ async def test_transfer_moves_the_chat_with_its_history(live: Live) -> None:
     assert ack == {"ok": True, "to_staff_id": leo_id, "alias": "Leo"}
     got = await leo.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor.chat_id)
     assert [(m["sender"], m["text"]) for m in got["messages"]] == [("visitor", "hei"), ("staff", "moi")]
+    # Who wrote each staff message goes with it (the console labels Aino's "Aino", not "You").
+    aino_id = roster["Aino"]["staff_id"]
+    assert [m["author"] for m in got["messages"]] == [None, {"staff_id": aino_id, "alias": "Aino"}]
     assert got["transferred_by"]["alias"] == "Aino"
     removed = await aino.wait_for("chat:removed", lambda d: d["chat_id"] == visitor.chat_id)
     assert removed["reason"] == "transferred"
@@ -54,6 +57,11 @@ async def test_transfer_moves_the_chat_with_its_history(live: Live) -> None:
     assert (await leo.send(visitor.chat_id, "Leo here", "s3"))["ok"]
     echoed = await visitor.wait_for("message:new", lambda m: m["text"] == "Leo here")
     assert echoed["seq"] == 3
+    assert "author" not in echoed  # visitors get the plain Message
+    own = await leo.wait_for("message:new", lambda m: m["text"] == "Leo here")
+    assert own["author"] == {"staff_id": leo_id, "alias": "Leo"}
+    fetched = await leo.call("messages:fetch", {"chat_id": visitor.chat_id, "after_seq": 0})
+    assert [m["author"] and m["author"]["alias"] for m in fetched["messages"]] == [None, "Aino", "Leo"]
     assert [c["chat_id"] for c in (await leo.call("staff:sync", {}))["chats"]] == [visitor.chat_id]
     assert (await aino.call("staff:sync", {}))["chats"] == []
 
@@ -61,6 +69,20 @@ async def test_transfer_moves_the_chat_with_its_history(live: Live) -> None:
     assert ended == {"ok": True, "outcome": "answered"}
     rows = await live.session_rows()
     assert [(r["outcome"], r["visitor_messages"], r["staff_messages"]) for r in rows] == [("answered", 1, 2)]
+
+
+async def test_a_requeued_chat_keeps_who_wrote_each_message(live: Live) -> None:
+    aino = await live.add_staff("aino", alias="Aino")
+    await live.add_staff("leo", alias="Leo")
+    aino_socket = await live.staff("aino")
+    visitor = await live.visitor()
+    await visitor.start("fi")
+    await aino_socket.wait_for("chat:assigned")
+    assert (await aino_socket.send(visitor.chat_id, "moi", "s1"))["ok"]
+    await live.service.release_staff(aino.id)  # checked out, the chat back in the queue
+    leo = await live.staff("leo")
+    got = await leo.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor.chat_id)
+    assert [(m["text"], m["author"]) for m in got["messages"]] == [("moi", {"staff_id": aino.id, "alias": "Aino"})]
 
 
 async def test_transfer_refusals_change_nothing(live: Live) -> None:

@@ -768,3 +768,58 @@ def _chat_keys(keys: dict[str, int], prefix: str) -> list[str]:
 
 async def _count_rows(pg_url: str, expected: int) -> bool:
     return len(await session_rows(pg_url)) >= expected
+
+
+async def test_take_out_of_turn_races_across_two_workers(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    # chat:take on both workers at once: one holder per chat, nobody beyond max_chats + take_extra_chats (1).
+    desks = (("aino", "Aino", 1), ("leo", "Leo", 1), ("mia", "Mia", 1))
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=desks) as workers:
+        url_a, url_b = workers.urls
+        clients: list[Any] = []
+        try:
+            aino_a = await staff_on(url_a, "aino")
+            aino_b = await staff_on(url_b, "aino", check_in=False)
+            leo = await staff_on(url_b, "leo")
+            mia = await staff_on(url_a, "mia")
+            clients += [aino_a, aino_b, leo, mia]
+            fillers = [await visitor_on((url_a, url_b)[n % 2]) for n in range(3)]
+            clients += fillers
+            for v in fillers:
+                assert (await v.start("fi"))["chat"]["state"] == "active"
+            waiting = [await visitor_on((url_b, url_a)[n % 2]) for n in range(3)]
+            clients += waiting
+            for v in waiting:
+                assert (await v.start("fi"))["chat"]["state"] == "waiting"
+
+            # Round 1: Leo (worker B) and Mia (worker A) take the same chat at once.
+            wanted = waiting[0].chat_id
+            acks = await asyncio.gather(*(m.call("chat:take", {"chat_id": wanted}) for m in (leo, mia)))
+            assert [a["ok"] for a in acks].count(True) == 1, acks
+            assert [a["error"]["code"] for a in acks if not a["ok"]] == ["chat_not_waiting"], acks
+            state = await waiting[0].wait_for("chat:state", lambda d: d["state"] == "active", timeout=5)
+            assert state["staff_alias"] in {"Leo", "Mia"} and "reason" not in state
+            holder = leo if state["staff_alias"] == "Leo" else mia
+
+            # Round 2: Aino's two sockets, on two workers, take two different chats; one place beyond her maximum.
+            pair = await asyncio.gather(
+                aino_a.call("chat:take", {"chat_id": waiting[1].chat_id}),
+                aino_b.call("chat:take", {"chat_id": waiting[2].chat_id}),
+            )
+            assert [a["ok"] for a in pair].count(True) == 1, pair
+            assert [a["error"]["code"] for a in pair if not a["ok"]] == ["staff_full"], pair
+            left = waiting[2].chat_id if pair[0]["ok"] else waiting[1].chat_id
+            full = await holder.call("chat:take", {"chat_id": left})
+            assert full["error"]["code"] == "staff_full", full
+
+            # Redis agrees: no chat with two holders, nobody beyond two active chats.
+            r = redis.Redis.from_url(redis_url)
+            try:
+                loads = {k.decode(): int(v) for k, v in r.hgetall(redis_prefix + "loads").items()}
+            finally:
+                r.close()
+            assert loads and max(loads.values()) <= 2, loads
+            assert sum(loads.values()) == 3 + 1 + 1, loads
+        finally:
+            await disconnect_all(*clients)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from chat_server import errors
@@ -38,15 +38,19 @@ async def staff_chat(store: ChatStore, staff_id: int, chat_id: str, *, need_acti
 class Page:
     """One page of a chat's messages; `more` when others follow the last one."""
 
-    messages: list[events.MessageView]
+    # StaffMessage objects for staff (a Message with its author).
+    messages: Sequence[events.MessageView]
     more: bool
 
 
-async def message_page(ctx: ChatContext, chat_id: str, after_seq: int) -> Page:
-    """The messages after after_seq, at most fetch_page_size, and whether more follow."""
+async def message_page(ctx: ChatContext, chat_id: str, after_seq: int, *, staff: bool = False) -> Page:
+    """The messages after after_seq, at most fetch_page_size, and whether more follow (staff: with authors)."""
     size = ctx.limits.fetch_page_size
     found = await ctx.store.messages_after(chat_id, after_seq, limit=size + 1)
-    return Page([events.message_view(m) for m in found[:size]], len(found) > size)
+    more = len(found) > size
+    if staff:
+        return Page([events.staff_message_view(m) for m in found[:size]], more)
+    return Page([events.message_view(m) for m in found[:size]], more)
 
 
 class Conversation:
@@ -79,7 +83,8 @@ class Conversation:
     async def staff_message(self, staff_id: int, chat_id: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)
         chat = await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
-        return await self._send(chat, Sender.STAFF, client_id, text)
+        presence = next((p for p in await self.ctx.store.presences() if p.staff_id == staff_id), None)
+        return await self._send(chat, Sender.STAFF, client_id, text, (staff_id, presence.alias if presence else ""))
 
     async def visitor_typing(self, chat_id: str | None, sid: str, typing: bool) -> None:
         # Typing while waiting is accepted and goes nowhere (nobody has the chat yet).
@@ -97,15 +102,17 @@ class Conversation:
 
     async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> Page:
         chat = await staff_chat(self.ctx.store, staff_id, chat_id)
-        return await message_page(self.ctx, chat.chat_id, after_seq)
+        return await message_page(self.ctx, chat.chat_id, after_seq, staff=True)
 
-    async def _send(self, chat: Chat, sender: Sender, client_id: str, text: str) -> tuple[int, bool]:
+    async def _send(
+        self, chat: Chat, sender: Sender, client_id: str, text: str, author: tuple[int, str] | None = None
+    ) -> tuple[int, bool]:
         limits = self.ctx.limits
         try:
             result = await self.ctx.store.append_message(
                 chat.chat_id, sender, client_id, text, self.ctx.clock.now(),
                 max_messages=limits.max_chat_messages, max_bytes=limits.max_chat_bytes,
-                waiting_ok=sender is Sender.VISITOR,
+                waiting_ok=sender is Sender.VISITOR, author=author,
             )
         except ChatFull:
             raise ChatError(errors.CHAT_FULL, "this chat holds as many messages as it can") from None
@@ -121,11 +128,12 @@ class Conversation:
             # waits for its Redis publish, so the other order held the sender's own copy back
             # behind a round trip, long enough for the answer to overtake it (seen as messages
             # out of order in the two-worker benchmark).
+            staff_data = events.staff_message_view(message)
             if sender is Sender.STAFF and chat.staff_id is not None:
-                await notifier.staff_message(chat.staff_id, data)
+                await notifier.staff_message(chat.staff_id, staff_data)
                 await notifier.visitor_message(chat.chat_id, data)
             else:
                 await notifier.visitor_message(chat.chat_id, data)
                 if chat.staff_id is not None:
-                    await notifier.staff_message(chat.staff_id, data)
+                    await notifier.staff_message(chat.staff_id, staff_data)
         return message.seq, duplicate

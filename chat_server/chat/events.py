@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message
+from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender
 from chat_server.clock import iso
 
 # ---------------------------------------------------------------- namespaces
@@ -36,6 +36,7 @@ DUTY_PAUSE: Final = "duty:pause"
 DUTY_RESUME: Final = "duty:resume"
 CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
+CHAT_TAKE: Final = "chat:take"
 
 # ---------------------------------------------------------------- server -> client
 
@@ -111,6 +112,23 @@ def message_view(message: Message) -> MessageView:
         "text": message.text,
         "sent_at": iso(message.sent_at),
     }
+
+
+class MessageAuthor(TypedDict):
+    staff_id: int
+    alias: str
+
+
+class StaffMessageView(MessageView):
+    author: MessageAuthor | None
+
+
+def staff_message_view(message: Message) -> StaffMessageView:
+    """Build a StaffMessage (staff only): the Message and, for a staff message, who wrote it."""
+    author: MessageAuthor | None = None
+    if message.sender is Sender.STAFF and message.staff_id is not None:
+        author = {"staff_id": message.staff_id, "alias": message.staff_alias}
+    return {**message_view(message), "author": author}
 
 
 # ---------------------------------------------------------------- visitor payloads
@@ -244,7 +262,8 @@ class StaffChatView(TypedDict):
     waited_seconds: int
     assigned_at: str | None
     last_seq: int
-    messages: list[MessageView]
+    visitor_messages: int
+    messages: list[StaffMessageView]
     end_reason: str | None
     transferred_by: NotRequired[TransferredBy]
 
@@ -261,7 +280,8 @@ def staff_view(chat: Chat, messages: list[Message], now: datetime) -> StaffChatV
         "waited_seconds": int(((chat.first_assigned_at or now) - chat.created_at).total_seconds()),
         "assigned_at": iso(chat.assigned_at),
         "last_seq": chat.last_seq,
-        "messages": [message_view(m) for m in shown],
+        "visitor_messages": chat.visitor_messages,
+        "messages": [staff_message_view(m) for m in shown],
         "end_reason": chat.end_reason.value if chat.end_reason else None,
     }
 
@@ -449,6 +469,7 @@ class StaffIdentity(TypedDict):
     alias: str
     role: str
     max_chats: int
+    take_up_to: int
     languages: list[str]
 
 

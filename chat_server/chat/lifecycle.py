@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +47,7 @@ class StartResult:
 class Resumed:
     chat: Chat
     view: events.ChatStateView
-    messages: list[events.MessageView]
+    messages: Sequence[events.MessageView]
     # More messages follow the page in `messages` (fetched with messages:fetch).
     more: bool = False
 
@@ -297,7 +298,10 @@ class ChatLifecycle:
         """End a chat of this member (or tag one already ended) and write its row with topics."""
         codes = tuple(dict.fromkeys(topics))
         if not codes:
-            raise ChatError(errors.TOPICS_REQUIRED, "tag the chat with at least one topic")
+            # A chat in which the visitor wrote nothing closes without a topic ("Other" is not a topic).
+            held = await staff_chat(self.ctx.store, staff_id, chat_id)
+            if held.visitor_messages > 0:
+                raise ChatError(errors.TOPICS_REQUIRED, "tag the chat with at least one topic")
         if len(codes) > MAX_TOPICS:
             raise ChatError(errors.INVALID_PAYLOAD, f"at most {MAX_TOPICS} topics")
         unknown = [c for c in codes if c not in self.taxonomy.active_codes]

@@ -42,6 +42,10 @@ class Message:
     client_id: str
     text: str
     sent_at: datetime
+    # Who wrote a staff message (None for the visitor's): with transfers and requeues
+    # one chat has messages of several members. Only staff are told (StaffMessage).
+    staff_id: int | None = None
+    staff_alias: str = ""
 
 
 @dataclass(frozen=True, slots=True)

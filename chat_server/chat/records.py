@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat_server.chat.models import SessionRecord
 from chat_server.clock import Clock
 from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.reports import rollup
 from chat_server.reports.repository import ReportRepository, add_to_rollups
 from chat_server.reports.rollup import Rollup
 
@@ -57,6 +58,7 @@ class SessionRepository:
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
                     record.wait_seconds, record.duration_seconds, record.topics,
                     requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
+                    empty=rollup.no_conversation(record.outcome.value, record.visitor_messages, bool(record.topics)),
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

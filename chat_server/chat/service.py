@@ -122,6 +122,7 @@ class ChatService:
         self.pause_duty = self.staffing.pause
         self.resume_duty = self.staffing.resume
         self.staff_transfer = self.staffing.staff_transfer
+        self.staff_take = self.staffing.staff_take
 
         self.current_visitor_view = self.views.current_visitor_view
         self.visitor_view = self.views.visitor_view

@@ -13,7 +13,7 @@ from chat_server.chat.conversation import staff_chat
 from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.duty import DutyBoard
 from chat_server.chat.models import Chat, ChatState, StaffPresence
-from chat_server.chat.routing import choose_staff
+from chat_server.chat.routing import choose_staff, speaks
 from chat_server.chat.views import Views
 from chat_server.errors import ChatError
 from roster.schedule import Shift, shift_of
@@ -66,16 +66,20 @@ class Staffing:
 
     async def check_in(self, staff_id: int) -> events.DutyState:
         now = self.ctx.clock.now()
-        if shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early) is None:
+        shift = shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early)
+        if shift is None:
             raise ChatError(errors.NOT_ON_SHIFT, "no shift of yours covers now")
         await self.ctx.store.set_available(staff_id, True, now)
+        await self.ctx.roster.record_check_in(shift, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
         await self.dispatcher.dispatch()
         return duty
 
     async def check_out(self, staff_id: int) -> events.DutyState:
-        await self.ctx.store.set_available(staff_id, False, self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        await self.ctx.store.set_available(staff_id, False, now)
+        await self.ctx.roster.record_check_out(staff_id, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
         await self.dispatcher.push_roster()
@@ -141,6 +145,52 @@ class Staffing:
         target_presence = presences.get(to_staff_id)
         return {"to_staff_id": to_staff_id, "alias": target_presence.alias if target_presence else None}
 
+    async def staff_take(self, staff_id: int, chat_id: str) -> events.StaffChatView:
+        """Give one waiting chat to the member who asked for it, out of turn (docs/protocol.md, chat:take).
+
+        The member must be checked in, connected and on a shift (early check-in counts);
+        the language rule is the queue's; capacity is their max_chats plus
+        chat.take_extra_chats. The store checks that the chat still waits, the language
+        and the capacity in one atomic step, so two members (or a member and the queue)
+        never both get it.
+        """
+        store = self.ctx.store
+        now = self.ctx.clock.now()
+        shifts = await self.ctx.roster.shifts(now)
+        presence = await self.duty.presence(staff_id)
+        shift = shift_of(shifts, staff_id, now, self.ctx.early)
+        if presence is None or not presence.available or presence.sockets == 0 or shift is None:
+            raise ChatError(errors.STAFF_NOT_ON_DUTY, "check in on a shift of yours first")
+        chat = await store.get_chat(chat_id)
+        if chat is None:
+            raise ChatError(errors.CHAT_NOT_FOUND, "no such chat")
+        if chat.state is not ChatState.WAITING:
+            raise ChatError(errors.CHAT_NOT_WAITING, "the chat is no longer waiting")
+        desks = await self.duty.desks(shifts, now)
+        own = (await self.duty.staff_languages([staff_id])).get(staff_id, ())
+        anyone = not desks.answered(chat.language) and (
+            self.ctx.settings.no_speaker_policy(chat.language).when == "anyone"
+        )
+        if not anyone and not speaks(own, chat.language):
+            raise ChatError(errors.LANGUAGE_NOT_SPOKEN, "you do not speak the chat's language")
+        capacity = presence.max_chats + self.ctx.settings.take_extra_chats
+        taken = await store.assign_chat(
+            chat_id, staff_id, capacity, shift.shift_id, now, () if anyone else own
+        )
+        if taken is None:
+            current = await store.get_chat(chat_id)
+            if current is None:
+                raise ChatError(errors.CHAT_NOT_FOUND, "no such chat")
+            if current.state is not ChatState.WAITING:
+                raise ChatError(errors.CHAT_NOT_WAITING, "someone else took the chat, or it ended")
+            raise ChatError(errors.STAFF_FULL, "you have no free place")
+        self.memory.positions.pop(chat_id, None)
+        self.memory.desks.pop(chat_id, None)
+        await self.dispatcher.announce_assignment(taken)
+        log.info("chat taken out of turn", extra={"event": "chat.taken", "staff_id": staff_id})
+        await self.dispatcher.dispatch()  # the others' queue, positions and roster follow
+        return await self.views.staff_view(taken)
+
     async def hand_over_chats_of(self, staff_id: int, shifts: list[Shift], now: datetime) -> None:
         """Hand over each active chat of a member whose shift ended."""
         for chat in await self.ctx.store.chats_of_staff(staff_id):
@@ -187,6 +237,7 @@ class Staffing:
             # Marked as dropped: the member is checked in again when they come back on shift.
             await store.set_available(presence.staff_id, False, now, dropped=True)
             log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
+        await self.ctx.roster.record_check_out(presence.staff_id, now)
         active = [c for c in await store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
         # Requeue newest first so the longest-running chat ends up at the very front.
         for chat in sorted(active, key=lambda c: c.created_at, reverse=True):

@@ -72,6 +72,7 @@ class Sweeper:
                 await self.staffing.release(presence, now)
             case CheckOut(staff_id):
                 await self.ctx.store.set_available(staff_id, False, now)
+                await self.ctx.roster.record_check_out(staff_id, now)
             case TellDutyState(staff_id, on_shift):
                 await self.staffing.tell_duty_state(staff_id, on_shift)
             case HandOver(staff_id):

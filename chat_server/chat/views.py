@@ -107,7 +107,9 @@ class Views:
         chats = sorted(await self.ctx.store.chats_of_staff(account.id), key=lambda c: c.created_at)
         return {
             "staff": {"id": account.id, "alias": account.alias, "role": account.role.value,
-                      "max_chats": account.max_chats, "languages": list(account.languages)},
+                      "max_chats": account.max_chats,
+                      "take_up_to": account.max_chats + self.ctx.settings.take_extra_chats,
+                      "languages": list(account.languages)},
             "duty": await self.duty.duty_view(account.id),
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),

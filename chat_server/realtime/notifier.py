@@ -68,7 +68,7 @@ class SocketNotifier:
     async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None:
         await self._to_staff(staff_id, events.CHAT_ASSIGNED, payload)
 
-    async def staff_message(self, staff_id: int, payload: events.MessageView) -> None:
+    async def staff_message(self, staff_id: int, payload: events.StaffMessageView) -> None:
         await self._to_staff(staff_id, events.MESSAGE_NEW, payload)
 
     async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None:

@@ -75,5 +75,9 @@ class StaffTransfer(Payload):
     to_staff_id: Annotated[StrictInt, Field(ge=1)]
 
 
+class StaffTake(Payload):
+    chat_id: ChatId
+
+
 class StaffBlock(Payload):
     chat_id: ChatId

@@ -96,6 +96,7 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_END, schemas.StaffEnd, self.chat_end)
         self.event(events.CHAT_TRANSFER, schemas.StaffTransfer, self.chat_transfer)
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
+        self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         origin = environ.get("HTTP_ORIGIN")
@@ -264,3 +265,6 @@ class StaffNamespace(EventNamespace):
     async def chat_block(self, sid: str, payload: schemas.StaffBlock) -> dict[str, Any]:
         outcome = await self.service.staff_block(self._me(sid).id, payload.chat_id)
         return {"outcome": outcome.value, "block_minutes": self.service.settings.block_minutes}
+
+    async def chat_take(self, sid: str, payload: schemas.StaffTake) -> dict[str, Any]:
+        return {"chat": await self.service.staff_take(self._me(sid).id, payload.chat_id)}

@@ -12,7 +12,7 @@ from chat_server.reports.rollup import OUTCOMES
 from chat_server.topics import Taxonomy
 
 # Keys of a period's figures whose values (or whose nested values) are counts of sessions or ratings.
-_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", "waited_unstaffed", *OUTCOMES}
+_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", "waited_unstaffed", "no_conversation", *OUTCOMES}
 
 
 def small(value: Any, threshold: int) -> Any:
@@ -84,6 +84,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
         head + ["wait_seconds", "", "p90", _blank(wait["p90"])],
         head + ["duration_seconds", "", "median", _blank(duration["median"])],
     ]
+    rows.append(head + ["no_conversation", "", "sessions", figures["no_conversation"]])
     rows += [head + ["shifts", "", m, _blank(v)] for m, v in figures["shifts"].items()]
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
@@ -121,7 +122,9 @@ _LANGUAGE_NAMES = {
 _TEXT = {
     "en": {
         "title": "Chat report {from_} – {to} ({zone})",
-        "shifts": "Chat duty shifts held: {held} ({hours} duty hours).",
+        "shifts": "Chat duty held {held} times ({hours} hours checked in); "
+                  "{not_held} of {planned} planned duty shifts were not held.",
+        "no_conversation": "Answered chats with no conversation (the visitor wrote nothing): {count}.",
         "sessions": "Chat sessions: {total}. Answered {answered}; left while waiting {abandoned}; "
                     "still waiting when duty ended {unanswered}; arrived while the chat was closed "
                     "{closed}{share}; blocked {blocked}.",
@@ -141,7 +144,9 @@ _TEXT = {
     },
     "fi": {
         "title": "Chat-raportti {from_}–{to} ({zone})",
-        "shifts": "Chat-päivystyksiä pidettiin {held} kertaa ({hours} päivystystuntia).",
+        "shifts": "Chat-päivystyksiä pidettiin {held} kertaa ({hours} tuntia kirjautuneena päivystykseen); "
+                  "suunnitelluista {planned} päivystyksestä {not_held} jäi pitämättä.",
+        "no_conversation": "Vastattuja keskusteluja, joissa kävijä ei kirjoittanut mitään: {count}.",
         "sessions": "Chat-keskusteluja: {total}. Vastattuja {answered}; jonossa poistuneita {abandoned}; "
                     "päivystyksen päättyessä jonoon jääneitä {unanswered}; suljettuna saapuneita {closed}{share}; "
                     "estettyjä {blocked}.",
@@ -189,6 +194,7 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
     t = _TEXT[lang]
     cur = suppress(report["period"], threshold)
     o = cur["by_outcome"]
+    shifts = cur["shifts"]
     share = cur["closed_share"]
     share_text = f" ({_number(round(share * 100, 1), lang)} %)" if share is not None else ""
     labels = {topic.code: topic.labels.get(lang) or topic.labels["en"] for g in taxonomy.groups for topic in g.topics}
@@ -204,9 +210,14 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
     lines = [
         t["title"].format(from_=_day(cur["from"], lang), to=_day(cur["to"], lang), zone=report["timezone"]),
         "",
-        t["shifts"].format(held=cur["shifts"]["held"], hours=_number(float(cur["shifts"]["duty_hours"]), lang)),
+        t["shifts"].format(
+            held=shifts["held"], planned=shifts["planned"], not_held=shifts["not_held"],
+            hours=_number(float(shifts["checked_in_hours"]), lang),
+        ),
         t["sessions"].format(total=cur["sessions"], share=share_text, **o),
     ]
+    if cur["no_conversation"] != 0:
+        lines.append(t["no_conversation"].format(count=cur["no_conversation"]))
     if cur["shifts"]["answered_per_shift"] is not None:
         lines.append(t["per_shift"].format(value=_number(float(cur["shifts"]["answered_per_shift"]), lang)))
     if cur["wait_seconds"]["median"] is not None:

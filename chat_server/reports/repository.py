@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -95,15 +96,16 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     columns: list[Any] = [
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
-        ChatSessionRow.waited_unstaffed if flagged else false(),
+        ChatSessionRow.waited_unstaffed if flagged else false(), ChatSessionRow.visitor_messages, _has_topics(),
     ]
     if languages:
         columns += [ChatSessionRow.requested_language, ChatSessionRow.left_for_language]
     for row in conn.execute(select(*columns)):
-        started_at, outcome, language, wait, duration, unstaffed, *desk = row
+        started_at, outcome, language, wait, duration, unstaffed, visitor_messages, has_topics, *desk = row
         requested, left = (str(desk[0]), bool(desk[1])) if desk else (None, False)
+        empty = rollup.no_conversation(outcome, visitor_messages, bool(has_topics))
         part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left,
-                         unstaffed=bool(unstaffed))
+                         unstaffed=bool(unstaffed), empty=empty)
     if not languages:
         part.language_slots.clear()
         part.counts = Counter({
@@ -127,6 +129,10 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
         for start in range(0, len(rows_), 5000):
             conn.execute(insert(table), rows_[start:start + 5000])
     return part
+
+
+def _has_topics() -> ColumnElement[bool]:
+    return exists().where(SessionTopic.session_id == ChatSessionRow.id)
 
 
 def _minute_ts(minute: int) -> datetime:
@@ -172,7 +178,8 @@ class ReportRepository:
             hours = await self._hours(session, lower, upper, segs)
             counts, values = await self._tallies(session, lower, upper)
             shifts = (await session.execute(
-                select(ShiftRow.starts_at, ShiftRow.ends_at)
+                select(ShiftRow.starts_at, ShiftRow.ends_at, ShiftRow.checked_in_at, ShiftRow.checked_in_minutes,
+                       ShiftRow.checked_in_since)
                 .where(ShiftRow.ends_at > _minute_ts(lower), ShiftRow.starts_at < _minute_ts(upper))
             )).all()
             desk_week = await self._language_week(session, lower, upper, segs)
@@ -283,14 +290,17 @@ class ReportRepository:
             sessions = await session.execute(
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds, ChatSessionRow.requested_language,
-                       ChatSessionRow.left_for_language, ChatSessionRow.waited_unstaffed).where(in_raw)
+                       ChatSessionRow.left_for_language, ChatSessionRow.waited_unstaffed,
+                       ChatSessionRow.visitor_messages, _has_topics()).where(in_raw)
             )
-            for outcome, language, wait, duration, requested, left, unstaffed in sessions:
+            for outcome, language, wait, duration, requested, left, unstaffed, visitor_messages, has_topics in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
                 for item in rollup.language_items(outcome, language, requested or language, bool(left)):
                     counts[item] += 1
                 if unstaffed:
                     counts[(rollup.FLAG, rollup.UNSTAFFED)] += 1
+                if rollup.no_conversation(outcome, visitor_messages, bool(has_topics)):
+                    counts[rollup.NO_CONVERSATION] += 1
                 if outcome == "answered":
                     values[rollup.WAIT][wait] += 1
                     values[rollup.DURATION][rollup.duration_key(duration)] += 1
@@ -317,11 +327,14 @@ class ReportRepository:
         # Duty coverage and the hours of each weekday × hour, up to now: only what has happened.
         until = max(lower, min(upper, rollup.to_minute(now)))
         hours_in = rollup.week_minutes(rollup.split(rollup.clip([(lower, until)], lower, until), segs))
-        spans = [(rollup.minute_of(a), rollup.minute_of(b)) for a, b in shifts]
+        spans = [(rollup.minute_of(s.starts_at), rollup.minute_of(s.ends_at)) for s in shifts]
         covered = rollup.week_minutes(rollup.split(rollup.clip(spans, lower, until), segs))
         now_naive = now.astimezone(UTC).replace(tzinfo=None)
         lower_at, upper_at = _minute_ts(lower), _minute_ts(upper)
-        held = sum(1 for a, b in shifts if lower_at <= a < upper_at and b <= now_naive)
+        # A shift counts once it has ended: planned, and held only if someone checked in on it.
+        planned = [s for s in shifts if lower_at <= s.starts_at < upper_at and s.ends_at <= now_naive]
+        held = sum(1 for s in planned if s.checked_in_at is not None)
+        checked_in_minutes = sum(_checked_in_minutes(s) for s in planned)
         duty_minutes = sum(covered)
         cells = [
             {"weekday": how // 24, "hour": how % 24, "sessions": sum(week[how]), "answered": week[how][0],
@@ -347,9 +360,13 @@ class ReportRepository:
                 "answered": sum(wait.values()), "median": rollup.median(wait), "p90": rollup.percentile(wait, 90),
             },
             "duration_seconds": {"answered": sum(duration.values()), "median": rollup.median(duration)},
+            "no_conversation": counts[rollup.NO_CONVERSATION],
             "shifts": {
+                "planned": len(planned),
                 "held": held,
+                "not_held": len(planned) - held,
                 "duty_hours": round(duty_minutes / 60, 2),
+                "checked_in_hours": round(checked_in_minutes / 60, 2),
                 "answered_per_shift": round(answered / held, 1) if held else None,
             },
             "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
@@ -361,6 +378,14 @@ class ReportRepository:
                 "mean": round(sum(r * int(ratings.get(r, 0)) for r in RATINGS) / rated, 2) if rated else None,
             },
         }
+
+
+def _checked_in_minutes(shift: Any) -> int:
+    """Minutes checked in on an ended shift; a stretch never closed (state lost) counts to the shift's end."""
+    minutes = int(shift.checked_in_minutes)
+    if shift.checked_in_since is not None:
+        minutes += max(0, round((shift.ends_at - shift.checked_in_since).total_seconds() / 60))
+    return minutes
 
 
 def _series(start: date, end: date, days: dict[int, list[int]]) -> dict[str, list[dict[str, Any]]]:

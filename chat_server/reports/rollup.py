@@ -47,6 +47,13 @@ LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
 # Counted flags of a session: FLAG × UNSTAFFED counts the visitors who waited while nobody was checked in.
 FLAG, UNSTAFFED = "flag", "unstaffed"
 WAIT, DURATION = "wait", "duration"
+# An answered chat in which the visitor wrote nothing and that has no topic:
+# counted in report_counts under this figure and item, never as a topic.
+NO_CONVERSATION = ("flag", "no_conversation")  # figure is at most 8 characters
+
+
+def no_conversation(outcome: str, visitor_messages: int, has_topics: bool) -> bool:
+    return outcome == Outcome.ANSWERED.value and visitor_messages == 0 and not has_topics
 
 
 # --------------------------------------------------------------- UTC numbering
@@ -105,9 +112,10 @@ class Rollup:
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
         topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
-        unstaffed: bool = False,
+        unstaffed: bool = False, empty: bool = False,
     ) -> None:
-        """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`)."""
+        """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`;
+        `empty`: a "no conversation" chat)."""
         minute = minute_of(started_at)
         self.slots.setdefault(minute, Counter())[outcome] += 1
         self.hours.setdefault(minute // 60, Counter())[outcome] += 1
@@ -124,6 +132,8 @@ class Rollup:
                 self.counts[(grain, period, figure, item)] += 1
             if unstaffed:
                 self.counts[(grain, period, FLAG, UNSTAFFED)] += 1
+            if empty:
+                self.counts[(grain, period, *NO_CONVERSATION)] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1

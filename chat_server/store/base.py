@@ -105,8 +105,11 @@ class ChatStore(Protocol):
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
         max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
+        author: tuple[int, str] | None = None,
     ) -> tuple[Message, bool] | None:
         """Add a message with the next sequence number to an active chat (or a waiting one: waiting_ok).
+
+        `author` (staff id, alias) is kept with a staff message: who wrote it.
 
         A client_id already used by this sender returns the first message and
         True (duplicate). None when the chat is not active (nor waiting, with waiting_ok). With max_messages or

@@ -221,6 +221,7 @@ class MemoryChatStore:
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
         max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
+        author: tuple[int, str] | None = None,
     ) -> tuple[Message, bool] | None:
         chat = self._chats.get(chat_id)
         open_states = (ChatState.ACTIVE, ChatState.WAITING) if waiting_ok else (ChatState.ACTIVE,)
@@ -235,7 +236,8 @@ class MemoryChatStore:
             raise ChatFull(chat_id)
         self._bytes[chat_id] = held + size
         seq = chat.last_seq + 1
-        message = Message(chat_id, seq, sender, client_id, text, now)
+        staff_id, alias = author if author is not None else (None, "")
+        message = Message(chat_id, seq, sender, client_id, text, now, staff_id, alias)
         self._messages[chat_id].append(message)
         seen[(sender, client_id)] = seq
         if sender is Sender.VISITOR:

@@ -221,6 +221,8 @@ def _message(chat_id: str, member: str) -> Message:
         client_id=data["client_id"],
         text=data["text"],
         sent_at=_parse_ts(data["sent_at"]),
+        staff_id=data.get("staff_id"),
+        staff_alias=data.get("staff_alias", ""),
     )
 
 
@@ -632,6 +634,7 @@ class RedisChatStore:
     async def append_message(
         self, chat_id: str, sender: Sender, client_id: str, text: str, now: datetime,
         max_messages: int = 0, max_bytes: int = 0, waiting_ok: bool = False,
+        author: tuple[int, str] | None = None,
     ) -> tuple[Message, bool] | None:
         """Add a message with the next sequence number to an active (or waiting) chat, once per client id."""
         keys = [
@@ -643,7 +646,12 @@ class RedisChatStore:
             self._loads_key,
         ]
         # ensure_ascii keeps any str (even lone surrogates) encodable, like the memory store.
-        payload = _message_json({"sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now)})
+        fields: dict[str, str | int] = {
+            "sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now),
+        }
+        if author is not None:
+            fields["staff_id"], fields["staff_alias"] = author
+        payload = _message_json(fields)
         counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
         result = await self._run(
             "append", keys, chat_id, _dedupe_field(sender, client_id), payload, counter,
@@ -904,11 +912,11 @@ async def _persistence(client: Redis, replicated: bool = False) -> str | None:
     return "; ".join(found) or None
 
 
-def _message_json(message: dict[str, str]) -> str:
+def _message_json(message: dict[str, str | int]) -> str:
     """JSON for Redis: raw UTF-8 (Cyrillic or Thai escaped would take six bytes a
     character), escaped only when the text holds a lone surrogate UTF-8 cannot carry."""
     try:
-        message["text"].encode("utf-8")
+        str(message["text"]).encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(message)
     return json.dumps(message, ensure_ascii=False)

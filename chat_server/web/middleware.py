@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from chat_server import errors
+from chat_server.access import log_wrong_origin, wrong_origin_message
 from chat_server.keys import settings_key
 from chat_server.privacy import route_of
 from chat_server.web.responses import ApiError, error_response
@@ -35,6 +36,12 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin is not None and origin not in allowed_origins(request):
+            if request.path.startswith("/api/auth/"):
+                # A staff sign-in from the wrong address (e.g. `dutychat run --port 9000` with the default
+                # public URL): say which setting decides, on the page and in the log.
+                server = request.app[settings_key].server
+                log_wrong_origin(server)
+                return error_response(errors.ORIGIN_NOT_ALLOWED, wrong_origin_message(server))
             return error_response(errors.ORIGIN_NOT_ALLOWED, "This origin may not do this.")
     try:
         response = await handler(request)

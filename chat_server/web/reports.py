@@ -134,8 +134,11 @@ class Durations(Reply):
 
 
 class Shifts(Reply):
+    planned: int
     held: int
+    not_held: int
     duty_hours: float
+    checked_in_hours: float
     answered_per_shift: float | None
 
 
@@ -180,6 +183,7 @@ class Figures(Reply):
     by_weekday_hour: Annotated[list[WeekdayHour], Field(min_length=168, max_length=168)]
     wait_seconds: Waits
     duration_seconds: Durations
+    no_conversation: Count
     shifts: Shifts
     closed_share: float | None
     # Visitors who waited while nobody was checked in (a count only).

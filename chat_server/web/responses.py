@@ -7,7 +7,14 @@ import math
 from aiohttp import web
 
 from chat_server import errors
-from chat_server.access import CSRF_HEADER, csrf_valid, session_cookie_name, staff_origin_allowed
+from chat_server.access import (
+    CSRF_HEADER,
+    csrf_valid,
+    log_wrong_origin,
+    session_cookie_name,
+    staff_origin_allowed,
+    wrong_origin_message,
+)
 from chat_server.accounts import (
     AccountError,
     LastAdmin,
@@ -100,7 +107,11 @@ async def current_staff(request: web.Request) -> StaffAccount:
 
 def check_staff_origin(request: web.Request) -> None:
     """Refuse a staff request from any origin but the service's own (the widget's host sites included)."""
-    if not staff_origin_allowed(request.headers.get("Origin"), request.app[settings_key].server):
+    server = request.app[settings_key].server
+    if not staff_origin_allowed(request.headers.get("Origin"), server):
+        if request.path.startswith("/api/auth/"):
+            log_wrong_origin(server)
+            raise ApiError(errors.ORIGIN_NOT_ALLOWED, wrong_origin_message(server))
         raise ApiError(errors.ORIGIN_NOT_ALLOWED, "Staff requests come only from this service's own pages.")
 
 

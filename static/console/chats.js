@@ -2,7 +2,7 @@
 // visitor state, composer). The console module owns the socket and routes
 // server events to the right ChatTab.
 
-import { el, formatTime } from "../shared/dom.js";
+import { el } from "../shared/dom.js";
 import { language, t } from "../i18n/i18n.js";
 import { call } from "../shared/rpc.js";
 import { Sender, Thread, plainLinkHosts, renderMessageText } from "../shared/thread.js";
@@ -102,6 +102,15 @@ export class ChatTab {
     this.meta = el("p", { class: "chat-meta" });
     this.presence = el("p", { class: "chat-presence" });
     this.endedNote = el("p", { class: "chat-ended", role: "status" });
+    // An ended chat asks for its topics here, in its own tab; the dialog opens only from this button.
+    this.tagButton = el("button", {
+      type: "button",
+      class: "btn btn-primary chat-end chat-tag",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.tag_topics"),
+      onclick: () => this.desk.requestEnd(this, false),
+    });
+    this.endedBanner = el("div", { class: "chat-ended-banner", hidden: true }, this.endedNote, this.tagButton);
     this.endButton = el("button", {
       type: "button",
       class: "btn btn-danger chat-end",
@@ -180,7 +189,7 @@ export class ChatTab {
         el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
         el("div", { class: "actions" }, this.transferButton, this.blockButton, this.endButton),
       ),
-      this.endedNote,
+      this.endedBanner,
       this.log,
       this.typingNote,
       this.form,
@@ -205,6 +214,7 @@ export class ChatTab {
   receive(message) {
     if (!this.thread.add(message)) return;
     if (message.sender === "visitor") {
+      this.chat.visitor_messages = Math.max(this.chat.visitor_messages || 0, 1);
       this.setVisitorTyping(false);
       const visible = this.selected && document.visibilityState === "visible";
       this.desk.announce(
@@ -298,6 +308,12 @@ export class ChatTab {
     this.render();
   }
 
+  // No visitor message in this chat (the server's count, or what this tab has seen).
+  visitorWroteNothing() {
+    if (Number.isInteger(this.chat.visitor_messages) && this.chat.visitor_messages > 0) return false;
+    return !this.thread.list().some((m) => m.sender === "visitor");
+  }
+
   markEnded(reason) {
     this.chat.state = "ended";
     this.chat.end_reason = reason;
@@ -346,8 +362,9 @@ export class ChatTab {
         : t("console.chat.visitor_online");
     this.presence.classList.toggle("offline", chat.visitor_connected === false);
     this.endedNote.textContent = ended ? endedText(chat.end_reason) : "";
-    this.endedNote.hidden = !ended;
-    this.endButton.textContent = ended ? t("console.chat.tag_topics") : t("console.chat.end");
+    this.endedBanner.hidden = !ended;
+    this.endButton.textContent = t("console.chat.end");
+    this.endButton.hidden = ended;
     this.textarea.disabled = ended;
     this.sendButton.disabled = ended;
     this.cannedButton.disabled = ended;
@@ -367,17 +384,25 @@ export class ChatTab {
     this.tab.classList.toggle("tab-ended", ended);
   }
 
+  // A staff message is "You" when this member wrote it, else the colleague's alias
+  // (after a transfer, hand-over or requeue; docs/protocol.md, StaffMessage).
+  staffLabel(message) {
+    const author = message.author;
+    const self = this.desk.selfId();
+    if (author && self !== null && author.staff_id !== self && author.alias) return author.alias;
+    return t("console.chat.you");
+  }
+
   // In-place update, keyed like the widget: own messages by client_id so the
   // "sending" line becomes "sent" instead of being replaced.
   renderLog() {
     const log = this.log;
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    const lang = language();
     const entries = this.thread.list().map((m) => ({
       key: m.sender === "staff" && m.client_id ? `c:${m.client_id}` : `s:${m.seq}`,
       own: m.sender === "staff",
-      sender: m.sender === "staff" ? t("console.chat.you") : this.alias(),
-      time: formatTime(m.sent_at, lang),
+      sender: m.sender === "staff" ? this.staffLabel(m) : this.alias(),
+      time: this.desk.clock(m.sent_at),
       text: m.text,
       state: m.sender === "staff" ? t("console.delivery.sent") : "",
     }));

@@ -3,7 +3,7 @@
 // truth; server events keep the picture current in between.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { CATALOGUES, language, loadLanguage, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { CATALOGUES, language, loadLanguage, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 import { mountNav } from "../shared/nav.js";
@@ -24,7 +24,7 @@ import {
   showUnread,
   unstaffedAlert,
 } from "./alerts.js";
-import { refreshShifts } from "./shifts.js";
+import { refreshShifts, setShiftsZone } from "./shifts.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -40,6 +40,7 @@ const desk = {
   tabs: new Map(), // chat_id -> ChatTab
   selected: null, // ChatTab
   maxLength: DEFAULT_MAX_LENGTH,
+  timezone: undefined, // the organisation's (GET /api/status); until known, the device's
   connectedOnce: false,
   syncing: false,
   unopened: new Set(), // chat ids assigned and not yet opened (the new-chat tone repeats)
@@ -50,6 +51,9 @@ const desk = {
 const deskApi = {
   socket: () => desk.socket,
   maxLength: () => desk.maxLength,
+  // Clock times: the organisation's zone (GET /api/status timezone), the page language's clock.
+  clock: (iso) => formatTime(iso, localeFor(language()), desk.timezone),
+  selfId: () => (desk.staff ? desk.staff.id : null),
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
@@ -114,7 +118,8 @@ function signInSteps(reply, password) {
   });
 }
 
-function showLogin(message) {
+// `message` is an error (red, an alert); `notice` is plain news such as "You have signed out."
+function showLogin(message, notice) {
   hideSteps();
   $("login-form").hidden = false;
   $("desk-view").hidden = true;
@@ -124,6 +129,8 @@ function showLogin(message) {
   const error = $("login-error");
   error.textContent = message || "";
   error.hidden = !message;
+  $("login-notice").textContent = notice || "";
+  $("login-notice").hidden = !notice;
   $("username").focus();
 }
 
@@ -146,7 +153,7 @@ async function onLogin(event) {
           : code === "network"
             ? "console.login.error_network"
             : "console.login.error_other";
-    showLogin(t(key));
+    showLogin(t(key, { origin: location.origin }));
   } finally {
     button.disabled = false;
   }
@@ -155,7 +162,7 @@ async function onLogin(event) {
 async function onLogout() {
   await http.logout();
   teardown();
-  showLogin(t("console.login.signed_out"));
+  showLogin(null, t("console.login.signed_out"));
 }
 
 function teardown() {
@@ -167,6 +174,8 @@ function teardown() {
   for (const tab of desk.tabs.values()) tab.destroy();
   desk.tabs.clear();
   desk.selected = null;
+  desk.duty = null;
+  desk.queue = [];
   desk.connectedOnce = false;
   if (endDialogOpen()) $("end-dialog").close();
   for (const id of ["transfer-dialog", "block-dialog"]) if ($(id).open) $(id).close();
@@ -204,6 +213,11 @@ async function enterDesk(staff) {
   if (status.ok && Number.isInteger(status.data.max_message_length)) desk.maxLength = status.data.max_message_length;
   if (status.ok && Array.isArray(status.data.languages)) setOfferedLanguages(status.data.languages);
   if (status.ok) setLinkAllowlist(status.data.link_allowlist);
+  if (status.ok && typeof status.data.timezone === "string") {
+    desk.timezone = status.data.timezone;
+    setShiftsZone(desk.timezone);
+    renderDuty();
+  }
   setTaxonomy(topics.ok ? topics.data : null);
   loadAlertPrefs();
   connect();
@@ -299,9 +313,13 @@ function connect() {
       removeTab(tab, t(key, { alias: tab.alias() }));
       return;
     }
+    // Focus and keys stay where the member is (a reply in another chat): the ended chat's
+    // tab shows a "Tag topics" banner, and the dialog opens only when they ask for it.
+    const typingHere = tab.panel.contains(document.activeElement);
     tab.markEnded(event.reason);
     announce(t("console.announce.needs_topics", { alias: tab.alias() }));
-    requestEnd(tab, true);
+    // Its own composer goes away: keep focus in the tab, on the log (not on a button a key would press).
+    if (typingHere) tab.log.focus();
   });
   socket.on("chat:removed", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
@@ -403,6 +421,7 @@ function upsertChat(chat) {
     $("panels").append(tab.panel);
   }
   renderChatsEmpty();
+  renderQueue();
   updateTitle();
   return tab;
 }
@@ -421,6 +440,7 @@ function removeTab(tab, message) {
   }
   if (message) announce(message);
   renderChatsEmpty();
+  renderQueue();
   updateTitle();
 }
 
@@ -449,6 +469,8 @@ function onTablistKey(event) {
 
 function renderChatsEmpty() {
   $("no-chats").hidden = desk.tabs.size > 0;
+  // "Check in to receive chats" only while not checked in.
+  $("no-chats").textContent = t(desk.duty && desk.duty.available ? "console.chats.empty_available" : "console.chats.empty");
   $("tablist").hidden = desk.tabs.size === 0;
 }
 
@@ -459,6 +481,7 @@ function requestEnd(tab, unsolicited) {
     alias: tab.alias(),
     ended: tab.chat.state === "ended",
     unsolicited,
+    noConversation: tab.visitorWroteNothing(),
     submit: async (topics) => {
       // The server may report the chat gone (chat:removed / chat:ended) before
       // our ack arrives; while this is set those events say "ended", not "taken away".
@@ -542,7 +565,7 @@ function renderDuty() {
   if (known) {
     shift = duty.on_shift
       ? duty.shift_ends_at
-        ? t("console.duty.on_shift_until", { time: formatTime(duty.shift_ends_at, language() === "en" ? "en-GB" : language()) })
+        ? t("console.duty.on_shift_until", { time: deskApi.clock(duty.shift_ends_at) })
         : t("console.duty.on_shift")
       : t("console.duty.off_shift");
   }
@@ -557,6 +580,8 @@ function renderDuty() {
   $("pause").disabled = !known || !duty.available;
   $("resume").hidden = !paused;
   renderBreak();
+  renderChatsEmpty();
+  renderQueue();
 }
 
 // The break timer: "On a break for 4:05", counted from the server's paused_since.
@@ -669,21 +694,37 @@ function speaksLanguage(code) {
   return mine.length === 0 || mine.includes(code);
 }
 
+function activeChats() {
+  let n = 0;
+  for (const tab of desk.tabs.values()) if (tab.isActive()) n += 1;
+  return n;
+}
+
+// Whether this member may take a queued chat out of turn now (docs/protocol.md, chat:take).
+function canTake(entry) {
+  const duty = desk.duty;
+  if (!duty || !duty.available || !duty.on_shift || !desk.staff) return false;
+  const limit = Number.isInteger(desk.staff.take_up_to) ? desk.staff.take_up_to : desk.staff.max_chats;
+  return speaksLanguage(entry.language) && activeChats() < limit;
+}
+
 function renderQueue() {
   const queue = [...desk.queue].sort((a, b) => a.position - b.position);
   $("queue-count").textContent = t("console.queue.count", { n: queue.length });
   $("queue-empty").hidden = queue.length > 0;
   const now = Date.now();
+  // The list itself numbers the entries (an <ol>): the text does not repeat the number.
   $("queue-list").replaceChildren(
     ...queue.map((entry) => {
       const since = Date.parse(entry.waiting_since);
       const waited = Number.isFinite(since) ? durationText((now - since) / 1000) : "";
       // A chat goes only to a member who speaks its language (docs/protocol.md, Routing).
       const yours = speaksLanguage(entry.language);
-      return el(
+      const language = languageName(entry.language);
+      const item = el(
         "li",
-        { class: yours ? "queue-yours" : "queue-others", "data-language": entry.language },
-        t("console.queue.entry", { position: entry.position, language: languageName(entry.language), waited }),
+        { class: yours ? "queue-yours" : "queue-others", "data-language": entry.language, "data-chat-id": entry.chat_id },
+        t("console.queue.entry", { language, waited }),
         " ",
         el("span", { class: "queue-fit", text: t(yours ? "console.queue.yours" : "console.queue.not_yours") }),
         // The first words the visitor wrote while waiting (live only, never stored).
@@ -691,8 +732,49 @@ function renderQueue() {
           ? el("q", { class: "queue-preview", text: entry.preview })
           : "",
       );
+      if (canTake(entry)) {
+        const take = el("button", {
+          type: "button",
+          class: "btn btn-secondary queue-take",
+          text: t("console.queue.take"),
+          "aria-label": t("console.queue.take_label", { position: entry.position, language }),
+        });
+        take.addEventListener("click", () => takeChat(entry.chat_id, take));
+        item.append(" ", take);
+      }
+      return item;
     }),
   );
+}
+
+async function takeChat(chatId, button) {
+  const error = $("queue-error");
+  error.hidden = true;
+  button.disabled = true;
+  const ack = await call(desk.socket, "chat:take", { chat_id: chatId });
+  if (ack.ok) {
+    const tab = upsertChat(ack.chat);
+    desk.queue = desk.queue.filter((entry) => entry.chat_id !== chatId);
+    renderQueue();
+    selectTab(tab, true);
+    announce(t("console.announce.taken", { alias: tab.alias() }));
+    return;
+  }
+  const code = errorCode(ack);
+  error.textContent =
+    code === "chat_not_waiting" || code === "chat_not_found"
+      ? t("console.queue.take_error_gone")
+      : code === "staff_full"
+        ? t("console.queue.take_error_full")
+        : code === "language_not_spoken"
+          ? t("console.queue.take_error_language")
+          : code === "staff_not_on_duty"
+            ? t("console.queue.take_error_not_on_duty")
+            : code === "disconnected" || code === "timeout"
+              ? t("console.duty.error_connection")
+              : t("console.queue.take_error_other", { code });
+  error.hidden = false;
+  button.disabled = false;
 }
 
 // ------------------------------------------------------------ boot

@@ -1,15 +1,26 @@
 // "My shifts this week" from GET /api/roster/mine (docs/protocol.md §7).
 
 import { $, el } from "../shared/dom.js";
-import { language, t } from "../i18n/i18n.js";
+import { language, localeFor, t } from "../i18n/i18n.js";
 import * as http from "../shared/api.js";
+import { clockFormat, clockLocale } from "../shared/clock.js";
+
+// Duty times are the organisation's (like the roster): its zone once GET /api/status named it.
+let zone;
+
+export function setShiftsZone(timezone) {
+  zone = timezone;
+}
 
 function format(iso, options) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  // The browser's time zone, like every other time in the console; 24-hour times.
-  const locale = language() === "en" ? "en-GB" : language();
-  return new Intl.DateTimeFormat(locale, options).format(date);
+  return new Intl.DateTimeFormat(clockLocale(localeFor(language())), { timeZone: zone, ...options }).format(date);
+}
+
+function clock(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : clockFormat(localeFor(language()), zone).format(date);
 }
 
 export async function refreshShifts() {
@@ -30,8 +41,8 @@ export async function refreshShifts() {
       const past = Date.parse(shift.ends_at) <= now;
       const text = t("console.shifts.entry", {
         day: format(shift.starts_at, { weekday: "short", day: "numeric", month: "short" }),
-        start: format(shift.starts_at, { hour: "2-digit", minute: "2-digit" }),
-        end: format(shift.ends_at, { hour: "2-digit", minute: "2-digit" }),
+        start: clock(shift.starts_at),
+        end: clock(shift.ends_at),
       });
       return el(
         "li",

@@ -51,10 +51,12 @@ export function isOpen() {
 // unsolicited: opened by the server (visitor left), not by a click — focus
 // goes to the heading so that keys meant for the composer (a space!) do not
 // tick a checkbox by accident.
-export function openEndDialog({ chatId, alias, ended, submit, unsolicited = false }) {
+// noConversation: the visitor wrote nothing, so the chat may close without a topic (docs/protocol.md chat:end).
+export function openEndDialog({ chatId, alias, ended, submit, unsolicited = false, noConversation = false }) {
   const dialog = $("end-dialog");
   if (dialog.open) return false;
   current = { chatId, submit, returnFocus: document.activeElement };
+  $("end-none").hidden = !noConversation;
   buildGroups();
   showError(null);
   $("end-title").textContent = ended ? t("console.end.title_ended", { alias }) : t("console.end.title", { alias });
@@ -76,6 +78,17 @@ function close() {
 export function installEndDialog() {
   const dialog = $("end-dialog");
   $("end-cancel").addEventListener("click", close);
+  $("end-none").addEventListener("click", async () => {
+    if (!current) return;
+    $("end-none").disabled = true;
+    try {
+      const error = await current.submit([]);
+      if (error) showError(error);
+      else close();
+    } finally {
+      $("end-none").disabled = false;
+    }
+  });
   dialog.addEventListener("close", () => {
     const target = current && current.returnFocus;
     current = null;

@@ -1,6 +1,7 @@
 // Roster text: times in the organisation's time zone, days, languages, people.
 
 import { t } from "../i18n/i18n.js";
+import { clockText } from "../shared/clock.js";
 import * as dates from "../shared/dates.js";
 import { languageName as nameOf } from "../shared/language.js";
 import { context } from "./context.js";
@@ -14,12 +15,7 @@ export const capitalised = (text) => dates.capitalised(text, context.locale);
 export const languageName = (code) => nameOf(code, context.locale);
 
 function timeText(iso) {
-  return new Intl.DateTimeFormat(context.locale, {
-    timeZone: context.timezone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).format(new Date(iso));
+  return clockText(iso, context.locale, context.timezone);
 }
 
 export function rangeText(startsAt, endsAt) {

@@ -1,3 +1,5 @@
+import { clockText } from "./clock.js";
+
 // Tiny element builder. Text only ever goes in through textContent: message
 // text comes from strangers and must never be parsed as HTML.
 export function el(tag, props = {}, ...children) {
@@ -22,8 +24,7 @@ export function $(id) {
   return document.getElementById(id);
 }
 
-export function formatTime(iso, lang) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }).format(date);
+// A clock time (shared/dates.js clockText): the locale's hour cycle, in timeZone (undefined: the device's).
+export function formatTime(iso, lang, timeZone) {
+  return clockText(iso, lang, timeZone);
 }

@@ -3,6 +3,7 @@
 // allow-listed hosts become anchors.
 
 import { $, el, formatTime } from "../shared/dom.js";
+import { clockFormat } from "../shared/clock.js";
 import { t } from "../i18n/i18n.js";
 import { renderMessageText } from "../shared/thread.js";
 
@@ -16,13 +17,7 @@ export function formatOpening(iso, lang) {
   const date = iso ? new Date(iso) : null;
   if (!date || Number.isNaN(date.getTime())) return null;
   // No timeZone option: the visitor's own local time is what they plan by.
-  return new Intl.DateTimeFormat(lang, {
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(date);
+  return clockFormat(lang, undefined, { weekday: "long", day: "numeric", month: "long" }).format(date);
 }
 
 // This week's opening hours (GET /api/status → opening_hours) in the
@@ -54,7 +49,7 @@ function mergedPeriods(days) {
 }
 
 function timeRange(start, end, locale) {
-  const format = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  const format = clockFormat(locale);
   try {
     return format.formatRange(start, end);
   } catch {

@@ -4,6 +4,7 @@
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { CATALOGUES, FALLBACK, LANGUAGE_NAMES, loadLanguage as loadCatalogue, localeFor, pickLanguage, t, translateDom } from "../i18n/i18n.js";
+import { clockFormat } from "../shared/clock.js";
 import { call, errorCode, sleep } from "../shared/rpc.js";
 import { Sender, Thread, setLinkAllowlist } from "../shared/thread.js";
 import { $ } from "../shared/dom.js";
@@ -279,7 +280,7 @@ function renderDesk(waiting) {
   if (desk.policy === "unstaffed") {
     text = desk.speaker_from ? `${t("widget.desk.unstaffed")} ${expectedText(desk.speaker_from)}` : t("widget.desk.unstaffed");
   } else if (desk.policy === "wait" && desk.speaker_from) {
-    const time = new Intl.DateTimeFormat(localeFor(app.lang), { hour: "2-digit", minute: "2-digit" }).format(
+    const time = clockFormat(localeFor(app.lang)).format(
       new Date(desk.speaker_from),
     );
     text = t("widget.desk.wait", { language, time });

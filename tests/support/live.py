@@ -20,6 +20,7 @@ from chat_server.clock import MovableClock
 from chat_server.keys import records_key, roster_key, service_key, sessions_key, shifts_key, staff_key
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.settings import Settings, load_settings
+from roster.schedule import Shift
 from tests.support.clients import StaffMember, Visitor, login
 from tests.support.processes import free_port
 
@@ -77,9 +78,10 @@ class Live:
             await self.add_shift(account.id, now - timedelta(hours=1), now + timedelta(hours=4))
         return account
 
-    async def add_shift(self, staff_id: int, start: datetime, end: datetime) -> None:
-        await self.app[shifts_key].add(staff_id, start, end)
+    async def add_shift(self, staff_id: int, start: datetime, end: datetime) -> Shift:
+        shift = await self.app[shifts_key].add(staff_id, start, end)
         self.app[roster_key].invalidate()
+        return shift
 
     async def visitor(self, origin: str | None = None, **options: Any) -> Visitor:
         client = Visitor(self.url, origin, **options)
