@@ -297,6 +297,8 @@ async def test_topics_are_checked(live: Live) -> None:
     staff = await live.staff("aino")
     visitor = await live.visitor()
     await visitor.start()
+    # The visitor wrote: a topic is needed (a chat with no visitor message may close without one).
+    assert (await visitor.send("hello", "v0"))["ok"]
     none = await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": []})
     assert none["error"]["code"] == "topics_required"
     bad = await staff.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["health.sti_testing", "made.up"]})
