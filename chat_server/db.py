@@ -236,6 +236,8 @@ def _refuse_sealing_without_key(cfg: Config, connection: Connection, revision: s
     pending = {step.revision for step in ScriptDirectory.from_config(cfg).iterate_revisions(revision, current)}
     if SEALING_REVISION not in pending or not inspect(connection).has_table("staff"):
         return
+    if "totp_secret" not in {c["name"] for c in inspect(connection).get_columns("staff")}:
+        return  # before 0006: no second factor can be stored yet
     stored = connection.execute(text(
         "SELECT 1 FROM staff WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL LIMIT 1"
     )).first()
