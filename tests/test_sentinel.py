@@ -192,8 +192,20 @@ class Conversation:
 
 async def resume_elsewhere(conversation: Conversation, url: str) -> None:
     """What the widget does when its worker dies: a new socket on another worker, chat:resume with last_seq."""
-    visitor = Visitor(url)
-    await visitor.connect()
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        visitor = Visitor(url)
+        try:
+            # As for staff: the connect handler counts the socket in the chat store, so a connect
+            # made during the switch-over is refused and the widget's reconnection tries again.
+            await visitor.connect()
+            break
+        except Exception:
+            RETRIED["visitor connect"] = RETRIED.get("visitor connect", 0) + 1
+            with contextlib.suppress(Exception):
+                await visitor.disconnect()
+            assert time.monotonic() < deadline, "the visitor socket was never accepted"
+            await asyncio.sleep(0.2)
     visitor.token, visitor.chat_id = conversation.visitor.token, conversation.chat_id
     last = max(conversation.acked.values(), default=0)
     await reliably(visitor, "chat:resume", {"resume_token": visitor.token, "last_seq": last})
