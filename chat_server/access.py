@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
+from collections.abc import Callable
 
 from chat_server.settings import ServerSettings
 
@@ -59,13 +61,46 @@ def wrong_origin_message(server: ServerSettings) -> str:
     )
 
 
+class LogThrottle:
+    """At most one log line per `every` seconds; the next line says how many were held back.
+
+    Refused requests are input: a page hammering the service from the wrong origin
+    must not fill the log (or the disk) with one line per request.
+    """
+
+    def __init__(self, every: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._next_at = float("-inf")
+        self._held = 0
+
+    def due(self) -> int | None:
+        """None while a line was logged within `every` seconds; otherwise how many were held back."""
+        now = self._clock()
+        if now < self._next_at:
+            self._held += 1
+            return None
+        held, self._held, self._next_at = self._held, 0, now + self.every
+        return held
+
+
+ORIGIN_LOG_SECONDS = 60.0
+origin_log_throttle = LogThrottle(ORIGIN_LOG_SECONDS)
+
+
 def log_wrong_origin(server: ServerSettings) -> None:
-    """Say in the log why a staff sign-in or connection from the wrong origin was refused."""
-    # Our log lines never interpolate arguments (privacy.py); the public URL is configuration, not input.
+    """Say in the log why a staff sign-in or connection from the wrong origin was refused (once a minute)."""
+    held = origin_log_throttle.due()
+    if held is None:
+        return
+    # Our log lines never interpolate arguments (privacy.py); the public URL is configuration, not input,
+    # and the count of refusals held back is ours.
     text = (
         f"staff request refused: the page's origin is not server.public_url ({server.public_origin}); "
         "open the pages there or change server.public_url (DUTYCHAT_SERVER__PUBLIC_URL)"
     )
+    if held:
+        text += f"; {held} more refused since the last such line"
     log.warning(text, extra={"event": "staff.origin_refused"})
 
 

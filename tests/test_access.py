@@ -7,6 +7,7 @@ ends with its session, whoever ended it and however.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,9 +17,11 @@ import pytest
 import socketio
 from sqlalchemy import delete
 
+from chat_server import access
 from chat_server.accounts import Role
 from chat_server.db import AuthSession
 from chat_server.keys import notifier_key, sessions_key, staff_key
+from chat_server.settings import ServerSettings
 from tests.support.clients import StaffMember, login, record_event
 from tests.support.http import Http
 from tests.support.live import PASSWORD, Live, start_live, stop_live
@@ -274,3 +277,28 @@ def _json_with_escapes(body: dict[str, str]) -> bytes:
 
     # ensure_ascii spells the surrogate as \ud800, as an attacker's client would.
     return json.dumps(body, ensure_ascii=True).encode()
+
+
+# ------------------------------------------------------------------ refusals do not flood the log
+
+
+def test_wrong_origin_refusals_are_logged_once_a_minute_with_the_count_held_back(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    throttle = access.LogThrottle(access.ORIGIN_LOG_SECONDS, clock=lambda: now[0])
+    monkeypatch.setattr(access, "origin_log_throttle", throttle)
+    server = ServerSettings(public_url="https://chat.example.org")
+    caplog.set_level(logging.WARNING, logger=access.__name__)
+
+    for _ in range(500):
+        access.log_wrong_origin(server)
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "staff.origin_refused"]
+    assert len(lines) == 1 and "more refused" not in lines[0] and "https://chat.example.org" in lines[0]
+
+    now[0] += access.ORIGIN_LOG_SECONDS - 1
+    access.log_wrong_origin(server)
+    now[0] += 1
+    access.log_wrong_origin(server)
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "staff.origin_refused"]
+    assert len(lines) == 2 and lines[1].endswith("; 500 more refused since the last such line"), lines
