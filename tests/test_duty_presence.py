@@ -93,6 +93,32 @@ async def test_a_shift_with_nobody_checked_in_is_unstaffed_and_alerts_staff_and_
         assert "waited_unstaffed,,sessions,1" in csv
 
 
+async def test_a_console_signing_in_after_the_alert_went_out_is_shown_it(duty: Live) -> None:
+    await duty.add_staff("aino", alias="Aino")  # a shift covers now
+    await duty.add_staff("mira", alias="Mira", role=Role.MANAGER, shift=False)
+    await duty.add_staff("leo", alias="Leo", shift=False)
+    staff = await duty.staff("aino", check_in=False)
+    visitor = await duty.visitor()
+    await visitor.start("fi")
+    await staff.wait_for("duty:alert")
+
+    # The manager on call and a colleague not on shift sign in afterwards; the member on shift reloads.
+    manager = await duty.staff("mira", check_in=False)
+    colleague = await duty.staff("leo", check_in=False)
+    reloaded = await duty.staff("aino", check_in=False)
+    alerts = {name: (await member.call("staff:sync", {}))["alerts"]
+              for name, member in (("mira", manager), ("leo", colleague), ("aino", reloaded))}
+    assert [(a["chat_id"], a["on_call"]) for a in alerts["mira"]] == [(visitor.chat_id, True)]
+    assert [(a["chat_id"], a["on_call"]) for a in alerts["aino"]] == [(visitor.chat_id, False)]
+    assert alerts["leo"] == []
+    assert alerts["mira"][0] == {**alerts["aino"][0], "on_call": True}
+
+    # Once answered, nothing stands any more.
+    await reloaded.check_in()
+    await visitor.wait_for("chat:state", lambda s: s["state"] == "active")
+    assert (await manager.call("staff:sync", {}))["alerts"] == []
+
+
 async def test_nobody_rostered_is_closed_with_the_next_opening(duty: Live) -> None:
     aino = await duty.add_staff("aino", shift=False)
     opening = duty.clock.now() + timedelta(hours=3)

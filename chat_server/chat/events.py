@@ -479,3 +479,4 @@ class StaffSync(TypedDict):
     chats: list[StaffChatView]
     queue: list[QueueEntry]
     roster: list[RosterEntry]
+    alerts: list[DutyAlert]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from chat_server.accounts import StaffAccount
+from chat_server.accounts import Role, StaffAccount
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.duty import Desks, DutyBoard
@@ -114,4 +114,21 @@ class Views:
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),
             "roster": await self.duty.roster_view(),
+            "alerts": await self.outstanding_alerts(account),
         }
+
+    async def outstanding_alerts(self, account: StaffAccount) -> list[events.DutyAlert]:
+        """The `duty:alert`s still standing that this member would have been sent, had they been here.
+
+        A visitor whose chat was marked unstaffed and still waits: a manager or admin signing in
+        is told as manager on call; a member on shift who is not answering, as on shift.
+        """
+        waiting = [c for c in await self.ctx.store.queue() if c.unstaffed]
+        if not waiting:
+            return []
+        if account.role in (Role.MANAGER, Role.ADMIN):
+            return [events.unstaffed_alert(c, True) for c in waiting]
+        duty = await self.duty.duty_view(account.id)
+        if duty["on_shift"] and (not duty["available"] or duty["paused_since"] is not None):
+            return [events.unstaffed_alert(c, False) for c in waiting]
+        return []

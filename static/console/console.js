@@ -406,6 +406,14 @@ function applySync(ack) {
   if (!desk.selected && desk.tabs.size) selectTab(desk.tabs.values().next().value, false);
   renderDuty();
   renderQueue();
+  // Alerts that went out before this console was here (or while it was away).
+  const alerts = Array.isArray(ack.alerts) ? ack.alerts : [];
+  const fresh = alerts.filter((event) => event && event.chat_id && !desk.unstaffed.has(event.chat_id));
+  for (const event of fresh) desk.unstaffed.set(event.chat_id, event);
+  if (fresh.length) {
+    renderUnstaffed();
+    unstaffedAlert(unstaffedText());
+  }
 }
 
 // ------------------------------------------------------------ chat tabs
