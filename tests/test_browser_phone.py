@@ -19,6 +19,7 @@ from chat_server.chat.models import ChatState
 from tests.a11y import assert_accessible
 from tests.browser import (  # noqa: F401 - fixtures
     browser,
+    console_end_chat,
     console_login,
     console_panel,
     console_reply,
@@ -166,6 +167,18 @@ async def test_badge_while_minimised_and_a_reload_with_the_widget_closed(
         frame = await widget_frame(phone)
         await expect(frame.locator("#log li.msg-other .msg-text")).to_have_text(["first reply", "second reply"])
         await frame.locator("#minimise").tap()
+        await expect(launcher.locator(".dutychat-badge")).to_be_hidden()
+
+        # The chat ends while minimised: the last reply and the end notice stay on the badge.
+        await console_reply(console, "last reply")
+        await expect(launcher.locator(".dutychat-badge")).to_have_text("1")
+        await console_end_chat(console)
+        await expect(launcher.locator(".dutychat-badge")).to_have_text("2")
+        await expect(launcher).to_have_accessible_name(re.compile(r"^Chat\s*, 2 new messages$"))
+        await launcher.tap()
+        frame = await widget_frame(phone)
+        await expect(frame.locator("#ended-reason")).to_be_visible()
+        await expect(frame.locator("#log li.msg-other .msg-text").last).to_have_text("last reply")
         await expect(launcher.locator(".dutychat-badge")).to_be_hidden()
 
 

@@ -652,7 +652,12 @@ function endChat(reason, nextOpening, feedbackTicket) {
   app.lostConnection = false;
   if (app.sender) app.sender.stop();
   store.clearChat();
-  tellHost({ type: "dutychat:unread", count: 0 });
+  // Minimised, the end is news too: the replies not yet read and the end notice stay on the badge.
+  if (!app.visible) {
+    updateUnread();
+    app.unread += 1;
+  }
+  tellHost({ type: "dutychat:unread", count: app.visible ? 0 : app.unread });
   view.hideBanner();
   // Nothing is left to say on this socket; a new chat connects again. For
   // resumed_elsewhere this also stops the two tabs taking the chat from each other.
