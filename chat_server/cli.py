@@ -114,7 +114,7 @@ async def _demo_setup(app: web.Application, banner: list[str]) -> None:
                 *lines,
                 "  Every demo account has a shift covering the next 8 hours: log in, check in, then",
                 "  open the demo page in another window and start a chat.",
-                "  Stop it with Ctrl+C.",
+                "  The request log is off in the demo, so this stays on screen. Stop it with Ctrl+C.",
                 "",
             ]
         )
@@ -154,8 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_workers(args, settings)
     if args.demo:
         # The demo's printed URLs must work from this machine.
+        # No request log: one line per page load and socket poll would scroll the accounts away.
         settings = settings.replace(
-            server={"public_url": f"http://{settings.server.host}:{settings.server.port}"}
+            server={"public_url": f"http://{settings.server.host}:{settings.server.port}"},
+            logging={"access_log": False},
         )
     configure_logging(settings.logging)
     app = create_app(settings)

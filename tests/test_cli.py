@@ -224,6 +224,20 @@ async def test_run_demo_on_a_terminal_logs_text_and_prints_the_accounts_last(tmp
         assert start_up[-1].endswith(f"INFO dutychat: listening [host=127.0.0.1 port={port}]"), start_up
         assert "demo-staff" in banner and f"http://127.0.0.1:{port}/console/" in banner
         assert banner.rstrip().endswith("Stop it with Ctrl+C."), banner
+        # A newcomer opens the pages: no request line pushes the accounts off the screen.
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            for path in ("/demo/", "/console/", "/widget/", "/api/status", "/healthz"):
+                async with http.get(f"http://127.0.0.1:{port}{path}") as reply:
+                    assert reply.status == 200, path
+        os.set_blocking(controller, False)
+        await asyncio.sleep(1)
+        try:
+            later = os.read(controller, 65536).decode("utf-8", "replace")
+        except BlockingIOError:
+            later = ""
+        assert later.strip() == "", later
     finally:
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 30)
