@@ -143,7 +143,7 @@ async def test_a_break_shows_a_timer_and_colleagues_see_it(
 ) -> None:
     async with scene("duty-break", tmp_path, browser) as s:
         await s.live.add_staff("aino", alias="Aino")
-        await s.live.add_staff("leo", alias="Leo")
+        await s.live.add_staff("leo", alias="Leo", max_chats=2)
         aino = await recording_page(await s.context(bypass_csp=True))
         await console_login(aino, s.live, "aino")
         leo = await s.page()
@@ -162,6 +162,8 @@ async def test_a_break_shows_a_timer_and_colleagues_see_it(
         assert chat["staff_alias"] == "Leo"
         await expect(leo.get_by_role("tab")).to_have_count(1)
         await expect(aino.get_by_role("tab")).to_have_count(0)
+        # Free places in the language's own plural form.
+        await expect(aino.locator("#team-list li.team-on")).to_have_text("Leo 1 free place")
         await aino.locator("#resume").click()
         await expect(aino.locator("#duty-break")).to_be_hidden()
         await expect(leo.locator("#team-list li.team-break")).to_have_count(0)

@@ -144,7 +144,7 @@ async def test_badge_while_minimised_and_a_reload_with_the_widget_closed(
         await expect(launcher).to_be_visible()
         await console_reply(console, "first reply")
         await expect(launcher.locator(".dutychat-badge")).to_have_text("1")
-        await expect(launcher).to_have_accessible_name(re.compile(r"^Chat\s*, 1 new messages$"))
+        await expect(launcher).to_have_accessible_name(re.compile(r"^Chat\s*, 1 new message$"))
         assert "first reply" not in (await launcher.text_content() or "")
         await phone.screenshot(path=screenshots / "phone-launcher-badge.png")
         await assert_accessible(phone, "demo page, widget minimised with a badge (360x740)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,12 +38,30 @@ def test_catalogues_have_identical_keys_and_no_empty_strings() -> None:
         assert not empty, f"{path.name}: empty {empty[:10]}"
 
 
+def placeholders(text: str) -> set[str]:
+    """{name} placeholders and the arguments of counts ({n, plural, ...}): what the code must pass."""
+    return set(re.findall(r"\{(\w+)(?:\}|,\s*plural,)", text))
+
+
 def test_placeholders_match_across_languages() -> None:
     reference = load(STATIC / "i18n" / "en.json")
     for path in CATALOGUES:
         data = load(path)
         for key, text in reference.items():
-            assert set(re.findall(r"\{(\w+)\}", data[key])) == set(re.findall(r"\{(\w+)\}", text)), (path.name, key)
+            assert placeholders(data[key]) == placeholders(text), (path.name, key)
+
+
+def test_counts_take_each_languages_own_plural_forms() -> None:
+    # The catalogues' plurals, formatted by the pages' own formatMessage (static/i18n/i18n.js) in Node.
+    node = shutil.which("node")
+    assert node, "node is not on PATH: the catalogue plurals cannot be checked (install Node 20+)"
+    script = Path(__file__).resolve().parent / "js" / "i18n_plurals.mjs"
+    result = subprocess.run([node, str(script), str(STATIC / "i18n")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    counts = sum(bool(re.search(r"\{\w+,\s*plural,", text)) for path in CATALOGUES for text in load(path).values())
+    assert counts and report["checked"] == counts, report
+    assert report["problems"] == [], report["problems"]
 
 
 def _sources() -> list[Path]:

@@ -1,5 +1,6 @@
 // Translation catalogues: flat {key: string} JSON files, one per language,
-// with identical key sets. Strings may contain {name} placeholders.
+// with identical key sets. Strings may contain {name} placeholders and counts
+// in ICU MessageFormat's plural form (formatMessage).
 
 // Names of the languages in their own language, for the language switch:
 // someone who cannot read the current UI language must still find their own.
@@ -54,9 +55,56 @@ export async function loadLanguage(lang, part = "") {
 
 export function t(key, params = {}) {
   const template = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
-  return template.replace(/\{(\w+)\}/g, (match, name) =>
-    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : match,
-  );
+  return formatMessage(template, params, current);
+}
+
+const own = (object, name) => Object.prototype.hasOwnProperty.call(object, name);
+
+// A catalogue string with its {name} placeholders filled in. A count takes the
+// form of ICU MessageFormat's plural, "{n, plural, one {# place open} other {#
+// places open}}": the language's own categories (Intl.PluralRules: Russian has
+// one, few, many and other; Thai only other), "=0" for an exact number, "#" for
+// the number. Placeholders may appear inside the forms.
+export function formatMessage(template, params = {}, lang = current) {
+  let out = "";
+  let at = 0;
+  const start = /\{(\w+),\s*plural,/g;
+  for (let match = start.exec(template); match; match = start.exec(template)) {
+    const parsed = pluralForms(template, start.lastIndex);
+    if (!parsed) break; // not a plural after all: leave the rest as it is
+    out += template.slice(at, match.index);
+    const name = match[1];
+    const value = Number(own(params, name) ? params[name] : NaN);
+    let form = parsed.forms.get(`=${value}`);
+    if (form === undefined && Number.isFinite(value)) form = parsed.forms.get(new Intl.PluralRules(lang).select(value));
+    if (form === undefined) form = parsed.forms.get("other") || "";
+    out += form.replace(/#/g, Number.isFinite(value) ? value.toLocaleString(lang) : String(params[name]));
+    at = parsed.end;
+    start.lastIndex = parsed.end;
+  }
+  out += template.slice(at);
+  return out.replace(/\{(\w+)\}/g, (match, name) => (own(params, name) ? String(params[name]) : match));
+}
+
+// The forms of a plural from `from` (just after "plural,") to its closing brace.
+function pluralForms(text, from) {
+  const forms = new Map();
+  let i = from;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i])) i += 1;
+    if (text[i] === "}") return forms.has("other") ? { forms, end: i + 1 } : null;
+    const selector = /^(=\d+|zero|one|two|few|many|other)\s*\{/.exec(text.slice(i));
+    if (!selector) return null;
+    i += selector[0].length;
+    let depth = 1;
+    const begin = i;
+    for (; i < text.length && depth; i += 1) {
+      if (text[i] === "{") depth += 1;
+      else if (text[i] === "}") depth -= 1;
+    }
+    if (depth) return null;
+    forms.set(selector[1], text.slice(begin, i - 1));
+  }
 }
 
 // Static markup names its strings with data-i18n (text) and

@@ -30,13 +30,13 @@
   // The launcher is outside the iframe, so its few strings live here rather
   // than in the i18n catalogues (which would need a cross-origin fetch).
   var LABELS = {
-    fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat", unread: "{n} uutta viestiä" },
-    sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt", unread: "{n} nya meddelanden" },
-    en: { open: "Chat", close: "Close chat", title: "Anonymous chat", unread: "{n} new messages" },
-    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат", unread: "новых сообщений: {n}" },
-    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน", unread: "ข้อความใหม่ {n} ข้อความ" },
-    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo", unread: "{n} mensajes nuevos" },
-    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus", unread: "{n} uut sõnumit" },
+    fi: { open: "Chat", close: "Sulje chat", title: "Anonyymi chat", unread: { one: "{n} uusi viesti", other: "{n} uutta viestiä" } },
+    sv: { open: "Chatt", close: "Stäng chatten", title: "Anonym chatt", unread: { one: "{n} nytt meddelande", other: "{n} nya meddelanden" } },
+    en: { open: "Chat", close: "Close chat", title: "Anonymous chat", unread: { one: "{n} new message", other: "{n} new messages" } },
+    ru: { open: "Чат", close: "Закрыть чат", title: "Анонимный чат", unread: { other: "новых сообщений: {n}" } },
+    th: { open: "แชท", close: "ปิดแชท", title: "แชทแบบไม่ระบุตัวตน", unread: { other: "ข้อความใหม่ {n} ข้อความ" } },
+    es: { open: "Chat", close: "Cerrar el chat", title: "Chat anónimo", unread: { one: "{n} mensaje nuevo", other: "{n} mensajes nuevos" } },
+    et: { open: "Vestlus", close: "Sulge vestlus", title: "Anonüümne vestlus", unread: { one: "{n} uus sõnum", other: "{n} uut sõnumit" } },
   };
   // The host's language (data-lang or data-language, else the page's lang) is a default: the
   // visitor's browser languages win, unless the host forces it (data-lang-forced).
@@ -58,7 +58,8 @@
       }
     }
   }
-  var labels = LABELS[lang] || LABELS[hostLang] || LABELS.en;
+  var labelLang = LABELS[lang] ? lang : LABELS[hostLang] ? hostLang : "en";
+  var labels = LABELS[labelLang];
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
   var colourMatch = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(script.getAttribute("data-colour") || "");
   var colour = colourMatch ? colourMatch[0] : "#2f5d7c";
@@ -176,13 +177,25 @@
     show(launcher, !(small && isOpen()));
   }
 
+  // The language's own plural rule picks the form ("1 new message", "2 new messages").
+  function unreadLabel(count) {
+    var forms = labels.unread;
+    var category = "other";
+    try {
+      category = new Intl.PluralRules(labelLang).select(count);
+    } catch (e) {
+      /* no Intl: the general form */
+    }
+    return (forms[category] || forms.other).replace("{n}", String(count));
+  }
+
   function renderLauncher() {
     var opened = isOpen();
     launcherText.textContent = opened ? labels.close : labels.open;
     var count = opened ? 0 : unread;
     badge.textContent = count > 99 ? "99+" : count > 0 ? String(count) : "";
     badge.style.setProperty("display", count > 0 ? "inline-block" : "none");
-    unreadText.textContent = count > 0 ? ", " + labels.unread.replace("{n}", String(count)) : "";
+    unreadText.textContent = count > 0 ? ", " + unreadLabel(count) : "";
   }
 
   function tellVisibility() {
