@@ -224,7 +224,19 @@ def _upgrade(connection: Connection, url: str, revision: str, secret: bytes | No
     cfg.attributes[SECRET_ATTRIBUTE] = secret
     if secret is None:
         _refuse_sealing_without_key(cfg, connection, revision)
+    from alembic.script import ScriptDirectory
+
+    from chat_server.reports.repository import (
+        ROLLUPS_AT_HEAD_ATTRIBUTE,
+        ROLLUPS_PENDING_ATTRIBUTE,
+        rebuild_rollups,
+    )
+
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    cfg.attributes[ROLLUPS_AT_HEAD_ATTRIBUTE] = revision == "head" or [revision] == heads
     command.upgrade(cfg, revision)
+    if cfg.attributes.pop(ROLLUPS_PENDING_ATTRIBUTE, False):
+        rebuild_rollups(connection)  # once, on the final schema, for every migration that asked
 
 
 def _refuse_sealing_without_key(cfg: Config, connection: Connection, revision: str) -> None:

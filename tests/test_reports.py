@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from chat_server.accounts import Role
@@ -461,3 +462,37 @@ async def test_migration_backfills_existing_sessions_on_sqlite(tmp_path: Any) ->
 
 async def test_migration_backfills_existing_sessions_on_postgresql(pg_url: str) -> None:
     await _migration_backfills_existing_sessions(pg_url)
+
+
+async def test_an_upgrade_to_head_rebuilds_the_roll_ups_once_on_the_final_schema(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat_server.db import create_engine, migrate
+    from chat_server.reports import repository
+
+    calls: list[bool] = []
+    real = repository.rebuild_rollups
+
+    def counted(conn: Any, *, languages: bool = True) -> Any:
+        calls.append(languages)
+        return real(conn, languages=languages)
+
+    monkeypatch.setattr(repository, "rebuild_rollups", counted)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    try:
+        await migrate(engine, "0003")
+        await migrate(engine)  # 0004, 0007 and 0011 each change what the roll-ups count
+        assert calls == [True]
+    finally:
+        await engine.dispose()
+    # Stopping short of head, each migration rebuilds on its own schema (0004's has no language columns).
+    calls.clear()
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    try:
+        await migrate(engine, "0003")
+        await migrate(engine, "0007")
+        assert calls == [False, True]
+        await migrate(engine)
+        assert calls == [False, True, True]
+    finally:
+        await engine.dispose()

@@ -84,6 +84,27 @@ async def add_to_rollups(session: AsyncSession, part: Rollup) -> None:
         ))
 
 
+# Alembic config attributes (set by chat_server.db.migrate): on an upgrade to head, the migrations that
+# change what the roll-ups count leave the rebuild to the end, where it runs once on the final schema.
+ROLLUPS_AT_HEAD_ATTRIBUTE = "dutychat_rollups_at_head"
+ROLLUPS_PENDING_ATTRIBUTE = "dutychat_rollups_pending"
+
+
+def rebuild_rollups_in_migration(op: Any, *, languages: bool = True) -> None:
+    """A migration's backfill of the roll-ups: deferred to the end of an upgrade to head, else done now.
+
+    Deferred, the rebuild runs once, with this code, on the schema it was written for,
+    however many migrations asked for it; only an upgrade that stops short of head (or
+    plain `alembic upgrade`) rebuilds at the migration itself, on that older schema.
+    """
+    config = op.get_context().config
+    attributes = config.attributes if config is not None else {}
+    if attributes.get(ROLLUPS_AT_HEAD_ATTRIBUTE):
+        attributes[ROLLUPS_PENDING_ATTRIBUTE] = True
+        return
+    rebuild_rollups(op.get_bind(), languages=languages)
+
+
 def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check).
 

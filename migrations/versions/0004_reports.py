@@ -69,9 +69,9 @@ def upgrade() -> None:
     # The new index starts with the same columns.
     op.drop_index('ix_chat_sessions_started_at_outcome', table_name='chat_sessions')
 
-    from chat_server.reports.repository import rebuild_rollups
+    from chat_server.reports.repository import rebuild_rollups_in_migration
 
-    rebuild_rollups(op.get_bind(), languages=False)
+    rebuild_rollups_in_migration(op, languages=False)
 
 
 def downgrade() -> None:

@@ -37,9 +37,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('slot', 'language'),
     )
 
-    from chat_server.reports.repository import rebuild_rollups
+    from chat_server.reports.repository import rebuild_rollups_in_migration
 
-    rebuild_rollups(op.get_bind())
+    rebuild_rollups_in_migration(op)
 
 
 def downgrade() -> None:

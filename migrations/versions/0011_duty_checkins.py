@@ -40,9 +40,9 @@ def upgrade() -> None:
         " SELECT MIN(chat_sessions.started_at) FROM chat_sessions WHERE chat_sessions.shift_id = shifts.id)"
         " WHERE checked_in_at IS NULL"
     )
-    from chat_server.reports.repository import rebuild_rollups
+    from chat_server.reports.repository import rebuild_rollups_in_migration
 
-    rebuild_rollups(op.get_bind())
+    rebuild_rollups_in_migration(op)
 
 
 def downgrade() -> None:
