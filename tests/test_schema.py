@@ -10,7 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-import roster.models  # noqa: F401  (every package's tables join the one metadata)
+import chat_server.activities.models  # noqa: F401  (every package's tables join the one metadata)
+import roster.models  # noqa: F401
 from chat_server.db import Topic, create_engine, migrate, sessionmaker
 from chat_server.models_base import Base
 from chat_server.settings import TOPICS_FILE, load_settings
