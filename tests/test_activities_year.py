@@ -105,7 +105,8 @@ async def test_a_year_reproduces_the_field_reports_figures(live: Live) -> None:
         # A slip on the first entry: 100 contacts typed instead of 10 (a manager corrects it below).
         entries[0] = entries[0] | {"counts": {"times": 2, "contacts": 100}}
         for n, entry in enumerate(entries):
-            reply = await (taina if n % 2 else anna).call("POST", "/api/activities", entry | {"client_id": f"e-{n:06d}"})
+            phone = taina if n % 2 else anna
+            reply = await phone.call("POST", "/api/activities", entry | {"client_id": f"e-{n:06d}"})
             assert reply.status == 201, reply.text
             if n == 0:
                 slip = reply.body["entry"]
