@@ -104,6 +104,9 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
         await expect(figure(manager, "Field outreach: localities")).to_have_text("1")
         await expect(figure(manager, "Online outreach: messages sent")).to_have_text("40")
         await expect(manager.locator("#localities-list")).to_have_text("Oulu")
+        await expect(manager.locator("#figures-text")).to_have_text(
+            "Localities visited: 1. Field outreach: times 1, contacts 3, localities 1. "
+            "Online outreach: times 1, messages sent 40. Chat duty held 0 times. Localities reached (1): Oulu.")
         await manager.locator("#activities-title").scroll_into_view_if_needed()
         await manager.screenshot(path=screenshots / "activities-report-360x740.png")
         await assert_accessible(manager, "report page with activities (360x740)")

@@ -29,4 +29,25 @@ export function renderActivities(report, catalogue, table) {
   ]);
   const names = report.period.activities.localities.map(place).sort((a, b) => a.localeCompare(b));
   $("localities-list").textContent = names.length ? names.join(", ") : t("reports.empty");
+  $("figures-text").textContent = figureSentences(report.period, catalogue, names, table.num).join(" ");
+}
+
+// The period's figures as sentences in the page's language, in the order of
+// the summary text's "Figures" paragraph (GET /api/reports/summary-text has
+// the Finnish and English wording of each type). Peer group figures, when
+// that feature exists, go between duty held and the localities.
+function figureSentences(period, catalogue, names, num) {
+  const label = (list, code) => (list.find((item) => item.code === code) || { label: code }).label;
+  const sentences = [];
+  const activities = period.activities;
+  if (activities.localities_visited) sentences.push(t("reports.activities.sentence_visited", { n: num(activities.localities_visited) }));
+  for (const [code, figures] of Object.entries(activities.by_type)) {
+    if (!figures.entries) continue;
+    const parts = Object.entries(figures.counts).map(([m, n]) => `${label(catalogue.measures, m).toLowerCase()} ${num(n)}`);
+    if (figures.localities !== null) parts.push(`${t("reports.activities.localities").toLowerCase()} ${num(figures.localities)}`);
+    sentences.push(`${label(catalogue.types, code)}: ${parts.join(", ")}.`);
+  }
+  sentences.push(t("reports.activities.sentence_duty", { n: num(period.shifts.held) }));
+  if (names.length) sentences.push(t("reports.activities.sentence_reached", { n: num(names.length), names: names.join(", ") }));
+  return sentences;
 }

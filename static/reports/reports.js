@@ -340,7 +340,7 @@ function render() {
   if (r.small_numbers) notes.push(t("reports.note.small", { threshold: r.threshold }));
   $("report-note").textContent = notes.join(" ");
   renderKeyFigures();
-  if (state.activities) renderActivities(r, state.activities, { fillTable, periodHeaders, withPrevious });
+  if (state.activities) renderActivities(r, state.activities, { fillTable, periodHeaders, withPrevious, num });
   renderCounts("by_outcome", "outcome-table", "outcome-chart", t("reports.outcome.title"), (o) => t(`reports.outcome.${o}`), OUTCOMES);
   renderCounts("by_language", "language-table", "language-chart", t("reports.language.title"), languageName);
   renderCounts("by_topic", "topic-table", "topic-chart", t("reports.topic.title"), (c) => state.topics[c] || c);
