@@ -98,6 +98,10 @@ async def test_staff_record_managers_correct_and_delete_with_history(live: Live)
         # Another member's key space is their own.
         other = await taina.call("POST", "/api/activities", FIELD | {"client_id": "phone-0001-abcd"})
         assert other.status == 201 and other.body["entry"]["id"] != entry["id"]
+        training = await ada.call("POST", "/api/activities", {
+            "date": "2026-03-01", "type": "remote_training", "counts": {"times": 1}})
+        assert training.status == 201, training.text
+        assert (await ada.call("DELETE", f"/api/activities/{training.body['entry']['id']}")).status == 200
         online = await taina.call("POST", "/api/activities", {
             "date": "2026-03-03", "type": "online_outreach", "counts": {"times": 1, "messages_sent": 40}})
         assert online.status == 201, online.text
@@ -213,3 +217,32 @@ async def test_a_note_only_when_enabled_and_never_in_a_log_or_report(tmp_path: P
         assert canary not in live.log.getvalue()
     finally:
         await stop_live(live)
+
+
+def test_figures_paragraph_falls_back_to_labels_and_hides_only_counts_of_people() -> None:
+    from chat_server.reports.activities import figures_paragraph, number
+
+    languages = load_settings(use_env=False).chat.languages
+    catalogue = load_catalogue(ACTIVITIES_FILE, LOCALITIES_FILE, languages)
+    report = {"period": {"shifts": {"held": 3}, "activities": {
+        "entries": 3, "localities_reached": 1, "localities_visited": 1, "localities": ["turku"], "visited": ["turku"],
+        "by_type": {
+            "health_outreach": {"entries": 2, "counts": {"times": 2, "people_tested": 3}, "localities": 1},
+            "online_outreach": {"entries": 1, "counts": {"times": 1, "messages_sent": 12345}, "localities": None},
+            "remote_training": {"entries": 0, "counts": {"times": 0}, "localities": None},
+        }}}}
+    fi = figures_paragraph(report, "fi", catalogue, 5)
+    assert fi.startswith("Lukuja\n\nVierailimme yhteensä 1 eri paikkakunnalla.")
+    assert "1 eri paikkakunnalla, joiden yhteydessä <5 henkilöä" in fi
+    assert "lähetimme yhteensä 12\u00a0345 infoviestiä" in fi
+    assert "Etäkoulutuksia" not in fi  # no entries, no sentence
+    assert "Toimintaa kirjattiin 1 paikkakunnalla: Turku." in fi
+    en = figures_paragraph(report, "en", catalogue, 5)
+    assert "12,345 information messages" in en and "Chat duty was held 3 times." in en
+    # A type with no sentence in a language reads "Label: measure n, ...".
+    without = catalogue.types[3]
+    stripped = type(catalogue)(catalogue.measures, tuple(
+        type(t)(t.code, t.labels, t.counts, t.locality, t.visit, {}, t.retired) if t is without else t
+        for t in catalogue.types), catalogue.localities)
+    assert "Online outreach: times 1, messages sent 12,345." in figures_paragraph(report, "en", stripped, 5)
+    assert (number(2306, "fi"), number(2306, "en"), number("<5", "en")) == ("2306", "2,306", "<5")

@@ -107,6 +107,6 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
         await expect(manager.locator("#figures-text")).to_have_text(
             "Localities visited: 1. Field outreach: times 1, contacts 3, localities 1. "
             "Online outreach: times 1, messages sent 40. Chat duty held 0 times. Localities reached (1): Oulu.")
-        await manager.locator("#activities-title").scroll_into_view_if_needed()
-        await manager.screenshot(path=screenshots / "activities-report-360x740.png")
+        section = manager.locator("section[aria-labelledby=activities-title]")
+        await section.screenshot(path=screenshots / "activities-report-360x740.png")
         await assert_accessible(manager, "report page with activities (360x740)")
