@@ -2,8 +2,9 @@
 
 A staff member signs in, records a field visit with the big + buttons and a
 locality, then loses the connection and records online outreach: it waits on
-the phone and goes out by itself when the connection is back, once. A manager
-then sees both in the report page's activities table. The page speaks every
+the phone and goes out by itself when the connection is back, once. An entry
+made after the sign-in ended waits until the member signs in again. A manager
+then sees them in the report page's activities table. The page speaks every
 catalogue language; axe-core finds no serious or critical violation.
 Screenshots go to test-artifacts/screenshots/activities-*.png.
 """
@@ -87,6 +88,17 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
         today = s.live.clock.now().astimezone(s.live.settings.organisation.zone).date()
         entries = await s.live.app[activities_key].entries(today, today)
         assert sorted(e.type for e in entries) == ["field_outreach", "online_outreach"]
+
+        # The sign-in ends while the phone is away: the entry waits for the member to sign in again.
+        await context.clear_cookies()
+        await phone.get_by_role("radio", name="Remote training").check()
+        await phone.get_by_role("button", name="Save").tap()
+        await expect(phone.locator("#status")).to_contain_text("Your sign-in has ended; entries kept on this phone: 1.")
+        await console_login(phone, s.live, "aino", check_in=False)
+        await phone.goto(f"{s.live.url}/activities/")
+        await expect(phone.locator("#status")).to_have_text("Saved: Remote training: times 1.")
+        entries = await s.live.app[activities_key].entries(today, today)
+        assert sorted(e.type for e in entries) == ["field_outreach", "online_outreach", "remote_training"]
         assert errors == []
 
         for lang, title in TITLES.items():
@@ -106,7 +118,8 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
         await expect(manager.locator("#localities-list")).to_have_text("Oulu")
         await expect(manager.locator("#figures-text")).to_have_text(
             "Localities visited: 1. Field outreach: times 1, contacts 3, localities 1. "
-            "Online outreach: times 1, messages sent 40. Chat duty held 0 times. Localities reached (1): Oulu.")
+            "Online outreach: times 1, messages sent 40. Remote training: times 1. Chat duty held 0 times. "
+            "Localities reached (1): Oulu.")
         section = manager.locator("section[aria-labelledby=activities-title]")
         await section.screenshot(path=screenshots / "activities-report-360x740.png")
         await assert_accessible(manager, "report page with activities (360x740)")

@@ -184,6 +184,8 @@ function onFlushed(result) {
       ? t("activities.saved", { what: describe(last) })
       : t("activities.saved_many", { n: result.sent.length }));
     loadRecent();
+  } else if (result.signedOut) {
+    announce(t("activities.queued_signed_out", { n: result.waiting }));
   } else if (result.offline && result.waiting) {
     announce(t("activities.queued", { n: result.waiting }));
   }

@@ -58,10 +58,10 @@ export class Outbox {
   }
 
   // Send every queued entry in order. Answers {sent: [replies], refused:
-  // [{item, error}], waiting: n, offline: bool}. An entry the server refuses
+  // [{item, error}], waiting: n, offline: bool, signedOut: bool}. An entry the server refuses
   // (4xx other than 401/429) leaves the outbox: sending it again cannot help.
   async flush() {
-    const result = { sent: [], refused: [], waiting: 0, offline: false };
+    const result = { sent: [], refused: [], waiting: 0, offline: false, signedOut: false };
     if (this.running) return { ...result, waiting: this.items().length };
     this.running = true;
     clearTimeout(this.timer);
@@ -72,7 +72,11 @@ export class Outbox {
         if (reply.ok) {
           this.remove(item.client_id);
           result.sent.push({ item, reply });
-        } else if (reply.status === 0 || reply.status >= 500 || reply.status === 401 || reply.status === 429) {
+        } else if (reply.status === 401) {
+          // The session ended while the phone was away: kept until the member signs in again.
+          result.signedOut = true;
+          break;
+        } else if (reply.status === 0 || reply.status >= 500 || reply.status === 429) {
           result.offline = true;
           break;
         } else {
@@ -84,7 +88,7 @@ export class Outbox {
       this.running = false;
     }
     result.waiting = this.items().length;
-    if (result.waiting) this.later();
+    if (result.waiting && !result.signedOut) this.later();
     else this.failures = 0;
     this.onchange(result);
     return result;
