@@ -4,7 +4,7 @@ A staff member signs in, records a field visit with the big + buttons and a
 locality, then loses the connection and records online outreach: it waits on
 the phone and goes out by itself when the connection is back, once. An entry
 made after the sign-in ended waits until the member signs in again. A manager
-then sees them in the report page's activities table. The page speaks every
+corrects one and deletes another on the page, then sees them in the report. The page speaks every
 catalogue language; axe-core finds no serious or critical violation.
 Screenshots go to test-artifacts/screenshots/activities-*.png.
 """
@@ -108,18 +108,31 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
             assert "activities." not in await phone.locator("body").inner_text()
         await phone.screenshot(path=screenshots / "activities-et-360x740.png", full_page=True)
 
+        # A manager corrects the field visit (5 contacts, not 3) and deletes the training, on a phone too.
         manager = await s.page(**PHONE)
         await console_login(manager, s.live, "mia", check_in=False)
+        await manager.goto(f"{s.live.url}/activities/")
+        await expect(manager.locator("#recent-title")).to_have_text("Everyone's entries in the last 30 days")
+        await manager.get_by_role("button", name="Correct: Field outreach, Oulu: times 1, contacts 3").tap()
+        await expect(manager.locator("#correcting")).to_have_text("Correcting: Field outreach, Oulu: times 1, contacts 3")
+        for _ in range(2):
+            await manager.get_by_role("button", name="More: Contacts").tap()
+        await manager.get_by_role("button", name="Save the correction").tap()
+        await expect(manager.locator("#status")).to_have_text("Corrected: Field outreach, Oulu: times 1, contacts 5.")
+        await manager.get_by_role("button", name="Delete: Remote training: times 1").tap()
+        await assert_accessible(manager, "activities page, manager confirming a deletion (360x740)")
+        await manager.locator("#confirm-yes").tap()
+        await expect(manager.locator("#status")).to_have_text("Deleted: Remote training: times 1.")
+        await manager.screenshot(path=screenshots / "activities-manager-360x740.png", full_page=True)
         await manager.goto(f"{s.live.url}/reports/")
         await expect(manager.locator("#report-view")).to_be_visible()
-        await expect(figure(manager, "Field outreach: contacts")).to_have_text("3")
+        await expect(figure(manager, "Field outreach: contacts")).to_have_text("5")
         await expect(figure(manager, "Field outreach: localities")).to_have_text("1")
         await expect(figure(manager, "Online outreach: messages sent")).to_have_text("40")
         await expect(manager.locator("#localities-list")).to_have_text("Oulu")
         await expect(manager.locator("#figures-text")).to_have_text(
-            "Localities visited: 1. Field outreach: times 1, contacts 3, localities 1. "
-            "Online outreach: times 1, messages sent 40. Remote training: times 1. Chat duty held 0 times. "
-            "Localities reached (1): Oulu.")
+            "Localities visited: 1. Field outreach: times 1, contacts 5, localities 1. "
+            "Online outreach: times 1, messages sent 40. Chat duty held 0 times. Localities reached (1): Oulu.")
         section = manager.locator("section[aria-labelledby=activities-title]")
         await section.screenshot(path=screenshots / "activities-report-360x740.png")
         await assert_accessible(manager, "report page with activities (360x740)")

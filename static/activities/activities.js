@@ -31,6 +31,9 @@ const state = {
   timezone: "UTC",
   catalogue: null,
   outbox: null,
+  manager: false,
+  // The entry a manager is correcting (the form then sends PUT, not the outbox).
+  correcting: null,
 };
 
 function today() {
@@ -196,10 +199,73 @@ async function submit(event) {
   formError("");
   const body = readForm();
   if (!body) return;
+  if (state.correcting) {
+    await sendCorrection(state.correcting, body);
+    return;
+  }
   state.outbox.add(body);
   $("entry-note").value = "";
   renderFields();
   await state.outbox.flush();
+}
+
+// ------------------------------------------------------------ corrections (managers)
+
+function fillForm(entry) {
+  const radio = document.querySelector(`input[name="type"][value="${CSS.escape(entry.type)}"]`);
+  if (radio) radio.checked = true;
+  renderFields();
+  $("entry-date").value = entry.date;
+  for (const [measure, value] of Object.entries(entry.counts)) {
+    const input = $(`count-${measure}`);
+    if (input) input.value = String(value);
+  }
+  $("entry-locality").value = entry.locality || "";
+  $("entry-note").value = entry.note || "";
+}
+
+function startCorrection(entry) {
+  state.correcting = entry.id;
+  fillForm(entry);
+  $("correcting").textContent = t("activities.correcting", { what: describe(entry) });
+  $("correcting").hidden = false;
+  $("correct-cancel").hidden = false;
+  $("entry-submit").textContent = t("activities.correct_submit");
+  document.querySelector('input[name="type"]:checked').focus();
+}
+
+function endCorrection() {
+  state.correcting = null;
+  $("correcting").hidden = true;
+  $("correct-cancel").hidden = true;
+  $("entry-submit").textContent = t("activities.submit");
+  $("entry-note").value = "";
+  $("entry-date").value = today();
+  renderFields();
+}
+
+async function sendCorrection(id, body) {
+  const reply = await api("PUT", `/api/activities/${encodeURIComponent(id)}`, body);
+  if (!reply.ok) {
+    formError(page.errorText(reply.error, ERRORS), $("entry-submit"));
+    return;
+  }
+  endCorrection();
+  announce(t("activities.corrected", { what: describe(reply.data.entry) }));
+  await loadRecent();
+}
+
+async function deleteEntry(entry) {
+  if (!(await page.confirmAction(t("activities.delete_confirm", { what: describe(entry) }), t("activities.delete")))) return;
+  const reply = await api("DELETE", `/api/activities/${encodeURIComponent(entry.id)}`);
+  if (!reply.ok) {
+    page.showError($("error"), page.errorText(reply.error, ERRORS));
+    return;
+  }
+  if (state.correcting === entry.id) endCorrection();
+  announce(t("activities.deleted", { what: describe(entry) }));
+  await loadRecent();
+  $("recent-title").focus();
 }
 
 async function loadRecent() {
@@ -207,7 +273,13 @@ async function loadRecent() {
   const reply = await api("GET", `/api/activities?from=${dates.addDays(to, -30)}&to=${to}`);
   if (!reply.ok) return;
   const items = reply.data.entries.map((entry) =>
-    el("li", {}, el("strong", { text: dates.dayText(entry.date, state.locale, { day: "numeric", month: "short" }) }), " ", describe(entry)),
+    el("li", {},
+      el("strong", { text: dates.dayText(entry.date, state.locale, { day: "numeric", month: "short" }) }), " ", describe(entry),
+      state.manager ? el("div", { class: "recent-actions" },
+        el("button", { type: "button", class: "btn btn-secondary", "aria-label": t("activities.correct_one", { what: describe(entry) }), onclick: () => startCorrection(entry), text: t("activities.correct") }),
+        el("button", { type: "button", class: "btn btn-danger", "aria-label": t("activities.delete_one", { what: describe(entry) }), onclick: () => deleteEntry(entry), text: t("activities.delete") }),
+      ) : null,
+    ),
   );
   $("recent-list").replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: t("activities.recent.none") })]));
 }
@@ -229,6 +301,8 @@ async function boot() {
   const staff = session.data.staff;
   $("whoami").textContent = t("reports.signed_in_as", { name: staff.display_name || staff.username });
   mountNav($("site-nav"), staff.role, "/activities/");
+  state.manager = page.isManager(staff.role);
+  if (state.manager) $("recent-title").textContent = t("activities.recent.all_title");
   const [status, catalogue] = await Promise.all([
     fetchStatus(), api("GET", `/api/activities/types?lang=${encodeURIComponent(state.lang)}`),
   ]);
@@ -245,6 +319,7 @@ async function boot() {
   state.outbox.onchange = onFlushed;
   $("entry-form").addEventListener("submit", submit);
   $("queue-retry").addEventListener("click", () => state.outbox.flush());
+  $("correct-cancel").addEventListener("click", endCorrection);
   window.addEventListener("online", () => state.outbox.flush());
   page.showOnly(VIEWS, "entry-view");
   renderQueue(state.outbox.items().length);
