@@ -114,7 +114,8 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
         await manager.goto(f"{s.live.url}/activities/")
         await expect(manager.locator("#recent-title")).to_have_text("Everyone's entries in the last 30 days")
         await manager.get_by_role("button", name="Correct: Field outreach, Oulu: times 1, contacts 3").tap()
-        await expect(manager.locator("#correcting")).to_have_text("Correcting: Field outreach, Oulu: times 1, contacts 3")
+        correcting = "Correcting: Field outreach, Oulu: times 1, contacts 3"
+        await expect(manager.locator("#correcting")).to_have_text(correcting)
         for _ in range(2):
             await manager.get_by_role("button", name="More: Contacts").tap()
         await manager.get_by_role("button", name="Save the correction").tap()
