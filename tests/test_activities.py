@@ -246,3 +246,42 @@ def test_figures_paragraph_falls_back_to_labels_and_hides_only_counts_of_people(
         for t in catalogue.types), catalogue.localities)
     assert "Online outreach: times 1, messages sent 12,345." in figures_paragraph(report, "en", stripped, 5)
     assert (number(2306, "fi"), number(2306, "en"), number("<5", "en")) == ("2306", "2,306", "<5")
+
+
+async def test_a_type_dropped_from_the_file_is_retired_never_deleted(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from chat_server.activities.catalogue import sync_catalogue
+    from chat_server.activities.models import ActivityTypeRow, LocalityRow
+    from chat_server.activities.repository import EntryFields
+    from chat_server.activities.rules import ActivityRefused, check_entry
+    from chat_server.db import create_engine, migrate, sessionmaker
+
+    languages = load_settings(use_env=False).chat.languages
+    catalogue = load_catalogue(ACTIVITIES_FILE, LOCALITIES_FILE, languages)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        await migrate(engine)
+        sessions = sessionmaker(engine)
+        await sync_catalogue(sessions, catalogue)
+        fewer = replace(catalogue, types=catalogue.types[:-1], localities=catalogue.localities[1:])
+        await sync_catalogue(sessions, fewer)
+        await sync_catalogue(sessions, fewer)  # a second start changes nothing
+        async with sessions() as session:
+            types = {r.code: r.retired for r in await session.scalars(select(ActivityTypeRow))}
+            places = {r.code: r.retired for r in await session.scalars(select(LocalityRow))}
+        assert len(types) == len(catalogue.types) and types["remote_training"] is True
+        assert sum(types.values()) == 1
+        assert places["helsinki"] is True and len(places) == len(catalogue.localities)
+    finally:
+        await engine.dispose()
+    retired = replace(catalogue, types=tuple(
+        replace(t, retired=True) if t.code == "remote_training" else t for t in catalogue.types))
+    training = EntryFields(date(2026, 3, 1), "remote_training", {"times": 1}, None, None)
+    with pytest.raises(ActivityRefused) as refused:
+        check_entry(retired, training, date(2026, 3, 2), False, 200)
+    assert refused.value.code == "unknown_activity_type"
+    assert "remote_training" not in {t["code"] for t in retired.describe("fi", False, 200)["types"]}
