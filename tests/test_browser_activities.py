@@ -43,6 +43,11 @@ async def test_record_on_a_phone_offline_and_see_it_in_the_report(
     async with scene("activities", tmp_path, browser) as s:
         await s.live.add_staff("aino", alias="Aino", shift=False)
         await s.live.add_staff("mia", alias="Mia", role=Role.MANAGER, shift=False)
+        stranger = await s.page(**PHONE)
+        await stranger.goto(f"{s.live.url}/activities/")
+        await expect(stranger.locator("#signed-out")).to_be_visible()
+        await expect(stranger.locator("#entry-view")).to_be_hidden()
+
         context = await s.context(**PHONE)
         phone = await context.new_page()
         errors: list[str] = []
