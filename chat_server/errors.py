@@ -57,6 +57,11 @@ MARKUP_NOT_ALLOWED: Final = "markup_not_allowed"
 LINK_NOT_ALLOWED: Final = "link_not_allowed"
 INVALID_PHONE_NUMBER: Final = "invalid_phone_number"
 
+# ---- outreach activities (activities)
+UNKNOWN_ACTIVITY_TYPE: Final = "unknown_activity_type"
+UNKNOWN_LOCALITY: Final = "unknown_locality"
+NOTES_DISABLED: Final = "notes_disabled"
+
 
 class ChatError(Exception):
     """A client request the chat service refuses, with its documented code."""

@@ -7,6 +7,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.activities.catalogue import ActivityCatalogue
+from chat_server.activities.repository import ActivityRepository
 from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
@@ -46,3 +48,6 @@ service_key = web.AppKey("service", ChatService)
 ready_key = web.AppKey("ready", dict)
 canned_key = web.AppKey("canned", CannedResponses)
 safety_texts_key = web.AppKey("safety_texts", SafetyTexts)
+# Outreach activity types, measures and localities (config/activities.toml, config/localities.toml).
+activity_catalogue_key = web.AppKey("activity_catalogue", ActivityCatalogue)
+activities_key = web.AppKey("activities", ActivityRepository)

@@ -14,12 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.access import session_cookie_name
 from chat_server.accounts import LoginSessions, StaffRepository
+from chat_server.activities.catalogue import load_catalogue, sync_catalogue
+from chat_server.activities.repository import ActivityRepository
 from chat_server.canned import CannedResponses
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.keys import (
+    activities_key,
+    activity_catalogue_key,
     calendars_key,
     canned_key,
     clock_key,
@@ -51,7 +55,7 @@ from chat_server.realtime.visitor import VisitorNamespace
 from chat_server.reports.repository import ReportRepository
 from chat_server.safety_text import SafetyTexts
 from chat_server.sealing import totp_sealer
-from chat_server.settings import TOPICS_FILE, AuthSettings, ChatSettings
+from chat_server.settings import ACTIVITIES_FILE, LOCALITIES_FILE, TOPICS_FILE, AuthSettings, ChatSettings
 from chat_server.store.base import ChatStore
 from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
@@ -109,6 +113,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[engine_key] = engine
     app[sessions_key] = sessions
     app[taxonomy_key] = taxonomy
+    catalogue = load_catalogue(ACTIVITIES_FILE, LOCALITIES_FILE, settings.chat.languages)
+    await sync_catalogue(sessions, catalogue)
+    app[activity_catalogue_key] = catalogue
+    app[activities_key] = ActivityRepository(sessions)
     app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth, settings.secret)
     app[logins_key] = login_sessions(sessions, settings.secret, settings.auth)
     app[records_key] = SessionRepository(sessions, app[clock_key])

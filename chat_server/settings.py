@@ -19,6 +19,8 @@ from chat_server.store.redis_pool import is_sentinel_url, parse_sentinel_url
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
 TOPICS_FILE = CONFIG_DIR / "topics.toml"
+ACTIVITIES_FILE = CONFIG_DIR / "activities.toml"
+LOCALITIES_FILE = CONFIG_DIR / "localities.toml"
 # One translation catalogue per language the widget and pages can show.
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "static" / "i18n"
 SECRET_FILE_NAME = "secret_key"
@@ -252,6 +254,12 @@ class ReportSettings(_Section):
     feedback_ticket_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
 
 
+class ActivitySettings(_Section):
+    # A short free note with an activity entry: off unless the organisation turns it on.
+    notes: bool = False
+    note_max_length: int = Field(200, ge=20, le=1000)
+
+
 class AuthSettings(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 30)
     idle_minutes: float = Field(60, ge=0, le=24 * 60)
@@ -304,6 +312,7 @@ class Settings(BaseSettings):
     roster: RosterSettings = RosterSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     reports: ReportSettings = ReportSettings()
+    activities: ActivitySettings = ActivitySettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     testing: TestingSettings = TestingSettings()

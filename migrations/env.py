@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 # Every package's tables, so that the metadata is the whole schema.
+import chat_server.activities.models  # noqa: F401
 import roster.models  # noqa: F401
 from chat_server.db import create_engine
 from chat_server.models_base import Base

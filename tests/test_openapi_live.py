@@ -220,6 +220,21 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.call("POST", "/api/canned-responses", {"language": "en", "title": "t"},
                          headers={"Origin": "https://evil.example"}, status=403)
 
+        # Outreach activities.
+        await staff.get("/api/activities/types?lang=fi")
+        visit = {"date": today.isoformat(), "type": "field_outreach", "counts": {"times": 1, "contacts": 4},
+                 "locality": "oulu"}
+        entry = await staff.call("POST", "/api/activities", visit | {"client_id": "conformance-1"}, status=201)
+        await staff.call("POST", "/api/activities", visit | {"client_id": "conformance-1"}, status=200)
+        await staff.call("POST", "/api/activities", visit | {"type": "knitting"}, status=400)
+        await staff.get(f"/api/activities?from={today.isoformat()}&to={today.isoformat()}")
+        activity = f"/api/activities/{entry.body['entry']['id']}"
+        await staff.call("PUT", activity, visit, status=403)
+        await admin.call("PUT", activity, visit | {"counts": {"times": 1, "contacts": 5}}, status=200)
+        await admin.get(activity + "/history")
+        await admin.call("DELETE", activity, status=200)
+        await admin.call("DELETE", activity, status=404)
+
         # The safety text.
         await admin.call("PUT", "/api/safety-text/fi", {"body": "Hätänumero tel:112, neuvonta +358 40 123 4567."},
                          status=200)

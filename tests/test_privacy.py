@@ -70,12 +70,20 @@ async def test_canary_is_nowhere_after_the_chat(
                                    json={"username": "aino", "password": PASSWORD}) as r:
             assert r.status == 200
             cookie = r.cookies["dutychat_session"].value
+            csrf = (await r.json())["csrf_token"]
         # Bad logins carrying the canary must not log it either.
         async with staff_http.post(f"{server.url}/api/auth/login",
                                    json={"username": canary, "password": canary}) as r:
             assert r.status == 401
         async with staff_http.get(f"{server.url}/api/{canary}?q={canary}") as r:
             assert r.status == 404
+        # An activity note while notes are off, and codes carrying the canary: refused, never logged or stored.
+        for body in ({"date": "2026-01-05", "type": "field_outreach", "counts": {"times": 1, "contacts": 1},
+                      "locality": "oulu", "note": canary},
+                     {"date": "2026-01-05", "type": canary, "counts": {canary: 1}, "locality": canary}):
+            async with staff_http.post(f"{server.url}/api/activities", json=body,
+                                       headers={"X-CSRF-Token": csrf}) as r:
+                assert r.status == 400 and canary not in await r.text()
         previews: asyncio.Queue[list[str | None]] = asyncio.Queue()
         assigned: asyncio.Queue[dict[str, object]] = asyncio.Queue()
 

@@ -10,7 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-import roster.models  # noqa: F401  (every package's tables join the one metadata)
+import chat_server.activities.models  # noqa: F401  (every package's tables join the one metadata)
+import roster.models  # noqa: F401
 from chat_server.db import Topic, create_engine, migrate, sessionmaker
 from chat_server.models_base import Base
 from chat_server.settings import TOPICS_FILE, load_settings
@@ -193,3 +194,58 @@ async def test_migration_counts_past_shifts_on_sqlite(tmp_path: Path) -> None:
 
 async def test_migration_counts_past_shifts_on_postgresql(pg_url: str) -> None:
     await past_shifts_are_counted_by_the_migration(pg_url)
+
+
+async def activities_go_down_and_up(url: str) -> None:
+    """0014 (activities): its tables come and go with the migration; nothing else moves."""
+    from sqlalchemy import inspect, text
+
+    from chat_server.db import alembic_config
+
+    tables = {"activity_types", "localities", "activity_entries", "activity_counts", "activity_changes"}
+    engine = create_engine(url)
+    try:
+        await migrate(engine, "0011")
+        async with engine.begin() as conn:
+            assert not tables & set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        await migrate(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO staff (id, username, display_name, alias, password_hash, role, languages, max_chats,"
+                " disabled, created_at) VALUES (1, 'aino', 'Aino', 'Aino', 'x', 'staff', 'fi', 3, false,"
+                " '2026-01-01 00:00:00')"
+            ))
+            await conn.execute(text("INSERT INTO activity_types (code, retired) VALUES ('field_outreach', false)"))
+            await conn.execute(text("INSERT INTO localities (code, retired) VALUES ('oulu', false)"))
+            await conn.execute(text(
+                "INSERT INTO activity_entries (id, day, type_code, locality_code, recorded_by, recorded_at,"
+                " updated_at) VALUES (1, '2026-03-02', 'field_outreach', 'oulu', 1, '2026-03-02 12:00:00',"
+                " '2026-03-02 12:00:00')"
+            ))
+            await conn.execute(text("INSERT INTO activity_counts (entry_id, measure, value) VALUES (1, 'times', 2)"))
+            assert set(await conn.run_sync(lambda c: inspect(c).get_table_names())) >= tables
+
+        def down_and_up(conn):  # type: ignore[no-untyped-def]
+            from alembic import command
+
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0011")
+            assert not tables & set(inspect(conn).get_table_names())
+            command.upgrade(cfg, "head")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down_and_up)
+            assert (await conn.execute(text("SELECT COUNT(*) FROM staff"))).scalar() == 1
+            assert (await conn.execute(text("SELECT COUNT(*) FROM activity_entries"))).scalar() == 0
+    finally:
+        await engine.dispose()
+    await assert_schema_matches(url)
+
+
+async def test_activities_migration_down_and_up_on_sqlite(tmp_path: Path) -> None:
+    await activities_go_down_and_up(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+
+async def test_activities_migration_down_and_up_on_postgresql(pg_url: str) -> None:
+    await activities_go_down_and_up(pg_url)

@@ -189,8 +189,8 @@ def _day(value: str, lang: str) -> str:
     return f"{d.day} {d.strftime('%b')} {d.year}"
 
 
-def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshold: int) -> str:
-    """A period summary for a funding report, with small counts hidden."""
+def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshold: int, figures: str = "") -> str:
+    """A period summary for a funding report, with small counts hidden (`figures`: a paragraph after the title)."""
     t = _TEXT[lang]
     cur = suppress(report["period"], threshold)
     o = cur["by_outcome"]
@@ -210,6 +210,7 @@ def summary_text(report: dict[str, Any], lang: str, taxonomy: Taxonomy, threshol
     lines = [
         t["title"].format(from_=_day(cur["from"], lang), to=_day(cur["to"], lang), zone=report["timezone"]),
         "",
+        *([figures, ""] if figures else []),
         t["shifts"].format(
             held=shifts["held"], planned=shifts["planned"], not_held=shifts["not_held"],
             hours=_number(float(shifts["checked_in_hours"]), lang),

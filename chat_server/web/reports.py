@@ -10,8 +10,19 @@ from pydantic import Field, model_validator
 
 from chat_server import errors
 from chat_server.accounts import StaffAccount
-from chat_server.keys import clock_key, records_key, reports_key, service_key, settings_key, taxonomy_key
+from chat_server.keys import (
+    activities_key,
+    activity_catalogue_key,
+    clock_key,
+    records_key,
+    reports_key,
+    service_key,
+    settings_key,
+    taxonomy_key,
+)
+from chat_server.reports.activities import activities_csv, figures_paragraph, suppress_activities
 from chat_server.reports.export import summary_text, suppress, to_csv
+from chat_server.web.activities import ActivityFigures
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, DateText, IsoDate, Query, Reply, StrictInt, StrictQuery, StrictStr
 
@@ -194,6 +205,8 @@ class Figures(Reply):
     switched_language: Switches
     left_for_language: LeftForLanguage
     language_desks: dict[str, Annotated[list[LanguageCell], Field(min_length=168, max_length=168)]]
+    # Outreach activities recorded beside the chat (chat_server/reports/activities.py).
+    activities: ActivityFigures
 
 
 class Report(Reply):
@@ -240,10 +253,18 @@ async def _report(request: web.Request, query: PeriodQuery, small_numbers: bool)
     if query.compare == "previous":
         before = previous_period(start, end)
         previous = await reports.figures(before[0], before[1], zone, now, offered)
+    catalogue = request.app[activity_catalogue_key]
+    period["activities"] = await request.app[activities_key].figures(start, end, catalogue)
+    if previous is not None:
+        before = previous_period(start, end)
+        previous["activities"] = await request.app[activities_key].figures(before[0], before[1], catalogue)
     threshold = settings.reports.small_number_threshold
     if small_numbers:
         period = suppress(period, threshold)
         previous = suppress(previous, threshold) if previous else None
+        period["activities"] = suppress_activities(period["activities"], catalogue, threshold)
+        if previous is not None:
+            previous["activities"] = suppress_activities(previous["activities"], catalogue, threshold)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -265,7 +286,7 @@ async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery)
     data = await _report(request, query, query.small_numbers != "off")
     name = f"dutychat-report-{data['from']}-{data['to']}.csv"
     return web.Response(
-        text=to_csv(data), content_type="text/csv", charset="utf-8",
+        text=to_csv(data) + activities_csv(data), content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -273,9 +294,9 @@ async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery)
 async def export_summary(request: web.Request, me: StaffAccount, query: SummaryTextQuery) -> web.Response:
     """A period summary to paste into a funding report, in Finnish or English, small numbers hidden."""
     data = await _report(request, query, False)
-    text = summary_text(
-        data, query.lang, request.app[taxonomy_key], request.app[settings_key].reports.small_number_threshold
-    )
+    threshold = request.app[settings_key].reports.small_number_threshold
+    figures = figures_paragraph(data, query.lang, request.app[activity_catalogue_key], threshold)
+    text = summary_text(data, query.lang, request.app[taxonomy_key], threshold, figures=figures)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
 

@@ -57,6 +57,9 @@ STATUS = {
     errors.MARKUP_NOT_ALLOWED: 400,
     errors.LINK_NOT_ALLOWED: 400,
     errors.INVALID_PHONE_NUMBER: 400,
+    errors.UNKNOWN_ACTIVITY_TYPE: 400,
+    errors.UNKNOWN_LOCALITY: 400,
+    errors.NOTES_DISABLED: 400,
 }
 
 

@@ -14,7 +14,7 @@ from chat_server import errors as e
 from chat_server.accounts import SessionState
 from chat_server.keys import settings_key
 from chat_server.staff_rules import ADMINS, EVERYONE, MANAGERS
-from chat_server.web import account, auth, canned, public, reports, roster_api, safety_text, staff_admin
+from chat_server.web import account, activities, auth, canned, public, reports, roster_api, safety_text, staff_admin
 from chat_server.web.openapi import build_document
 from chat_server.web.pages import setup_pages
 from chat_server.web.routing import Route, install
@@ -25,6 +25,7 @@ SLOT_DATE = SLOT + "/dates/{day}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
 SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
+ACTIVITY = r"/api/activities/{entry_id:[0-9]{1,9}}"
 SESSION = r"/api/account/sessions/{session_id:[0-9a-f]{16}}"
 # Every sign-in step: a session at any of them may read who it is and where it stands.
 SIGN_IN_STEPS = (SessionState.TOTP_REQUIRED, SessionState.PASSWORD_CHANGE_REQUIRED,
@@ -163,6 +164,23 @@ ROUTES: list[Route] = [
           params=canned.CannedPath, body=canned.CannedFields, roles=MANAGERS),
     Route("DELETE", CANNED, canned.delete_canned, "Delete a canned response", Ok,
           params=canned.CannedPath, roles=MANAGERS),
+    # ------------------------------------------------------------ outreach activities
+    Route("GET", "/api/activities/types", activities.catalogue, "Activity types, their counts and the managed "
+          "localities, labelled in one language", activities.ActivityCatalogueReply,
+          query=activities.CatalogueQuery, roles=EVERYONE),
+    Route("GET", "/api/activities", activities.list_entries, "Activity entries over local dates (staff: their "
+          "own; managers: all)", activities.EntryList, query=activities.EntriesQuery, roles=EVERYONE),
+    Route("POST", "/api/activities", activities.create_entry, "Record an activity; a retry with the same "
+          "client_id answers the first entry with 200", activities.OneEntry, status=201, body=activities.NewEntry,
+          roles=EVERYONE, errors=(e.UNKNOWN_ACTIVITY_TYPE, e.UNKNOWN_LOCALITY, e.NOTES_DISABLED),
+          other_replies={200: activities.OneEntry}),
+    Route("PUT", ACTIVITY, activities.change_entry, "Correct an activity entry; changed counts go into its "
+          "history", activities.OneEntry, params=activities.EntryPath, body=activities.EntryBody, roles=MANAGERS,
+          errors=(e.UNKNOWN_ACTIVITY_TYPE, e.UNKNOWN_LOCALITY, e.NOTES_DISABLED)),
+    Route("DELETE", ACTIVITY, activities.delete_entry, "Delete an activity entry (its history stays)", Ok,
+          params=activities.EntryPath, roles=MANAGERS),
+    Route("GET", ACTIVITY + "/history", activities.entry_history, "Who changed which count of an entry, ids and "
+          "numbers only", activities.History, params=activities.EntryPath, roles=MANAGERS),
     # ------------------------------------------------------------ the organisation's safety text
     Route("GET", "/api/safety-text", safety_text.list_safety_texts, "The organisation's safety text per language "
           "(help lines, emergency number), parsed into segments; cacheable for 60 s", safety_text.SafetyTexts),

@@ -10,6 +10,7 @@ import { dateOf, isDate } from "../shared/dates.js";
 import { $, el } from "../shared/dom.js";
 import { languageName as nameOf, loadPageLanguage, localeOf } from "../shared/language.js";
 import * as page from "../shared/page.js";
+import { renderActivities } from "./activities.js";
 
 const VIEWS = ["loading", "signed-out", "forbidden", "report-view"];
 const OUTCOMES = ["answered", "abandoned", "unanswered", "closed", "blocked"];
@@ -21,6 +22,7 @@ const state = {
   locale: "en-GB",
   timezone: "UTC",
   topics: {}, // code -> label
+  activities: null, // GET /api/activities/types
   report: null,
   charts: {},
 };
@@ -338,6 +340,7 @@ function render() {
   if (r.small_numbers) notes.push(t("reports.note.small", { threshold: r.threshold }));
   $("report-note").textContent = notes.join(" ");
   renderKeyFigures();
+  if (state.activities) renderActivities(r, state.activities, { fillTable, periodHeaders, withPrevious, num });
   renderCounts("by_outcome", "outcome-table", "outcome-chart", t("reports.outcome.title"), (o) => t(`reports.outcome.${o}`), OUTCOMES);
   renderCounts("by_language", "language-table", "language-chart", t("reports.language.title"), languageName);
   renderCounts("by_topic", "topic-table", "topic-chart", t("reports.topic.title"), (c) => state.topics[c] || c);
@@ -403,7 +406,10 @@ async function boot() {
     page.showOnly(VIEWS, "forbidden");
     return;
   }
-  const [status, topics] = await Promise.all([fetchStatus(), fetchTopics(state.lang)]);
+  const [status, topics, activities] = await Promise.all([
+    fetchStatus(), fetchTopics(state.lang), api("GET", `/api/activities/types?lang=${encodeURIComponent(state.lang)}`),
+  ]);
+  if (activities.ok) state.activities = activities.data;
   if (status.ok && status.data.timezone) state.timezone = status.data.timezone;
   if (topics.ok) {
     for (const group of topics.data.groups) for (const topic of group.topics) state.topics[topic.code] = `${group.label}: ${topic.label}`;

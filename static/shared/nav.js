@@ -11,6 +11,7 @@ const MANAGERS = ["manager", "admin"];
 export const PAGES = [
   { href: "/console/", key: "nav.console", roles: EVERYONE },
   { href: "/roster/", key: "nav.roster", roles: EVERYONE },
+  { href: "/activities/", key: "nav.activities", roles: EVERYONE },
   { href: "/reports/", key: "nav.reports", roles: MANAGERS },
   { href: "/staff/", key: "nav.staff", roles: MANAGERS },
   { href: "/safety/", key: "nav.safety", roles: MANAGERS },

@@ -1,0 +1,1 @@
+"""Outreach activities recorded beside the chat: types, entries, their figures."""
