@@ -197,7 +197,7 @@ async def test_migration_counts_past_shifts_on_postgresql(pg_url: str) -> None:
 
 
 async def activities_go_down_and_up(url: str) -> None:
-    """0014 (activities): its tables come and go with the migration; nothing else moves."""
+    """0012 (activities): its tables come and go with the migration; nothing else moves."""
     from sqlalchemy import inspect, text
 
     from chat_server.db import alembic_config

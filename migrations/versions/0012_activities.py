@@ -5,13 +5,13 @@ and config/localities.toml (filled at startup, codes never deleted);
 activity_entries with activity_counts; activity_changes keeps who changed
 which count (ids and numbers only) and outlives a deleted entry.
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
