@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
+from chat_server.chat.models import Chat, ChatState, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
 
 
 class ChatStore(Protocol):
@@ -40,6 +40,9 @@ class ChatStore(Protocol):
 
     async def queue(self) -> list[Chat]:
         """Return the waiting chats, front of the queue first."""
+
+    async def chat_counts(self) -> dict[ChatState, int]:
+        """Count the live chats in each state without reading them (for /metrics)."""
 
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         """Return the active and ended-awaiting-topics chats of a staff member."""

@@ -87,6 +87,12 @@ class MemoryChatStore:
     async def queue(self) -> list[Chat]:
         return [self._chats[c] for c in self._queue]
 
+    async def chat_counts(self) -> dict[ChatState, int]:
+        counts = dict.fromkeys(ChatState, 0)
+        for chat in self._chats.values():
+            counts[chat.state] += 1
+        return counts
+
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         return [
             c

@@ -543,6 +543,27 @@ class RedisChatStore:
         """Return the waiting chats, front of the queue first."""
         return [c for c in map(_chat, await self._run("read_queue", [self._queue_key])) if c]
 
+    async def chat_counts(self) -> dict[ChatState, int]:
+        """Count the live chats in each state from the indexes the scripts keep (no chat is read).
+
+        Waiting: the queue's length; active: the sum of the staff loads; ended: the rest of the
+        live set (an id whose chat expired counts there until the set's own TTL).
+        """
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self._queue_key)
+            pipe.hvals(self._loads_key)
+            pipe.scard(self._chats_key)
+            waiting, loads, live = await pipe.execute()
+        active = sum(max(0, int(v)) for v in loads)
+        return {
+            ChatState.WAITING: int(waiting), ChatState.ACTIVE: active,
+            ChatState.ENDED: max(0, int(live) - int(waiting) - active),
+        }
+
+    async def ping(self) -> None:
+        """One round trip to Redis (for /metrics)."""
+        await self._redis.ping()
+
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         """Return the active and ended-awaiting-topics chats of a staff member."""
         found = await self._run("read_set", [self._k("staff", f"{staff_id}:chats")], "chat:")
