@@ -21,7 +21,7 @@ from chat_server.chat.models import (
     SessionRecord,
     StaffPresence,
 )
-from chat_server.store.base import Admission, ChatFull, text_bytes
+from chat_server.store.base import Admission, ChatFull, SendRefusal, Sent, text_bytes
 
 
 class MemoryChatStore:
@@ -252,6 +252,31 @@ class MemoryChatStore:
             chat = replace(chat, last_seq=seq, staff_messages=chat.staff_messages + 1)
         self._chats[chat_id] = chat
         return message, False
+
+    async def send_message(
+        self, chat_id: str, sender: Sender, holder: str | int, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
+    ) -> Sent | SendRefusal:
+        chat = self._chats.get(chat_id)
+        author: tuple[int, str] | None = None
+        if sender is Sender.VISITOR:
+            if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid != holder:
+                return SendRefusal.NOT_HELD
+        else:
+            if chat is None or chat.staff_id != holder:
+                return SendRefusal.NOT_HELD
+            if chat.state is not ChatState.ACTIVE:
+                return SendRefusal.NOT_ACTIVE
+            presence = self._presence.get(chat.staff_id)
+            author = (chat.staff_id, presence.alias if presence else "")
+        result = await self.append_message(
+            chat_id, sender, client_id, text, now, max_messages=max_messages, max_bytes=max_bytes,
+            waiting_ok=True, author=author,
+        )
+        assert result is not None  # checked above, and nothing awaited in between
+        message, duplicate = result
+        after = self._chats[chat_id]
+        return Sent(message, duplicate, after.staff_id, after.state, after.visitor_messages)
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
         found = [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
