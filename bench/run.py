@@ -81,6 +81,12 @@ class Sizes:
     repeats: int = 3
     # Short steps at each offered rate of the knee search; a rate passes when most of them do.
     knee_tries: int = 3
+    # Cost curves (one worker): active chats at each point, each side writing once per cost_interval;
+    # idle connections (no chat) at each point of idle_steps.
+    cost_chats: list[int] = field(default_factory=lambda: [100, 1000, 5000])
+    cost_interval: float = 10.0
+    cost_seconds: float = 10.0
+    idle_steps: list[int] = field(default_factory=lambda: [1000, 5000, 10000])
     # Whether memory and burst run every round too (the quick run: only the first, to stay short).
     repeat_all: bool = True
 
@@ -94,7 +100,7 @@ class Sizes:
                 knee_seconds=0.4, idle_visitors=20, burst_visitors=30, burst_seconds=0.3, burst_staff=3,
                 latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
                 phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4, login_flood_rate=10.0,
-                repeats=1, knee_tries=1,
+                repeats=1, knee_tries=1, cost_chats=[6, 12], cost_interval=0.3, cost_seconds=0.6, idle_steps=[10, 20],
             )
         if not quick:
             return cls(quick=False)
@@ -103,7 +109,7 @@ class Sizes:
             warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.3, 0.6, 0.9], knee_seconds=0.5,
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
             generator_check=False, gc_experiment=False, login_flood_chats=100, repeats=3, knee_tries=3,
-            repeat_all=False,
+            repeat_all=False, cost_chats=[100, 500], cost_interval=3.0, cost_seconds=3.0, idle_steps=[500, 2000],
         )
 
 
@@ -454,6 +460,61 @@ async def memory_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
     finally:
         await target.pool.call("close", {})
         target.stop()
+
+
+async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """What each active chat and each idle connection costs as their number grows (one worker).
+
+    For each number of active chats: server RSS before the chats and after they exchanged messages
+    for cost_seconds (each side once per cost_interval), so memory per chat includes its messages;
+    server CPU per relayed message; visitor-to-staff p50/p99. Then idle connections (connected, no
+    chat) added up to each point of idle_steps, RSS growth per connection. A flat curve means the
+    cost of one more chat does not grow with the others.
+    """
+    points = []
+    for chats in sizes.cost_chats:
+        staff = math.ceil(chats / 50)
+        await target.start(f"cost{chats}", "cost", staff)
+        try:
+            pid = target.server_pids()[0]
+            await target.connect_staff("cost", staff)
+            await settle(pid)
+            before = rss_bytes(pid)
+            parts = await target.connect_visitors(chats)
+            await target.start_chats(chats, spread=min(5.0, chats / 250))
+            active = sum(await target.pool.call("wait_active", {"timeout": 60}))
+            step = await target.phase("open", parts, max(sizes.warmup, sizes.cost_interval), sizes.cost_seconds,
+                                      sizes.cost_interval)
+            await settle(pid)
+            after = rss_bytes(pid)
+            points.append({
+                "chats": chats, "active": active, "rss_before_bytes": before, "rss_after_bytes": after,
+                "memory_per_chat_bytes": round((after - before) / chats),
+                "messages_sent": step["messages"]["sent_ok"], "delivered_per_s": step["delivered_per_s"],
+                "server_cpu_us_per_message": step["server_cpu_us_per_message"],
+                "latency_ms": step["latency_ms"]["visitor_to_staff"], "lost": lost(step),
+                "gc": step["server_probe"],
+            })
+            debug(f"  cost curve {target.kind} {chats} chats: {points[-1]['memory_per_chat_bytes']} bytes a chat")
+        finally:
+            await target.pool.call("close", {})
+            target.stop()
+    idle = []
+    await target.start("idle", None, 0)
+    try:
+        pid = target.server_pids()[0]
+        await settle(pid)
+        base, connected = rss_bytes(pid), 0
+        for total in sizes.idle_steps:
+            await target.connect_visitors(total - connected)
+            connected = total
+            await settle(pid)
+            rss = rss_bytes(pid)
+            idle.append({"connections": total, "rss_bytes": rss, "per_connection_bytes": round((rss - base) / total)})
+    finally:
+        await target.pool.call("close", {})
+        target.stop()
+    return {"active": points, "idle": idle}
 
 
 async def settle(pid: int, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
@@ -875,6 +936,24 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         p99_met = None if flooded["p99"] is None or quiet["p99"] is None else flooded["p99"] <= 2 * quiet["p99"]
         f["login_flood_latency_p99_ms"] = figure("ms", flooded["p99"], quiet["p99"], "<= 2 x without the flood",
                                                  p99_met, "lower", **extra)
+    cd, cb = runs.get("cost_dutychat"), runs.get("cost_baseline")
+    if cd and cb:
+        note = "cost curve, one worker: each point beside the bare relay's at the same number of chats"
+        for pd, pb in zip(cd["active"], cb["active"], strict=True):
+            n = pd["chats"]
+            f[f"cost_memory_per_active_chat_kib_{n}"] = figure(
+                "KiB", r(pd["memory_per_chat_bytes"] / 1024, 2), r(pb["memory_per_chat_bytes"] / 1024, 2), None,
+                None, "lower", chats=n, note=note + " (its messages included)")
+            f[f"cost_server_cpu_per_message_us_{n}"] = figure(
+                "µs CPU", pd["server_cpu_us_per_message"], pb["server_cpu_us_per_message"], None, None, "lower",
+                chats=n, note=note)
+            f[f"cost_latency_p99_ms_{n}"] = figure(
+                "ms", pd["latency_ms"]["p99"], pb["latency_ms"]["p99"], None, None, "lower", chats=n, note=note)
+        for pd, pb in zip(cd["idle"], cb["idle"], strict=True):
+            n = pd["connections"]
+            f[f"cost_idle_connection_kib_{n}"] = figure(
+                "KiB", r(pd["per_connection_bytes"] / 1024, 2), r(pb["per_connection_bytes"] / 1024, 2), None, None,
+                "lower", connections=n, note="RSS growth per idle connection (no chat), one worker")
     rep = runs.get("report")
     if rep is not None:
         if rep.get("status") == "ok":
@@ -943,7 +1022,8 @@ def table(results: dict[str, Any]) -> str:
     for name, f in results["figures"].items():
         met = {True: "yes", False: "NO", None: "-"}[f["met"]]
         extra = f" ({f['status']})" if "status" in f else ""
-        rows.append((f"{name} [{f['unit']}]", _fmt(f["dutychat"]) + extra, _fmt(f["baseline"]), _fmt(f["ratio"]),
+        rows.append((f"{name} [{f['unit']}]", _fmt(f["dutychat"]) + _spread(f, "dutychat") + extra,
+                     _fmt(f["baseline"]) + _spread(f, "baseline"), _fmt(f["ratio"]) + _spread(f, "ratio"),
                      f["target"] or "-", met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
@@ -953,15 +1033,25 @@ def table(results: dict[str, Any]) -> str:
 
 def markdown_table(results: dict[str, Any]) -> str:
     lines = [
+        "Medians over the rounds, (min–max) where there were several.",
+        "",
         "| figure | unit | dutychat | baseline | ratio | target | met |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, f in results["figures"].items():
         met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
         value = _fmt(f["dutychat"]) + (f" ({f['status']})" if "status" in f else "")
-        lines.append(f"| {name} | {f['unit']} | {value} | {_fmt(f['baseline'])} | {_fmt(f['ratio'])} | "
-                     f"{f['target'] or '–'} | {met} |")
+        value += _spread(f, "dutychat")
+        lines.append(f"| {name} | {f['unit']} | {value} | {_fmt(f['baseline'])}{_spread(f, 'baseline')} | "
+                     f"{_fmt(f['ratio'])}{_spread(f, 'ratio')} | {f['target'] or '–'} | {met} |")
     return "\n".join(lines)
+
+
+def _spread(f: dict[str, Any], key: str) -> str:
+    lo_hi = f.get("spread", {}).get(key)
+    if not lo_hi or f.get("rounds", 1) < 2:
+        return ""
+    return f" ({_fmt(lo_hi[0])}–{_fmt(lo_hi[1])})"
 
 
 def _fmt(value: Any) -> str:
@@ -985,7 +1075,7 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
         await pool.close()
 
 
-SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "loginflood", "report", "clients", "gc")
+SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "cost", "loginflood", "report", "clients", "gc")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -1035,6 +1125,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             tokens = await prepare_dutychat(work / "dutychat-data", {
                 "relay": (max(sizes.relay_staff, 4), 50),
                 "burst": (sizes.burst_staff, 3),
+                "cost": (math.ceil(max(sizes.cost_chats) / 50), 50),
             })
             async with generators(sizes.generators) as pool:
                 debug("generators up")
@@ -1080,6 +1171,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             runs[f"burst_{kind}"] = await burst_scenario(t, sizes)
                             progress(f"burst {kind}", started, runs[f"burst_{kind}"]["assign_or_queue_ms"])
                 runs = single
+                if "cost" in only:
+                    # Once, both set-ups: the curves are read for their shape, each point beside the bare relay's.
+                    for kind in ("baseline", "dutychat"):
+                        t = Target(kind, 1, work, pool, redis, tokens)
+                        t.phase_lead = sizes.phase_lead
+                        runs[f"cost_{kind}"] = await cost_scenario(t, sizes)
+                        progress(f"cost curves {kind}", started, [p["memory_per_chat_bytes"]
+                                                                  for p in runs[f"cost_{kind}"]["active"]])
                 if "loginflood" in only:
                     t = Target("dutychat", 1, work, pool, redis, tokens)
                     t.phase_lead = sizes.phase_lead
