@@ -359,7 +359,8 @@ async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> d
             one = [parts[0]] + [0] * (len(parts) - 1)
             out["saturation_one_generator"] = await target.phase("closed", one, sizes.warmup / 2,
                                                                  sizes.saturation_seconds)
-        out["saturation"] = await target.phase("closed", parts, sizes.warmup / 2, sizes.saturation_seconds)
+        with profiled(target, sizes.warmup / 2 + target.phase_lead, sizes.saturation_seconds):
+            out["saturation"] = await target.phase("closed", parts, sizes.warmup / 2, sizes.saturation_seconds)
         saturation = max(out["saturation"]["delivered_per_s"],
                          out.get("saturation_one_generator", {}).get("delivered_per_s", 0))
         # Both phases saturate the server; a burst of other load on the machine can spoil one.
@@ -375,6 +376,33 @@ async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> d
     finally:
         await target.pool.call("close", {})
         target.stop()
+
+
+# `--profile DIR`: a py-spy flame graph (speedscope JSON) of each server process during every
+# saturation phase, kept in DIR (bench/profiles/ for make bench PROFILE=1). Off by default.
+PROFILE_DIR: Path | None = None
+
+
+@contextlib.contextmanager
+def profiled(target: Target, delay: float, seconds: float) -> Any:
+    """Record the server processes with py-spy for `seconds`, starting after `delay` (the warm-up)."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if PROFILE_DIR is None or spy is None:
+        yield
+        return
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for n, pid in enumerate(target.server_pids()):
+        out = PROFILE_DIR / f"saturation-{target.kind}-{target.workers}w-{n}-{int(time.time())}.speedscope.json"
+        command = (f"sleep {delay:.2f} && exec {spy} record --pid {pid} --duration {max(1, round(seconds))} "
+                   f"--rate 200 --format speedscope --output {out} --nonblocking")
+        procs.append(subprocess.Popen(["sh", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
 
 
 def step_passed(step: dict[str, Any]) -> bool:
@@ -1224,7 +1252,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generators", type=int, help="load generator processes (default 2)")
     parser.add_argument("--publish", action="store_true", help="also update docs/performance.md and its plot")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", type=Path, help="py-spy flame graphs of every saturation phase into this folder")
     args = parser.parse_args(argv)
+    global PROFILE_DIR
+    PROFILE_DIR = args.profile
     results = asyncio.run(run(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
