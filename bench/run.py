@@ -1261,9 +1261,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     plot_path = args.out.with_name(args.out.stem + "-latency.png")
     try:
-        from bench.plot import plot
+        from bench.plot import plot, plot_costs
 
         plot(results, plot_path)
+        cost_path = args.out.with_name(args.out.stem + "-cost.png")
+        if plot_costs(results, cost_path):
+            print(f"cost curves: {cost_path}")
     except ModuleNotFoundError as exc:
         print(f"no plot: {exc} (make bench installs matplotlib)", file=sys.stderr)
         plot_path = None
