@@ -44,12 +44,14 @@ $(AUDIT_STAMP): $(PY_STAMP)
 	touch $@
 
 # Benchmarks against a bare python-socketio relay (docs/performance.md); never part of `make test`.
-# `make bench QUICK=1` is a smaller run (under two minutes) that leaves the docs alone.
+# `make bench QUICK=1` is a smaller run that leaves the docs alone; PROFILE=1 also records
+# py-spy flame graphs of every saturation phase into bench/profiles/ (not committed).
 BENCH_STAMP := $(VENV)/.bench-installed
 QUICK ?=
+PROFILE ?=
 
 bench: deps $(BENCH_STAMP) bench-redis
-	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish) $(if $(PROFILE),--profile bench/profiles)
 
 # The two-worker runs start a throwaway redis-server of their own (or use DUTYCHAT_BENCH_REDIS_URL).
 bench-redis:

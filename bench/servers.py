@@ -149,6 +149,8 @@ def dutychat_env(data_dir: Path, redis_url: str | None, probe: dict[str, str]) -
         "DUTYCHAT_LIMITS__LIVE_CHATS_PER_ADDRESS": "1000000",
         "DUTYCHAT_LIMITS__CHAT_STARTS_PER_ADDRESS": "1000000",
         "DUTYCHAT_LIMITS__MAX_QUEUE_LENGTH": "1000000",
+        # The cost curves hold up to 10,000 idle connections on one worker (default cap 4,000).
+        "DUTYCHAT_LIMITS__MAX_CONNECTIONS_PER_WORKER": "1000000",
         "DUTYCHAT_LOGGING__LEVEL": "WARNING",
         "DUTYCHAT_LOGGING__ACCESS_LOG": "false",
         "DUTYCHAT_SERVER__SHUTDOWN_TIMEOUT_SECONDS": "3",

@@ -286,6 +286,18 @@ class AuthSettings(_Section):
         return value
 
 
+class MetricsSettings(_Section):
+    # Empty: /metrics answers 404. Otherwise a scrape sends `Authorization: Bearer <token>`.
+    token: str = ""
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, value: str) -> str:
+        if value and (len(value) < 32 or not value.isascii() or not value.isprintable() or " " in value):
+            raise ValueError("must be at least 32 printable ASCII characters without spaces (or empty: off)")
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "auto": readable text on a terminal, JSON (one object per line) for a service's log.
@@ -315,6 +327,7 @@ class Settings(BaseSettings):
     activities: ActivitySettings = ActivitySettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     testing: TestingSettings = TestingSettings()
 
     @property

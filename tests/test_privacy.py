@@ -54,7 +54,9 @@ async def test_canary_is_nowhere_after_the_chat(
     dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n")
     dutychat("shift", "add", "aino", "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00", data_dir=data_dir)
     # A short heartbeat lets the polling client's disconnect finish quickly.
-    env = clean_env(DUTYCHAT_LOGGING__LEVEL="DEBUG", DUTYCHAT_SERVER__PING_INTERVAL_SECONDS="1")
+    metrics_token = secrets.token_hex(20)
+    env = clean_env(DUTYCHAT_LOGGING__LEVEL="DEBUG", DUTYCHAT_SERVER__PING_INTERVAL_SECONDS="1",
+                    DUTYCHAT_METRICS__TOKEN=metrics_token)
     redis_url = ""
     if store == "redis":
         redis_url = request.getfixturevalue("redis_url")
@@ -64,6 +66,13 @@ async def test_canary_is_nowhere_after_the_chat(
     staff_sio, staff_http = client(agent)
     visitor_sio, visitor_http = client(agent)
     prober_sio, prober_http = client(agent)
+    scraped: list[str] = []
+
+    async def scrape() -> None:
+        async with staff_http.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {metrics_token}"}) as r:
+            assert r.status == 200
+            scraped.append(await r.text())
+
     try:
         await server.wait_ready()
         async with staff_http.post(f"{server.url}/api/auth/login",
@@ -133,6 +142,7 @@ async def test_canary_is_nowhere_after_the_chat(
         too_long = await visitor_sio.call("message:send", {"client_id": "long", "text": canary * 500},
                                           namespace="/visitor")
         assert too_long["error"]["code"] == "message_too_long"
+        await scrape()  # while the chat lives, the metrics hold nothing of it (checked below)
         if redis_url:
             # While the chat lives its text is in Redis: the scan below can see it.
             assert canary.encode() in redis_values(redis_url)
@@ -151,6 +161,7 @@ async def test_canary_is_nowhere_after_the_chat(
         assert refused["error"]["code"] == "visitor_blocked"
         if redis_url:
             assert b"block:addr:" in redis_values(redis_url)
+        await scrape()
     finally:
         for sio in (visitor_sio, staff_sio, prober_sio):
             if sio.connected:
@@ -165,6 +176,10 @@ async def test_canary_is_nowhere_after_the_chat(
     # ...but never the content, the address or the user agent.
     for needle in (canary, CLIENT_ADDRESS, agent):
         assert needle not in output, f"{needle} found in the log output"
+    # /metrics: counts and durations only, no text, chat id, address or user agent.
+    assert len(scraped) == 2 and "dutychat_messages_relayed_total" in scraped[0]
+    for needle in (canary, CLIENT_ADDRESS, agent, chat_id):
+        assert all(needle not in body for body in scraped), f"{needle} found in /metrics"
     leaks = scan(data_dir, [canary.encode(), CLIENT_ADDRESS.encode(), agent.encode()])
     assert not leaks, leaks
     if redis_url:

@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome, Sender, StaffPresence
-from chat_server.store.base import Admission, ChatFull, ChatStore
+from chat_server.store.base import Admission, ChatFull, ChatStore, SendRefusal, Sent
 from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
 from tests.support.redis import redis_keys, start_redis_server
@@ -1307,3 +1307,77 @@ async def test_a_waiting_chat_is_marked_unstaffed_once_across_workers(store: Cha
     await store.create_chat(chat(1))
     await store.assign_chat("c1", 7, 3, None, T1)
     assert await store.mark_unstaffed("c1") is False  # only a waiting chat
+
+
+async def test_send_message_checks_the_sender_and_appends_in_one_step(store: ChatStore) -> None:
+    await store.create_chat(chat(1))
+    await store.set_visitor_connected("c1", True, T0, "sid-a")
+    assert await store.send_message("c1", Sender.VISITOR, "sid-b", "a", "other socket", T0) is SendRefusal.NOT_HELD
+    assert await store.send_message("nope", Sender.VISITOR, "sid-a", "a", "no chat", T0) is SendRefusal.NOT_HELD
+    # A waiting visitor may write; nobody gets a staff copy yet.
+    first = await store.send_message("c1", Sender.VISITOR, "sid-a", "a", "help", T0)
+    assert isinstance(first, Sent)
+    assert (first.message.seq, first.duplicate, first.staff_id, first.state, first.visitor_messages) == (
+        1, False, None, ChatState.WAITING, 1)
+    assert (first.message.text, first.message.sender, first.message.client_id) == ("help", Sender.VISITOR, "a")
+    assert await store.send_message("c1", Sender.STAFF, 7, "s", "not yet mine", T0) is SendRefusal.NOT_HELD
+    await store.staff_connected(7, "Aino", 3)
+    await store.assign_next(7, 3, None, T1)
+    assert await store.send_message("c1", Sender.STAFF, 8, "s", "not mine", T1) is SendRefusal.NOT_HELD
+    reply = await store.send_message("c1", Sender.STAFF, 7, "s", "hei", T1)
+    assert isinstance(reply, Sent)
+    assert (reply.message.seq, reply.duplicate, reply.staff_id, reply.state, reply.visitor_messages) == (
+        2, False, 7, ChatState.ACTIVE, 1)
+    assert (reply.message.staff_id, reply.message.staff_alias) == (7, "Aino")
+    # A retry of the same client id: the first message, stored once.
+    again = await store.send_message("c1", Sender.VISITOR, "sid-a", "a", "help?", T2)
+    assert isinstance(again, Sent) and again.duplicate and again.message == first.message
+    assert (again.staff_id, again.state, again.visitor_messages) == (7, ChatState.ACTIVE, 1)
+    with pytest.raises(ChatFull):
+        await store.send_message("c1", Sender.VISITOR, "sid-a", "b", "one too many", T2, max_messages=2)
+    current = await store.get_chat("c1")
+    assert (current.last_seq, current.visitor_messages, current.staff_messages) == (2, 1, 1)  # type: ignore[union-attr]
+    assert await store.messages_after("c1", 0) == [first.message, reply.message]
+    # Ended: the visitor holds nothing; the member's chat is theirs but no longer active.
+    await store.end_chat("c1", EndReason.STAFF_ENDED, Outcome.ANSWERED, T2)
+    assert await store.send_message("c1", Sender.VISITOR, "sid-a", "c", "late", T2) is SendRefusal.NOT_HELD
+    assert await store.send_message("c1", Sender.STAFF, 7, "t", "late", T2) is SendRefusal.NOT_ACTIVE
+    assert await store.messages_after("c1", 0) == []
+
+
+async def test_concurrent_sends_get_contiguous_seqs(store: ChatStore, workers: Workers) -> None:
+    await store.create_chat(chat(1))
+    await store.set_visitor_connected("c1", True, T0, "sid-a")
+    await store.staff_connected(7, "Aino", 3)
+    await store.assign_next(7, 3, None, T0)
+    stores = await workers(3)
+    sends = [
+        stores[n % 3].send_message("c1", Sender.VISITOR if n % 2 else Sender.STAFF, "sid-a" if n % 2 else 7,
+                                   f"k{n}", f"text {n}", T1)
+        for n in range(30)
+    ]
+    # Each one twice: a retry races its first try and gets the same seq back.
+    results = await asyncio.gather(*sends, *[
+        stores[(n + 1) % 3].send_message("c1", Sender.VISITOR if n % 2 else Sender.STAFF,
+                                         "sid-a" if n % 2 else 7, f"k{n}", f"text {n}", T1)
+        for n in range(30)
+    ])
+    sent = [r for r in results if isinstance(r, Sent)]
+    assert len(sent) == 60 and sum(not s.duplicate for s in sent) == 30
+    assert sorted({s.message.seq for s in sent}) == list(range(1, 31))
+    by_key = {}
+    for s in sent:
+        assert by_key.setdefault(s.message.client_id, s.message.seq) == s.message.seq
+    assert [m.seq for m in await store.messages_after("c1", 0)] == list(range(1, 31))
+
+
+async def test_chat_counts(store: ChatStore) -> None:
+    assert await store.chat_counts() == {ChatState.WAITING: 0, ChatState.ACTIVE: 0, ChatState.ENDED: 0}
+    for n in (1, 2, 3):
+        await store.create_chat(chat(n))
+    await store.assign_next(7, 3, None, T0)
+    await store.assign_next(7, 3, None, T0)
+    await store.end_chat("c2", EndReason.STAFF_ENDED, Outcome.ANSWERED, T1)
+    assert await store.chat_counts() == {ChatState.WAITING: 1, ChatState.ACTIVE: 1, ChatState.ENDED: 1}
+    await store.finish_chat("c2")
+    assert await store.chat_counts() == {ChatState.WAITING: 1, ChatState.ACTIVE: 1, ChatState.ENDED: 0}

@@ -10,7 +10,7 @@ from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.models import Chat, ChatState, Sender
 from chat_server.errors import ChatError
-from chat_server.store.base import ChatFull, ChatStore
+from chat_server.store.base import ChatFull, ChatStore, SendRefusal, Sent
 
 
 async def held_chat(store: ChatStore, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
@@ -71,20 +71,18 @@ class Conversation:
     async def visitor_message(self, chat_id: str | None, sid: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)
         # A waiting visitor may write too: the messages wait in the store for the member who takes the chat.
-        chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
-        seq, duplicate = await self._send(chat, Sender.VISITOR, client_id, text)
+        sent = await self._send(chat_id, Sender.VISITOR, sid, client_id, text)
         if (
-            not duplicate and chat.state is ChatState.WAITING and chat.visitor_messages == 0
+            not sent.duplicate and sent.state is ChatState.WAITING and sent.visitor_messages == 1
             and self.on_first_waiting_message is not None
         ):
             await self.on_first_waiting_message()
-        return seq, duplicate
+        return sent.message.seq, sent.duplicate
 
     async def staff_message(self, staff_id: int, chat_id: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)
-        chat = await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
-        presence = next((p for p in await self.ctx.store.presences() if p.staff_id == staff_id), None)
-        return await self._send(chat, Sender.STAFF, client_id, text, (staff_id, presence.alias if presence else ""))
+        sent = await self._send(chat_id, Sender.STAFF, staff_id, client_id, text)
+        return sent.message.seq, sent.duplicate
 
     async def visitor_typing(self, chat_id: str | None, sid: str, typing: bool) -> None:
         # Typing while waiting is accepted and goes nowhere (nobody has the chat yet).
@@ -104,24 +102,28 @@ class Conversation:
         chat = await staff_chat(self.ctx.store, staff_id, chat_id)
         return await message_page(self.ctx, chat.chat_id, after_seq, staff=True)
 
-    async def _send(
-        self, chat: Chat, sender: Sender, client_id: str, text: str, author: tuple[int, str] | None = None
-    ) -> tuple[int, bool]:
+    async def _send(self, chat_id: str | None, sender: Sender, holder: str | int, client_id: str, text: str) -> Sent:
+        """Store the message (the sender's right checked in the same store call), then emit it."""
         limits = self.ctx.limits
         try:
-            result = await self.ctx.store.append_message(
-                chat.chat_id, sender, client_id, text, self.ctx.clock.now(),
-                max_messages=limits.max_chat_messages, max_bytes=limits.max_chat_bytes,
-                waiting_ok=sender is Sender.VISITOR, author=author,
+            sent = (
+                await self.ctx.store.send_message(
+                    chat_id, sender, holder, client_id, text, self.ctx.clock.now(),
+                    max_messages=limits.max_chat_messages, max_bytes=limits.max_chat_bytes,
+                )
+                if chat_id else SendRefusal.NOT_HELD
             )
         except ChatFull:
             raise ChatError(errors.CHAT_FULL, "this chat holds as many messages as it can") from None
-        if result is None:
+        if sent is SendRefusal.NOT_HELD:
             if sender is Sender.VISITOR:
-                raise ChatError(errors.NO_ACTIVE_CHAT, "the chat is not active")
+                raise ChatError(errors.NO_ACTIVE_CHAT, "this connection holds no chat")
+            raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
+        if sent is SendRefusal.NOT_ACTIVE:
             raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
-        message, duplicate = result
-        if not duplicate:
+        assert isinstance(sent, Sent)
+        if not sent.duplicate:
+            message = sent.message
             data = events.message_view(message)
             notifier = self.ctx.notifier
             # The sender's own side first: with several workers an emit delivers locally, then
@@ -129,11 +131,11 @@ class Conversation:
             # behind a round trip, long enough for the answer to overtake it (seen as messages
             # out of order in the two-worker benchmark).
             staff_data = events.staff_message_view(message)
-            if sender is Sender.STAFF and chat.staff_id is not None:
-                await notifier.staff_message(chat.staff_id, staff_data)
-                await notifier.visitor_message(chat.chat_id, data)
+            if sender is Sender.STAFF and sent.staff_id is not None:
+                await notifier.staff_message(sent.staff_id, staff_data)
+                await notifier.visitor_message(message.chat_id, data)
             else:
-                await notifier.visitor_message(chat.chat_id, data)
-                if chat.staff_id is not None:
-                    await notifier.staff_message(chat.staff_id, staff_data)
-        return message.seq, duplicate
+                await notifier.visitor_message(message.chat_id, data)
+                if sent.staff_id is not None:
+                    await notifier.staff_message(sent.staff_id, staff_data)
+        return sent

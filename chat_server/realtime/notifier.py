@@ -20,6 +20,8 @@ class SocketNotifier:
         self.sio: socketio.AsyncServer | None = None
         self.visitors: VisitorNamespace | None = None
         self.staff: StaffNamespace | None = None
+        # Messages relayed by this worker, by sender (for /metrics; each goes to its visitor once).
+        self.relayed: dict[str, int] = {"visitor": 0, "staff": 0}
 
     def bind(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
@@ -47,6 +49,8 @@ class SocketNotifier:
         await self._to_visitor(chat_id, events.QUEUE_POSITION, payload)
 
     async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None:
+        side = "staff" if payload["sender"] == "staff" else "visitor"
+        self.relayed[side] += 1
         await self._to_visitor(chat_id, events.MESSAGE_NEW, payload)
 
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:

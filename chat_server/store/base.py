@@ -8,11 +8,12 @@ Message text lives only here, and only while its chat lives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
+from chat_server.chat.models import Chat, ChatState, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
 
 
 class ChatStore(Protocol):
@@ -40,6 +41,9 @@ class ChatStore(Protocol):
 
     async def queue(self) -> list[Chat]:
         """Return the waiting chats, front of the queue first."""
+
+    async def chat_counts(self) -> dict[ChatState, int]:
+        """Count the live chats in each state without reading them (for /metrics)."""
 
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         """Return the active and ended-awaiting-topics chats of a staff member."""
@@ -115,6 +119,19 @@ class ChatStore(Protocol):
         True (duplicate). None when the chat is not active (nor waiting, with waiting_ok). With max_messages or
         max_bytes (UTF-8 bytes of text, both senders together; 0 = no cap), a new
         message beyond either raises ChatFull, atomically with the append.
+        """
+
+    async def send_message(
+        self, chat_id: str, sender: Sender, holder: str | int, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
+    ) -> Sent | SendRefusal:
+        """Atomically check the sender's right to send and append the message, in one step.
+
+        A visitor's `holder` is their socket id: it must hold the chat, waiting or active.
+        A member's is their staff id: the chat must be theirs (else NOT_HELD) and active
+        (else NOT_ACTIVE); the message keeps their presence's alias as its author. Otherwise
+        as `append_message` (the next seq, client_id de-duplication, ChatFull); a refusal
+        changes nothing. What the emit needs comes back with the message.
         """
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
@@ -254,6 +271,28 @@ class Admission(StrEnum):
     CREATED = "created"
     QUEUE_FULL = "queue_full"
     ADDRESS_FULL = "address_full"
+
+
+class SendRefusal(StrEnum):
+    """Why `send_message` refused."""
+
+    # No such live chat, or not the sender's (another socket holds it, another member has it, it ended).
+    NOT_HELD = "not_held"
+    # The member's chat is not active (a staff member never writes into a waiting or ended chat).
+    NOT_ACTIVE = "not_active"
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message `send_message` stored (or found: a duplicate), with what its emit needs."""
+
+    message: Message
+    duplicate: bool
+    # The chat's member (who gets the staff copy; None while waiting), its state and its
+    # count of visitor messages, all as the append left them.
+    staff_id: int | None
+    state: ChatState
+    visitor_messages: int
 
 
 class ChatFull(Exception):

@@ -21,16 +21,74 @@ from chat_server.chat.models import (
     SessionRecord,
     StaffPresence,
 )
-from chat_server.store.base import Admission, ChatFull, text_bytes
+from chat_server.store.base import Admission, ChatFull, SendRefusal, Sent, text_bytes
+
+# A stored message: (sender value, client id, text, sent at, staff id, staff alias), its seq
+# being its place in the chat's list plus one. Only strings, ints, None and a datetime: the
+# collector untracks such a tuple, so full collections do not walk a chat's every message
+# (they did, as Message objects, and grew with the traffic: docs/performance.md).
+_Stored = tuple[str, str, str, datetime, int | None, str]
+
+
+def _stored(message: Message) -> _Stored:
+    return (message.sender.value, message.client_id, message.text, message.sent_at, message.staff_id,
+            message.staff_alias)
+
+
+def _message(chat_id: str, seq: int, stored: _Stored) -> Message:
+    sender, client_id, text, sent_at, staff_id, alias = stored
+    return Message(chat_id, seq, Sender(sender), client_id, text, sent_at, staff_id, alias)
+
+
+def _dedupe_key(sender: Sender, client_id: str) -> str:
+    """One string per (sender, client id): a dict of str to int stays untracked by the collector."""
+    return sender.value[0] + client_id
+
+
+class _ChatTable(dict[str, Chat]):
+    """The live chats, with each member's active chats and the count per state kept as they change.
+
+    A member's load and the state counts are then read without a scan of every chat.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active: dict[int, set[str]] = {}
+        self.states: dict[ChatState, int] = dict.fromkeys(ChatState, 0)
+
+    def __setitem__(self, chat_id: str, chat: Chat) -> None:
+        old = self.get(chat_id)
+        if old is not None:
+            self._forget(old)
+        super().__setitem__(chat_id, chat)
+        self.states[chat.state] += 1
+        if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
+            self.active.setdefault(chat.staff_id, set()).add(chat_id)
+
+    def __delitem__(self, chat_id: str) -> None:
+        self._forget(self[chat_id])
+        super().__delitem__(chat_id)
+
+    def clear(self) -> None:
+        super().clear()
+        self.active.clear()
+        self.states = dict.fromkeys(ChatState, 0)
+
+    def _forget(self, chat: Chat) -> None:
+        self.states[chat.state] -= 1
+        if chat.staff_id is not None and (ids := self.active.get(chat.staff_id)) is not None:
+            ids.discard(chat.chat_id)
+            if not ids:
+                del self.active[chat.staff_id]
 
 
 class MemoryChatStore:
     def __init__(self) -> None:
-        self._chats: dict[str, Chat] = {}
+        self._chats = _ChatTable()
         self._by_resume: dict[str, str] = {}
         self._queue: deque[str] = deque()
-        self._messages: dict[str, list[Message]] = {}
-        self._client_ids: dict[str, dict[tuple[Sender, str], int]] = {}
+        self._messages: dict[str, list[_Stored]] = {}
+        self._client_ids: dict[str, dict[str, int]] = {}
         self._presence: dict[int, StaffPresence] = {}
         self._owed: dict[str, SessionRecord] = {}
         self._blocks: dict[str, datetime] = {}
@@ -87,6 +145,9 @@ class MemoryChatStore:
     async def queue(self) -> list[Chat]:
         return [self._chats[c] for c in self._queue]
 
+    async def chat_counts(self) -> dict[ChatState, int]:
+        return dict(self._chats.states)
+
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         return [
             c
@@ -95,9 +156,7 @@ class MemoryChatStore:
         ]
 
     def _load(self, staff_id: int) -> int:
-        return sum(
-            1 for c in self._chats.values() if c.staff_id == staff_id and c.state is ChatState.ACTIVE
-        )
+        return len(self._chats.active.get(staff_id, ()))
 
     async def assign_next(
         self, staff_id: int, capacity: int, shift_id: int | None, now: datetime
@@ -228,8 +287,10 @@ class MemoryChatStore:
         if chat is None or chat.state not in open_states:
             return None
         seen = self._client_ids[chat_id]
-        if (sender, client_id) in seen:
-            return self._messages[chat_id][seen[(sender, client_id)] - 1], True
+        key = _dedupe_key(sender, client_id)
+        if key in seen:
+            first = seen[key]
+            return _message(chat_id, first, self._messages[chat_id][first - 1]), True
         size = text_bytes(text)
         held = self._bytes.get(chat_id, 0)
         if (max_messages and len(self._messages[chat_id]) >= max_messages) or (max_bytes and held + size > max_bytes):
@@ -238,8 +299,8 @@ class MemoryChatStore:
         seq = chat.last_seq + 1
         staff_id, alias = author if author is not None else (None, "")
         message = Message(chat_id, seq, sender, client_id, text, now, staff_id, alias)
-        self._messages[chat_id].append(message)
-        seen[(sender, client_id)] = seq
+        self._messages[chat_id].append(_stored(message))
+        seen[key] = seq
         if sender is Sender.VISITOR:
             chat = replace(chat, last_seq=seq, visitor_messages=chat.visitor_messages + 1)
         else:
@@ -247,9 +308,37 @@ class MemoryChatStore:
         self._chats[chat_id] = chat
         return message, False
 
+    async def send_message(
+        self, chat_id: str, sender: Sender, holder: str | int, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
+    ) -> Sent | SendRefusal:
+        chat = self._chats.get(chat_id)
+        author: tuple[int, str] | None = None
+        if sender is Sender.VISITOR:
+            if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid != holder:
+                return SendRefusal.NOT_HELD
+        else:
+            if chat is None or chat.staff_id != holder:
+                return SendRefusal.NOT_HELD
+            if chat.state is not ChatState.ACTIVE:
+                return SendRefusal.NOT_ACTIVE
+            presence = self._presence.get(chat.staff_id)
+            author = (chat.staff_id, presence.alias if presence else "")
+        result = await self.append_message(
+            chat_id, sender, client_id, text, now, max_messages=max_messages, max_bytes=max_bytes,
+            waiting_ok=True, author=author,
+        )
+        assert result is not None  # checked above, and nothing awaited in between
+        message, duplicate = result
+        after = self._chats[chat_id]
+        return Sent(message, duplicate, after.staff_id, after.state, after.visitor_messages)
+
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
-        found = [m for m in self._messages.get(chat_id, ()) if m.seq > after_seq]
-        return found[:limit] if limit else found
+        # A chat's list holds seq 1, 2, ... in order: the messages after after_seq start at that index.
+        stored = self._messages.get(chat_id, [])
+        start = max(0, after_seq)
+        end = start + limit if limit else len(stored)
+        return [_message(chat_id, start + n + 1, m) for n, m in enumerate(stored[start:end])]
 
     async def staff_connected(self, staff_id: int, alias: str, max_chats: int, worker: str = "") -> StaffPresence:
         presence = self._presence.get(staff_id) or StaffPresence(staff_id, alias, max_chats)
@@ -400,11 +489,7 @@ class MemoryChatStore:
         return expires is not None and now < expires
 
     async def staff_loads(self) -> dict[int, int]:
-        loads: dict[int, int] = {}
-        for chat in self._chats.values():
-            if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
-                loads[chat.staff_id] = loads.get(chat.staff_id, 0) + 1
-        return loads
+        return {staff_id: len(ids) for staff_id, ids in self._chats.active.items()}
 
     # ------------------------------------------------------------------ flood limits
 

@@ -68,7 +68,7 @@ from chat_server.chat.models import (
     StaffPresence,
 )
 from chat_server.store import lua
-from chat_server.store.base import Admission, ChatFull, text_bytes
+from chat_server.store.base import Admission, ChatFull, SendRefusal, Sent, text_bytes
 from chat_server.store.redis_pool import bounded_pool
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ DEFAULT_REPLICA_TIMEOUT_MS = 500
 SCRIPTS = (
     "create", "by_resume", "read_queue", "read_set", "assign", "assign_chat", "language", "transfer", "requeue",
     "end", "finish",
-    "visitor", "append", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
+    "visitor", "append", "send", "connected", "disconnected", "available", "heartbeat", "dead_workers", "reap",
     "pause", "unstaffed",
     # login throttling (accounts)
     "login_attempt", "login_forget",
@@ -239,7 +239,7 @@ class NotReplicatedError(RedisError):
 # end, a start, a resume, a check-in): with replicas they return only once a replica has the
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
-    "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
+    "append", "send", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
     "connected", "disconnected", "available", "pause",
 })
 
@@ -543,6 +543,27 @@ class RedisChatStore:
         """Return the waiting chats, front of the queue first."""
         return [c for c in map(_chat, await self._run("read_queue", [self._queue_key])) if c]
 
+    async def chat_counts(self) -> dict[ChatState, int]:
+        """Count the live chats in each state from the indexes the scripts keep (no chat is read).
+
+        Waiting: the queue's length; active: the sum of the staff loads; ended: the rest of the
+        live set (an id whose chat expired counts there until the set's own TTL).
+        """
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self._queue_key)
+            pipe.hvals(self._loads_key)
+            pipe.scard(self._chats_key)
+            waiting, loads, live = await pipe.execute()
+        active = sum(max(0, int(v)) for v in loads)
+        return {
+            ChatState.WAITING: int(waiting), ChatState.ACTIVE: active,
+            ChatState.ENDED: max(0, int(live) - int(waiting) - active),
+        }
+
+    async def ping(self) -> None:
+        """One round trip to Redis (for /metrics)."""
+        await self._redis.ping()
+
     async def chats_of_staff(self, staff_id: int) -> list[Chat]:
         """Return the active and ended-awaiting-topics chats of a staff member."""
         found = await self._run("read_set", [self._k("staff", f"{staff_id}:chats")], "chat:")
@@ -663,6 +684,38 @@ class RedisChatStore:
             raise ChatFull(chat_id)
         duplicate, member = result
         return _message(chat_id, member), bool(int(duplicate))
+
+    async def send_message(
+        self, chat_id: str, sender: Sender, holder: str | int, client_id: str, text: str, now: datetime,
+        max_messages: int = 0, max_bytes: int = 0,
+    ) -> Sent | SendRefusal:
+        """Check the sender's right and append, in one script (send.lua): one round trip per message."""
+        keys = [
+            self._k("chat", chat_id), self._k("msgs", chat_id), self._k("cids", chat_id),
+            self._queue_key, self._chats_key, self._loads_key,
+        ]
+        fields: dict[str, str | int] = {
+            "sender": sender.value, "client_id": client_id, "text": text, "sent_at": _ts(now),
+        }
+        if sender is Sender.STAFF:
+            fields["staff_id"] = int(holder)
+        payload = _message_json(fields)
+        if sender is Sender.STAFF:
+            payload = payload[:-1]  # send.lua closes it with the author's alias
+        counter = "visitor_messages" if sender is Sender.VISITOR else "staff_messages"
+        result = await self._run(
+            "send", keys, chat_id, _dedupe_field(sender, client_id), payload, counter,
+            text_bytes(text), max_messages, max_bytes, sender.value, str(holder),
+        )
+        if result[0] == 0:
+            return SendRefusal(result[1])
+        if result[0] == -1:
+            raise ChatFull(chat_id)
+        _, duplicate, member, staff, state, visitor_messages = result
+        return Sent(
+            _message(chat_id, member), bool(int(duplicate)), int(staff) if staff else None, ChatState(state),
+            int(visitor_messages),
+        )
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
         """Return the chat's messages with seq > after_seq, in order; at most limit (0 = all)."""

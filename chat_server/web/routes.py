@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from chat_server import errors as e
+from chat_server import metrics
 from chat_server.accounts import SessionState
 from chat_server.keys import settings_key
 from chat_server.staff_rules import ADMINS, EVERYONE, MANAGERS
@@ -52,6 +53,9 @@ ROUTES: list[Route] = [
     # ------------------------------------------------------------ public
     Route("GET", "/healthz", public.healthz, "Readiness", public.Health,
           other_replies={503: public.NotReady}),
+    Route("GET", "/metrics", metrics.metrics, "This worker's counts and durations in the Prometheus text format; "
+          "off (404) unless metrics.token is set, then only with it as a bearer token", None,
+          content_type="text/plain", errors=(e.NOT_FOUND, e.UNAUTHENTICATED)),
     Route("GET", "/api/status", public.status, "Whether chat is open, the next opening, hours, languages",
           public.Status),
     Route("GET", "/api/schedule", public.schedule, "Public opening hours, times only", public.Schedule,

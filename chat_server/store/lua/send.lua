@@ -1,0 +1,47 @@
+-- KEYS: chat, msgs, cids, queue, chats, loads.
+-- ARGV: prefix, ttl, chat id, dedupe field, payload json (a staff message's without its closing
+--       brace: the author's alias is added here), counter field, text bytes, max messages
+--       (0 = none), max bytes (0 = none), sender ('visitor' or 'staff'), holder (the visitor's
+--       socket id, or the staff id).
+-- The sender's right to send and the append, in one script: one round trip per message.
+-- A visitor's socket must hold the chat (waiting or active); a member must have it, active.
+-- Returns {0, 'not_held'} or {0, 'not_active'} (nothing changed), {-1} (the chat is full),
+-- or {1, duplicate 0/1, "{seq} {payload}", staff id or '', state, visitor messages}.
+local held = redis.call('HMGET', KEYS[1], 'state', 'visitor_sid', 'staff_id', 'last_seq', 'text_bytes',
+  'visitor_messages')
+local state, staff = held[1], held[3]
+if ARGV[10] == 'visitor' then
+  if not state or state == 'ended' or held[2] ~= ARGV[11] then return {0, 'not_held'} end
+else
+  if not state or staff ~= ARGV[11] then return {0, 'not_held'} end
+  if state ~= 'active' then return {0, 'not_active'} end
+end
+local visitor_messages = tonumber(held[6] or '0')
+local seen = redis.call('HGET', KEYS[3], ARGV[4])
+if seen then
+  local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
+  -- A write (the TTL refreshed) so that the WAIT after this script covers the first append,
+  -- which may have run on another connection and not reached a replica yet.
+  if first[1] then
+    touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
+    return {1, 1, first[1], staff or '', state, visitor_messages}
+  end
+end
+-- per-chat caps, atomic with the append: messages so far (both senders) and bytes of text
+local size, max_messages, max_bytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+if max_messages > 0 and tonumber(held[4] or '0') >= max_messages then return {-1} end
+if max_bytes > 0 and tonumber(held[5] or '0') + size > max_bytes then return {-1} end
+redis.call('HINCRBY', KEYS[1], 'text_bytes', size)
+local seq = redis.call('HINCRBY', KEYS[1], 'last_seq', 1)
+local count = redis.call('HINCRBY', KEYS[1], ARGV[6], 1)
+if ARGV[10] == 'visitor' then visitor_messages = count end
+local payload = ARGV[5]
+if ARGV[10] == 'staff' then
+  local alias = redis.call('HGET', prefix .. 'presence:' .. ARGV[11], 'alias') or ''
+  payload = payload .. ', "staff_alias": ' .. cjson.encode(alias) .. '}'
+end
+local member = seq .. ' ' .. payload
+redis.call('ZADD', KEYS[2], seq, member)
+redis.call('HSET', KEYS[3], ARGV[4], seq)
+touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
+return {1, 0, member, staff or '', state, visitor_messages}
