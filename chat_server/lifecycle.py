@@ -174,6 +174,9 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     async def staff_languages() -> dict[int, tuple[str, ...]]:
         return {account.id: account.languages for account in await staff_repository.list()}
 
+    async def managers() -> frozenset[int]:
+        return frozenset(a.id for a in await staff_repository.list() if a.role.sees_reports and not a.disabled)
+
     service = ChatService(
         store=app[store_key],
         roster=app[roster_key],
@@ -184,6 +187,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         clock=app[clock_key],
         notifier=app[notifier_key],
         staff_languages=staff_languages,
+        managers=managers,
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
         limit_settings=settings.limits,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender
+from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender, ThreadEntry
 from chat_server.clock import iso
 
 # ---------------------------------------------------------------- namespaces
@@ -37,6 +37,9 @@ DUTY_RESUME: Final = "duty:resume"
 CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
 CHAT_TAKE: Final = "chat:take"
+# The private staff thread of a chat (staff only).
+THREAD_SEND: Final = "thread:send"
+THREAD_FETCH: Final = "thread:fetch"
 
 # ---------------------------------------------------------------- server -> client
 
@@ -58,6 +61,13 @@ DUTY_STATE: Final = "duty:state"
 STAFF_RESYNC: Final = "staff:resync"
 DUTY_WARNING: Final = "duty:warning"
 DUTY_ALERT: Final = "duty:alert"
+THREAD_ENTRY: Final = "thread:entry"
+THREAD_CLOSED: Final = "thread:closed"
+
+# Everything the server may push on /visitor: the socket notifier refuses any other name there.
+VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_STATE, QUEUE_POSITION})
+# Staff-only words (principle 6): never on /visitor, by name.
+STAFF_ONLY_EVENTS: Final = frozenset({THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED})
 
 # ---------------------------------------------------------------- reasons
 
@@ -79,6 +89,8 @@ SHIFT_ENDED_WITH_CHATS: Final = "shift_ended_with_chats"
 VISITOR_WAITING_UNSTAFFED: Final = "visitor_waiting_unstaffed"
 # duty:state reasons.
 RECONNECTED: Final = "reconnected"
+# thread:closed reasons; thread entry kinds are ThreadKind ("message", "handover").
+CHAT_ENDED_REASON: Final = "chat_ended"
 # What a visitor is told about the service as a whole (/api/status `availability`).
 AVAILABILITY_OPEN: Final = "open"
 AVAILABILITY_UNSTAFFED: Final = "unstaffed"
@@ -479,3 +491,74 @@ class StaffSync(TypedDict):
     chats: list[StaffChatView]
     queue: list[QueueEntry]
     roster: list[RosterEntry]
+
+
+# ---------------------------------------------------------------- the private staff thread (staff only)
+
+
+class ThreadMember(TypedDict):
+    staff_id: int
+    alias: str
+
+
+def thread_member(staff_id: int, alias: str) -> ThreadMember:
+    """Build a ThreadMember: a colleague in a chat's staff thread."""
+    return {"staff_id": staff_id, "alias": alias}
+
+
+class ThreadEntryView(TypedDict):
+    chat_id: str
+    seq: int
+    kind: str
+    author: ThreadMember
+    client_id: str
+    text: str
+    sent_at: str | None
+    members: list[ThreadMember]
+
+
+def thread_entry(entry: ThreadEntry, members: list[ThreadMember]) -> ThreadEntryView:
+    """Build a `thread:entry` push (and a ThreadEntry of `thread:fetch`): one entry and who the thread reaches."""
+    return {
+        "chat_id": entry.chat_id,
+        "seq": entry.seq,
+        "kind": entry.kind.value,
+        "author": thread_member(entry.staff_id, entry.alias),
+        "client_id": entry.client_id,
+        "text": entry.text,
+        "sent_at": iso(entry.sent_at),
+        "members": members,
+    }
+
+
+class ThreadView(TypedDict):
+    chat_id: str
+    language: str
+    visitor_alias: str
+    owner: ThreadMember | None
+    members: list[ThreadMember]
+    entries: list[ThreadEntryView]
+
+
+def thread_view(
+    chat: Chat, owner: ThreadMember | None, members: list[ThreadMember], entries: list[ThreadEntry]
+) -> ThreadView:
+    """Build the Thread of `thread:fetch`: the chat it belongs to, its members and every entry."""
+    return {
+        "chat_id": chat.chat_id,
+        "language": chat.language,
+        "visitor_alias": chat.visitor_alias,
+        "owner": owner,
+        "members": members,
+        "entries": [thread_entry(e, members) for e in entries],
+    }
+
+
+class ThreadClosed(TypedDict):
+    chat_id: str
+    reason: Literal["chat_ended"]
+
+
+def thread_closed(chat_id: str) -> ThreadClosed:
+    """Build a `thread:closed` push: the chat ended and its thread with it."""
+    return {"chat_id": chat_id, "reason": CHAT_ENDED_REASON}

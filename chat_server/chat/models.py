@@ -48,6 +48,37 @@ class Message:
     staff_alias: str = ""
 
 
+class ThreadKind(StrEnum):
+    """What a colleague-thread entry is: a message between staff, or a hand-over note."""
+
+    MESSAGE = "message"
+    HANDOVER = "handover"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEntry:
+    """One entry of a chat's private staff thread (staff only; live store only, gone with the chat)."""
+
+    chat_id: str
+    seq: int
+    kind: ThreadKind
+    staff_id: int
+    alias: str
+    client_id: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPost:
+    """The answer of `ChatStore.thread_append`: the entry, whether it was a repeat, who is in the thread."""
+
+    entry: ThreadEntry
+    duplicate: bool
+    # Everyone the thread reaches: its members and the chat's current staff member.
+    members: frozenset[int]
+
+
 @dataclass(frozen=True, slots=True)
 class Chat:
     """A live chat as the chat store keeps it."""

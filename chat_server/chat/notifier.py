@@ -57,6 +57,11 @@ class StaffNotifier(Protocol):
 
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None: ...
 
+    async def staff_thread_entry(self, staff_id: int, payload: events.ThreadEntryView) -> None:
+        """An entry of a chat's private staff thread, to one member of it (never to a visitor)."""
+
+    async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None: ...
+
     async def all_staff_queue_update(self, payload: events.QueueUpdate) -> None: ...
 
 

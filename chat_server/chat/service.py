@@ -21,6 +21,7 @@ from chat_server.chat.notifier import Notifier
 from chat_server.chat.session_rows import RowWriter, SessionRows
 from chat_server.chat.staffing import Staffing
 from chat_server.chat.sweep import Sweeper
+from chat_server.chat.thread import ColleagueThreads, ManagerLoader
 from chat_server.chat.views import Views
 from chat_server.clock import Clock
 from chat_server.settings import ChatSettings, LimitSettings, RosterSettings
@@ -59,6 +60,7 @@ class ChatService:
         staff_languages: LanguageLoader | None = None,
         feedback_ticket_seconds: int = 3600,
         limit_settings: LimitSettings | None = None,
+        managers: ManagerLoader | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -78,13 +80,15 @@ class ChatService:
         self.views = Views(ctx, self.duty)
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
+        self.threads = ColleagueThreads(ctx, self.duty, managers)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
+            threads=self.threads,
         )
         self.staffing = Staffing(
             ctx, duty=self.duty, views=self.views, dispatcher=self.dispatcher, memory=memory,
-            worker_id=self.worker_id,
+            worker_id=self.worker_id, threads=self.threads,
         )
         self.liveness = Liveness(ctx, self.worker_id, on_state_lost=self._state_lost)
         self.sweeper = Sweeper(
@@ -123,6 +127,9 @@ class ChatService:
         self.resume_duty = self.staffing.resume
         self.staff_transfer = self.staffing.staff_transfer
         self.staff_take = self.staffing.staff_take
+
+        self.thread_send = self.threads.send
+        self.thread_fetch = self.threads.fetch
 
         self.current_visitor_view = self.views.current_visitor_view
         self.visitor_view = self.views.visitor_view

@@ -27,6 +27,9 @@ class SocketNotifier:
     # ------------------------------------------------------------------ transport
 
     async def _to_visitor(self, chat_id: str, event: str, data: Mapping[str, Any]) -> None:
+        # By construction (principle 6): the visitor room gets the visitor vocabulary, nothing else.
+        if event not in events.VISITOR_SERVER_EVENTS:
+            raise ValueError(f"{event} is not a visitor event")
         if self.sio is not None:
             await self.sio.emit(event, data, room=chat_room(chat_id), namespace=events.VISITOR_NAMESPACE)
 
@@ -98,6 +101,12 @@ class SocketNotifier:
     async def managers_duty_alert(self, payload: events.DutyAlert) -> None:
         if self.sio is not None:
             await self.sio.emit(events.DUTY_ALERT, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_thread_entry(self, staff_id: int, payload: events.ThreadEntryView) -> None:
+        await self._to_staff(staff_id, events.THREAD_ENTRY, payload)
+
+    async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None:
+        await self._to_staff(staff_id, events.THREAD_CLOSED, payload)
 
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
         await self._to_all_staff(events.DUTY_ROSTER, payload)

@@ -12,7 +12,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from chat_server.chat.models import Chat, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
+from chat_server.chat.models import (
+    Chat,
+    EndReason,
+    Message,
+    Outcome,
+    Sender,
+    SessionRecord,
+    StaffPresence,
+    ThreadEntry,
+    ThreadKind,
+    ThreadPost,
+)
 
 
 class ChatStore(Protocol):
@@ -248,12 +259,39 @@ class ChatStore(Protocol):
         """Forget the `clear` keys entirely and take one attempt off each `refund` key."""
 
 
+    # ---- the private staff thread of a chat (colleague questions, hand-over notes; staff only)
+    async def thread_append(
+        self, chat_id: str, staff_id: int, alias: str, client_id: str, text: str, now: datetime, *,
+        kind: ThreadKind = ThreadKind.MESSAGE, add: tuple[int, ...] = (), members_only: bool = True,
+        max_entries: int = 0,
+    ) -> ThreadPost | None:
+        """Atomically add an entry to the private staff thread of an active chat.
+
+        None when the chat is not active. With members_only, only the chat's
+        staff member or a member of the thread may write (else NotInThread).
+        The writer and every id in `add` become members. A client_id already
+        used by this writer returns the first entry and duplicate True. With
+        max_entries (0 = no cap), a new entry beyond it raises ChatFull. The
+        thread's text lives only here: `end_chat` deletes it with the messages.
+        """
+
+    async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
+        """Return the thread's entries in order (empty once the chat has ended)."""
+
+    async def thread_members(self, chat_id: str) -> frozenset[int]:
+        """Return the thread's members: who wrote in it or was asked into it (empty: no thread)."""
+
+
 class Admission(StrEnum):
     """The answer of `create_chat_within`."""
 
     CREATED = "created"
     QUEUE_FULL = "queue_full"
     ADDRESS_FULL = "address_full"
+
+
+class NotInThread(Exception):
+    """thread_append refused: the writer is neither the chat's staff member nor a member of its thread."""
 
 
 class ChatFull(Exception):

@@ -28,6 +28,10 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P feedback:{hash}      string a rating ticket's hash -> its expiry time (linked to no chat), until used
     P addrchats:{hash}     set    live chat ids of an address hash (flood limits, see the block at the end)
     P once:{key}, P window:{key}  flood-limit marks and counters, expiring by themselves
+    P thread:{id}          list   the chat's private staff thread: "{seq} {json}", seq 1 first, while the chat
+                                  is live; deleted by end.lua with the messages
+    P threadcids:{id}      hash   "{staff id}:{client id}" -> seq, for de-duplication of thread entries
+    P threadwho:{id}       set    staff ids that wrote in or were asked into the thread
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -66,9 +70,12 @@ from chat_server.chat.models import (
     Sender,
     SessionRecord,
     StaffPresence,
+    ThreadEntry,
+    ThreadKind,
+    ThreadPost,
 )
 from chat_server.store import lua
-from chat_server.store.base import Admission, ChatFull, text_bytes
+from chat_server.store.base import Admission, ChatFull, NotInThread, text_bytes
 from chat_server.store.redis_pool import bounded_pool
 
 log = logging.getLogger(__name__)
@@ -91,6 +98,8 @@ SCRIPTS = (
     "pause", "unstaffed",
     # login throttling (accounts)
     "login_attempt", "login_forget",
+    # the private staff thread of a chat
+    "thread_append",
 )
 
 
@@ -240,7 +249,7 @@ class NotReplicatedError(RedisError):
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
     "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
-    "connected", "disconnected", "available", "pause",
+    "connected", "disconnected", "available", "pause", "thread_append",
 })
 
 
@@ -864,8 +873,57 @@ class RedisChatStore:
         if clear or refund:
             await self._run("login_forget", [self._k("login", key) for key in (*clear, *refund)], len(clear))
 
+    # ------------------------------------------------------------------ the staff thread of a chat
+
+    async def thread_append(
+        self, chat_id: str, staff_id: int, alias: str, client_id: str, text: str, now: datetime, *,
+        kind: ThreadKind = ThreadKind.MESSAGE, add: tuple[int, ...] = (), members_only: bool = True,
+        max_entries: int = 0,
+    ) -> ThreadPost | None:
+        """Add an entry to an active chat's staff thread (thread_append.lua), once per writer and client id."""
+        keys = [
+            self._k("chat", chat_id), self._k("thread", chat_id), self._k("threadcids", chat_id),
+            self._k("threadwho", chat_id),
+        ]
+        payload = json.dumps(
+            {"kind": kind.value, "staff_id": staff_id, "alias": alias, "client_id": client_id, "text": text,
+             "sent_at": _ts(now)},
+            ensure_ascii=True, separators=(",", ":"),
+        )
+        result = await self._run(
+            "thread_append", keys, staff_id, client_id, payload, 1 if members_only else 0, max_entries,
+            *(str(i) for i in add),
+        )
+        if not result:
+            return None
+        if result == -1:
+            raise NotInThread(chat_id)
+        if result == -2:
+            raise ChatFull(chat_id)
+        duplicate, member, *members = result
+        return ThreadPost(_thread_entry(chat_id, member), bool(int(duplicate)), frozenset(int(m) for m in members))
+
+    async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
+        """Return the thread's entries in order."""
+        found = cast("list[str]", await self._redis.lrange(self._k("thread", chat_id), 0, -1))
+        return [_thread_entry(chat_id, m) for m in found]
+
+    async def thread_members(self, chat_id: str) -> frozenset[int]:
+        """Return who wrote in the thread or was asked into it."""
+        members = cast("set[str]", await self._redis.smembers(self._k("threadwho", chat_id)))
+        return frozenset(int(m) for m in members)
+
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _thread_entry(chat_id: str, member: str) -> ThreadEntry:
+    seq, _, body = member.partition(" ")
+    data = json.loads(body)
+    return ThreadEntry(
+        chat_id, int(seq), ThreadKind(data["kind"]), int(data["staff_id"]), data["alias"], data["client_id"],
+        data["text"], _parse_ts(data["sent_at"]),
+    )
 
 
 def _node_client(primary: Redis, host: str, port: int) -> Redis:
