@@ -25,6 +25,7 @@ import {
   unstaffedAlert,
 } from "./alerts.js";
 import { refreshShifts, setShiftsZone } from "./shifts.js";
+import { ColleagueThread } from "./colleagues.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -45,6 +46,7 @@ const desk = {
   syncing: false,
   unopened: new Set(), // chat ids assigned and not yet opened (the new-chat tone repeats)
   unstaffed: new Map(), // chat_id -> duty:alert: a visitor waits while nobody answers
+  asked: new Map(), // chat_id -> ColleagueThread: threads of colleagues' chats this member was asked into
 };
 
 // The interface ChatTab uses to reach the rest of the console.
@@ -54,6 +56,7 @@ const deskApi = {
   // Clock times: the organisation's zone (GET /api/status timezone), the page language's clock.
   clock: (iso) => formatTime(iso, localeFor(language()), desk.timezone),
   selfId: () => (desk.staff ? desk.staff.id : null),
+  roster: () => desk.roster,
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
@@ -263,6 +266,9 @@ function connect() {
     if (!chat || !chat.chat_id) return;
     const isNew = !desk.tabs.has(chat.chat_id);
     const tab = upsertChat(chat);
+    if (chat.transferred_by) tab.setTransferredBy(chat.transferred_by);
+    // A chat once asked about (as a colleague) is now this member's own.
+    dropAsked(chat.chat_id);
     if (isNew) {
       const from = chat.transferred_by && chat.transferred_by.alias;
       announce(
@@ -338,6 +344,7 @@ function connect() {
     if (!event || !Array.isArray(event.roster)) return;
     desk.roster = event.roster;
     setRoster(desk.roster);
+    for (const thread of allThreads()) thread.renderInvite();
     renderTeam();
   });
   socket.on("queue:update", (event) => {
@@ -365,6 +372,10 @@ function connect() {
   });
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
+  socket.on("thread:entry", (entry) => onThreadEntry(entry));
+  socket.on("thread:closed", (event) => {
+    if (event && event.chat_id) dropAsked(event.chat_id, true);
+  });
 }
 
 function isTyping() {
@@ -403,9 +414,69 @@ function applySync(ack) {
     if (!current.has(tab.id)) removeTab(tab, t("console.announce.removed", { alias: tab.alias() }));
   }
   for (const chat of chats) upsertChat(chat);
+  // The staff threads of our chats, again after a reload or a lost connection.
+  for (const tab of desk.tabs.values()) {
+    if (tab.isActive()) tab.colleagues.fetch().then(() => tab.renderHandover());
+  }
   if (!desk.selected && desk.tabs.size) selectTab(desk.tabs.values().next().value, false);
   renderDuty();
   renderQueue();
+}
+
+// ------------------------------------------------------------ ask a colleague (staff threads)
+
+function allThreads() {
+  return [...[...desk.tabs.values()].map((tab) => tab.colleagues), ...desk.asked.values()];
+}
+
+function renderAsked() {
+  $("asked-card").hidden = desk.asked.size === 0;
+}
+
+function dropAsked(chatId, announceIt = false) {
+  const thread = desk.asked.get(chatId);
+  if (!thread) return;
+  thread.node.remove();
+  desk.asked.delete(chatId);
+  renderAsked();
+  if (announceIt) announce(t("console.colleague.closed"));
+}
+
+async function onThreadEntry(entry) {
+  if (!entry || !entry.chat_id || !entry.author) return;
+  const self = desk.staff && desk.staff.id;
+  const tab = desk.tabs.get(entry.chat_id);
+  const fromOther = entry.author.staff_id !== self;
+  if (tab) {
+    if (tab.addThreadEntries([entry]) && fromOther) {
+      announce(
+        t(entry.kind === "handover" ? "console.colleague.announce_note" : "console.colleague.announce", {
+          from: entry.author.alias,
+          alias: tab.alias(),
+        }),
+      );
+    }
+    return;
+  }
+  let thread = desk.asked.get(entry.chat_id);
+  if (!thread) {
+    thread = new ColleagueThread(entry.chat_id, deskApi, { own: false, title: t("console.colleague.asked_title") });
+    desk.asked.set(entry.chat_id, thread);
+    $("asked-list").append(thread.node);
+    renderAsked();
+    thread.add([entry]);
+    const whole = await thread.fetch();
+    if (whole && whole.owner) {
+      thread.heading.textContent = t("console.colleague.asked_about", {
+        from: whole.owner.alias,
+        alias: whole.visitor_alias,
+        language: languageName(whole.language),
+      });
+    }
+  } else {
+    thread.add([entry]);
+  }
+  if (fromOther) announce(t("console.colleague.announce_asked", { from: entry.author.alias }));
 }
 
 // ------------------------------------------------------------ chat tabs
@@ -512,8 +583,10 @@ function requestTransfer(tab) {
     alias: tab.alias(),
     language: tab.chat.language,
     selfId: desk.staff && desk.staff.id,
-    submit: async (toStaffId) => {
-      const ack = await call(desk.socket, "chat:transfer", { chat_id: tab.id, to_staff_id: toStaffId });
+    submit: async (toStaffId, note) => {
+      const payload = { chat_id: tab.id, to_staff_id: toStaffId };
+      if (note) payload.note = note;
+      const ack = await call(desk.socket, "chat:transfer", payload);
       if (ack.ok) {
         if (desk.tabs.get(tab.id) === tab) {
           removeTab(tab, t("console.announce.transferred_out_to", { alias: tab.alias(), to: ack.alias || "" }));
