@@ -19,7 +19,7 @@ from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
 from roster.ical import CalendarFeeds
-from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.repository import OnCallRepository, RosterCache, ShiftRepository, SlotRepository
 from roster.service import RosterService
 
 settings_key = web.AppKey("settings", Settings)
@@ -35,6 +35,7 @@ password_work_key = web.AppKey("password_work", PasswordWork)
 records_key = web.AppKey("records", SessionRepository)
 reports_key = web.AppKey("reports", ReportRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)
+on_call_key = web.AppKey("on_call", OnCallRepository)
 roster_key = web.AppKey("roster", RosterCache)
 # The roster's rules (sign-up, release, assignment rights); refreshes roster_key on every change.
 roster_service_key = web.AppKey("roster_service", RosterService)

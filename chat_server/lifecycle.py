@@ -26,6 +26,7 @@ from chat_server.keys import (
     engine_key,
     logins_key,
     notifier_key,
+    on_call_key,
     password_work_key,
     ready_key,
     records_key,
@@ -57,7 +58,7 @@ from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
 from chat_server.topics import load_taxonomy, sync_topics
 from roster.ical import CalendarFeeds
-from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.repository import OnCallRepository, RosterCache, ShiftRepository, SlotRepository
 from roster.service import RosterService
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[shifts_key] = ShiftRepository(sessions)
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
-    app[roster_key] = RosterCache(app[shifts_key])
+    app[on_call_key] = OnCallRepository(sessions)
+    app[roster_key] = RosterCache(app[shifts_key], on_call=app[on_call_key])
     app[roster_service_key] = RosterService(
         app[slots_key], app[roster_key], app[calendars_key], timezone=settings.organisation.timezone,
         release_notice=timedelta(hours=settings.roster.release_notice_hours),

@@ -104,6 +104,7 @@ DESK_VIEW = events.visitor_view(chat(ChatState.WAITING), 1, None, None, DESK)
 STAFF_VIEW = events.staff_view(chat(), [MESSAGE], T0)
 ENTRIES = events.queue_entries([chat(ChatState.WAITING)])
 ROSTER = [events.roster_entry(1, "Aino", ("fi",), 3, 1)]
+ON_CALL = events.on_call_entry(9, "Maja", T0, True)
 THREAD_MEMBERS = [events.thread_member(1, "Aino"), events.thread_member(2, "Leo")]
 THREAD_ENTRY = ThreadEntry("c_1", 1, ThreadKind.MESSAGE, 1, "Aino", "t-1", "advice?", T0)
 THREAD = events.thread_view(chat(), THREAD_MEMBERS[0], THREAD_MEMBERS, [THREAD_ENTRY])
@@ -138,6 +139,7 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ),
     ("staff", events.CHAT_REMOVED, "chat_removed", events.chat_removed("c_1", events.TAGGED), set()),
     ("staff", events.DUTY_ROSTER, "duty_roster", events.duty_roster(ROSTER), set()),
+    ("staff", events.DUTY_ROSTER, "duty_roster", events.duty_roster(ROSTER, [ON_CALL]), set()),
     ("staff", events.QUEUE_UPDATE, "queue_update", events.queue_update(ENTRIES), set()),
     ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0), set()),
     ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0, T0, events.RECONNECTED), {"reason"}),
@@ -164,6 +166,7 @@ def test_nested_objects_match_the_document() -> None:
     assert set(DESK) == shared_object("Desk")
     assert set(events.duty_state(True, T0)) == shared_object("DutyState")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
+    assert set(ON_CALL) == shared_object("OnCallEntry")
     assert set(THREAD) == shared_object("Thread")
     assert set(THREAD["entries"][0]) == shared_object("ThreadEntry")
     assert set(THREAD_MEMBERS[0]) == shared_object("ThreadMember")
@@ -186,7 +189,7 @@ def test_every_builder_is_checked() -> None:
         if inspect.isfunction(value) and value.__module__ == events.__name__
     }
     assert builders == {case[2] for case in CASES} | {
-        "queue_entries", "roster_entry", "desk_view", "thread_member", "thread_view",
+        "queue_entries", "roster_entry", "desk_view", "thread_member", "thread_view", "on_call_entry",
     }
 
 

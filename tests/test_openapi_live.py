@@ -208,6 +208,15 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await staff.call("DELETE", "/api/roster/calendar?scope=own", status=200)
         await staff.get(feed.removeprefix(live.settings.server.public_url), status=404)
         await admin.call("DELETE", f"/api/roster/slots/{once['id']}", status=200)
+        on_call = (await admin.call("POST", "/api/roster/on-call", {
+            "staff_id": aino.id, "date": soon.isoformat(), "start": "16:00", "end": "22:00",
+        }, status=201)).body["period"]
+        await staff.call("POST", "/api/roster/on-call", {
+            "staff_id": aino.id, "date": soon.isoformat(), "start": "16:00", "end": "22:00",
+        }, status=403)
+        await staff.get(f"/api/roster/on-call?from={today.isoformat()}")
+        await admin.call("DELETE", f"/api/roster/on-call/{on_call['period_id']}", status=200)
+        await admin.call("DELETE", f"/api/roster/on-call/{on_call['period_id']}", status=404)
 
         # Canned responses.
         made = await admin.call("POST", "/api/canned-responses", {"language": "fi", "title": "Hei", "body": "Moi!"},

@@ -350,13 +350,26 @@ def roster_entry(
     }
 
 
+class OnCallEntry(TypedDict):
+    staff_id: int
+    alias: str
+    until: str | None
+    signed_in: bool
+
+
+def on_call_entry(staff_id: int, alias: str, until: datetime, signed_in: bool) -> OnCallEntry:
+    """Build an OnCallEntry: the manager on call now, until when, and whether they are signed in to the console."""
+    return {"staff_id": staff_id, "alias": alias, "until": iso(until), "signed_in": signed_in}
+
+
 class DutyRoster(TypedDict):
     roster: list[RosterEntry]
+    on_call: list[OnCallEntry]
 
 
-def duty_roster(entries: list[RosterEntry]) -> DutyRoster:
-    """Build a `duty:roster` push."""
-    return {"roster": entries}
+def duty_roster(entries: list[RosterEntry], on_call: list[OnCallEntry] | None = None) -> DutyRoster:
+    """Build a `duty:roster` push: who is on duty, and the manager on call."""
+    return {"roster": entries, "on_call": on_call or []}
 
 
 class DutyState(TypedDict):
@@ -491,6 +504,7 @@ class StaffSync(TypedDict):
     chats: list[StaffChatView]
     queue: list[QueueEntry]
     roster: list[RosterEntry]
+    on_call: list[OnCallEntry]
 
 
 # ---------------------------------------------------------------- the private staff thread (staff only)

@@ -51,6 +51,8 @@ class ColleagueThreads:
         now = self.ctx.clock.now()
         if any(s.staff_id == staff_id and s.covers(now) for s in await self.ctx.roster.shifts(now)):
             return True
+        if any(p.staff_id == staff_id for p in await self.ctx.roster.on_call(now)):
+            return True
         return self._managers is not None and staff_id in await self._managers()
 
     async def send(

@@ -114,4 +114,5 @@ class Views:
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),
             "roster": await self.duty.roster_view(),
+            "on_call": await self.duty.on_call_view(),
         }

@@ -22,6 +22,7 @@ from chat_server.web.schemas import EmptyBody, Ok, Reply
 
 SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
 SLOT_DATE = SLOT + "/dates/{day}"
+ON_CALL = r"/api/roster/on-call/{period_id:[0-9]{1,9}}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
 SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
@@ -128,6 +129,12 @@ ROUTES: list[Route] = [
           errors=(e.CONFLICT,)),
     Route("DELETE", SLOT_DATE + "/staff/{staff_id:[0-9]{1,9}}", roster_api.unassign, "Release a shift",
           roster_api.Released, params=roster_api.ShiftPath, roles=EVERYONE, errors=(e.RELEASE_TOO_LATE,)),
+    Route("GET", "/api/roster/on-call", roster_api.on_call_periods, "Periods of the manager on call in a local "
+          "date range", roster_api.OnCallList, query=roster_api.RangeQuery, roles=EVERYONE),
+    Route("POST", "/api/roster/on-call", roster_api.add_on_call, "Plan a period of the manager on call",
+          roster_api.OneOnCall, status=201, body=roster_api.NewOnCall, roles=MANAGERS),
+    Route("DELETE", ON_CALL, roster_api.remove_on_call, "Remove a period of the manager on call", Ok,
+          params=roster_api.OnCallPath, roles=MANAGERS),
     Route("POST", "/api/roster/calendar", roster_api.create_calendar, "Create a secret calendar feed URL",
           roster_api.Calendar, status=201, body=roster_api.NewCalendar, roles=EVERYONE),
     Route("DELETE", "/api/roster/calendar", roster_api.revoke_calendar, "Revoke a calendar feed", Ok,

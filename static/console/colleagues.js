@@ -22,7 +22,7 @@ function errorText(ack) {
 }
 
 export class ColleagueThread {
-  // desk: {socket(), selfId(), clock(iso), roster(), maxLength()}; own: this member holds the chat.
+  // desk: {socket(), selfId(), clock(iso), roster(), onCall(), maxLength()}; own: this member holds the chat.
   constructor(chatId, desk, { own, title }) {
     this.chatId = chatId;
     this.desk = desk;
@@ -102,15 +102,19 @@ export class ColleagueThread {
     return [...this.entries.values()].filter((e) => e.kind === "handover");
   }
 
-  // Who may be asked: colleagues on duty now (duty:roster), not already in the thread, not oneself.
+  // Who may be asked: the manager on call and colleagues on duty now (duty:roster), not already
+  // in the thread, not oneself.
   renderInvite() {
     const self = this.desk.selfId();
     const inThread = new Set(this.members.map((m) => m.staff_id));
     const keep = this.invite.value;
-    const options = this.desk
-      .roster()
-      .filter((m) => m.staff_id !== self && !inThread.has(m.staff_id))
-      .map((m) => el("option", { value: String(m.staff_id), text: m.alias }));
+    const seen = new Set();
+    const options = [
+      ...this.desk.onCall().filter((m) => m.signed_in).map((m) => ({ ...m, label: t("console.colleague.on_call", { alias: m.alias }) })),
+      ...this.desk.roster().map((m) => ({ ...m, label: m.alias })),
+    ]
+      .filter((m) => m.staff_id !== self && !inThread.has(m.staff_id) && !seen.has(m.staff_id) && seen.add(m.staff_id))
+      .map((m) => el("option", { value: String(m.staff_id), text: m.label }));
     this.invite.replaceChildren(el("option", { value: "", text: t("console.colleague.invite_none") }), ...options);
     if ([...this.invite.options].some((o) => o.value === keep)) this.invite.value = keep;
   }

@@ -38,6 +38,7 @@ const desk = {
   duty: null,
   queue: [],
   roster: [], // RosterEntry[]: who is on duty, for transfers
+  onCall: [], // OnCallEntry[]: the manager on call now
   tabs: new Map(), // chat_id -> ChatTab
   selected: null, // ChatTab
   maxLength: DEFAULT_MAX_LENGTH,
@@ -57,6 +58,7 @@ const deskApi = {
   clock: (iso) => formatTime(iso, localeFor(language()), desk.timezone),
   selfId: () => (desk.staff ? desk.staff.id : null),
   roster: () => desk.roster,
+  onCall: () => desk.onCall,
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
@@ -343,6 +345,7 @@ function connect() {
   socket.on("duty:roster", (event) => {
     if (!event || !Array.isArray(event.roster)) return;
     desk.roster = event.roster;
+    desk.onCall = Array.isArray(event.on_call) ? event.on_call : [];
     setRoster(desk.roster);
     for (const thread of allThreads()) thread.renderInvite();
     renderTeam();
@@ -404,6 +407,7 @@ function applySync(ack) {
   desk.duty = ack.duty;
   desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
   desk.roster = Array.isArray(ack.roster) ? ack.roster : [];
+  desk.onCall = Array.isArray(ack.on_call) ? ack.on_call : [];
   setRoster(desk.roster);
   renderTeam();
   forgetAnswered();
@@ -669,7 +673,7 @@ function renderBreak() {
   node.textContent = t("console.duty.on_break_for", { time: clock });
 }
 
-// Who is on duty now, and who of them is on a break (duty:roster).
+// Who is on duty now, their languages, free places or break, and the manager on call (duty:roster).
 function renderTeam() {
   const list = $("team-list");
   list.replaceChildren(
@@ -683,10 +687,34 @@ function renderTeam() {
           class: "team-state",
           text: entry.paused_since ? t("console.team.on_break") : t("console.team.free", { n: entry.free }),
         }),
+        el("span", {
+          class: "team-languages",
+          text: entry.languages && entry.languages.length
+            ? entry.languages.map(languageName).join(", ")
+            : t("console.transfer.any_language"),
+        }),
       ),
     ),
   );
   $("team-empty").hidden = desk.roster.length > 0;
+  const onCall = desk.onCall || [];
+  $("on-call-list").replaceChildren(
+    ...onCall.map((entry) =>
+      el(
+        "li",
+        { class: entry.signed_in ? "team-on" : "team-break" },
+        el("span", { class: "team-alias", text: entry.alias }),
+        " ",
+        el("span", {
+          class: "team-state",
+          text: entry.signed_in
+            ? t("console.on_call.until", { time: deskApi.clock(entry.until) })
+            : t("console.on_call.not_signed_in", { time: deskApi.clock(entry.until) }),
+        }),
+      ),
+    ),
+  );
+  $("on-call-empty").hidden = onCall.length > 0;
 }
 
 function unstaffedText() {

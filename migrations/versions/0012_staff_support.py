@@ -1,0 +1,36 @@
+"""staff support: the manager on call
+
+`on_call_periods`: periods in which a member (usually a manager) is the manager
+on call, planned on the roster page; not chat shifts (they give no chats and
+open nothing for visitors). Times in naive UTC like `shifts`.
+
+Revision ID: 0012
+Revises: 0011
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'on_call_periods',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('staff_id', sa.Integer(), nullable=False),
+        sa.Column('starts_at', sa.DateTime(), nullable=False),
+        sa.Column('ends_at', sa.DateTime(), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.CheckConstraint('ends_at > starts_at', name='ck_on_call_periods_order'),
+        sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_on_call_periods_ends_at_starts_at', 'on_call_periods', ['ends_at', 'starts_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_on_call_periods_ends_at_starts_at', table_name='on_call_periods')
+    op.drop_table('on_call_periods')
