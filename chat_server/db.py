@@ -156,6 +156,19 @@ class SessionTopic(Base):
     __table_args__ = (Index("ix_session_topics_topic_code", "topic_code"),)
 
 
+class SessionFlag(Base):
+    """A flag category staff raised on a chat (chat:flag): a code, never any text."""
+
+    __tablename__ = "session_flags"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (Index("ix_session_flags_category", "category"),)
+
+
 class CannedResponse(Base):
     """A reply template staff insert into the composer; written by managers, never by visitors."""
 

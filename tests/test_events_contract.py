@@ -148,6 +148,7 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.DUTY_WARNING, "shift_ended_warning", events.shift_ended_warning("c_1"), set()),
     ("staff", events.THREAD_ENTRY, "thread_entry", events.thread_entry(THREAD_ENTRY, THREAD_MEMBERS), set()),
     ("staff", events.THREAD_CLOSED, "thread_closed", events.thread_closed("c_1"), set()),
+    ("staff", events.CHAT_FLAGGED, "chat_flagged", events.chat_flagged("c_1", "other", "fi", 1, "Aino", T0), set()),
 ]
 
 
@@ -206,13 +207,13 @@ CLIENT_EVENTS = {
     events.CHAT_START, events.CHAT_RESUME, events.MESSAGE_SEND, events.TYPING_SET, events.MESSAGES_FETCH,
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
     events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME, events.CHAT_TAKE,
-    events.THREAD_SEND, events.THREAD_FETCH,
+    events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
     events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
-    events.THREAD_ENTRY, events.THREAD_CLOSED,
+    events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED,
 }
 
 

@@ -38,6 +38,7 @@ CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
 CHAT_TAKE: Final = "chat:take"
 # The private staff thread of a chat (staff only).
+CHAT_FLAG: Final = "chat:flag"
 THREAD_SEND: Final = "thread:send"
 THREAD_FETCH: Final = "thread:fetch"
 
@@ -61,13 +62,16 @@ DUTY_STATE: Final = "duty:state"
 STAFF_RESYNC: Final = "staff:resync"
 DUTY_WARNING: Final = "duty:warning"
 DUTY_ALERT: Final = "duty:alert"
+CHAT_FLAGGED: Final = "chat:flagged"
 THREAD_ENTRY: Final = "thread:entry"
 THREAD_CLOSED: Final = "thread:closed"
 
 # Everything the server may push on /visitor: the socket notifier refuses any other name there.
 VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_STATE, QUEUE_POSITION})
 # Staff-only words (principle 6): never on /visitor, by name.
-STAFF_ONLY_EVENTS: Final = frozenset({THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED})
+STAFF_ONLY_EVENTS: Final = frozenset({
+    THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
+})
 
 # ---------------------------------------------------------------- reasons
 
@@ -576,3 +580,29 @@ class ThreadClosed(TypedDict):
 def thread_closed(chat_id: str) -> ThreadClosed:
     """Build a `thread:closed` push: the chat ended and its thread with it."""
     return {"chat_id": chat_id, "reason": CHAT_ENDED_REASON}
+
+
+# ---------------------------------------------------------------- flags (staff only)
+
+
+class FlagAck(TypedDict):
+    flags: list[str]
+    added: bool
+
+
+class ChatFlagged(TypedDict):
+    chat_id: str
+    category: str
+    language: str
+    by: ThreadMember
+    flagged_at: str | None
+
+
+def chat_flagged(
+    chat_id: str, category: str, language: str, staff_id: int, alias: str, at: datetime
+) -> ChatFlagged:
+    """Build a `chat:flagged` push: a colleague flagged one of their chats (a category code, no text)."""
+    return {
+        "chat_id": chat_id, "category": category, "language": language,
+        "by": thread_member(staff_id, alias), "flagged_at": iso(at),
+    }

@@ -48,6 +48,16 @@ class Message:
     staff_alias: str = ""
 
 
+class FlagCategory(StrEnum):
+    """Why a member flagged a chat (stable codes; the session row counts them, never any text)."""
+
+    VIOLENCE_THREAT = "violence_threat"
+    TRAFFICKING_SUSPECTED = "trafficking_suspected"
+    CRISIS_SELF_HARM = "crisis_self_harm"
+    ABUSIVE_VISITOR = "abusive_visitor"
+    OTHER = "other"
+
+
 class ThreadKind(StrEnum):
     """What a colleague-thread entry is: a message between staff, or a hand-over note."""
 
@@ -115,6 +125,8 @@ class Chat:
     returns_to: int | None = None
     # The chat waited while nobody was checked in (counted in reports; set once, with the alert).
     unstaffed: bool = False
+    # Flag categories staff raised on the chat (chat:flag), each once, in the order raised.
+    flags: tuple[str, ...] = ()
 
     @property
     def was_answered(self) -> bool:
@@ -159,6 +171,8 @@ class SessionRecord:
     requested_language: str = ""
     # The visitor left while nobody on duty spoke their language (told so, or offered another).
     left_for_language: bool = False
+    # Flag categories raised on the chat (each once): counted in reports by category.
+    flags: tuple[str, ...] = field(default=())
 
     @property
     def requested(self) -> str:

@@ -62,6 +62,11 @@ class StaffNotifier(Protocol):
 
     async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None: ...
 
+    async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None: ...
+
+    async def managers_chat_flagged(self, payload: events.ChatFlagged) -> None:
+        """Alert every manager and admin signed in to the console (no manager is planned on call)."""
+
     async def all_staff_queue_update(self, payload: events.QueueUpdate) -> None: ...
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.chat.models import SessionRecord
 from chat_server.clock import Clock
-from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.db import ChatSessionRow, SessionFlag, SessionTopic
 from chat_server.reports import rollup
 from chat_server.reports.repository import ReportRepository, add_to_rollups
 from chat_server.reports.rollup import Rollup
@@ -53,12 +53,14 @@ class SessionRepository:
                 )
                 await session.flush()
                 session.add_all(SessionTopic(session_id=record.session_id, topic_code=t) for t in record.topics)
+                session.add_all(SessionFlag(session_id=record.session_id, category=f) for f in record.flags)
                 part = Rollup()
                 part.add_session(
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
                     record.wait_seconds, record.duration_seconds, record.topics,
                     requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
                     empty=rollup.no_conversation(record.outcome.value, record.visitor_messages, bool(record.topics)),
+                    flags=record.flags,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

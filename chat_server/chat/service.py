@@ -14,6 +14,7 @@ from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
+from chat_server.chat.flags import ChatFlags
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
@@ -81,6 +82,7 @@ class ChatService:
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.threads = ColleagueThreads(ctx, self.duty, managers)
+        self.flags = ChatFlags(ctx, self.duty)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
@@ -128,6 +130,7 @@ class ChatService:
         self.staff_transfer = self.staffing.staff_transfer
         self.staff_take = self.staffing.staff_take
 
+        self.flag_chat = self.flags.flag
         self.thread_send = self.threads.send
         self.thread_fetch = self.threads.fetch
 

@@ -108,6 +108,13 @@ class SocketNotifier:
     async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None:
         await self._to_staff(staff_id, events.THREAD_CLOSED, payload)
 
+    async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None:
+        await self._to_staff(staff_id, events.CHAT_FLAGGED, payload)
+
+    async def managers_chat_flagged(self, payload: events.ChatFlagged) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.CHAT_FLAGGED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
         await self._to_all_staff(events.DUTY_ROSTER, payload)
 

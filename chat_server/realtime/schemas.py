@@ -91,6 +91,11 @@ class ThreadSend(Payload):
     kind: Literal["message", "handover"] = "message"
 
 
+class StaffFlag(Payload):
+    chat_id: ChatId
+    category: Literal["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"]
+
+
 class ThreadFetch(Payload):
     chat_id: ChatId
 

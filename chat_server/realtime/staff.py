@@ -23,7 +23,7 @@ from chat_server import errors
 from chat_server.access import SESSION_COOKIE, staff_origin_allowed
 from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
 from chat_server.chat import events
-from chat_server.chat.models import ThreadKind
+from chat_server.chat.models import FlagCategory, ThreadKind
 from chat_server.chat.service import ChatService
 from chat_server.realtime import schemas
 from chat_server.realtime.base import EventNamespace, error
@@ -98,6 +98,7 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_TRANSFER, schemas.StaffTransfer, self.chat_transfer)
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
         self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
+        self.event(events.CHAT_FLAG, schemas.StaffFlag, self.chat_flag)
         self.event(events.THREAD_SEND, schemas.ThreadSend, self.thread_send)
         self.event(events.THREAD_FETCH, schemas.ThreadFetch, self.thread_fetch)
 
@@ -281,3 +282,6 @@ class StaffNamespace(EventNamespace):
 
     async def thread_fetch(self, sid: str, payload: schemas.ThreadFetch) -> dict[str, Any]:
         return {"thread": await self.service.thread_fetch(self._me(sid).id, payload.chat_id)}
+
+    async def chat_flag(self, sid: str, payload: schemas.StaffFlag) -> events.FlagAck:
+        return await self.service.flag_chat(self._me(sid).id, payload.chat_id, FlagCategory(payload.category))

@@ -31,7 +31,7 @@ def suppress(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
             row[key] = small(row[key], threshold)
 
     counts(out)
-    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_flag", "by_requested_language", "by_answered_language"):
         out[key] = {k: small(v, threshold) for k, v in out[key].items()}
     for key in ("by_day", "by_week", "by_month", "by_year", "by_weekday_hour"):
         for row in out[key]:
@@ -59,7 +59,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     """Long-format rows (period, from, to, figure, item, measure, value) of one period's figures."""
     head = [period, figures["from"], figures["to"]]
     rows: list[list[Any]] = [head + ["total", "", "sessions", figures["sessions"]]]
-    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_flag", "by_requested_language", "by_answered_language"):
         rows += [head + [key, item, "sessions", n] for item, n in figures[key].items()]
     for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
         rows.append(head + [key, "", "sessions", figures[key]["sessions"]])

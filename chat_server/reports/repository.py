@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import ChatSessionRow, SessionTopic, Staff
+from chat_server.db import ChatSessionRow, SessionFlag, SessionTopic, Staff
 from chat_server.reports import rollup
 from chat_server.reports.models import (
     FeedbackCountRow,
@@ -117,6 +117,13 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     )
     for started_at, topic in topics:
         part.add_topic(started_at, topic)
+    if "session_flags" in inspect(conn).get_table_names():
+        flags = conn.execute(
+            select(ChatSessionRow.started_at, SessionFlag.category)
+            .join(SessionFlag, SessionFlag.session_id == ChatSessionRow.id)
+        )
+        for started_at, category in flags:
+            part.add_flag(started_at, category)
     tables: list[tuple[Any, list[Any]]] = [
         (ReportSlotRow, part.slot_rows()), (ReportHourRow, part.hour_rows()), (ReportCountRow, part.count_rows()),
         (ReportValueRow, part.value_rows()),
@@ -311,6 +318,13 @@ class ReportRepository:
             )
             for topic, n in topics:
                 counts[(rollup.TOPIC, topic)] += int(n)
+            flags = await session.execute(
+                select(SessionFlag.category, func.count())
+                .join(ChatSessionRow, ChatSessionRow.id == SessionFlag.session_id)
+                .where(in_raw).group_by(SessionFlag.category)
+            )
+            for category, n in flags:
+                counts[(rollup.FLAGGED, category)] += int(n)
         return counts, values
 
     @staticmethod
@@ -354,6 +368,8 @@ class ReportRepository:
             "by_outcome": by_outcome,
             "by_language": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.LANGUAGE},
             "by_topic": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.TOPIC},
+            # Chats flagged by staff, by category (a chat flagged twice counts once under each category).
+            "by_flag": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.FLAGGED},
             **series,
             "by_weekday_hour": cells,
             "wait_seconds": {

@@ -275,6 +275,13 @@ class ChatStore(Protocol):
         thread's text lives only here: `end_chat` deletes it with the messages.
         """
 
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        """Atomically add a flag category to an active chat or one ended and awaiting topics.
+
+        Each category once: True when it was new, False when the chat already had it.
+        None when the chat is waiting or gone (finished: its row is written).
+        """
+
     async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
         """Return the thread's entries in order (empty once the chat has ended)."""
 

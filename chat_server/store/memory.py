@@ -507,6 +507,16 @@ class MemoryChatStore:
         owner = {chat.staff_id} if chat is not None and chat.staff_id is not None else set()
         return frozenset(self._thread_members.get(chat_id, set()) | owner)
 
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is ChatState.WAITING:
+            return None
+        if category in chat.flags:
+            return chat, False
+        chat = replace(chat, flags=(*chat.flags, category))
+        self._chats[chat_id] = chat
+        return chat, True
+
     async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
         return list(self._threads.get(chat_id, ()))
 

@@ -98,8 +98,8 @@ SCRIPTS = (
     "pause", "unstaffed",
     # login throttling (accounts)
     "login_attempt", "login_forget",
-    # the private staff thread of a chat
-    "thread_append",
+    # the private staff thread of a chat; flags
+    "thread_append", "flag",
 )
 
 
@@ -159,6 +159,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "requested_language": chat.requested_language,
         "returns_to": str(chat.returns_to) if chat.returns_to is not None else None,
         "unstaffed": "1" if chat.unstaffed else None,
+        "flags": ",".join(chat.flags) if chat.flags else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -198,6 +199,7 @@ def _chat(flat: list[str]) -> Chat | None:
         requested_language=h.get("requested_language"),
         returns_to=_int_or_none(h.get("returns_to")),
         unstaffed=h.get("unstaffed") == "1",
+        flags=tuple(h["flags"].split(",")) if h.get("flags") else (),
     )
 
 
@@ -249,7 +251,7 @@ class NotReplicatedError(RedisError):
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
     "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
-    "connected", "disconnected", "available", "pause", "thread_append",
+    "connected", "disconnected", "available", "pause", "thread_append", "flag",
 })
 
 
@@ -903,6 +905,15 @@ class RedisChatStore:
         duplicate, member, *members = result
         return ThreadPost(_thread_entry(chat_id, member), bool(int(duplicate)), frozenset(int(m) for m in members))
 
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        """Add a flag category to an active or ended chat (flag.lua); True when it is new."""
+        result = await self._run("flag", [self._k("chat", chat_id)], category)
+        if not result:
+            return None
+        added, flat = result
+        chat = _chat(flat)
+        return (chat, bool(int(added))) if chat is not None else None
+
     async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
         """Return the thread's entries in order."""
         found = cast("list[str]", await self._redis.lrange(self._k("thread", chat_id), 0, -1))
@@ -988,7 +999,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
-        "unstaffed": record.unstaffed,
+        "unstaffed": record.unstaffed, "flags": list(record.flags),
     })
 
 
@@ -1000,6 +1011,7 @@ def _record(value: str) -> SessionRecord:
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
+        flags=tuple(d.get("flags", ())),
     )
 
 

@@ -176,6 +176,8 @@ class Figures(Reply):
     by_outcome: Outcomes
     by_language: dict[str, Count]
     by_topic: dict[str, Count]
+    # Chats flagged by staff, by category (chat:flag).
+    by_flag: dict[str, Count]
     by_day: list[DayRow]
     by_week: list[WeekRow]
     by_month: list[MonthRow]

@@ -1,8 +1,12 @@
-"""staff support: the manager on call
+"""staff support: the manager on call, flagged chats
 
 `on_call_periods`: periods in which a member (usually a manager) is the manager
 on call, planned on the roster page; not chat shifts (they give no chats and
 open nothing for visitors). Times in naive UTC like `shifts`.
+
+`session_flags`: the flag categories staff raised on a chat (chat:flag), one row
+per session and category, codes only (never text); counted in report_counts
+as figure "flagged". No past session has a flag: nothing to backfill.
 
 Revision ID: 0012
 Revises: 0011
@@ -29,8 +33,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_on_call_periods_ends_at_starts_at', 'on_call_periods', ['ends_at', 'starts_at'])
+    op.create_table(
+        'session_flags',
+        sa.Column('session_id', sa.String(length=32), nullable=False),
+        sa.Column('category', sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(['session_id'], ['chat_sessions.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('session_id', 'category'),
+    )
+    op.create_index('ix_session_flags_category', 'session_flags', ['category'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_session_flags_category', table_name='session_flags')
+    op.drop_table('session_flags')
+    op.execute("DELETE FROM report_counts WHERE figure = 'flagged'")
     op.drop_index('ix_on_call_periods_ends_at_starts_at', table_name='on_call_periods')
     op.drop_table('on_call_periods')
