@@ -124,6 +124,14 @@ export class ChatTab {
       text: t("console.chat.transfer"),
       onclick: () => this.desk.requestTransfer(this),
     });
+    this.flagButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-flag",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.flag"),
+      onclick: () => this.desk.requestFlag(this),
+    });
+    this.flagNote = el("p", { class: "chat-flags", hidden: true });
     this.blockButton = el("button", {
       type: "button",
       class: "btn btn-secondary chat-block",
@@ -198,8 +206,8 @@ export class ChatTab {
       el(
         "header",
         { class: "chat-head" },
-        el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
-        el("div", { class: "actions" }, this.transferButton, this.blockButton, this.endButton),
+        el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence, this.flagNote),
+        el("div", { class: "actions" }, this.transferButton, this.flagButton, this.blockButton, this.endButton),
       ),
       this.endedBanner,
       this.handover,
@@ -208,6 +216,15 @@ export class ChatTab {
       this.form,
       this.colleagues.node,
     );
+  }
+
+  // The categories this chat is flagged with (the chat:flag ack).
+  setFlags(flags, label) {
+    this.flags = Array.isArray(flags) ? flags : [];
+    this.flagNote.textContent = this.flags.length
+      ? t("console.chat.flagged", { labels: this.flags.map(label).join(", ") })
+      : "";
+    this.flagNote.hidden = !this.flags.length;
   }
 
   // A colleague handed this chat over (chat:assigned transferred_by): say so on screen.

@@ -26,6 +26,7 @@ import {
 } from "./alerts.js";
 import { refreshShifts, setShiftsZone } from "./shifts.js";
 import { ColleagueThread } from "./colleagues.js";
+import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -63,6 +64,7 @@ const deskApi = {
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
   requestBlock: (tab) => requestBlock(tab),
+  requestFlag: (tab) => requestFlag(tab),
   openCanned: (tab) => openPicker({ language: tab.chat.language, insert: (text) => tab.insertText(text) }),
   announce: (text) => announce(text),
   unreadChanged: () => updateTitle(),
@@ -376,6 +378,11 @@ function connect() {
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
   socket.on("thread:entry", (entry) => onThreadEntry(entry));
+  socket.on("chat:flagged", (alert) => {
+    if (!alert || !alert.by) return;
+    showFlagged(alert, deskApi.clock, announce);
+    unstaffedAlert(t("console.flag.alert_short", { from: alert.by.alias, label: flagLabel(alert.category) }));
+  });
   socket.on("thread:closed", (event) => {
     if (event && event.chat_id) dropAsked(event.chat_id, true);
   });
@@ -604,6 +611,25 @@ function requestTransfer(tab) {
       if (code === "language_not_spoken") return t("console.transfer.error_language");
       if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
       return t("console.transfer.error_other", { code });
+    },
+  });
+}
+
+function requestFlag(tab) {
+  openFlag({
+    alias: tab.alias(),
+    flags: tab.flags || [],
+    submit: async (category) => {
+      const ack = await call(desk.socket, "chat:flag", { chat_id: tab.id, category });
+      if (ack.ok) {
+        tab.setFlags(ack.flags, flagLabel);
+        announce(t("console.flag.done", { alias: tab.alias(), label: flagLabel(category) }));
+        return null;
+      }
+      const code = errorCode(ack);
+      if (code === "chat_not_found") return t("console.flag.error_gone");
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.flag.error_other", { code });
     },
   });
 }
@@ -886,6 +912,7 @@ async function boot() {
   updateTitle();
   installEndDialog();
   installCanned();
+  installFlags();
   installHandoff();
   installAlerts(() => ({
     chats: desk.unopened.size,

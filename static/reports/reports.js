@@ -11,6 +11,9 @@ import { $, el } from "../shared/dom.js";
 import { languageName as nameOf, loadPageLanguage, localeOf } from "../shared/language.js";
 import * as page from "../shared/page.js";
 
+// chat:flag categories (docs/protocol.md §4): every one is shown, zeros included.
+const FLAG_CATEGORIES = ["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"];
+
 const VIEWS = ["loading", "signed-out", "forbidden", "report-view"];
 const OUTCOMES = ["answered", "abandoned", "unanswered", "closed", "blocked"];
 const GRAIN_KEY = { by_day: "date", by_week: "week", by_month: "month", by_year: "year" };
@@ -341,6 +344,7 @@ function render() {
   renderCounts("by_outcome", "outcome-table", "outcome-chart", t("reports.outcome.title"), (o) => t(`reports.outcome.${o}`), OUTCOMES);
   renderCounts("by_language", "language-table", "language-chart", t("reports.language.title"), languageName);
   renderCounts("by_topic", "topic-table", "topic-chart", t("reports.topic.title"), (c) => state.topics[c] || c);
+  renderCounts("by_flag", "flag-table", "flag-chart", t("reports.flag.title"), (c) => t(`console.flag.category.${c}`), FLAG_CATEGORIES);
   renderTime();
   renderHeat();
   renderDesks();
