@@ -169,6 +169,19 @@ class SessionFlag(Base):
     __table_args__ = (Index("ix_session_flags_category", "category"),)
 
 
+class HelpAlarmRow(Base):
+    """A "Help now" alarm, counted: when it was raised and answered (rounded), nothing about who or which chat."""
+
+    __tablename__ = "help_alarms"
+
+    # Random, made for the row; the live alarm's id is another.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_help_alarms_raised_at", "raised_at"),)
+
+
 class CannedResponse(Base):
     """A reply template staff insert into the composer; written by managers, never by visitors."""
 

@@ -112,7 +112,9 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[taxonomy_key] = taxonomy
     app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth, settings.secret)
     app[logins_key] = login_sessions(sessions, settings.secret, settings.auth)
-    app[records_key] = SessionRepository(sessions, app[clock_key])
+    app[records_key] = SessionRepository(
+        sessions, app[clock_key], resolution_minutes=settings.chat.session_time_resolution_minutes
+    )
     app[reports_key] = ReportRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)
     app[slots_key] = SlotRepository(sessions)
@@ -190,6 +192,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         notifier=app[notifier_key],
         staff_languages=staff_languages,
         managers=managers,
+        alarms=app[records_key],
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
         limit_settings=settings.limits,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from chat_server.chat import events
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender, ThreadEntry, ThreadKind
+from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry, ThreadKind
 from chat_server.chat.notifier import StaffNotifier, VisitorNotifier
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
@@ -105,6 +105,7 @@ STAFF_VIEW = events.staff_view(chat(), [MESSAGE], T0)
 ENTRIES = events.queue_entries([chat(ChatState.WAITING)])
 ROSTER = [events.roster_entry(1, "Aino", ("fi",), 3, 1)]
 ON_CALL = events.on_call_entry(9, "Maja", T0, True)
+ALARM = HelpAlarm("a1", 1, "Aino", T0, "c_1", 2, "Leo", T0)
 THREAD_MEMBERS = [events.thread_member(1, "Aino"), events.thread_member(2, "Leo")]
 THREAD_ENTRY = ThreadEntry("c_1", 1, ThreadKind.MESSAGE, 1, "Aino", "t-1", "advice?", T0)
 THREAD = events.thread_view(chat(), THREAD_MEMBERS[0], THREAD_MEMBERS, [THREAD_ENTRY])
@@ -148,6 +149,8 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.DUTY_WARNING, "shift_ended_warning", events.shift_ended_warning("c_1"), set()),
     ("staff", events.THREAD_ENTRY, "thread_entry", events.thread_entry(THREAD_ENTRY, THREAD_MEMBERS), set()),
     ("staff", events.THREAD_CLOSED, "thread_closed", events.thread_closed("c_1"), set()),
+    ("staff", events.HELP_ALARM, "help_alarm", events.help_alarm(ALARM), set()),
+    ("staff", events.HELP_ANSWERED, "help_answered", events.help_answered(ALARM), set()),
     ("staff", events.CHAT_FLAGGED, "chat_flagged", events.chat_flagged("c_1", "other", "fi", 1, "Aino", T0), set()),
 ]
 
@@ -168,6 +171,7 @@ def test_nested_objects_match_the_document() -> None:
     assert set(events.duty_state(True, T0)) == shared_object("DutyState")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
     assert set(ON_CALL) == shared_object("OnCallEntry")
+    assert set(events.help_alarm(ALARM)) == shared_object("HelpAlarm")
     assert set(THREAD) == shared_object("Thread")
     assert set(THREAD["entries"][0]) == shared_object("ThreadEntry")
     assert set(THREAD_MEMBERS[0]) == shared_object("ThreadMember")
@@ -207,13 +211,13 @@ CLIENT_EVENTS = {
     events.CHAT_START, events.CHAT_RESUME, events.MESSAGE_SEND, events.TYPING_SET, events.MESSAGES_FETCH,
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
     events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME, events.CHAT_TAKE,
-    events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG,
+    events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG, events.HELP_RAISE, events.HELP_ANSWER,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
     events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
-    events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED,
+    events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED, events.HELP_ALARM, events.HELP_ANSWERED,
 }
 
 

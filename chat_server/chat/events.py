@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender, ThreadEntry
+from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry
 from chat_server.clock import iso
 
 # ---------------------------------------------------------------- namespaces
@@ -39,6 +39,8 @@ CHAT_BLOCK: Final = "chat:block"
 CHAT_TAKE: Final = "chat:take"
 # The private staff thread of a chat (staff only).
 CHAT_FLAG: Final = "chat:flag"
+HELP_RAISE: Final = "help:raise"
+HELP_ANSWER: Final = "help:answer"
 THREAD_SEND: Final = "thread:send"
 THREAD_FETCH: Final = "thread:fetch"
 
@@ -63,6 +65,8 @@ STAFF_RESYNC: Final = "staff:resync"
 DUTY_WARNING: Final = "duty:warning"
 DUTY_ALERT: Final = "duty:alert"
 CHAT_FLAGGED: Final = "chat:flagged"
+HELP_ALARM: Final = "help:alarm"
+HELP_ANSWERED: Final = "help:answered"
 THREAD_ENTRY: Final = "thread:entry"
 THREAD_CLOSED: Final = "thread:closed"
 
@@ -71,6 +75,7 @@ VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_
 # Staff-only words (principle 6): never on /visitor, by name.
 STAFF_ONLY_EVENTS: Final = frozenset({
     THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
+    HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED,
 })
 
 # ---------------------------------------------------------------- reasons
@@ -509,6 +514,7 @@ class StaffSync(TypedDict):
     queue: list[QueueEntry]
     roster: list[RosterEntry]
     on_call: list[OnCallEntry]
+    alarms: list[HelpAlarmView]
 
 
 # ---------------------------------------------------------------- the private staff thread (staff only)
@@ -605,4 +611,38 @@ def chat_flagged(
     return {
         "chat_id": chat_id, "category": category, "language": language,
         "by": thread_member(staff_id, alias), "flagged_at": iso(at),
+    }
+
+
+# ---------------------------------------------------------------- help now (staff only)
+
+
+class HelpAlarmView(TypedDict):
+    alarm_id: str
+    by: ThreadMember
+    chat_id: str | None
+    raised_at: str | None
+
+
+def help_alarm(alarm: HelpAlarm) -> HelpAlarmView:
+    """Build a HelpAlarm (`help:alarm`, `staff:sync` alarms): who needs help, in which chat, since when."""
+    return {
+        "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias), "chat_id": alarm.chat_id,
+        "raised_at": iso(alarm.raised_at),
+    }
+
+
+class HelpAnswered(TypedDict):
+    alarm_id: str
+    by: ThreadMember
+    answered_by: ThreadMember
+    answered_at: str | None
+
+
+def help_answered(alarm: HelpAlarm) -> HelpAnswered:
+    """Build a `help:answered` push: who answered "I'm here" to whose alarm."""
+    return {
+        "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias),
+        "answered_by": thread_member(alarm.answered_by or 0, alarm.answered_alias),
+        "answered_at": iso(alarm.answered_at),
     }

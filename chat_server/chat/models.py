@@ -58,6 +58,20 @@ class FlagCategory(StrEnum):
     OTHER = "other"
 
 
+@dataclass(frozen=True, slots=True)
+class HelpAlarm:
+    """A live "Help now" alarm: who needs help, in which chat, until someone answers "I'm here"."""
+
+    alarm_id: str
+    staff_id: int
+    alias: str
+    raised_at: datetime
+    chat_id: str | None = None
+    answered_by: int | None = None
+    answered_alias: str = ""
+    answered_at: datetime | None = None
+
+
 class ThreadKind(StrEnum):
     """What a colleague-thread entry is: a message between staff, or a hand-over note."""
 

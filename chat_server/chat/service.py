@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import secrets
 
+from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
 from chat_server.chat.flags import ChatFlags
+from chat_server.chat.help_now import AlarmCounter, HelpNow
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
@@ -62,6 +64,7 @@ class ChatService:
         feedback_ticket_seconds: int = 3600,
         limit_settings: LimitSettings | None = None,
         managers: ManagerLoader | None = None,
+        alarms: AlarmCounter | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -79,10 +82,12 @@ class ChatService:
         )
         self.duty = DutyBoard(ctx, staff_languages)
         self.views = Views(ctx, self.duty)
+        self.views.open_alarms = self._open_alarms
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.threads = ColleagueThreads(ctx, self.duty, managers)
         self.flags = ChatFlags(ctx, self.duty)
+        self.help_now = HelpNow(ctx, self.duty, alarms)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
@@ -131,6 +136,8 @@ class ChatService:
         self.staff_take = self.staffing.staff_take
 
         self.flag_chat = self.flags.flag
+        self.help_raise = self.help_now.raise_alarm
+        self.help_answer = self.help_now.answer
         self.thread_send = self.threads.send
         self.thread_fetch = self.threads.fetch
 
@@ -146,6 +153,9 @@ class ChatService:
         self.dispatch = self.dispatcher.dispatch
         self.sweep = self.sweeper.sweep
         self.heartbeat = self.liveness.heartbeat
+
+    async def _open_alarms(self) -> list[events.HelpAlarmView]:
+        return await self.help_now.open_alarms()
 
     def _state_lost(self) -> None:
         self.memory.clear()

@@ -108,6 +108,20 @@ class SocketNotifier:
     async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None:
         await self._to_staff(staff_id, events.THREAD_CLOSED, payload)
 
+    async def staff_help_alarm(self, staff_id: int, payload: events.HelpAlarmView) -> None:
+        await self._to_staff(staff_id, events.HELP_ALARM, payload)
+
+    async def managers_help_alarm(self, payload: events.HelpAlarmView) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.HELP_ALARM, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_help_answered(self, staff_id: int, payload: events.HelpAnswered) -> None:
+        await self._to_staff(staff_id, events.HELP_ANSWERED, payload)
+
+    async def managers_help_answered(self, payload: events.HelpAnswered) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.HELP_ANSWERED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
     async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None:
         await self._to_staff(staff_id, events.CHAT_FLAGGED, payload)
 

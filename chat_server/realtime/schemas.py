@@ -96,6 +96,14 @@ class StaffFlag(Payload):
     category: Literal["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"]
 
 
+class HelpRaise(Payload):
+    chat_id: ChatId | None = None
+
+
+class HelpAnswer(Payload):
+    alarm_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
 class ThreadFetch(Payload):
     chat_id: ChatId
 

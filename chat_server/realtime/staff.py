@@ -99,6 +99,8 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
         self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
         self.event(events.CHAT_FLAG, schemas.StaffFlag, self.chat_flag)
+        self.event(events.HELP_RAISE, schemas.HelpRaise, self.help_raise)
+        self.event(events.HELP_ANSWER, schemas.HelpAnswer, self.help_answer)
         self.event(events.THREAD_SEND, schemas.ThreadSend, self.thread_send)
         self.event(events.THREAD_FETCH, schemas.ThreadFetch, self.thread_fetch)
 
@@ -285,3 +287,9 @@ class StaffNamespace(EventNamespace):
 
     async def chat_flag(self, sid: str, payload: schemas.StaffFlag) -> events.FlagAck:
         return await self.service.flag_chat(self._me(sid).id, payload.chat_id, FlagCategory(payload.category))
+
+    async def help_raise(self, sid: str, payload: schemas.HelpRaise) -> dict[str, Any]:
+        return {"alarm": await self.service.help_raise(self._me(sid).id, payload.chat_id)}
+
+    async def help_answer(self, sid: str, payload: schemas.HelpAnswer) -> dict[str, Any]:
+        return {"answered": await self.service.help_answer(self._me(sid).id, payload.alarm_id)}

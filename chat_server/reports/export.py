@@ -36,6 +36,7 @@ def suppress(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
     for key in ("by_day", "by_week", "by_month", "by_year", "by_weekday_hour"):
         for row in out[key]:
             counts(row)
+    out["help_alarms"] = {k: small(v, threshold) for k, v in out["help_alarms"].items()}
     for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
         counts(out[key])
         out[key][inner] = {k: small(v, threshold) for k, v in out[key][inner].items()}
@@ -88,6 +89,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     rows += [head + ["shifts", "", m, _blank(v)] for m, v in figures["shifts"].items()]
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
+    rows += [head + ["help_alarms", item, "alarms", n] for item, n in figures["help_alarms"].items()]
     ratings = figures["ratings"]
     rows.append(head + ["ratings", "", "count", ratings["count"]])
     rows += [head + ["ratings", r, "count", n] for r, n in ratings["by_rating"].items()]

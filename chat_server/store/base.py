@@ -15,6 +15,7 @@ from typing import Protocol
 from chat_server.chat.models import (
     Chat,
     EndReason,
+    HelpAlarm,
     Message,
     Outcome,
     Sender,
@@ -287,6 +288,22 @@ class ChatStore(Protocol):
 
     async def thread_members(self, chat_id: str) -> frozenset[int]:
         """Return the thread's members: who wrote in it or was asked into it (empty: no thread)."""
+
+
+    # ---- "Help now" alarms (live until answered; counted apart, in the database, with no one named)
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        """Keep a new open alarm (it expires with the store's TTL if nobody ever answers)."""
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        """Atomically answer an open alarm: only the first answer gets it (answered, with True).
+
+        None for an unknown, expired or already answered alarm: an answered alarm is forgotten.
+        """
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        """Return the open (unanswered) alarms, oldest first."""
 
 
 class Admission(StrEnum):

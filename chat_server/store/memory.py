@@ -15,6 +15,7 @@ from chat_server.chat.models import (
     Chat,
     ChatState,
     EndReason,
+    HelpAlarm,
     Message,
     Outcome,
     Sender,
@@ -56,6 +57,8 @@ class MemoryChatStore:
         self._threads: dict[str, list[ThreadEntry]] = {}
         self._thread_members: dict[str, set[int]] = {}
         self._thread_cids: dict[str, dict[tuple[int, str], int]] = {}
+        # open "Help now" alarms by id
+        self._alarms: dict[str, HelpAlarm] = {}
 
     async def close(self) -> None:
         self._chats.clear()
@@ -506,6 +509,20 @@ class MemoryChatStore:
         chat = self._chats.get(chat_id)
         owner = {chat.staff_id} if chat is not None and chat.staff_id is not None else set()
         return frozenset(self._thread_members.get(chat_id, set()) | owner)
+
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        self._alarms[alarm.alarm_id] = alarm
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        alarm = self._alarms.pop(alarm_id, None)
+        if alarm is None:
+            return None
+        return replace(alarm, answered_by=staff_id, answered_alias=alias, answered_at=now), True
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        return sorted(self._alarms.values(), key=lambda a: a.raised_at)
 
     async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
         chat = self._chats.get(chat_id)

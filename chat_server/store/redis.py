@@ -32,6 +32,8 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
                                   is live; deleted by end.lua with the messages
     P threadcids:{id}      hash   "{staff id}:{client id}" -> seq, for de-duplication of thread entries
     P threadwho:{id}       set    staff ids that wrote in or were asked into the thread
+    P help:{id}            string an open "Help now" alarm (json), until answered (help_answer.lua) or its TTL
+    P helps                set    the ids of open alarms
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -53,6 +55,7 @@ import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -65,6 +68,7 @@ from chat_server.chat.models import (
     Chat,
     ChatState,
     EndReason,
+    HelpAlarm,
     Message,
     Outcome,
     Sender,
@@ -99,7 +103,7 @@ SCRIPTS = (
     # login throttling (accounts)
     "login_attempt", "login_forget",
     # the private staff thread of a chat; flags
-    "thread_append", "flag",
+    "thread_append", "flag", "help_answer",
 )
 
 
@@ -251,7 +255,7 @@ class NotReplicatedError(RedisError):
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
     "append", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
-    "connected", "disconnected", "available", "pause", "thread_append", "flag",
+    "connected", "disconnected", "available", "pause", "thread_append", "flag", "help_answer",
 })
 
 
@@ -905,6 +909,32 @@ class RedisChatStore:
         duplicate, member, *members = result
         return ThreadPost(_thread_entry(chat_id, member), bool(int(duplicate)), frozenset(int(m) for m in members))
 
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        """Keep an open alarm and list it (one transaction)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("help", alarm.alarm_id), _alarm_json(alarm), ex=self._ttl)
+            pipe.sadd(self._prefix + "helps", alarm.alarm_id)
+            pipe.expire(self._prefix + "helps", self._ttl)
+            await pipe.execute()
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        """Answer an alarm (help_answer.lua): the first answer takes it; it is forgotten."""
+        found = await self._run("help_answer", [self._k("help", alarm_id), self._prefix + "helps"], alarm_id)
+        if not found:
+            return None
+        alarm = _alarm(found)
+        return replace(alarm, answered_by=staff_id, answered_alias=alias, answered_at=now), True
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        """Return the open alarms, oldest first (ids whose alarm expired are skipped)."""
+        ids = sorted(cast("set[str]", await self._redis.smembers(self._prefix + "helps")))
+        if not ids:
+            return []
+        values = cast("list[str | None]", await self._redis.mget([self._k("help", i) for i in ids]))
+        return sorted((_alarm(v) for v in values if v), key=lambda a: a.raised_at)
+
     async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
         """Add a flag category to an active or ended chat (flag.lua); True when it is new."""
         result = await self._run("flag", [self._k("chat", chat_id)], category)
@@ -926,6 +956,18 @@ class RedisChatStore:
 
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _alarm_json(alarm: HelpAlarm) -> str:
+    return json.dumps({
+        "alarm_id": alarm.alarm_id, "staff_id": alarm.staff_id, "alias": alarm.alias,
+        "raised_at": _ts(alarm.raised_at), "chat_id": alarm.chat_id,
+    }, ensure_ascii=True)
+
+
+def _alarm(value: str) -> HelpAlarm:
+    d = json.loads(value)
+    return HelpAlarm(d["alarm_id"], int(d["staff_id"]), d["alias"], _parse_ts(d["raised_at"]), d.get("chat_id"))
 
 
 def _thread_entry(chat_id: str, member: str) -> ThreadEntry:

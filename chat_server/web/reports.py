@@ -164,6 +164,11 @@ class Switches(Reply):
     by_pair: Annotated[dict[str, Count], Field(description='"asked>ended", e.g. "th>en"')]
 
 
+class HelpAlarms(Reply):
+    raised: Count
+    answered: Count
+
+
 class LeftForLanguage(Reply):
     sessions: Count
     by_language: Annotated[dict[str, Count], Field(description="by the language asked for")]
@@ -190,6 +195,8 @@ class Figures(Reply):
     closed_share: float | None
     # Visitors who waited while nobody was checked in (a count only).
     waited_unstaffed: Count
+    # "Help now" alarms raised in the period, and how many someone answered.
+    help_alarms: HelpAlarms
     ratings: Ratings
     by_requested_language: dict[str, Count]
     by_answered_language: dict[str, Count]

@@ -1,4 +1,4 @@
-"""staff support: the manager on call, flagged chats
+"""staff support: the manager on call, flagged chats, help alarms
 
 `on_call_periods`: periods in which a member (usually a manager) is the manager
 on call, planned on the roster page; not chat shifts (they give no chats and
@@ -7,6 +7,9 @@ open nothing for visitors). Times in naive UTC like `shifts`.
 `session_flags`: the flag categories staff raised on a chat (chat:flag), one row
 per session and category, codes only (never text); counted in report_counts
 as figure "flagged". No past session has a flag: nothing to backfill.
+
+`help_alarms`: each "Help now" alarm as a count: when it was raised (rounded
+like a session's start) and whether someone answered; no staff id, no chat.
 
 Revision ID: 0012
 Revises: 0011
@@ -41,9 +44,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('session_id', 'category'),
     )
     op.create_index('ix_session_flags_category', 'session_flags', ['category'])
+    op.create_table(
+        'help_alarms',
+        sa.Column('id', sa.String(length=32), nullable=False),
+        sa.Column('raised_at', sa.DateTime(), nullable=False),
+        sa.Column('answered', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_help_alarms_raised_at', 'help_alarms', ['raised_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_help_alarms_raised_at', table_name='help_alarms')
+    op.drop_table('help_alarms')
     op.drop_index('ix_session_flags_category', table_name='session_flags')
     op.drop_table('session_flags')
     op.execute("DELETE FROM report_counts WHERE figure = 'flagged'")
