@@ -230,7 +230,7 @@ async def test_console_warns_before_a_link_the_visitor_sees_as_text(
         await widget_start(widget, "Aino")
 
         panel = console_panel(console)
-        box = panel.locator("textarea")
+        box = panel.locator(".composer textarea")
         # An allowed link goes at once.
         await box.fill("See https://example.org/help")
         await box.press("Enter")

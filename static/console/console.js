@@ -27,6 +27,7 @@ import {
 import { refreshShifts, setShiftsZone } from "./shifts.js";
 import { ColleagueThread } from "./colleagues.js";
 import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
+import { alarmAnswered, installHelpNow, showAlarm, syncAlarms } from "./help-now.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -131,6 +132,7 @@ function showLogin(message, notice) {
   $("login-form").hidden = false;
   $("desk-view").hidden = true;
   $("logout").hidden = true;
+  $("help-now").hidden = true;
   $("whoami").textContent = "";
   $("login-view").hidden = false;
   const error = $("login-error");
@@ -209,6 +211,7 @@ async function enterDesk(staff) {
   $("login-view").hidden = true;
   $("desk-view").hidden = false;
   $("logout").hidden = false;
+  $("help-now").hidden = false;
   $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
   $("canned-manage-open").hidden = !["manager", "admin"].includes(staff.role);
   mountNav($("site-nav"), staff.role, "/console/");
@@ -378,6 +381,8 @@ function connect() {
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
   socket.on("thread:entry", (entry) => onThreadEntry(entry));
+  socket.on("help:alarm", (alarm) => showAlarm(alarm));
+  socket.on("help:answered", (event) => alarmAnswered(event));
   socket.on("chat:flagged", (alert) => {
     if (!alert || !alert.by) return;
     showFlagged(alert, deskApi.clock, announce);
@@ -417,6 +422,7 @@ function applySync(ack) {
   desk.onCall = Array.isArray(ack.on_call) ? ack.on_call : [];
   setRoster(desk.roster);
   renderTeam();
+  syncAlarms(Array.isArray(ack.alarms) ? ack.alarms : []);
   forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
   const current = new Set(chats.map((chat) => chat.chat_id));
@@ -913,6 +919,18 @@ async function boot() {
   installEndDialog();
   installCanned();
   installFlags();
+  installHelpNow({
+    socket: () => desk.socket,
+    selfId: () => (desk.staff ? desk.staff.id : null),
+    clock: deskApi.clock,
+    chatAlias: (chatId) => {
+      const tab = desk.tabs.get(chatId);
+      return tab ? tab.alias() : null;
+    },
+    selectedChatId: () => (desk.selected ? desk.selected.id : null),
+    announce: (text) => announce(text),
+    alert: (text) => unstaffedAlert(text),
+  });
   installHandoff();
   installAlerts(() => ({
     chats: desk.unopened.size,

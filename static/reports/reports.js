@@ -333,6 +333,11 @@ function renderRatings() {
   fillTable($("rating-table"), t("reports.rating.title"), periodHeaders(t("reports.column.rating")), rows);
 }
 
+function renderHelp() {
+  const rows = ["raised", "answered"].map((k) => withPrevious(t(`reports.help.${k}`), (p) => p.help_alarms[k]));
+  fillTable($("help-table"), t("reports.help.title"), periodHeaders(t("reports.column.item")), rows);
+}
+
 function render() {
   const r = state.report;
   $("report-title").textContent = t("reports.heading", { from: dayText(r.from), to: dayText(r.to) });
@@ -349,6 +354,7 @@ function render() {
   renderHeat();
   renderDesks();
   renderRatings();
+  renderHelp();
 }
 
 // ------------------------------------------------------------ loading
