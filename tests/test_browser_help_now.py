@@ -1,4 +1,4 @@
-"""The console in chromium: Help now by keyboard, the alarm on a colleague's console (a background tab too), I'm here."""
+"""The console in chromium: Help now by keyboard, the alarm on a background console, I am here."""
 
 from __future__ import annotations
 

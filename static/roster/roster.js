@@ -37,8 +37,7 @@ function render() {
 async function goToWeek(monday) {
   setWeek(monday);
   showError(null);
-  await loadWeek();
-  await loadOnCall();
+  await Promise.all([loadWeek(), loadOnCall()]);
   render();
 }
 
@@ -80,8 +79,7 @@ async function boot() {
     installOnCallForm();
   }
   setReload(async () => {
-    await Promise.all([loadWeek(), loadManagerData()]);
-    await loadOnCall();
+    await Promise.all([loadWeek(), loadManagerData(), loadOnCall()]);
     render();
   });
   await reload();
