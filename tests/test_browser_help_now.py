@@ -39,8 +39,8 @@ async def test_help_now_by_keyboard_until_someone_answers(tmp_path: Path, browse
         leo_notice = leo.locator("#help-alarms")
         await expect(leo_notice).to_be_visible()
         alias = (await aino.locator(".chat-title").first.inner_text()).strip()
-        await expect(leo_notice).to_contain_text("Aino needs help now")
-        await expect(leo.locator("#announcer")).to_contain_text("Aino needs help now")
+        await expect(leo_notice).to_contain_text(f"Aino needs help now in the chat with {alias}")
+        await expect(leo.locator("#announcer")).to_contain_text(f"Aino needs help now in the chat with {alias}")
         # Heard and seen from the background: a tone and a desktop notification (never any chat text).
         await leo.wait_for_function("window.__tones > 0 && window.__notes.length > 0")
         notes = await leo.evaluate("window.__notes")

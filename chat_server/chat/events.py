@@ -621,6 +621,7 @@ class HelpAlarmView(TypedDict):
     alarm_id: str
     by: ThreadMember
     chat_id: str | None
+    visitor_alias: str | None
     raised_at: str | None
 
 
@@ -628,7 +629,7 @@ def help_alarm(alarm: HelpAlarm) -> HelpAlarmView:
     """Build a HelpAlarm (`help:alarm`, `staff:sync` alarms): who needs help, in which chat, since when."""
     return {
         "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias), "chat_id": alarm.chat_id,
-        "raised_at": iso(alarm.raised_at),
+        "visitor_alias": alarm.visitor_alias, "raised_at": iso(alarm.raised_at),
     }
 
 

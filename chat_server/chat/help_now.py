@@ -42,16 +42,21 @@ class HelpNow:
 
     async def raise_alarm(self, staff_id: int, chat_id: str | None) -> events.HelpAlarmView:
         """Raise an alarm for this member (about one of their chats, or none); one open alarm each."""
+        visitor_alias = None
         if chat_id is not None:
             chat = await staff_chat(self.ctx.store, staff_id, chat_id)
             if chat.state is ChatState.WAITING:
                 raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
+            visitor_alias = chat.visitor_alias
         for open_alarm in await self.ctx.store.help_alarms():
             if open_alarm.staff_id == staff_id:
                 return events.help_alarm(open_alarm)  # already raised: still waiting for an answer
         presence = await self.duty.presence(staff_id)
         now = self.ctx.clock.now()
-        alarm = HelpAlarm(secrets.token_hex(16), staff_id, presence.alias if presence else "", now, chat_id)
+        alarm = HelpAlarm(
+            secrets.token_hex(16), staff_id, presence.alias if presence else "", now, chat_id,
+            visitor_alias=visitor_alias,
+        )
         await self.ctx.store.help_raise(alarm)
         view = events.help_alarm(alarm)
         for member in await self._audience(staff_id):

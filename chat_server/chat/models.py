@@ -70,6 +70,8 @@ class HelpAlarm:
     answered_by: int | None = None
     answered_alias: str = ""
     answered_at: datetime | None = None
+    # The chat's random visitor pseudonym (staff see it anyway): which chat, for colleagues who do not hold it.
+    visitor_alias: str | None = None
 
 
 class ThreadKind(StrEnum):

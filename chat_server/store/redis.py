@@ -961,13 +961,16 @@ OWED_TTL_SECONDS = 7 * 24 * 3600
 def _alarm_json(alarm: HelpAlarm) -> str:
     return json.dumps({
         "alarm_id": alarm.alarm_id, "staff_id": alarm.staff_id, "alias": alarm.alias,
-        "raised_at": _ts(alarm.raised_at), "chat_id": alarm.chat_id,
+        "raised_at": _ts(alarm.raised_at), "chat_id": alarm.chat_id, "visitor_alias": alarm.visitor_alias,
     }, ensure_ascii=True)
 
 
 def _alarm(value: str) -> HelpAlarm:
     d = json.loads(value)
-    return HelpAlarm(d["alarm_id"], int(d["staff_id"]), d["alias"], _parse_ts(d["raised_at"]), d.get("chat_id"))
+    return HelpAlarm(
+        d["alarm_id"], int(d["staff_id"]), d["alias"], _parse_ts(d["raised_at"]), d.get("chat_id"),
+        visitor_alias=d.get("visitor_alias"),
+    )
 
 
 def _thread_entry(chat_id: str, member: str) -> ThreadEntry:

@@ -14,7 +14,7 @@ let repeat = null;
 function alarmText(alarm) {
   const self = api.selfId();
   if (alarm.by.staff_id === self) return t("console.help.own", { time: api.clock(alarm.raised_at) });
-  const alias = alarm.chat_id ? api.chatAlias(alarm.chat_id) : null;
+  const alias = alarm.chat_id ? api.chatAlias(alarm.chat_id) || alarm.visitor_alias : null;
   return alias
     ? t("console.help.needs_in", { from: alarm.by.alias, alias, time: api.clock(alarm.raised_at) })
     : t("console.help.needs", { from: alarm.by.alias, time: api.clock(alarm.raised_at) });
