@@ -182,6 +182,19 @@ class HelpAlarmRow(Base):
     __table_args__ = (Index("ix_help_alarms_raised_at", "raised_at"),)
 
 
+class DebriefRow(Base):
+    """A member's request for a debrief after a flagged chat: who and when, done when; no chat, no session."""
+
+    __tablename__ = "debrief_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_debrief_requests_requested_at", "requested_at"),)
+
+
 class CannedResponse(Base):
     """A reply template staff insert into the composer; written by managers, never by visitors."""
 

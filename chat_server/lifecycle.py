@@ -19,10 +19,12 @@ from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
+from chat_server.debriefs import DebriefRepository
 from chat_server.keys import (
     calendars_key,
     canned_key,
     clock_key,
+    debriefs_key,
     engine_key,
     logins_key,
     notifier_key,
@@ -120,6 +122,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
     app[on_call_key] = OnCallRepository(sessions)
+    app[debriefs_key] = DebriefRepository(sessions)
     app[roster_key] = RosterCache(app[shifts_key], on_call=app[on_call_key])
     app[roster_service_key] = RosterService(
         app[slots_key], app[roster_key], app[calendars_key], timezone=settings.organisation.timezone,
@@ -193,6 +196,7 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         staff_languages=staff_languages,
         managers=managers,
         alarms=app[records_key],
+        debriefs=app[debriefs_key],
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
         limit_settings=settings.limits,
     )

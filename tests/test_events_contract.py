@@ -20,6 +20,7 @@ import pytest
 from chat_server.chat import events
 from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry, ThreadKind
 from chat_server.chat.notifier import StaffNotifier, VisitorNotifier
+from chat_server.debriefs import Debrief
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -172,6 +173,7 @@ def test_nested_objects_match_the_document() -> None:
     assert set(ROSTER[0]) == shared_object("RosterEntry")
     assert set(ON_CALL) == shared_object("OnCallEntry")
     assert set(events.help_alarm(ALARM)) == shared_object("HelpAlarm")
+    assert set(events.debrief_view(Debrief("d1", 1, "Aino", T0))) == shared_object("Debrief")
     assert set(THREAD) == shared_object("Thread")
     assert set(THREAD["entries"][0]) == shared_object("ThreadEntry")
     assert set(THREAD_MEMBERS[0]) == shared_object("ThreadMember")
@@ -195,6 +197,7 @@ def test_every_builder_is_checked() -> None:
     }
     assert builders == {case[2] for case in CASES} | {
         "queue_entries", "roster_entry", "desk_view", "thread_member", "thread_view", "on_call_entry",
+        "debrief_view",
     }
 
 
@@ -212,6 +215,7 @@ CLIENT_EVENTS = {
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
     events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME, events.CHAT_TAKE,
     events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG, events.HELP_RAISE, events.HELP_ANSWER,
+    events.DEBRIEF_REQUEST,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,

@@ -255,6 +255,13 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.get(f"/api/reports/summary-text?{period}&lang=fi")
         await admin.get(f"/api/reports?{period}&extra=1", status=400)
         await staff.get(f"/api/reports?{period}", status=403)
+        hard = await live.visitor()
+        await hard.start()
+        assert (await member.call("chat:flag", {"chat_id": hard.chat_id, "category": "other"}))["ok"]
+        asked = await member.call("debrief:request", {"chat_id": hard.chat_id})
+        await admin.get("/api/debriefs")
+        await admin.call("POST", f"/api/debriefs/{asked['debrief']['debrief_id']}/done", status=200)
+        await admin.call("POST", f"/api/debriefs/{'0' * 32}/done", status=404)
 
     documented = {(m, p) for p, ops in conformance.doc["paths"].items() for m in ops}
     assert documented - conformance.succeeded == set()

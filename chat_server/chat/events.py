@@ -14,6 +14,7 @@ from typing import Final, Literal, NotRequired, TypedDict
 
 from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry
 from chat_server.clock import iso
+from chat_server.debriefs import Debrief
 
 # ---------------------------------------------------------------- namespaces
 
@@ -41,6 +42,7 @@ CHAT_TAKE: Final = "chat:take"
 CHAT_FLAG: Final = "chat:flag"
 HELP_RAISE: Final = "help:raise"
 HELP_ANSWER: Final = "help:answer"
+DEBRIEF_REQUEST: Final = "debrief:request"
 THREAD_SEND: Final = "thread:send"
 THREAD_FETCH: Final = "thread:fetch"
 
@@ -75,7 +77,7 @@ VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_
 # Staff-only words (principle 6): never on /visitor, by name.
 STAFF_ONLY_EVENTS: Final = frozenset({
     THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
-    HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED,
+    HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED, DEBRIEF_REQUEST,
 })
 
 # ---------------------------------------------------------------- reasons
@@ -646,4 +648,23 @@ def help_answered(alarm: HelpAlarm) -> HelpAnswered:
         "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias),
         "answered_by": thread_member(alarm.answered_by or 0, alarm.answered_alias),
         "answered_at": iso(alarm.answered_at),
+    }
+
+
+# ---------------------------------------------------------------- debriefs (staff only; also GET /api/debriefs)
+
+
+class DebriefView(TypedDict):
+    debrief_id: str
+    staff_id: int
+    alias: str
+    requested_at: str | None
+    done_at: str | None
+
+
+def debrief_view(debrief: Debrief) -> DebriefView:
+    """Build a Debrief: who asked and when, done when (no chat, no session)."""
+    return {
+        "debrief_id": debrief.debrief_id, "staff_id": debrief.staff_id, "alias": debrief.alias,
+        "requested_at": iso(debrief.requested_at), "done_at": iso(debrief.done_at),
     }

@@ -10,6 +10,8 @@ call, the managers and admins signed in to the console are.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Protocol
 
 from chat_server import errors
 from chat_server.chat import events
@@ -17,15 +19,33 @@ from chat_server.chat.context import ChatContext
 from chat_server.chat.conversation import staff_chat
 from chat_server.chat.duty import DutyBoard
 from chat_server.chat.models import ChatState, FlagCategory
+from chat_server.debriefs import Debrief
 from chat_server.errors import ChatError
 
 log = logging.getLogger(__name__)
 
 
+class DebriefBook(Protocol):
+    async def request(self, staff_id: int, now: datetime) -> Debrief:
+        """Record a debrief request of a member (linked to no chat)."""
+
+
 class ChatFlags:
-    def __init__(self, ctx: ChatContext, duty: DutyBoard) -> None:
+    def __init__(self, ctx: ChatContext, duty: DutyBoard, debriefs: DebriefBook | None = None) -> None:
         self.ctx = ctx
         self.duty = duty
+        self.debriefs = debriefs
+
+    async def request_debrief(self, staff_id: int, chat_id: str) -> events.DebriefView:
+        """Ask for a debrief after a flagged chat of this member (while it is live: before or during wrap-up)."""
+        chat = await staff_chat(self.ctx.store, staff_id, chat_id)
+        if not chat.flags:
+            raise ChatError(errors.CHAT_NOT_FLAGGED, "flag the chat first; a debrief follows a flagged chat")
+        if self.debriefs is None:
+            raise ChatError(errors.INTERNAL_ERROR, "debrief requests are not kept here")
+        debrief = await self.debriefs.request(staff_id, self.ctx.clock.now())
+        log.info("debrief requested", extra={"event": "debrief.requested", "staff_id": staff_id})
+        return events.debrief_view(debrief)
 
     async def flag(self, staff_id: int, chat_id: str, category: FlagCategory) -> events.FlagAck:
         """Flag a chat of this member; alert the manager on call and the colleagues on duty the first time."""

@@ -15,7 +15,7 @@ from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
-from chat_server.chat.flags import ChatFlags
+from chat_server.chat.flags import ChatFlags, DebriefBook
 from chat_server.chat.help_now import AlarmCounter, HelpNow
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
@@ -65,6 +65,7 @@ class ChatService:
         limit_settings: LimitSettings | None = None,
         managers: ManagerLoader | None = None,
         alarms: AlarmCounter | None = None,
+        debriefs: DebriefBook | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -86,7 +87,7 @@ class ChatService:
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.threads = ColleagueThreads(ctx, self.duty, managers)
-        self.flags = ChatFlags(ctx, self.duty)
+        self.flags = ChatFlags(ctx, self.duty, debriefs)
         self.help_now = HelpNow(ctx, self.duty, alarms)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
@@ -136,6 +137,7 @@ class ChatService:
         self.staff_take = self.staffing.staff_take
 
         self.flag_chat = self.flags.flag
+        self.request_debrief = self.flags.request_debrief
         self.help_raise = self.help_now.raise_alarm
         self.help_answer = self.help_now.answer
         self.thread_send = self.threads.send

@@ -96,6 +96,10 @@ class StaffFlag(Payload):
     category: Literal["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"]
 
 
+class DebriefRequest(Payload):
+    chat_id: ChatId
+
+
 class HelpRaise(Payload):
     chat_id: ChatId | None = None
 

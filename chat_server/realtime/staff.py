@@ -100,6 +100,7 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
         self.event(events.CHAT_FLAG, schemas.StaffFlag, self.chat_flag)
         self.event(events.HELP_RAISE, schemas.HelpRaise, self.help_raise)
+        self.event(events.DEBRIEF_REQUEST, schemas.DebriefRequest, self.debrief_request)
         self.event(events.HELP_ANSWER, schemas.HelpAnswer, self.help_answer)
         self.event(events.THREAD_SEND, schemas.ThreadSend, self.thread_send)
         self.event(events.THREAD_FETCH, schemas.ThreadFetch, self.thread_fetch)
@@ -293,3 +294,6 @@ class StaffNamespace(EventNamespace):
 
     async def help_answer(self, sid: str, payload: schemas.HelpAnswer) -> dict[str, Any]:
         return {"answered": await self.service.help_answer(self._me(sid).id, payload.alarm_id)}
+
+    async def debrief_request(self, sid: str, payload: schemas.DebriefRequest) -> dict[str, Any]:
+        return {"debrief": await self.service.request_debrief(self._me(sid).id, payload.chat_id)}

@@ -37,6 +37,7 @@ def suppress(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
         for row in out[key]:
             counts(row)
     out["help_alarms"] = {k: small(v, threshold) for k, v in out["help_alarms"].items()}
+    out["debriefs"] = {k: small(v, threshold) for k, v in out["debriefs"].items()}
     for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
         counts(out[key])
         out[key][inner] = {k: small(v, threshold) for k, v in out[key][inner].items()}
@@ -90,6 +91,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
     rows += [head + ["help_alarms", item, "alarms", n] for item, n in figures["help_alarms"].items()]
+    rows += [head + ["debriefs", item, "requests", n] for item, n in figures["debriefs"].items()]
     ratings = figures["ratings"]
     rows.append(head + ["ratings", "", "count", ratings["count"]])
     rows += [head + ["ratings", r, "count", n] for r, n in ratings["by_rating"].items()]

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import ChatSessionRow, HelpAlarmRow, SessionFlag, SessionTopic, Staff
+from chat_server.db import ChatSessionRow, DebriefRow, HelpAlarmRow, SessionFlag, SessionTopic, Staff
 from chat_server.reports import rollup
 from chat_server.reports.models import (
     FeedbackCountRow,
@@ -204,9 +204,15 @@ class ReportRepository:
                 select(func.count(), func.count().filter(HelpAlarmRow.answered))
                 .where(HelpAlarmRow.raised_at >= _minute_ts(lower), HelpAlarmRow.raised_at < _minute_ts(upper))
             )).one()
+            debriefs = (await session.execute(
+                select(func.count(), func.count(DebriefRow.done_at))
+                .where(DebriefRow.requested_at >= _minute_ts(lower), DebriefRow.requested_at < _minute_ts(upper))
+            )).one()
         figures = self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
         # "Help now" alarms raised in the range (and how many were answered): counts, no one named.
         figures["help_alarms"] = {"raised": int(alarms[0]), "answered": int(alarms[1])}
+        # Debrief requests made in the range, and how many of them are done.
+        figures["debriefs"] = {"requested": int(debriefs[0]), "done": int(debriefs[1])}
         figures.update(_language_figures(counts, desk_week, desk_shifts, languages, segs, lower, upper, now))
         return figures
 

@@ -10,10 +10,31 @@ from pydantic import Field, model_validator
 
 from chat_server import errors
 from chat_server.accounts import StaffAccount
-from chat_server.keys import clock_key, records_key, reports_key, service_key, settings_key, taxonomy_key
+from chat_server.chat import events
+from chat_server.keys import (
+    clock_key,
+    debriefs_key,
+    records_key,
+    reports_key,
+    service_key,
+    settings_key,
+    taxonomy_key,
+)
 from chat_server.reports.export import summary_text, suppress, to_csv
 from chat_server.web.responses import ApiError
-from chat_server.web.schemas import Body, DateText, IsoDate, Query, Reply, StrictInt, StrictQuery, StrictStr
+from chat_server.web.schemas import (
+    Body,
+    DateText,
+    EmptyBody,
+    Instant,
+    IsoDate,
+    Path,
+    Query,
+    Reply,
+    StrictInt,
+    StrictQuery,
+    StrictStr,
+)
 
 # Longest report range: ten years of days, which still answers quickly from the roll-ups.
 MAX_DAYS = 3660
@@ -169,6 +190,11 @@ class HelpAlarms(Reply):
     answered: Count
 
 
+class Debriefs(Reply):
+    requested: Count
+    done: Count
+
+
 class LeftForLanguage(Reply):
     sessions: Count
     by_language: Annotated[dict[str, Count], Field(description="by the language asked for")]
@@ -197,6 +223,8 @@ class Figures(Reply):
     waited_unstaffed: Count
     # "Help now" alarms raised in the period, and how many someone answered.
     help_alarms: HelpAlarms
+    # Debrief requests made in the period, and how many of them are done.
+    debriefs: Debriefs
     ratings: Ratings
     by_requested_language: dict[str, Count]
     by_answered_language: dict[str, Count]
@@ -304,3 +332,42 @@ async def feedback(request: web.Request, body: Rating) -> web.Response:
     today = request.app[clock_key].now().astimezone(settings.organisation.zone).date()
     await request.app[reports_key].add_rating(today, body.rating)
     return web.Response(status=204)
+
+
+# ------------------------------------------------------------------ debrief requests
+
+
+class DebriefView(Reply):
+    debrief_id: str
+    staff_id: int
+    alias: str
+    requested_at: Instant
+    done_at: Instant | None
+
+
+class DebriefList(Reply):
+    debriefs: list[DebriefView]
+
+
+class OneDebrief(Reply):
+    debrief: DebriefView
+
+
+class DebriefPath(Path):
+    debrief_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+async def list_debriefs(request: web.Request, me: StaffAccount) -> DebriefList:
+    """Answer the open debrief requests, oldest first (who asked and when; nothing about the chat)."""
+    found = await request.app[debriefs_key].open_requests()
+    return DebriefList(debriefs=[DebriefView.model_validate(events.debrief_view(d)) for d in found])
+
+
+async def debrief_done(request: web.Request, me: StaffAccount, params: DebriefPath, body: EmptyBody) -> OneDebrief:
+    """Mark a debrief request done."""
+    debrief, first = await request.app[debriefs_key].mark_done(params.debrief_id, request.app[clock_key].now())
+    if debrief is None:
+        raise ApiError(errors.NOT_FOUND, "No such debrief request.")
+    if not first:
+        raise ApiError(errors.CONFLICT, "That debrief request is done already.")
+    return OneDebrief(debrief=DebriefView.model_validate(events.debrief_view(debrief)))

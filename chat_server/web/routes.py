@@ -23,6 +23,7 @@ from chat_server.web.schemas import EmptyBody, Ok, Reply
 SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
 SLOT_DATE = SLOT + "/dates/{day}"
 ON_CALL = r"/api/roster/on-call/{period_id:[0-9]{1,9}}"
+DEBRIEF = r"/api/debriefs/{debrief_id:[0-9a-f]{32}}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
 SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
@@ -104,6 +105,11 @@ ROUTES: list[Route] = [
           roles=MANAGERS),
     Route("GET", "/api/reports/summary-text", reports.export_summary, "A period summary for a funding report, "
           "small numbers hidden", None, content_type="text/plain", query=reports.SummaryTextQuery, roles=MANAGERS),
+    Route("GET", "/api/debriefs", reports.list_debriefs, "Open debrief requests (who asked and when)",
+          reports.DebriefList, roles=MANAGERS),
+    Route("POST", DEBRIEF + "/done", reports.debrief_done, "Mark a debrief request done", reports.OneDebrief,
+          params=reports.DebriefPath, body=EmptyBody, body_required=False, roles=MANAGERS,
+          errors=(e.CONFLICT,)),
     Route("POST", "/api/feedback", reports.feedback, "An anonymous 1-5 rating with the one-time ticket of the "
           "visitor's chat:ended", None, status=204, content_type="", body=reports.Rating,
           errors=(e.UNKNOWN_TICKET,)),

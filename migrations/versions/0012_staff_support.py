@@ -1,4 +1,4 @@
-"""staff support: the manager on call, flagged chats, help alarms
+"""staff support: the manager on call, flagged chats, help alarms, debrief requests
 
 `on_call_periods`: periods in which a member (usually a manager) is the manager
 on call, planned on the roster page; not chat shifts (they give no chats and
@@ -10,6 +10,9 @@ as figure "flagged". No past session has a flag: nothing to backfill.
 
 `help_alarms`: each "Help now" alarm as a count: when it was raised (rounded
 like a session's start) and whether someone answered; no staff id, no chat.
+
+`debrief_requests`: a member's request for a debrief after a flagged chat:
+who asked, when, and when a manager marked it done; no chat, no session.
 
 Revision ID: 0012
 Revises: 0011
@@ -52,9 +55,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_help_alarms_raised_at', 'help_alarms', ['raised_at'])
+    op.create_table(
+        'debrief_requests',
+        sa.Column('id', sa.String(length=32), nullable=False),
+        sa.Column('staff_id', sa.Integer(), nullable=False),
+        sa.Column('requested_at', sa.DateTime(), nullable=False),
+        sa.Column('done_at', sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_debrief_requests_requested_at', 'debrief_requests', ['requested_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_debrief_requests_requested_at', table_name='debrief_requests')
+    op.drop_table('debrief_requests')
     op.drop_index('ix_help_alarms_raised_at', table_name='help_alarms')
     op.drop_table('help_alarms')
     op.drop_index('ix_session_flags_category', table_name='session_flags')
