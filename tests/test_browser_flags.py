@@ -1,4 +1,4 @@
-"""The console in chromium: flag a chat; a colleague's console shows and announces the alert; the reports count it."""
+"""The console in chromium: flag a chat, alert a colleague, ask for a debrief; the reports count and list them."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ async def test_flag_a_chat_alert_a_colleague_and_count_it(tmp_path: Path, browse
         await notice.get_by_role("button", name="Dismiss").click()
         await expect(notice).to_be_hidden()
 
+        await console_panel(aino).get_by_role("button", name="Ask for a debrief").click()
+        await expect(aino.locator("#announcer")).to_contain_text("Your debrief request went to the managers.")
+        await expect(console_panel(aino).get_by_role("button", name="Ask for a debrief")).to_be_hidden()
         await console_end_chat(aino)
         reports = await s.page(bypass_csp=True)
         await console_login(reports, s.live, "boss", check_in=False)
@@ -56,6 +59,15 @@ async def test_flag_a_chat_alert_a_colleague_and_count_it(tmp_path: Path, browse
         await expect(table.get_by_role("row", name="Violence or threat")).to_be_visible()
         await reports.locator("#flag-title").scroll_into_view_if_needed()
         await reports.screenshot(path=screenshots / "console-flags-3-reports.png")
+        debriefs = reports.locator("#debrief-list li")
+        await expect(debriefs).to_have_count(1)
+        await expect(debriefs).to_contain_text("Aino, asked")
+        await reports.locator("#debrief-title").scroll_into_view_if_needed()
+        await reports.screenshot(path=screenshots / "console-flags-4-debriefs.png")
+        await assert_accessible(reports, "reports with a debrief request")
+        await debriefs.get_by_role("button", name="Mark done").click()
+        await expect(reports.locator("#debrief-empty")).to_be_visible()
+        await expect(reports.locator("#debrief-status")).to_have_text("The debrief of Aino is marked done.")
 
 
 async def tab_name(page) -> str:  # type: ignore[no-untyped-def]

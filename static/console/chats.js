@@ -132,6 +132,13 @@ export class ChatTab {
       onclick: () => this.desk.requestFlag(this),
     });
     this.flagNote = el("p", { class: "chat-flags", hidden: true });
+    this.debriefButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-debrief",
+      hidden: true,
+      text: t("console.debrief.ask"),
+      onclick: () => this.desk.requestDebrief(this),
+    });
     this.blockButton = el("button", {
       type: "button",
       class: "btn btn-secondary chat-block",
@@ -206,7 +213,15 @@ export class ChatTab {
       el(
         "header",
         { class: "chat-head" },
-        el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence, this.flagNote),
+        el(
+          "div",
+          {},
+          el("h3", { class: "chat-title", text: this.alias() }),
+          this.meta,
+          this.presence,
+          this.flagNote,
+          this.debriefButton,
+        ),
         el("div", { class: "actions" }, this.transferButton, this.flagButton, this.blockButton, this.endButton),
       ),
       this.endedBanner,
@@ -225,6 +240,12 @@ export class ChatTab {
       ? t("console.chat.flagged", { labels: this.flags.map(label).join(", ") })
       : "";
     this.flagNote.hidden = !this.flags.length;
+    this.debriefButton.hidden = !this.flags.length || Boolean(this.debriefAsked);
+  }
+
+  debriefRequested() {
+    this.debriefAsked = true;
+    this.debriefButton.hidden = true;
   }
 
   // A colleague handed this chat over (chat:assigned transferred_by): say so on screen.

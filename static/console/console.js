@@ -66,6 +66,15 @@ const deskApi = {
   requestTransfer: (tab) => requestTransfer(tab),
   requestBlock: (tab) => requestBlock(tab),
   requestFlag: (tab) => requestFlag(tab),
+  requestDebrief: async (tab) => {
+    const ack = await call(desk.socket, "debrief:request", { chat_id: tab.id });
+    if (ack.ok) {
+      tab.debriefRequested();
+      announce(t("console.debrief.asked"));
+    } else {
+      announce(t("console.debrief.error", { code: errorCode(ack) }));
+    }
+  },
   openCanned: (tab) => openPicker({ language: tab.chat.language, insert: (text) => tab.insertText(text) }),
   announce: (text) => announce(text),
   unreadChanged: () => updateTitle(),

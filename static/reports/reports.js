@@ -333,6 +333,37 @@ function renderRatings() {
   fillTable($("rating-table"), t("reports.rating.title"), periodHeaders(t("reports.column.rating")), rows);
 }
 
+async function loadDebriefs() {
+  const reply = await api("GET", "/api/debriefs");
+  const list = reply.ok ? reply.data.debriefs : [];
+  $("debrief-list").replaceChildren(
+    ...list.map((d) => {
+      const when = new Date(d.requested_at).toLocaleString(state.locale, { timeZone: state.timezone, dateStyle: "medium", timeStyle: "short" });
+      return el(
+        "li",
+        {},
+        el("span", { text: t("reports.debrief.item", { alias: d.alias, time: when }) }),
+        " ",
+        el("button", {
+          type: "button",
+          class: "btn btn-secondary",
+          text: t("reports.debrief.done"),
+          "aria-label": `${t("reports.debrief.done")}: ${t("reports.debrief.item", { alias: d.alias, time: when })}`,
+          onclick: async () => {
+            const done = await api("POST", `/api/debriefs/${encodeURIComponent(d.debrief_id)}/done`);
+            $("debrief-status").textContent = done.ok
+              ? t("reports.debrief.marked", { alias: d.alias })
+              : t("reports.error.load", { code: done.error.code });
+            await loadDebriefs();
+            $("debrief-title").focus();
+          },
+        }),
+      );
+    }),
+  );
+  $("debrief-empty").hidden = list.length > 0;
+}
+
 function renderHelp() {
   const rows = ["raised", "answered"].map((k) => withPrevious(t(`reports.help.${k}`), (p) => p.help_alarms[k]));
   fillTable($("help-table"), t("reports.help.title"), periodHeaders(t("reports.column.item")), rows);
@@ -422,6 +453,7 @@ async function boot() {
   $("from").value = from;
   $("to").value = to;
 
+  loadDebriefs();
   $("range-form").addEventListener("submit", (event) => {
     event.preventDefault();
     load();
