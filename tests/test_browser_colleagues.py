@@ -49,6 +49,10 @@ async def test_ask_a_colleague_and_hand_over_with_a_note(tmp_path: Path, browser
         await card.get_by_role("button", name="Send to colleagues").click()
         await expect(thread.locator(".ct-log li")).to_have_count(2)
         await expect(thread.locator(".ct-log li").nth(1)).to_contain_text("Leo")
+        # A reload (or a lost connection) brings the thread Leo was asked into back.
+        await leo.reload()
+        await expect(leo.locator("#desk-view")).to_be_visible()
+        await expect(card.locator(".ct-log li")).to_have_count(2)
         await aino.screenshot(path=screenshots / "console-colleagues-1-asked.png", full_page=True)
         await leo.screenshot(path=screenshots / "console-colleagues-2-asked-in.png", full_page=True)
         await assert_accessible(aino, "console chat with a staff thread")

@@ -199,7 +199,18 @@ function teardown() {
   for (const id of ["transfer-dialog", "block-dialog"]) if ($(id).open) $(id).close();
   closeCanned();
   desk.roster = [];
+  desk.onCall = [];
   setRoster([]);
+  for (const chatId of [...desk.asked.keys()]) dropAsked(chatId);
+  try {
+    sessionStorage.removeItem(ASKED_KEY);
+  } catch {
+    // nothing was kept
+  }
+  syncAlarms([]);
+  for (const id of ["flag-dialog"]) if ($(id).open) $(id).close();
+  $("flag-alerts-list").replaceChildren();
+  $("flag-alerts").hidden = true;
   desk.unopened.clear();
   desk.unstaffed.clear();
   renderUnstaffed();
@@ -432,6 +443,7 @@ function applySync(ack) {
   setRoster(desk.roster);
   renderTeam();
   syncAlarms(Array.isArray(ack.alarms) ? ack.alarms : []);
+  restoreAsked();
   forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
   const current = new Set(chats.map((chat) => chat.chat_id));
@@ -459,11 +471,62 @@ function renderAsked() {
   $("asked-card").hidden = desk.asked.size === 0;
 }
 
+// The threads this member was asked into, kept in the tab (opaque chat ids only) so that a
+// reload or a lost connection brings them back (thread:fetch); nothing else is stored.
+const ASKED_KEY = "dutychat-console-asked";
+
+function rememberAsked() {
+  try {
+    sessionStorage.setItem(ASKED_KEY, JSON.stringify([...desk.asked.keys()]));
+  } catch {
+    // storage refused (private mode): the threads come back with their next entry
+  }
+}
+
+function rememberedAsked() {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem(ASKED_KEY) || "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+async function openAsked(chatId) {
+  const thread = new ColleagueThread(chatId, deskApi, { own: false, title: t("console.colleague.asked_title") });
+  desk.asked.set(chatId, thread);
+  $("asked-list").append(thread.node);
+  renderAsked();
+  rememberAsked();
+  const whole = await thread.fetch();
+  if (!whole) {
+    dropAsked(chatId);
+    return null;
+  }
+  if (whole.owner) {
+    thread.heading.textContent = t("console.colleague.asked_about", {
+      from: whole.owner.alias,
+      alias: whole.visitor_alias,
+      language: languageName(whole.language),
+    });
+  }
+  return thread;
+}
+
+// After staff:sync: the remembered threads again, or gone if their chat ended meanwhile.
+function restoreAsked() {
+  for (const chatId of rememberedAsked()) {
+    if (!desk.asked.has(chatId) && !desk.tabs.has(chatId)) openAsked(chatId);
+  }
+  for (const thread of desk.asked.values()) thread.fetch().then((whole) => whole || dropAsked(thread.chatId));
+}
+
 function dropAsked(chatId, announceIt = false) {
   const thread = desk.asked.get(chatId);
   if (!thread) return;
   thread.node.remove();
   desk.asked.delete(chatId);
+  rememberAsked();
   renderAsked();
   if (announceIt) announce(t("console.colleague.closed"));
 }
@@ -484,24 +547,9 @@ async function onThreadEntry(entry) {
     }
     return;
   }
-  let thread = desk.asked.get(entry.chat_id);
-  if (!thread) {
-    thread = new ColleagueThread(entry.chat_id, deskApi, { own: false, title: t("console.colleague.asked_title") });
-    desk.asked.set(entry.chat_id, thread);
-    $("asked-list").append(thread.node);
-    renderAsked();
-    thread.add([entry]);
-    const whole = await thread.fetch();
-    if (whole && whole.owner) {
-      thread.heading.textContent = t("console.colleague.asked_about", {
-        from: whole.owner.alias,
-        alias: whole.visitor_alias,
-        language: languageName(whole.language),
-      });
-    }
-  } else {
-    thread.add([entry]);
-  }
+  const thread = desk.asked.get(entry.chat_id);
+  if (thread) thread.add([entry]);
+  else await openAsked(entry.chat_id);
   if (fromOther) announce(t("console.colleague.announce_asked", { from: entry.author.alias }));
 }
 
