@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.a11y import assert_accessible
-from tests.browser import browser, console_login, console_panel, scene, screenshots  # noqa: F401
+from tests.browser import browser, console_login, console_panel, console_reply, scene, screenshots  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -61,6 +61,7 @@ async def test_ask_a_colleague_and_hand_over_with_a_note(tmp_path: Path, browser
         # The visitor saw nothing of it.
         assert not [name for name, _ in visitor.every if name.startswith("thread:")]
 
+        await console_reply(aino, "I am here with you.")
         # Aino transfers the chat to Leo with a note; Leo sees who handed over and the note, on screen.
         await console_panel(aino).get_by_role("button", name="Transfer").click()
         dialog = aino.locator("#transfer-dialog")
@@ -77,6 +78,8 @@ async def test_ask_a_colleague_and_hand_over_with_a_note(tmp_path: Path, browser
         await expect(handover.locator(".handover-notes li")).to_have_text(
             "Hand-over note from Aino She may call back at six."
         )
+        # The chat's history names Aino as the author of her reply, never "You".
+        await expect(console_panel(leo).locator(".log li.msg-own .msg-sender")).to_have_text(["Aino"])
         # The history keeps its authors: Aino's thread message is hers, Leo's is "You".
         leo_thread = console_panel(leo).locator(".colleague-thread .ct-log li")
         await expect(leo_thread).to_have_count(3)

@@ -32,6 +32,7 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
                                   is live; deleted by end.lua with the messages
     P threadcids:{id}      hash   "{staff id}:{client id}" -> seq, for de-duplication of thread entries
     P threadwho:{id}       set    staff ids that wrote in or were asked into the thread
+                                  (the three thread keys expire `ttl_seconds` after the last thread write)
     P help:{id}            string an open "Help now" alarm (json), until answered (help_answer.lua) or its TTL
     P helps                set    the ids of open alarms
 
