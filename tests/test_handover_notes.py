@@ -1,12 +1,16 @@
-"""Hand-over notes: with a transfer and at the end of a shift, to the receiver only, live only."""
+"""Hand-over notes: with a transfer (one worker and two) and at the end of a shift, to the receiver only, live only."""
 
 from __future__ import annotations
 
 import json
 import secrets
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+from tests.support.cluster import cluster, disconnect_all, staff_on, visitor_on
 from tests.support.live import Live, settle
+from tests.support.redis import redis_values
 from tests.test_shift_end import add_shift, move
 
 
@@ -92,3 +96,42 @@ async def test_a_note_left_before_the_shift_ends_reaches_whoever_takes_the_chat(
     assert (note["kind"], note["text"], note["author"]["alias"]) == ("handover", "She may call back at 6", "Anna")
     await visitor.wait_for("chat:state", lambda s: s.get("reason") == "handed_over")
     assert not [name for name, _ in visitor.every if name.startswith("thread:")]
+
+
+async def test_a_transfer_with_a_note_across_two_workers(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    secret = "NOTE" + secrets.token_hex(6)
+    async with cluster(
+        tmp_path, redis_url, redis_prefix, pg_url, staff=(("aino", "Aino", 3), ("leo", "Leo", 3)),
+    ) as workers:
+        url_a, url_b = workers.urls
+        clients: list[Any] = []
+        try:
+            aino = await staff_on(url_a)
+            visitor = await visitor_on(url_a)
+            clients += [aino, visitor]
+            await visitor.start("fi")
+            await aino.wait_for("chat:assigned")
+            leo = await staff_on(url_b, "leo")
+            clients.append(leo)
+            await aino.wait_for("duty:roster", lambda r: len(r["roster"]) == 2)
+            leo_id = (await leo.call("staff:sync", {}))["staff"]["id"]
+            moved = await aino.call(
+                "chat:transfer", {"chat_id": visitor.chat_id, "to_staff_id": leo_id, "note": f"{secret} call back"}
+            )
+            assert moved["ok"], moved
+            assigned = await leo.wait_for("chat:assigned")
+            assert assigned["transferred_by"]["alias"] == "Aino"
+            note = await leo.wait_for("thread:entry", lambda e: e["kind"] == "handover")
+            assert (note["text"], note["author"]["alias"]) == (f"{secret} call back", "Aino")
+            await visitor.wait_for("chat:state", lambda s: s.get("reason") == "handed_over")
+            assert secret.encode() in redis_values(redis_url)
+            assert (await leo.call("chat:end", {"chat_id": visitor.chat_id, "topics": ["health.mental"]}))["ok"]
+            await visitor.wait_for("chat:ended")
+            await settle(0.3)
+            assert secret not in json.dumps(visitor.received)
+            assert secret.encode() not in redis_values(redis_url)
+        finally:
+            await disconnect_all(*clients)
+    assert secret not in workers.output()
