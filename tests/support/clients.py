@@ -14,7 +14,7 @@ VISITOR_EVENTS = ("chat:state", "queue:position", "message:new", "typing", "chat
 STAFF_EVENTS = (
     "chat:assigned", "message:new", "typing", "chat:presence", "chat:ended",
     "chat:removed", "chat:language", "queue:update", "duty:state", "duty:warning", "staff:resync", "duty:roster",
-    "duty:alert", "thread:entry", "thread:closed",
+    "duty:alert", "thread:entry", "thread:closed", "chat:flagged", "help:alarm", "help:answered",
 )
 
 
