@@ -22,6 +22,9 @@ function alarmText(alarm) {
 
 function render() {
   $("help-alarms").hidden = alarms.size === 0;
+  // The raiser's own notice is not "a colleague needs you".
+  const allOwn = [...alarms.values()].every(({ alarm }) => alarm.by.staff_id === api.selfId());
+  $("help-alarms-title").textContent = allOwn ? t("console.help.button") : t("console.help.title");
   if (alarms.size && !repeat) {
     // Until someone answers: the tone and notification again, also in a background tab.
     repeat = setInterval(() => {
