@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
+from chat_server.chat.conversation import checked_text
 from chat_server.chat.duty import DutyBoard
 from chat_server.chat.models import ChatState, ThreadKind, ThreadPost
 from chat_server.errors import ChatError
@@ -35,13 +36,7 @@ class ColleagueThreads:
         self._managers = managers
 
     def check_text(self, text: str) -> str:
-        text = text.strip()
-        limit = self.ctx.settings.max_message_length
-        if not text:
-            raise ChatError(errors.MESSAGE_EMPTY, "the message is empty")
-        if len(text) > limit:
-            raise ChatError(errors.MESSAGE_TOO_LONG, f"Message is longer than {limit} characters.")
-        return text
+        return checked_text(text, self.ctx.settings.max_message_length)
 
     async def askable(self, staff_id: int) -> bool:
         """Whether a colleague may be asked into a thread: signed in, and on duty by the roster or a manager."""
