@@ -156,6 +156,45 @@ class SessionTopic(Base):
     __table_args__ = (Index("ix_session_topics_topic_code", "topic_code"),)
 
 
+class SessionFlag(Base):
+    """A flag category staff raised on a chat (chat:flag): a code, never any text."""
+
+    __tablename__ = "session_flags"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (Index("ix_session_flags_category", "category"),)
+
+
+class HelpAlarmRow(Base):
+    """A "Help now" alarm, counted: when it was raised and answered (rounded), nothing about who or which chat."""
+
+    __tablename__ = "help_alarms"
+
+    # Random, made for the row; the live alarm's id is another.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_help_alarms_raised_at", "raised_at"),)
+
+
+class DebriefRow(Base):
+    """A member's request for a debrief after a flagged chat: who and when, done when; no chat, no session."""
+
+    __tablename__ = "debrief_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_debrief_requests_requested_at", "requested_at"),)
+
+
 class CannedResponse(Base):
     """A reply template staff insert into the composer; written by managers, never by visitors."""
 

@@ -44,6 +44,10 @@ TOO_MANY_CONNECTIONS: Final = "too_many_connections"
 SERVER_BUSY: Final = "server_busy"
 CHAT_FULL: Final = "chat_full"
 CHAT_NOT_WAITING: Final = "chat_not_waiting"
+# help:answer: no such open alarm (already answered by someone, or unknown).
+ALARM_NOT_FOUND: Final = "alarm_not_found"
+# debrief:request: the chat is not flagged (a debrief follows a flagged chat).
+CHAT_NOT_FLAGGED: Final = "chat_not_flagged"
 
 # ---- staff accounts and sign-in (accounts)
 TOO_MANY_ATTEMPTS: Final = "too_many_attempts"

@@ -13,6 +13,7 @@ from chat_server.canned import CannedResponses
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import Clock
+from chat_server.debriefs import DebriefRepository
 from chat_server.passwords import PasswordWork
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.reports.repository import ReportRepository
@@ -21,7 +22,7 @@ from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
 from roster.ical import CalendarFeeds
-from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.repository import OnCallRepository, RosterCache, ShiftRepository, SlotRepository
 from roster.service import RosterService
 
 settings_key = web.AppKey("settings", Settings)
@@ -37,6 +38,8 @@ password_work_key = web.AppKey("password_work", PasswordWork)
 records_key = web.AppKey("records", SessionRepository)
 reports_key = web.AppKey("reports", ReportRepository)
 shifts_key = web.AppKey("shifts", ShiftRepository)
+on_call_key = web.AppKey("on_call", OnCallRepository)
+debriefs_key = web.AppKey("debriefs", DebriefRepository)
 roster_key = web.AppKey("roster", RosterCache)
 # The roster's rules (sign-up, release, assignment rights); refreshes roster_key on every change.
 roster_service_key = web.AppKey("roster_service", RosterService)

@@ -21,15 +21,18 @@ from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS
 from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
+from chat_server.debriefs import DebriefRepository
 from chat_server.keys import (
     activities_key,
     activity_catalogue_key,
     calendars_key,
     canned_key,
     clock_key,
+    debriefs_key,
     engine_key,
     logins_key,
     notifier_key,
+    on_call_key,
     password_work_key,
     ready_key,
     records_key,
@@ -61,7 +64,7 @@ from chat_server.store.memory import MemoryChatStore
 from chat_server.store.redis import RedisChatStore
 from chat_server.topics import load_taxonomy, sync_topics
 from roster.ical import CalendarFeeds
-from roster.repository import RosterCache, ShiftRepository, SlotRepository
+from roster.repository import OnCallRepository, RosterCache, ShiftRepository, SlotRepository
 from roster.service import RosterService
 
 log = logging.getLogger(__name__)
@@ -119,12 +122,16 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[activities_key] = ActivityRepository(sessions)
     app[staff_key] = staff_repository(sessions, app[password_work_key], settings.auth, settings.secret)
     app[logins_key] = login_sessions(sessions, settings.secret, settings.auth)
-    app[records_key] = SessionRepository(sessions, app[clock_key])
+    app[records_key] = SessionRepository(
+        sessions, app[clock_key], resolution_minutes=settings.chat.session_time_resolution_minutes
+    )
     app[reports_key] = ReportRepository(sessions)
     app[shifts_key] = ShiftRepository(sessions)
     app[slots_key] = SlotRepository(sessions)
     app[calendars_key] = CalendarFeeds(sessions, settings.secret)
-    app[roster_key] = RosterCache(app[shifts_key])
+    app[on_call_key] = OnCallRepository(sessions)
+    app[debriefs_key] = DebriefRepository(sessions)
+    app[roster_key] = RosterCache(app[shifts_key], on_call=app[on_call_key])
     app[roster_service_key] = RosterService(
         app[slots_key], app[roster_key], app[calendars_key], timezone=settings.organisation.timezone,
         release_notice=timedelta(hours=settings.roster.release_notice_hours),
@@ -182,6 +189,9 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     async def staff_languages() -> dict[int, tuple[str, ...]]:
         return {account.id: account.languages for account in await staff_repository.list()}
 
+    async def managers() -> frozenset[int]:
+        return frozenset(a.id for a in await staff_repository.list() if a.role.sees_reports and not a.disabled)
+
     service = ChatService(
         store=app[store_key],
         roster=app[roster_key],
@@ -192,6 +202,9 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         clock=app[clock_key],
         notifier=app[notifier_key],
         staff_languages=staff_languages,
+        managers=managers,
+        alarms=app[records_key],
+        debriefs=app[debriefs_key],
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
         limit_settings=settings.limits,
     )

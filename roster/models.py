@@ -124,3 +124,20 @@ class CalendarFeedRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (UniqueConstraint("staff_id", "scope", name="uq_calendar_feeds_staff_scope"),)
+
+
+class OnCallRow(Base):
+    """A period in which a member is the manager on call (naive UTC); not a chat shift."""
+
+    __tablename__ = "on_call_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ck_on_call_periods_order"),
+        Index("ix_on_call_periods_ends_at_starts_at", "ends_at", "starts_at"),
+    )

@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import Staff
-from roster.models import DutySlotRow, ShiftRow, SlotExceptionRow
+from roster.models import DutySlotRow, OnCallRow, ShiftRow, SlotExceptionRow
 from roster.schedule import (
     DutySlot,
     Gap,
     Occurrence,
+    OnCall,
     Shift,
     SlotException,
     SlotKind,
@@ -512,6 +513,41 @@ class SlotRepository:
         return Resync(tuple(moved), tuple(removed))
 
 
+class OnCallRepository:
+    """Periods of the manager on call (not chat shifts)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, staff_id: int, starts_at: datetime, ends_at: datetime, note: str = "") -> OnCall:
+        async with self._sessions() as session, session.begin():
+            alias = await session.scalar(select(Staff.alias).where(Staff.id == staff_id))
+            if alias is None:
+                raise NotFound("no such staff member")
+            row = OnCallRow(staff_id=staff_id, starts_at=to_db(starts_at), ends_at=to_db(ends_at), note=note)
+            session.add(row)
+            await session.flush()
+            return OnCall(row.id, staff_id, alias, starts_at, ends_at, note)
+
+    async def delete(self, period_id: int) -> bool:
+        async with self._sessions() as session, session.begin():
+            return rowcount(await session.execute(delete(OnCallRow).where(OnCallRow.id == period_id))) > 0
+
+    async def between(self, start: datetime, end: datetime) -> list[OnCall]:
+        """The periods that overlap [start, end), earliest first."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OnCallRow, Staff.alias)
+                .join(Staff, Staff.id == OnCallRow.staff_id)
+                .where(OnCallRow.ends_at > to_db(start), OnCallRow.starts_at < to_db(end))
+                .order_by(OnCallRow.starts_at, OnCallRow.id)
+            )
+            return [
+                OnCall(r.id, r.staff_id, alias, from_db(r.starts_at), from_db(r.ends_at), r.note)
+                for r, alias in rows.all()
+            ]
+
+
 class RosterCache:
     """Shifts around now, held in memory so that routing costs no query.
 
@@ -520,8 +556,13 @@ class RosterCache:
     made by another worker or the command line.
     """
 
-    def __init__(self, repository: ShiftRepository, max_age: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(
+        self, repository: ShiftRepository, max_age: timedelta = timedelta(seconds=30),
+        on_call: OnCallRepository | None = None,
+    ) -> None:
         self._repository = repository
+        self._on_call_repository = on_call
+        self._on_call: list[OnCall] = []
         self._max_age = max_age
         self._shifts: list[Shift] = []
         self._loaded_at: datetime | None = None
@@ -548,10 +589,17 @@ class RosterCache:
                 generation = self._generation
                 start, end = now - _WINDOW_BEFORE, now + _WINDOW_AFTER
                 self._shifts = await self._repository.between(start, end)
+                if self._on_call_repository is not None:
+                    self._on_call = await self._on_call_repository.between(start, end)
                 self._window = (start, end)
                 self._loaded_at = now
                 self._loaded_generation = generation
         return self._shifts
+
+    async def on_call(self, now: datetime) -> list[OnCall]:
+        """The periods of the manager on call that cover now (loaded with the shifts)."""
+        await self.shifts(now)
+        return [p for p in self._on_call if p.covers(now)]
 
     def _fresh(self, now: datetime) -> bool:
         if self._loaded_at is None or self._window is None or self._loaded_generation != self._generation:

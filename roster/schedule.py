@@ -53,6 +53,26 @@ class Shift:
         return self.starts_at - early <= now < self.ends_at
 
 
+@dataclass(frozen=True, slots=True)
+class OnCall:
+    """A period in which a member (usually a manager) is the manager on call; times are aware UTC.
+
+    Not a chat shift: it gives no chats and opens nothing for visitors. The staff
+    on chat duty see who is on call, and the on-call member is alerted with the
+    managers and asked into colleague threads.
+    """
+
+    period_id: int
+    staff_id: int
+    alias: str
+    starts_at: datetime
+    ends_at: datetime
+    note: str = ""
+
+    def covers(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
 def shifts_covering(shifts: list[Shift], now: datetime, early: timedelta = timedelta(0)) -> list[Shift]:
     """Return the shifts that cover now (from `early` before their start)."""
     return [s for s in shifts if s.covers(now, early)]

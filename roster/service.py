@@ -70,6 +70,12 @@ class RosterService:
         end = datetime.combine(last + timedelta(days=1), time(0), self._zone).astimezone(UTC)
         return LocalRange(first, last, start, end)
 
+    def local_period(self, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+        """A local date and wall times (end <= start: the next day) as UTC instants, in the organisation's zone."""
+        starts_at = datetime.combine(day, start, self._zone).astimezone(UTC)
+        end_day = day + timedelta(days=1) if end <= start else day
+        return starts_at, datetime.combine(end_day, end, self._zone).astimezone(UTC)
+
     # ------------------------------------------------------------ slots and dates
 
     async def create_weekly(

@@ -135,8 +135,8 @@ def console_panel(page: Page):  # type: ignore[no-untyped-def]
 
 async def console_reply(page: Page, text: str) -> None:
     panel = console_panel(page)
-    await panel.locator("textarea").fill(text)
-    await panel.locator("textarea").press("Enter")
+    await panel.locator(".composer textarea").fill(text)
+    await panel.locator(".composer textarea").press("Enter")
     await expect(panel.locator("li.msg-own .msg-text", has_text=text).last).to_be_visible()
 
 

@@ -64,7 +64,7 @@ async def test_canned_insert_transfer_and_block(tmp_path: Path, browser: Browser
         await expect(panel.locator("li.msg-other .msg-text")).to_have_text(["Hi, I need advice."])
 
         # Canned response, by keyboard: Alt+C in the reply box, search, arrow down, Enter.
-        textarea = panel.locator("textarea")
+        textarea = panel.locator(".composer textarea")
         await textarea.focus()
         await textarea.press("Alt+KeyC")
         dialog = aino.locator("#canned-dialog")

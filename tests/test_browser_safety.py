@@ -230,7 +230,7 @@ async def test_console_warns_before_a_link_the_visitor_sees_as_text(
         await widget_start(widget, "Aino")
 
         panel = console_panel(console)
-        box = panel.locator("textarea")
+        box = panel.locator(".composer textarea")
         # An allowed link goes at once.
         await box.fill("See https://example.org/help")
         await box.press("Enter")
@@ -258,7 +258,7 @@ async def test_console_warns_before_a_link_the_visitor_sees_as_text(
         await box.press("Enter")
         await expect(warning).to_be_visible()
         # Send again: it goes as it is, the unknown host as text.
-        await panel.get_by_role("button", name="Send").click()
+        await panel.get_by_role("button", name="Send", exact=True).click()
         await expect(warning).to_be_hidden()
         last = widget.locator("#log li.msg-other .msg-text").last
         await expect(last).to_have_text("Try https://other.example/page and https://example.org/x please")

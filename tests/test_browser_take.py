@@ -54,7 +54,7 @@ async def test_take_out_of_turn_and_a_visitor_leaving_while_the_member_types(
 
         # The member types in the first chat; the third visitor leaves meanwhile.
         await console.get_by_role("tab").first.click()
-        textarea = console_panel(console).locator("textarea")
+        textarea = console_panel(console).locator(".composer textarea")
         await textarea.click()
         await console.keyboard.type("I am writing a careful ")
         assert (await third.call("chat:end", {}))["ok"]

@@ -178,7 +178,7 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         await expect(page.locator("#chat-status")).to_have_text("You are chatting with Aino.")
         await widget_send(page, "Hello, is this anonymous?")
         await console_reply(console, "Yes. You do not need to tell us who you are.")
-        await console_panel(console).locator("textarea").fill("Typing a longer answer")
+        await console_panel(console).locator(".composer textarea").fill("Typing a longer answer")
         await expect(page.locator("#typing")).to_have_text("Aino is typing…")
         log = page.locator("#log")
         # New messages from others are announced through a polite live region beside the list;
@@ -209,7 +209,7 @@ async def test_every_widget_state_at_phone_size_passes_axe(
         )
 
         # ended, with the optional anonymous rating
-        await console_panel(console).locator("textarea").fill("")
+        await console_panel(console).locator(".composer textarea").fill("")
         await console_end_chat(console)
         await expect(page.locator("#ended-reason")).to_have_text("The staff member ended the chat.")
         rating = page.locator("#rating")
@@ -451,7 +451,7 @@ async def test_links_are_clickable_only_for_allowed_hosts(tmp_path: Path, browse
         await widget_start(page, "Aino")
         await widget_send(page, LINKS)
         # The console warns first that some of these links arrive as plain text; Enter again sends.
-        reply = console_panel(console).locator("textarea")
+        reply = console_panel(console).locator(".composer textarea")
         await reply.fill(LINKS)
         await reply.press("Enter")
         await expect(console_panel(console).locator(".link-warning")).to_contain_text("evil.example")

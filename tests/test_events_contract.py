@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from chat_server.chat import events
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender
+from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry, ThreadKind
 from chat_server.chat.notifier import StaffNotifier, VisitorNotifier
+from chat_server.debriefs import Debrief
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -104,6 +105,11 @@ DESK_VIEW = events.visitor_view(chat(ChatState.WAITING), 1, None, None, DESK)
 STAFF_VIEW = events.staff_view(chat(), [MESSAGE], T0)
 ENTRIES = events.queue_entries([chat(ChatState.WAITING)])
 ROSTER = [events.roster_entry(1, "Aino", ("fi",), 3, 1)]
+ON_CALL = events.on_call_entry(9, "Maja", T0, True)
+ALARM = HelpAlarm("a1", 1, "Aino", T0, "c_1", 2, "Leo", T0)
+THREAD_MEMBERS = [events.thread_member(1, "Aino"), events.thread_member(2, "Leo")]
+THREAD_ENTRY = ThreadEntry("c_1", 1, ThreadKind.MESSAGE, 1, "Aino", "t-1", "advice?", T0)
+THREAD = events.thread_view(chat(), THREAD_MEMBERS[0], THREAD_MEMBERS, [THREAD_ENTRY])
 
 # (namespace, event, builder, payload, extra keys the document names in the "when" column)
 CASES: list[tuple[str, str, str, Any, set[str]]] = [
@@ -135,12 +141,18 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ),
     ("staff", events.CHAT_REMOVED, "chat_removed", events.chat_removed("c_1", events.TAGGED), set()),
     ("staff", events.DUTY_ROSTER, "duty_roster", events.duty_roster(ROSTER), set()),
+    ("staff", events.DUTY_ROSTER, "duty_roster", events.duty_roster(ROSTER, [ON_CALL]), set()),
     ("staff", events.QUEUE_UPDATE, "queue_update", events.queue_update(ENTRIES), set()),
     ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0), set()),
     ("staff", events.DUTY_STATE, "duty_state", events.duty_state(True, T0, T0, events.RECONNECTED), {"reason"}),
     ("staff", events.DUTY_ALERT, "unstaffed_alert", events.unstaffed_alert(chat(ChatState.WAITING), True), set()),
     ("staff", events.STAFF_RESYNC, "staff_resync", events.staff_resync(), set()),
     ("staff", events.DUTY_WARNING, "shift_ended_warning", events.shift_ended_warning("c_1"), set()),
+    ("staff", events.THREAD_ENTRY, "thread_entry", events.thread_entry(THREAD_ENTRY, THREAD_MEMBERS), set()),
+    ("staff", events.THREAD_CLOSED, "thread_closed", events.thread_closed("c_1"), set()),
+    ("staff", events.HELP_ALARM, "help_alarm", events.help_alarm(ALARM), set()),
+    ("staff", events.HELP_ANSWERED, "help_answered", events.help_answered(ALARM), set()),
+    ("staff", events.CHAT_FLAGGED, "chat_flagged", events.chat_flagged("c_1", "other", "fi", 1, "Aino", T0), set()),
 ]
 
 
@@ -159,6 +171,13 @@ def test_nested_objects_match_the_document() -> None:
     assert set(DESK) == shared_object("Desk")
     assert set(events.duty_state(True, T0)) == shared_object("DutyState")
     assert set(ROSTER[0]) == shared_object("RosterEntry")
+    assert set(ON_CALL) == shared_object("OnCallEntry")
+    assert set(events.help_alarm(ALARM)) == shared_object("HelpAlarm")
+    assert set(events.debrief_view(Debrief("d1", 1, "Aino", T0))) == shared_object("Debrief")
+    assert set(THREAD) == shared_object("Thread")
+    assert set(THREAD["entries"][0]) == shared_object("ThreadEntry")
+    assert set(THREAD_MEMBERS[0]) == shared_object("ThreadMember")
+    assert set(THREAD["entries"][0]["author"]) == shared_object("ThreadMember")
     assert set(STAFF_VIEW["messages"][0]) == shared_object("StaffMessage")
     assert shared_object("StaffMessage") == shared_object("Message") | {"author"}
     assert events.staff_message_view(STAFF_MESSAGE)["author"] == {"staff_id": 1, "alias": "Aino"}
@@ -176,7 +195,10 @@ def test_every_builder_is_checked() -> None:
         name for name, value in vars(events).items()
         if inspect.isfunction(value) and value.__module__ == events.__name__
     }
-    assert builders == {case[2] for case in CASES} | {"queue_entries", "roster_entry", "desk_view"}
+    assert builders == {case[2] for case in CASES} | {
+        "queue_entries", "roster_entry", "desk_view", "thread_member", "thread_view", "on_call_entry",
+        "debrief_view",
+    }
 
 
 def test_visitor_chat_ended_always_carries_every_key() -> None:
@@ -191,12 +213,15 @@ def constants() -> dict[str, str]:
 CLIENT_EVENTS = {
     events.CHAT_START, events.CHAT_RESUME, events.MESSAGE_SEND, events.TYPING_SET, events.MESSAGES_FETCH,
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
-    events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME,
+    events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME, events.CHAT_TAKE,
+    events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG, events.HELP_RAISE, events.HELP_ANSWER,
+    events.DEBRIEF_REQUEST,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
     events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
+    events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED, events.HELP_ALARM, events.HELP_ANSWERED,
 }
 
 
@@ -217,6 +242,7 @@ def test_visitor_notifier_never_takes_a_staff_payload() -> None:
     staff_only = {
         events.StaffChatView, events.VisitorTyping, events.ChatPresence, events.StaffChatEnded, events.ChatRemoved,
         events.DutyState, events.DutyWarning, events.DutyRoster, events.QueueUpdate,
+        events.ThreadEntryView, events.ThreadClosed, events.ThreadView, events.ThreadMember,
     }
     for name, method in inspect.getmembers(VisitorNotifier, inspect.isfunction):
         hints = typing.get_type_hints(method, vars(events) | {"events": events})

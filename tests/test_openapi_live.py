@@ -210,6 +210,15 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await staff.call("DELETE", "/api/roster/calendar?scope=own", status=200)
         await staff.get(feed.removeprefix(live.settings.server.public_url), status=404)
         await admin.call("DELETE", f"/api/roster/slots/{once['id']}", status=200)
+        on_call = (await admin.call("POST", "/api/roster/on-call", {
+            "staff_id": aino.id, "date": soon.isoformat(), "start": "16:00", "end": "22:00",
+        }, status=201)).body["period"]
+        await staff.call("POST", "/api/roster/on-call", {
+            "staff_id": aino.id, "date": soon.isoformat(), "start": "16:00", "end": "22:00",
+        }, status=403)
+        await staff.get(f"/api/roster/on-call?from={today.isoformat()}")
+        await admin.call("DELETE", f"/api/roster/on-call/{on_call['period_id']}", status=200)
+        await admin.call("DELETE", f"/api/roster/on-call/{on_call['period_id']}", status=404)
 
         # Canned responses.
         made = await admin.call("POST", "/api/canned-responses", {"language": "fi", "title": "Hei", "body": "Moi!"},
@@ -263,6 +272,13 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.get(f"/api/reports/summary-text?{period}&lang=fi")
         await admin.get(f"/api/reports?{period}&extra=1", status=400)
         await staff.get(f"/api/reports?{period}", status=403)
+        hard = await live.visitor()
+        await hard.start()
+        assert (await member.call("chat:flag", {"chat_id": hard.chat_id, "category": "other"}))["ok"]
+        asked = await member.call("debrief:request", {"chat_id": hard.chat_id})
+        await admin.get("/api/debriefs")
+        await admin.call("POST", f"/api/debriefs/{asked['debrief']['debrief_id']}/done", status=200)
+        await admin.call("POST", f"/api/debriefs/{'0' * 32}/done", status=404)
 
     documented = {(m, p) for p, ops in conformance.doc["paths"].items() for m in ops}
     assert documented - conformance.succeeded == {("get", "/metrics")}

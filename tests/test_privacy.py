@@ -53,6 +53,9 @@ async def test_canary_is_nowhere_after_the_chat(
     data_dir = tmp_path / "data"
     dutychat("staff", "add", "aino", "--alias", "Aino", "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n")
     dutychat("shift", "add", "aino", "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00", data_dir=data_dir)
+    # A colleague: asked into the chat's staff thread, then handed the chat with a note.
+    dutychat("staff", "add", "leo", "--alias", "Leo", "--password-stdin", data_dir=data_dir, stdin=PASSWORD + "\n")
+    dutychat("shift", "add", "leo", "--start", "2000-01-01T00:00", "--end", "2100-01-01T00:00", data_dir=data_dir)
     # A short heartbeat lets the polling client's disconnect finish quickly.
     metrics_token = secrets.token_hex(20)
     env = clean_env(DUTYCHAT_LOGGING__LEVEL="DEBUG", DUTYCHAT_SERVER__PING_INTERVAL_SECONDS="1",
@@ -73,6 +76,7 @@ async def test_canary_is_nowhere_after_the_chat(
             assert r.status == 200
             scraped.append(await r.text())
 
+    leo_sio, leo_http = client(agent)
     try:
         await server.wait_ready()
         async with staff_http.post(f"{server.url}/api/auth/login",
@@ -143,11 +147,46 @@ async def test_canary_is_nowhere_after_the_chat(
                                           namespace="/visitor")
         assert too_long["error"]["code"] == "message_too_long"
         await scrape()  # while the chat lives, the metrics hold nothing of it (checked below)
+        # Ask a colleague (the private staff thread), then hand the chat over with a note: the canary in both.
+        async with leo_http.post(f"{server.url}/api/auth/login",
+                                 json={"username": "leo", "password": PASSWORD}) as r:
+            assert r.status == 200
+            leo_cookie = r.cookies["dutychat_session"].value
+        thread_entries: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+        async def on_thread(data: dict[str, object]) -> None:
+            await thread_entries.put(data)
+
+        leo_sio.on("thread:entry", on_thread, namespace="/staff")
+        await leo_sio.connect(server.url, namespaces=["/staff"], transports=["websocket"],
+                              headers={"Cookie": f"dutychat_session={leo_cookie}"})
+        leo_id = (await leo_sio.call("staff:sync", {}, namespace="/staff"))["staff"]["id"]
+        asked = await staff_sio.call("thread:send", {"chat_id": chat_id, "client_id": "t1", "invite": leo_id,
+                                                     "text": f"thread {canary} ask"}, namespace="/staff")
+        assert asked["ok"], asked
+        assert (await asyncio.wait_for(thread_entries.get(), 5))["text"] == f"thread {canary} ask"
+        answered = await leo_sio.call("thread:send", {"chat_id": chat_id, "client_id": "t2",
+                                                      "text": f"thread {canary} reply"}, namespace="/staff")
+        assert answered["ok"], answered
+        for bad in ({"chat_id": chat_id, "client_id": "t3", "text": canary * 500},
+                    {"chat_id": chat_id, "client_id": canary + "!", "text": canary},
+                    {"chat_id": canary, "client_id": "t4", "text": canary, "invite": 99999}):
+            assert (await leo_sio.call("thread:send", bad, namespace="/staff"))["ok"] is False
+        assert (await leo_sio.call("duty:check_in", {}, namespace="/staff"))["ok"]
+        moved = await staff_sio.call("chat:transfer", {"chat_id": chat_id, "to_staff_id": leo_id,
+                                                       "note": f"note {canary} for Leo"}, namespace="/staff")
+        assert moved["ok"], moved
+        while (entry := await asyncio.wait_for(thread_entries.get(), 5))["kind"] != "handover":
+            pass
+        assert entry["text"] == f"note {canary} for Leo"
         if redis_url:
             # While the chat lives its text is in Redis: the scan below can see it.
             assert canary.encode() in redis_values(redis_url)
-        ended = await staff_sio.call("chat:end", {"chat_id": chat_id, "topics": ["health.mental"]}, namespace="/staff")
+            assert f"note {canary}".encode() in redis_values(redis_url)
+        ended = await leo_sio.call("chat:end", {"chat_id": chat_id, "topics": ["health.mental"]}, namespace="/staff")
         assert ended["ok"]
+        # Leo stops taking chats: the visitor's next chat goes to Aino.
+        assert (await leo_sio.call("duty:check_out", {}, namespace="/staff"))["ok"]
         # A second chat from the same visitor is blocked: from then on the visitor is
         # recognised by a keyed hash of the address, which must not reveal the address.
         second = await visitor_sio.call("chat:start", {"language": "en"}, namespace="/visitor")
@@ -163,10 +202,10 @@ async def test_canary_is_nowhere_after_the_chat(
             assert b"block:addr:" in redis_values(redis_url)
         await scrape()
     finally:
-        for sio in (visitor_sio, staff_sio, prober_sio):
+        for sio in (visitor_sio, staff_sio, prober_sio, leo_sio):
             if sio.connected:
                 await sio.disconnect()
-        for http in (staff_http, visitor_http, prober_http):
+        for http in (staff_http, visitor_http, prober_http, leo_http):
             await http.close()
         assert server.stop(signal.SIGTERM) == 0, server.output()
 

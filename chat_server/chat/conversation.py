@@ -13,6 +13,16 @@ from chat_server.errors import ChatError
 from chat_server.store.base import ChatFull, ChatStore, SendRefusal, Sent
 
 
+def checked_text(text: str, limit: int) -> str:
+    """The text trimmed, or refused: message_empty, message_too_long (messages, thread entries, notes)."""
+    text = text.strip()
+    if not text:
+        raise ChatError(errors.MESSAGE_EMPTY, "the message is empty")
+    if len(text) > limit:
+        raise ChatError(errors.MESSAGE_TOO_LONG, f"Message is longer than {limit} characters.")
+    return text
+
+
 async def held_chat(store: ChatStore, chat_id: str | None, sid: str, *, need_active: bool) -> Chat:
     """Return the chat visitor socket sid holds, or refuse with no_active_chat."""
     chat = await store.get_chat(chat_id) if chat_id else None
@@ -60,13 +70,7 @@ class Conversation:
         self.on_first_waiting_message = on_first_waiting_message
 
     def check_text(self, text: str) -> str:
-        text = text.strip()
-        limit = self.ctx.settings.max_message_length
-        if not text:
-            raise ChatError(errors.MESSAGE_EMPTY, "the message is empty")
-        if len(text) > limit:
-            raise ChatError(errors.MESSAGE_TOO_LONG, f"Message is longer than {limit} characters.")
-        return text
+        return checked_text(text, self.ctx.settings.max_message_length)
 
     async def visitor_message(self, chat_id: str | None, sid: str, client_id: str, text: str) -> tuple[int, bool]:
         text = self.check_text(text)

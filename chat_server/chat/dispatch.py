@@ -117,7 +117,7 @@ class Dispatcher:
         await notifier.staff_chat_assigned(chat.staff_id, events.chat_assigned(await self.views.staff_view(chat)))
 
     async def push_roster(self) -> None:
-        roster = events.duty_roster(await self.duty.roster_view())
+        roster = events.duty_roster(await self.duty.roster_view(), await self.duty.on_call_view())
         if roster != self.memory.roster:
             self.memory.roster = roster
             await self.ctx.notifier.all_staff_duty_roster(roster)

@@ -167,6 +167,15 @@ class DutyBoard:
         ]
         return sorted(entries, key=lambda e: (e["alias"], e["staff_id"]))
 
+    async def on_call_view(self) -> list[events.OnCallEntry]:
+        """Who is the manager on call now (the roster's on-call periods), and whether signed in."""
+        now = self.ctx.clock.now()
+        connected = {p.staff_id for p in await self.ctx.store.presences() if p.sockets > 0}
+        return [
+            events.on_call_entry(p.staff_id, p.alias, p.ends_at, p.staff_id in connected)
+            for p in await self.ctx.roster.on_call(now)
+        ]
+
     async def duty_view(self, staff_id: int, reason: Literal["reconnected"] | None = None) -> events.DutyState:
         now = self.ctx.clock.now()
         shift = shift_of(await self.ctx.roster.shifts(now), staff_id, now, self.ctx.early)

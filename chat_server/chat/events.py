@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Sender
+from chat_server.chat.models import Chat, ChatState, EndReason, HelpAlarm, Message, Sender, ThreadEntry
 from chat_server.clock import iso
+from chat_server.debriefs import Debrief
 
 # ---------------------------------------------------------------- namespaces
 
@@ -37,6 +38,13 @@ DUTY_RESUME: Final = "duty:resume"
 CHAT_TRANSFER: Final = "chat:transfer"
 CHAT_BLOCK: Final = "chat:block"
 CHAT_TAKE: Final = "chat:take"
+# The private staff thread of a chat (staff only).
+CHAT_FLAG: Final = "chat:flag"
+HELP_RAISE: Final = "help:raise"
+HELP_ANSWER: Final = "help:answer"
+DEBRIEF_REQUEST: Final = "debrief:request"
+THREAD_SEND: Final = "thread:send"
+THREAD_FETCH: Final = "thread:fetch"
 
 # ---------------------------------------------------------------- server -> client
 
@@ -58,6 +66,19 @@ DUTY_STATE: Final = "duty:state"
 STAFF_RESYNC: Final = "staff:resync"
 DUTY_WARNING: Final = "duty:warning"
 DUTY_ALERT: Final = "duty:alert"
+CHAT_FLAGGED: Final = "chat:flagged"
+HELP_ALARM: Final = "help:alarm"
+HELP_ANSWERED: Final = "help:answered"
+THREAD_ENTRY: Final = "thread:entry"
+THREAD_CLOSED: Final = "thread:closed"
+
+# Everything the server may push on /visitor: the socket notifier refuses any other name there.
+VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_STATE, QUEUE_POSITION})
+# Staff-only words (principle 6): never on /visitor, by name.
+STAFF_ONLY_EVENTS: Final = frozenset({
+    THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
+    HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED, DEBRIEF_REQUEST,
+})
 
 # ---------------------------------------------------------------- reasons
 
@@ -79,6 +100,8 @@ SHIFT_ENDED_WITH_CHATS: Final = "shift_ended_with_chats"
 VISITOR_WAITING_UNSTAFFED: Final = "visitor_waiting_unstaffed"
 # duty:state reasons.
 RECONNECTED: Final = "reconnected"
+# thread:closed reasons; thread entry kinds are ThreadKind ("message", "handover").
+CHAT_ENDED_REASON: Final = "chat_ended"
 # What a visitor is told about the service as a whole (/api/status `availability`).
 AVAILABILITY_OPEN: Final = "open"
 AVAILABILITY_UNSTAFFED: Final = "unstaffed"
@@ -338,13 +361,26 @@ def roster_entry(
     }
 
 
+class OnCallEntry(TypedDict):
+    staff_id: int
+    alias: str
+    until: str | None
+    signed_in: bool
+
+
+def on_call_entry(staff_id: int, alias: str, until: datetime, signed_in: bool) -> OnCallEntry:
+    """Build an OnCallEntry: the manager on call now, until when, and whether they are signed in to the console."""
+    return {"staff_id": staff_id, "alias": alias, "until": iso(until), "signed_in": signed_in}
+
+
 class DutyRoster(TypedDict):
     roster: list[RosterEntry]
+    on_call: list[OnCallEntry]
 
 
-def duty_roster(entries: list[RosterEntry]) -> DutyRoster:
-    """Build a `duty:roster` push."""
-    return {"roster": entries}
+def duty_roster(entries: list[RosterEntry], on_call: list[OnCallEntry] | None = None) -> DutyRoster:
+    """Build a `duty:roster` push: who is on duty, and the manager on call."""
+    return {"roster": entries, "on_call": on_call or []}
 
 
 class DutyState(TypedDict):
@@ -480,3 +516,156 @@ class StaffSync(TypedDict):
     queue: list[QueueEntry]
     roster: list[RosterEntry]
     alerts: list[DutyAlert]
+    on_call: list[OnCallEntry]
+    alarms: list[HelpAlarmView]
+
+
+# ---------------------------------------------------------------- the private staff thread (staff only)
+
+
+class ThreadMember(TypedDict):
+    staff_id: int
+    alias: str
+
+
+def thread_member(staff_id: int, alias: str) -> ThreadMember:
+    """Build a ThreadMember: a colleague in a chat's staff thread."""
+    return {"staff_id": staff_id, "alias": alias}
+
+
+class ThreadEntryView(TypedDict):
+    chat_id: str
+    seq: int
+    kind: str
+    author: ThreadMember
+    client_id: str
+    text: str
+    sent_at: str | None
+    members: list[ThreadMember]
+
+
+def thread_entry(entry: ThreadEntry, members: list[ThreadMember]) -> ThreadEntryView:
+    """Build a `thread:entry` push (and a ThreadEntry of `thread:fetch`): one entry and who the thread reaches."""
+    return {
+        "chat_id": entry.chat_id,
+        "seq": entry.seq,
+        "kind": entry.kind.value,
+        "author": thread_member(entry.staff_id, entry.alias),
+        "client_id": entry.client_id,
+        "text": entry.text,
+        "sent_at": iso(entry.sent_at),
+        "members": members,
+    }
+
+
+class ThreadView(TypedDict):
+    chat_id: str
+    language: str
+    visitor_alias: str
+    owner: ThreadMember | None
+    members: list[ThreadMember]
+    entries: list[ThreadEntryView]
+
+
+def thread_view(
+    chat: Chat, owner: ThreadMember | None, members: list[ThreadMember], entries: list[ThreadEntry]
+) -> ThreadView:
+    """Build the Thread of `thread:fetch`: the chat it belongs to, its members and every entry."""
+    return {
+        "chat_id": chat.chat_id,
+        "language": chat.language,
+        "visitor_alias": chat.visitor_alias,
+        "owner": owner,
+        "members": members,
+        "entries": [thread_entry(e, members) for e in entries],
+    }
+
+
+class ThreadClosed(TypedDict):
+    chat_id: str
+    reason: Literal["chat_ended"]
+
+
+def thread_closed(chat_id: str) -> ThreadClosed:
+    """Build a `thread:closed` push: the chat ended and its thread with it."""
+    return {"chat_id": chat_id, "reason": CHAT_ENDED_REASON}
+
+
+# ---------------------------------------------------------------- flags (staff only)
+
+
+class FlagAck(TypedDict):
+    flags: list[str]
+    added: bool
+
+
+class ChatFlagged(TypedDict):
+    chat_id: str
+    category: str
+    language: str
+    by: ThreadMember
+    flagged_at: str | None
+
+
+def chat_flagged(
+    chat_id: str, category: str, language: str, staff_id: int, alias: str, at: datetime
+) -> ChatFlagged:
+    """Build a `chat:flagged` push: a colleague flagged one of their chats (a category code, no text)."""
+    return {
+        "chat_id": chat_id, "category": category, "language": language,
+        "by": thread_member(staff_id, alias), "flagged_at": iso(at),
+    }
+
+
+# ---------------------------------------------------------------- help now (staff only)
+
+
+class HelpAlarmView(TypedDict):
+    alarm_id: str
+    by: ThreadMember
+    chat_id: str | None
+    visitor_alias: str | None
+    raised_at: str | None
+
+
+def help_alarm(alarm: HelpAlarm) -> HelpAlarmView:
+    """Build a HelpAlarm (`help:alarm`, `staff:sync` alarms): who needs help, in which chat, since when."""
+    return {
+        "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias), "chat_id": alarm.chat_id,
+        "visitor_alias": alarm.visitor_alias, "raised_at": iso(alarm.raised_at),
+    }
+
+
+class HelpAnswered(TypedDict):
+    alarm_id: str
+    by: ThreadMember
+    answered_by: ThreadMember
+    answered_at: str | None
+
+
+def help_answered(alarm: HelpAlarm) -> HelpAnswered:
+    """Build a `help:answered` push: who answered "I'm here" to whose alarm."""
+    return {
+        "alarm_id": alarm.alarm_id, "by": thread_member(alarm.staff_id, alarm.alias),
+        "answered_by": thread_member(alarm.answered_by or 0, alarm.answered_alias),
+        "answered_at": iso(alarm.answered_at),
+    }
+
+
+# ---------------------------------------------------------------- debriefs (staff only; also GET /api/debriefs)
+
+
+class DebriefView(TypedDict):
+    debrief_id: str
+    staff_id: int
+    alias: str
+    requested_at: str | None
+    done_at: str | None
+
+
+def debrief_view(debrief: Debrief) -> DebriefView:
+    """Build a Debrief: who asked and when, done when (no chat, no session)."""
+    return {
+        "debrief_id": debrief.debrief_id, "staff_id": debrief.staff_id, "alias": debrief.alias,
+        "requested_at": iso(debrief.requested_at), "done_at": iso(debrief.done_at),
+    }

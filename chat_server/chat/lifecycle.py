@@ -18,6 +18,7 @@ from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.duty import availability, next_expected
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome
 from chat_server.chat.session_rows import SessionRows
+from chat_server.chat.thread import ColleagueThreads
 from chat_server.chat.views import Views
 from chat_server.clock import iso
 from chat_server.errors import ChatError
@@ -64,8 +65,10 @@ class ChatLifecycle:
         taxonomy: Taxonomy,
         worker_id: str,
         feedback_ticket_seconds: int,
+        threads: ColleagueThreads | None = None,
     ) -> None:
         self.ctx = ctx
+        self.threads = threads
         self.views = views
         self.dispatcher = dispatcher
         self.rows = rows
@@ -240,9 +243,11 @@ class ChatLifecycle:
         store, notifier = self.ctx.store, self.ctx.notifier
         now = self.ctx.clock.now()
         outcome = Outcome.ANSWERED if chat.was_answered else Outcome.ABANDONED
+        thread = await self._thread_members(chat.chat_id)
         ended = await store.end_chat(chat.chat_id, reason, outcome, now, staff_id)
         if ended is None:
             return None
+        await self._thread_closed(chat.chat_id, thread)
         self.memory.forget_chat(chat.chat_id)
         ticket = None
         if ended.was_answered and reason in (EndReason.VISITOR_LEFT, EndReason.STAFF_ENDED):
@@ -273,9 +278,11 @@ class ChatLifecycle:
     async def end_unanswered(self, chat_id: str, opening: datetime | None) -> None:
         """End a waiting chat because duty is over: tell the visitor when chat opens again."""
         now = self.ctx.clock.now()
+        thread = await self._thread_members(chat_id)
         ended = await self.ctx.store.end_chat(chat_id, EndReason.DUTY_ENDED, Outcome.UNANSWERED, now)
         if ended is None:
             return
+        await self._thread_closed(chat_id, thread)
         await self.ctx.notifier.visitor_chat_ended(
             chat_id, events.visitor_chat_ended(chat_id, EndReason.DUTY_ENDED, next_opening=opening)
         )
@@ -325,7 +332,10 @@ class ChatLifecycle:
         chat = await staff_chat(store, staff_id, chat_id)
         now = self.ctx.clock.now()
         if chat.state is not ChatState.ENDED:
+            thread = await self._thread_members(chat_id)
             ended = await store.end_chat(chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now, staff_id)
+            if ended is not None:
+                await self._thread_closed(chat_id, thread)
             if ended is None:
                 # Transferred to a colleague (or gone) since it was read: not this member's to block.
                 current = await store.get_chat(chat_id)
@@ -360,9 +370,11 @@ class ChatLifecycle:
     async def _block_along(self, chat: Chat, until: datetime, now: datetime) -> None:
         """End a live chat of a blocked address as blocked, block its token and socket, write its row."""
         store, notifier = self.ctx.store, self.ctx.notifier
+        thread = await self._thread_members(chat.chat_id)
         ended = await store.end_chat(chat.chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now)
         if ended is None:
             return  # ended meanwhile by someone else: its own path writes its row
+        await self._thread_closed(chat.chat_id, thread)
         self.memory.forget_chat(chat.chat_id)
         await notifier.visitor_chat_ended(chat.chat_id, events.visitor_chat_ended(chat.chat_id, EndReason.BLOCKED))
         keys = [f"token:{ended.resume_hash}"] + ([f"sid:{chat.visitor_sid}"] if chat.visitor_sid else [])
@@ -373,6 +385,14 @@ class ChatLifecycle:
         await self.rows.write(self.rows.of_chat(replace(finished, outcome=Outcome.BLOCKED)))
         if finished.staff_id is not None:
             await notifier.staff_chat_removed(finished.staff_id, events.chat_removed(chat.chat_id, events.BLOCKED))
+
+    async def _thread_members(self, chat_id: str) -> frozenset[int]:
+        """Who the chat's staff thread reaches, read before the end deletes it."""
+        return await self.threads.members(chat_id) if self.threads is not None else frozenset()
+
+    async def _thread_closed(self, chat_id: str, members: frozenset[int]) -> None:
+        if self.threads is not None and members:
+            await self.threads.closed(chat_id, members)
 
     # ------------------------------------------------------------------ rating tickets
 

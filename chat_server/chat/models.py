@@ -48,6 +48,63 @@ class Message:
     staff_alias: str = ""
 
 
+class FlagCategory(StrEnum):
+    """Why a member flagged a chat (stable codes; the session row counts them, never any text)."""
+
+    VIOLENCE_THREAT = "violence_threat"
+    TRAFFICKING_SUSPECTED = "trafficking_suspected"
+    CRISIS_SELF_HARM = "crisis_self_harm"
+    ABUSIVE_VISITOR = "abusive_visitor"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class HelpAlarm:
+    """A live "Help now" alarm: who needs help, in which chat, until someone answers "I'm here"."""
+
+    alarm_id: str
+    staff_id: int
+    alias: str
+    raised_at: datetime
+    chat_id: str | None = None
+    answered_by: int | None = None
+    answered_alias: str = ""
+    answered_at: datetime | None = None
+    # The chat's random visitor pseudonym (staff see it anyway): which chat, for colleagues who do not hold it.
+    visitor_alias: str | None = None
+
+
+class ThreadKind(StrEnum):
+    """What a colleague-thread entry is: a message between staff, or a hand-over note."""
+
+    MESSAGE = "message"
+    HANDOVER = "handover"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEntry:
+    """One entry of a chat's private staff thread (staff only; live store only, gone with the chat)."""
+
+    chat_id: str
+    seq: int
+    kind: ThreadKind
+    staff_id: int
+    alias: str
+    client_id: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPost:
+    """The answer of `ChatStore.thread_append`: the entry, whether it was a repeat, who is in the thread."""
+
+    entry: ThreadEntry
+    duplicate: bool
+    # Everyone the thread reaches: its members and the chat's current staff member.
+    members: frozenset[int]
+
+
 @dataclass(frozen=True, slots=True)
 class Chat:
     """A live chat as the chat store keeps it."""
@@ -84,6 +141,8 @@ class Chat:
     returns_to: int | None = None
     # The chat waited while nobody was checked in (counted in reports; set once, with the alert).
     unstaffed: bool = False
+    # Flag categories staff raised on the chat (chat:flag), each once, in the order raised.
+    flags: tuple[str, ...] = ()
 
     @property
     def was_answered(self) -> bool:
@@ -128,6 +187,8 @@ class SessionRecord:
     requested_language: str = ""
     # The visitor left while nobody on duty spoke their language (told so, or offered another).
     left_for_language: bool = False
+    # Flag categories raised on the chat (each once): counted in reports by category.
+    flags: tuple[str, ...] = field(default=())
 
     @property
     def requested(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.chat.models import SessionRecord
 from chat_server.clock import Clock
-from chat_server.db import ChatSessionRow, SessionTopic
+from chat_server.db import ChatSessionRow, HelpAlarmRow, SessionFlag, SessionTopic
 from chat_server.reports import rollup
 from chat_server.reports.repository import ReportRepository, add_to_rollups
 from chat_server.reports.rollup import Rollup
@@ -25,9 +26,13 @@ def round_down(instant: datetime, minutes: int) -> datetime:
 
 
 class SessionRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, resolution_minutes: int = 15
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        # Alarm times are rounded like a session's start (chat.session_time_resolution_minutes).
+        self._resolution = resolution_minutes
 
     async def write(self, record: SessionRecord) -> bool:
         """Write a session row once; a second write of the same id is a no-op."""
@@ -53,12 +58,14 @@ class SessionRepository:
                 )
                 await session.flush()
                 session.add_all(SessionTopic(session_id=record.session_id, topic_code=t) for t in record.topics)
+                session.add_all(SessionFlag(session_id=record.session_id, category=f) for f in record.flags)
                 part = Rollup()
                 part.add_session(
                     record.started_at.astimezone(UTC).replace(tzinfo=None), record.outcome.value, record.language,
                     record.wait_seconds, record.duration_seconds, record.topics,
                     requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
                     empty=rollup.no_conversation(record.outcome.value, record.visitor_messages, bool(record.topics)),
+                    flags=record.flags,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)
@@ -68,6 +75,16 @@ class SessionRepository:
                     return False
             raise
         return True
+
+    async def count_alarm(self, alarm_id: str, raised_at: datetime) -> None:
+        """Count a "Help now" alarm: its time rounded like a session's start, nobody named, no chat."""
+        async with self._sessions.begin() as session:
+            session.add(HelpAlarmRow(id=alarm_id, raised_at=round_down(raised_at, self._resolution).astimezone(UTC)
+                                     .replace(tzinfo=None), answered=False))
+
+    async def alarm_answered(self, alarm_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(HelpAlarmRow).where(HelpAlarmRow.id == alarm_id).values(answered=True))
 
     async def summary(self, start: date, end: date, zone: ZoneInfo) -> dict[str, object]:
         """Count sessions by outcome and topic for local dates start..end inclusive (from the report roll-ups)."""

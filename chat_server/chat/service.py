@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import secrets
 
+from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
 from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
+from chat_server.chat.flags import ChatFlags, DebriefBook
+from chat_server.chat.help_now import AlarmCounter, HelpNow
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
@@ -21,6 +24,7 @@ from chat_server.chat.notifier import Notifier
 from chat_server.chat.session_rows import RowWriter, SessionRows
 from chat_server.chat.staffing import Staffing
 from chat_server.chat.sweep import Sweeper
+from chat_server.chat.thread import ColleagueThreads, ManagerLoader
 from chat_server.chat.views import Views
 from chat_server.clock import Clock
 from chat_server.settings import ChatSettings, LimitSettings, RosterSettings
@@ -59,6 +63,9 @@ class ChatService:
         staff_languages: LanguageLoader | None = None,
         feedback_ticket_seconds: int = 3600,
         limit_settings: LimitSettings | None = None,
+        managers: ManagerLoader | None = None,
+        alarms: AlarmCounter | None = None,
+        debriefs: DebriefBook | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -76,15 +83,20 @@ class ChatService:
         )
         self.duty = DutyBoard(ctx, staff_languages)
         self.views = Views(ctx, self.duty)
+        self.views.open_alarms = self._open_alarms
         self.dispatcher = Dispatcher(ctx, self.duty, self.views, memory)
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
+        self.threads = ColleagueThreads(ctx, self.duty, managers)
+        self.flags = ChatFlags(ctx, self.duty, debriefs)
+        self.help_now = HelpNow(ctx, self.duty, alarms)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
+            threads=self.threads,
         )
         self.staffing = Staffing(
             ctx, duty=self.duty, views=self.views, dispatcher=self.dispatcher, memory=memory,
-            worker_id=self.worker_id,
+            worker_id=self.worker_id, threads=self.threads,
         )
         self.liveness = Liveness(ctx, self.worker_id, on_state_lost=self._state_lost)
         self.sweeper = Sweeper(
@@ -124,6 +136,13 @@ class ChatService:
         self.staff_transfer = self.staffing.staff_transfer
         self.staff_take = self.staffing.staff_take
 
+        self.flag_chat = self.flags.flag
+        self.request_debrief = self.flags.request_debrief
+        self.help_raise = self.help_now.raise_alarm
+        self.help_answer = self.help_now.answer
+        self.thread_send = self.threads.send
+        self.thread_fetch = self.threads.fetch
+
         self.current_visitor_view = self.views.current_visitor_view
         self.visitor_view = self.views.visitor_view
         self.staff_view = self.views.staff_view
@@ -136,6 +155,9 @@ class ChatService:
         self.dispatch = self.dispatcher.dispatch
         self.sweep = self.sweeper.sweep
         self.heartbeat = self.liveness.heartbeat
+
+    async def _open_alarms(self) -> list[events.HelpAlarmView]:
+        return await self.help_now.open_alarms()
 
     def _state_lost(self) -> None:
         self.memory.clear()

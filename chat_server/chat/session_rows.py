@@ -49,6 +49,7 @@ def session_record(
         requested_language=chat.requested_language or chat.language,
         left_for_language=left_for_language and not chat.was_answered,
         unstaffed=chat.unstaffed,
+        flags=chat.flags,
     )
 
 

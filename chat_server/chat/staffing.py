@@ -14,6 +14,7 @@ from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.duty import DutyBoard
 from chat_server.chat.models import Chat, ChatState, StaffPresence
 from chat_server.chat.routing import choose_staff, speaks
+from chat_server.chat.thread import ColleagueThreads
 from chat_server.chat.views import Views
 from chat_server.errors import ChatError
 from roster.schedule import Shift, shift_of
@@ -24,9 +25,10 @@ log = logging.getLogger(__name__)
 class Staffing:
     def __init__(
         self, ctx: ChatContext, *, duty: DutyBoard, views: Views, dispatcher: Dispatcher, memory: PushMemory,
-        worker_id: str,
+        worker_id: str, threads: ColleagueThreads | None = None,
     ) -> None:
         self.ctx = ctx
+        self.threads = threads
         self.duty = duty
         self.views = views
         self.dispatcher = dispatcher
@@ -108,9 +110,16 @@ class Staffing:
 
     # ------------------------------------------------------------------ moving chats
 
-    async def staff_transfer(self, staff_id: int, chat_id: str, to_staff_id: int) -> dict[str, int | str | None]:
-        """Move an active chat of staff_id to an on-duty colleague with capacity who speaks its language."""
+    async def staff_transfer(
+        self, staff_id: int, chat_id: str, to_staff_id: int, note: str | None = None
+    ) -> dict[str, int | str | None]:
+        """Move an active chat of staff_id to an on-duty colleague with capacity who speaks its language.
+
+        A note goes to the receiver as a `handover` entry of the chat's staff thread (live only).
+        """
         store, notifier = self.ctx.store, self.ctx.notifier
+        if note is not None and self.threads is not None:
+            note = self.threads.check_text(note)
         chat = await staff_chat(store, staff_id, chat_id, need_active=True)
         if to_staff_id == staff_id:
             raise ChatError(errors.INVALID_PAYLOAD, "to_staff_id is yourself")
@@ -141,6 +150,10 @@ class Staffing:
         await notifier.staff_chat_removed(staff_id, events.chat_removed(chat_id, events.TRANSFERRED))
         by: events.TransferredBy = {"staff_id": staff_id, "alias": source.alias if source else None}
         await notifier.staff_chat_assigned(to_staff_id, events.chat_assigned(await self.views.staff_view(moved), by))
+        if self.threads is not None:
+            await self.threads.share_with(to_staff_id, chat_id)
+            if note:
+                await self.threads.hand_over_note(staff_id, to_staff_id, chat_id, note)
         await self.dispatcher.dispatch()
         target_presence = presences.get(to_staff_id)
         return {"to_staff_id": to_staff_id, "alias": target_presence.alias if target_presence else None}
@@ -215,9 +228,14 @@ class Staffing:
                     view = await self.views.visitor_view(moved)
                     await notifier.visitor_chat_state(chat.chat_id, events.chat_state(view, events.HANDED_OVER))
                     await notifier.staff_chat_removed(staff_id, events.chat_removed(chat.chat_id, events.HANDED_OVER))
+                    alias = next((p.alias for p in await self.ctx.store.presences() if p.staff_id == staff_id), None)
+                    by: events.TransferredBy = {"staff_id": staff_id, "alias": alias}
                     await notifier.staff_chat_assigned(
-                        choice.staff_id, events.chat_assigned(await self.views.staff_view(moved))
+                        choice.staff_id, events.chat_assigned(await self.views.staff_view(moved), by)
                     )
+                    if self.threads is not None:
+                        # A hand-over note left for this moment (thread:send, kind handover) and the rest.
+                        await self.threads.share_with(choice.staff_id, chat.chat_id)
                     return
         if chat.chat_id not in self.memory.warned:
             self.memory.warned.add(chat.chat_id)

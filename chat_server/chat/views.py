@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from chat_server.accounts import Role, StaffAccount
 from chat_server.chat import events
@@ -36,6 +37,8 @@ class Views:
         self._durations: deque[float] = deque(maxlen=RECENT_DURATIONS)
         # Queue previews of the chats waiting now (live text: dropped as soon as a chat leaves the queue).
         self._previews: dict[str, str] = {}
+        # The open "Help now" alarms, for staff:sync (set by the composition root).
+        self.open_alarms: Callable[[], Awaitable[list[events.HelpAlarmView]]] | None = None
 
     def note_duration(self, seconds: float) -> None:
         """Remember how long an answered chat took (for wait estimates)."""
@@ -115,6 +118,8 @@ class Views:
             "queue": await self.queue_view(),
             "roster": await self.duty.roster_view(),
             "alerts": await self.outstanding_alerts(account),
+            "on_call": await self.duty.on_call_view(),
+            "alarms": await self.open_alarms() if self.open_alarms is not None else [],
         }
 
     async def outstanding_alerts(self, account: StaffAccount) -> list[events.DutyAlert]:

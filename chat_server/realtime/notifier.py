@@ -29,6 +29,9 @@ class SocketNotifier:
     # ------------------------------------------------------------------ transport
 
     async def _to_visitor(self, chat_id: str, event: str, data: Mapping[str, Any]) -> None:
+        # By construction (principle 6): the visitor room gets the visitor vocabulary, nothing else.
+        if event not in events.VISITOR_SERVER_EVENTS:
+            raise ValueError(f"{event} is not a visitor event")
         if self.sio is not None:
             await self.sio.emit(event, data, room=chat_room(chat_id), namespace=events.VISITOR_NAMESPACE)
 
@@ -102,6 +105,33 @@ class SocketNotifier:
     async def managers_duty_alert(self, payload: events.DutyAlert) -> None:
         if self.sio is not None:
             await self.sio.emit(events.DUTY_ALERT, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_thread_entry(self, staff_id: int, payload: events.ThreadEntryView) -> None:
+        await self._to_staff(staff_id, events.THREAD_ENTRY, payload)
+
+    async def staff_thread_closed(self, staff_id: int, payload: events.ThreadClosed) -> None:
+        await self._to_staff(staff_id, events.THREAD_CLOSED, payload)
+
+    async def staff_help_alarm(self, staff_id: int, payload: events.HelpAlarmView) -> None:
+        await self._to_staff(staff_id, events.HELP_ALARM, payload)
+
+    async def managers_help_alarm(self, payload: events.HelpAlarmView) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.HELP_ALARM, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_help_answered(self, staff_id: int, payload: events.HelpAnswered) -> None:
+        await self._to_staff(staff_id, events.HELP_ANSWERED, payload)
+
+    async def managers_help_answered(self, payload: events.HelpAnswered) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.HELP_ANSWERED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None:
+        await self._to_staff(staff_id, events.CHAT_FLAGGED, payload)
+
+    async def managers_chat_flagged(self, payload: events.ChatFlagged) -> None:
+        if self.sio is not None:
+            await self.sio.emit(events.CHAT_FLAGGED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
 
     async def all_staff_duty_roster(self, payload: events.DutyRoster) -> None:
         await self._to_all_staff(events.DUTY_ROSTER, payload)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -73,9 +73,42 @@ class StaffEnd(Payload):
 class StaffTransfer(Payload):
     chat_id: ChatId
     to_staff_id: Annotated[StrictInt, Field(ge=1)]
+    # A hand-over note for the receiver (live only: an entry of the chat's staff thread).
+    note: Text | None = None
 
 
 class StaffTake(Payload):
+    chat_id: ChatId
+
+
+class ThreadSend(Payload):
+    chat_id: ChatId
+    client_id: ClientId
+    text: Text
+    # A colleague to ask into the thread with this message (staff id).
+    invite: Annotated[StrictInt, Field(ge=1)] | None = None
+    # "handover": a note for whoever takes the chat over next (at the end of the shift).
+    kind: Literal["message", "handover"] = "message"
+
+
+class StaffFlag(Payload):
+    chat_id: ChatId
+    category: Literal["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"]
+
+
+class DebriefRequest(Payload):
+    chat_id: ChatId
+
+
+class HelpRaise(Payload):
+    chat_id: ChatId | None = None
+
+
+class HelpAnswer(Payload):
+    alarm_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class ThreadFetch(Payload):
     chat_id: ChatId
 
 

@@ -23,6 +23,7 @@ from chat_server import errors
 from chat_server.access import SESSION_COOKIE, staff_origin_allowed
 from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
 from chat_server.chat import events
+from chat_server.chat.models import FlagCategory, ThreadKind
 from chat_server.chat.service import ChatService
 from chat_server.realtime import schemas
 from chat_server.realtime.base import EventNamespace, error
@@ -97,6 +98,12 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_TRANSFER, schemas.StaffTransfer, self.chat_transfer)
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
         self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
+        self.event(events.CHAT_FLAG, schemas.StaffFlag, self.chat_flag)
+        self.event(events.HELP_RAISE, schemas.HelpRaise, self.help_raise)
+        self.event(events.DEBRIEF_REQUEST, schemas.DebriefRequest, self.debrief_request)
+        self.event(events.HELP_ANSWER, schemas.HelpAnswer, self.help_answer)
+        self.event(events.THREAD_SEND, schemas.ThreadSend, self.thread_send)
+        self.event(events.THREAD_FETCH, schemas.ThreadFetch, self.thread_fetch)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         origin = environ.get("HTTP_ORIGIN")
@@ -260,7 +267,7 @@ class StaffNamespace(EventNamespace):
         return {"outcome": outcome.value}
 
     async def chat_transfer(self, sid: str, payload: schemas.StaffTransfer) -> dict[str, Any]:
-        return await self.service.staff_transfer(self._me(sid).id, payload.chat_id, payload.to_staff_id)
+        return await self.service.staff_transfer(self._me(sid).id, payload.chat_id, payload.to_staff_id, payload.note)
 
     async def chat_block(self, sid: str, payload: schemas.StaffBlock) -> dict[str, Any]:
         outcome = await self.service.staff_block(self._me(sid).id, payload.chat_id)
@@ -268,3 +275,25 @@ class StaffNamespace(EventNamespace):
 
     async def chat_take(self, sid: str, payload: schemas.StaffTake) -> dict[str, Any]:
         return {"chat": await self.service.staff_take(self._me(sid).id, payload.chat_id)}
+
+    async def thread_send(self, sid: str, payload: schemas.ThreadSend) -> dict[str, Any]:
+        seq, duplicate = await self.service.thread_send(
+            self._me(sid).id, payload.chat_id, payload.client_id, payload.text, payload.invite,
+            ThreadKind(payload.kind),
+        )
+        return {"seq": seq, "duplicate": duplicate}
+
+    async def thread_fetch(self, sid: str, payload: schemas.ThreadFetch) -> dict[str, Any]:
+        return {"thread": await self.service.thread_fetch(self._me(sid).id, payload.chat_id)}
+
+    async def chat_flag(self, sid: str, payload: schemas.StaffFlag) -> events.FlagAck:
+        return await self.service.flag_chat(self._me(sid).id, payload.chat_id, FlagCategory(payload.category))
+
+    async def help_raise(self, sid: str, payload: schemas.HelpRaise) -> dict[str, Any]:
+        return {"alarm": await self.service.help_raise(self._me(sid).id, payload.chat_id)}
+
+    async def help_answer(self, sid: str, payload: schemas.HelpAnswer) -> dict[str, Any]:
+        return {"answered": await self.service.help_answer(self._me(sid).id, payload.alarm_id)}
+
+    async def debrief_request(self, sid: str, payload: schemas.DebriefRequest) -> dict[str, Any]:
+        return {"debrief": await self.service.request_debrief(self._me(sid).id, payload.chat_id)}

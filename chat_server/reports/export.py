@@ -31,11 +31,13 @@ def suppress(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
             row[key] = small(row[key], threshold)
 
     counts(out)
-    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_flag", "by_requested_language", "by_answered_language"):
         out[key] = {k: small(v, threshold) for k, v in out[key].items()}
     for key in ("by_day", "by_week", "by_month", "by_year", "by_weekday_hour"):
         for row in out[key]:
             counts(row)
+    out["help_alarms"] = {k: small(v, threshold) for k, v in out["help_alarms"].items()}
+    out["debriefs"] = {k: small(v, threshold) for k, v in out["debriefs"].items()}
     for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
         counts(out[key])
         out[key][inner] = {k: small(v, threshold) for k, v in out[key][inner].items()}
@@ -59,7 +61,7 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     """Long-format rows (period, from, to, figure, item, measure, value) of one period's figures."""
     head = [period, figures["from"], figures["to"]]
     rows: list[list[Any]] = [head + ["total", "", "sessions", figures["sessions"]]]
-    for key in ("by_outcome", "by_language", "by_topic", "by_requested_language", "by_answered_language"):
+    for key in ("by_outcome", "by_language", "by_topic", "by_flag", "by_requested_language", "by_answered_language"):
         rows += [head + [key, item, "sessions", n] for item, n in figures[key].items()]
     for key, inner in (("switched_language", "by_pair"), ("left_for_language", "by_language")):
         rows.append(head + [key, "", "sessions", figures[key]["sessions"]])
@@ -88,6 +90,8 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     rows += [head + ["shifts", "", m, _blank(v)] for m, v in figures["shifts"].items()]
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
+    rows += [head + ["help_alarms", item, "alarms", n] for item, n in figures["help_alarms"].items()]
+    rows += [head + ["debriefs", item, "requests", n] for item, n in figures["debriefs"].items()]
     ratings = figures["ratings"]
     rows.append(head + ["ratings", "", "count", ratings["count"]])
     rows += [head + ["ratings", r, "count", n] for r, n in ratings["by_rating"].items()]

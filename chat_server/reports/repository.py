@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from chat_server.db import ChatSessionRow, SessionTopic, Staff
+from chat_server.db import ChatSessionRow, DebriefRow, HelpAlarmRow, SessionFlag, SessionTopic, Staff
 from chat_server.reports import rollup
 from chat_server.reports.models import (
     FeedbackCountRow,
@@ -138,6 +138,13 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     )
     for started_at, topic in topics:
         part.add_topic(started_at, topic)
+    if "session_flags" in inspect(conn).get_table_names():
+        flags = conn.execute(
+            select(ChatSessionRow.started_at, SessionFlag.category)
+            .join(SessionFlag, SessionFlag.session_id == ChatSessionRow.id)
+        )
+        for started_at, category in flags:
+            part.add_flag(started_at, category)
     tables: list[tuple[Any, list[Any]]] = [
         (ReportSlotRow, part.slot_rows()), (ReportHourRow, part.hour_rows()), (ReportCountRow, part.count_rows()),
         (ReportValueRow, part.value_rows()),
@@ -214,7 +221,19 @@ class ReportRepository:
                 .where(FeedbackCountRow.day >= start, FeedbackCountRow.day <= end)
                 .group_by(FeedbackCountRow.rating)
             )).all())
+            alarms = (await session.execute(
+                select(func.count(), func.count().filter(HelpAlarmRow.answered))
+                .where(HelpAlarmRow.raised_at >= _minute_ts(lower), HelpAlarmRow.raised_at < _minute_ts(upper))
+            )).one()
+            debriefs = (await session.execute(
+                select(func.count(), func.count(DebriefRow.done_at))
+                .where(DebriefRow.requested_at >= _minute_ts(lower), DebriefRow.requested_at < _minute_ts(upper))
+            )).one()
         figures = self._shape(start, end, segs, lower, upper, hours, counts, values, shifts, ratings, now)
+        # "Help now" alarms raised in the range (and how many were answered): counts, no one named.
+        figures["help_alarms"] = {"raised": int(alarms[0]), "answered": int(alarms[1])}
+        # Debrief requests made in the range, and how many of them are done.
+        figures["debriefs"] = {"requested": int(debriefs[0]), "done": int(debriefs[1])}
         figures.update(_language_figures(counts, desk_week, desk_shifts, languages, segs, lower, upper, now))
         return figures
 
@@ -332,6 +351,13 @@ class ReportRepository:
             )
             for topic, n in topics:
                 counts[(rollup.TOPIC, topic)] += int(n)
+            flags = await session.execute(
+                select(SessionFlag.category, func.count())
+                .join(ChatSessionRow, ChatSessionRow.id == SessionFlag.session_id)
+                .where(in_raw).group_by(SessionFlag.category)
+            )
+            for category, n in flags:
+                counts[(rollup.FLAGGED, category)] += int(n)
         return counts, values
 
     @staticmethod
@@ -375,6 +401,8 @@ class ReportRepository:
             "by_outcome": by_outcome,
             "by_language": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.LANGUAGE},
             "by_topic": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.TOPIC},
+            # Chats flagged by staff, by category (a chat flagged twice counts once under each category).
+            "by_flag": {k: n for (f, k), n in sorted(counts.items()) if f == rollup.FLAGGED},
             **series,
             "by_weekday_hour": cells,
             "wait_seconds": {

@@ -41,6 +41,8 @@ MONDAY_HOUR_OF_EPOCH = 72
 OUTCOMES = tuple(o.value for o in Outcome)
 DAY, MONTH, YEAR = "d", "m", "y"
 LANGUAGE, TOPIC = "language", "topic"
+# A chat flagged by staff (chat:flag), by category: FLAGGED × category.
+FLAGGED = "flagged"
 # Language desks (report_counts figures; String(8)).
 REQUESTED, ANSWERED_IN, SWITCHED, NO_LANGUAGE = "asked", "answered", "switched", "no_lang"
 LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
@@ -112,7 +114,7 @@ class Rollup:
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
         topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
-        unstaffed: bool = False, empty: bool = False,
+        unstaffed: bool = False, empty: bool = False, flags: Iterable[str] = (),
     ) -> None:
         """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`;
         `empty`: a "no conversation" chat)."""
@@ -140,6 +142,12 @@ class Rollup:
         for topic in topics:
             for grain, period in periods:
                 self.counts[(grain, period, TOPIC, topic)] += 1
+        for category in flags:
+            self.add_flag(started_at, category)
+
+    def add_flag(self, started_at: datetime, category: str) -> None:
+        for grain, period in _periods(day_of_minute(minute_of(started_at))):
+            self.counts[(grain, period, FLAGGED, category)] += 1
 
     def add_topic(self, started_at: datetime, topic: str) -> None:
         for grain, period in _periods(day_of_minute(minute_of(started_at))):

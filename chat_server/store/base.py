@@ -13,7 +13,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from chat_server.chat.models import Chat, ChatState, EndReason, Message, Outcome, Sender, SessionRecord, StaffPresence
+from chat_server.chat.models import (
+    Chat,
+    ChatState,
+    EndReason,
+    HelpAlarm,
+    Message,
+    Outcome,
+    Sender,
+    SessionRecord,
+    StaffPresence,
+    ThreadEntry,
+    ThreadKind,
+    ThreadPost,
+)
 
 
 class ChatStore(Protocol):
@@ -265,6 +278,52 @@ class ChatStore(Protocol):
         """Forget the `clear` keys entirely and take one attempt off each `refund` key."""
 
 
+    # ---- the private staff thread of a chat (colleague questions, hand-over notes; staff only)
+    async def thread_append(
+        self, chat_id: str, staff_id: int, alias: str, client_id: str, text: str, now: datetime, *,
+        kind: ThreadKind = ThreadKind.MESSAGE, add: tuple[int, ...] = (), members_only: bool = True,
+        max_entries: int = 0,
+    ) -> ThreadPost | None:
+        """Atomically add an entry to the private staff thread of an active chat.
+
+        None when the chat is not active. With members_only, only the chat's
+        staff member or a member of the thread may write (else NotInThread).
+        The writer and every id in `add` become members. A client_id already
+        used by this writer returns the first entry and duplicate True. With
+        max_entries (0 = no cap), a new entry beyond it raises ChatFull. The
+        thread's text lives only here: `end_chat` deletes it with the messages.
+        """
+
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        """Atomically add a flag category to an active chat or one ended and awaiting topics.
+
+        Each category once: True when it was new, False when the chat already had it.
+        None when the chat is waiting or gone (finished: its row is written).
+        """
+
+    async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
+        """Return the thread's entries in order (empty once the chat has ended)."""
+
+    async def thread_members(self, chat_id: str) -> frozenset[int]:
+        """Return the thread's members: who wrote in it or was asked into it (empty: no thread)."""
+
+
+    # ---- "Help now" alarms (live until answered; counted apart, in the database, with no one named)
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        """Keep a new open alarm (it expires with the store's TTL if nobody ever answers)."""
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        """Atomically answer an open alarm: only the first answer gets it (answered, with True).
+
+        None for an unknown, expired or already answered alarm: an answered alarm is forgotten.
+        """
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        """Return the open (unanswered) alarms, oldest first."""
+
+
 class Admission(StrEnum):
     """The answer of `create_chat_within`."""
 
@@ -293,6 +352,8 @@ class Sent:
     staff_id: int | None
     state: ChatState
     visitor_messages: int
+class NotInThread(Exception):
+    """thread_append refused: the writer is neither the chat's staff member nor a member of its thread."""
 
 
 class ChatFull(Exception):

@@ -15,13 +15,17 @@ from chat_server.chat.models import (
     Chat,
     ChatState,
     EndReason,
+    HelpAlarm,
     Message,
     Outcome,
     Sender,
     SessionRecord,
     StaffPresence,
+    ThreadEntry,
+    ThreadKind,
+    ThreadPost,
 )
-from chat_server.store.base import Admission, ChatFull, SendRefusal, Sent, text_bytes
+from chat_server.store.base import Admission, ChatFull, NotInThread, SendRefusal, Sent, text_bytes
 
 # A stored message: (sender value, client id, text, sent at, staff id, staff alias), its seq
 # being its place in the chat's list plus one. Only strings, ints, None and a datetime: the
@@ -107,6 +111,13 @@ class MemoryChatStore:
         # login throttling (accounts)
         self._logins: dict[str, _LoginCount] = {}
 
+        # the private staff thread of each chat: entries, members, (writer, client id) -> seq
+        self._threads: dict[str, list[ThreadEntry]] = {}
+        self._thread_members: dict[str, set[int]] = {}
+        self._thread_cids: dict[str, dict[tuple[int, str], int]] = {}
+        # open "Help now" alarms by id
+        self._alarms: dict[str, HelpAlarm] = {}
+
     async def close(self) -> None:
         self._chats.clear()
         self._by_resume.clear()
@@ -119,6 +130,7 @@ class MemoryChatStore:
         self._blocks.clear()
         self._bytes.clear()
         self._counters.clear()
+        self._drop_threads()
 
     async def create_chat(self, chat: Chat) -> None:
         if chat.chat_id in self._chats:
@@ -251,6 +263,7 @@ class MemoryChatStore:
         self._messages.pop(chat_id, None)
         self._client_ids.pop(chat_id, None)
         self._bytes.pop(chat_id, None)
+        self._drop_thread(chat_id)
         return chat
 
     async def finish_chat(self, chat_id: str) -> Chat | None:
@@ -550,6 +563,77 @@ class MemoryChatStore:
                 count.attempts -= 1
                 if not count.attempts:
                     del self._logins[key]
+
+    # ------------------------------------------------------------------ the staff thread of a chat
+
+    async def thread_append(
+        self, chat_id: str, staff_id: int, alias: str, client_id: str, text: str, now: datetime, *,
+        kind: ThreadKind = ThreadKind.MESSAGE, add: tuple[int, ...] = (), members_only: bool = True,
+        max_entries: int = 0,
+    ) -> ThreadPost | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is not ChatState.ACTIVE:
+            return None
+        members = self._thread_members.setdefault(chat_id, set())
+        entries = self._threads.setdefault(chat_id, [])
+        seen = self._thread_cids.setdefault(chat_id, {})
+        if members_only and staff_id != chat.staff_id and staff_id not in members:
+            raise NotInThread(chat_id)
+        if (staff_id, client_id) in seen:
+            return ThreadPost(entries[seen[(staff_id, client_id)] - 1], True, self._reach(chat_id))
+        if max_entries and len(entries) >= max_entries:
+            raise ChatFull(chat_id)
+        entry = ThreadEntry(chat_id, len(entries) + 1, kind, staff_id, alias, client_id, text, now)
+        entries.append(entry)
+        seen[(staff_id, client_id)] = entry.seq
+        members.add(staff_id)
+        members.update(add)
+        return ThreadPost(entry, False, self._reach(chat_id))
+
+    def _reach(self, chat_id: str) -> frozenset[int]:
+        chat = self._chats.get(chat_id)
+        owner = {chat.staff_id} if chat is not None and chat.staff_id is not None else set()
+        return frozenset(self._thread_members.get(chat_id, set()) | owner)
+
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        self._alarms[alarm.alarm_id] = alarm
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        alarm = self._alarms.pop(alarm_id, None)
+        if alarm is None:
+            return None
+        return replace(alarm, answered_by=staff_id, answered_alias=alias, answered_at=now), True
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        return sorted(self._alarms.values(), key=lambda a: a.raised_at)
+
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.state is ChatState.WAITING:
+            return None
+        if category in chat.flags:
+            return chat, False
+        chat = replace(chat, flags=(*chat.flags, category))
+        self._chats[chat_id] = chat
+        return chat, True
+
+    async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
+        return list(self._threads.get(chat_id, ()))
+
+    async def thread_members(self, chat_id: str) -> frozenset[int]:
+        return frozenset(self._thread_members.get(chat_id, ()))
+
+    def _drop_thread(self, chat_id: str) -> None:
+        self._threads.pop(chat_id, None)
+        self._thread_members.pop(chat_id, None)
+        self._thread_cids.pop(chat_id, None)
+
+    def _drop_threads(self) -> None:
+        self._threads.clear()
+        self._thread_members.clear()
+        self._thread_cids.clear()
 
 
 @dataclass(slots=True)

@@ -28,6 +28,13 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P feedback:{hash}      string a rating ticket's hash -> its expiry time (linked to no chat), until used
     P addrchats:{hash}     set    live chat ids of an address hash (flood limits, see the block at the end)
     P once:{key}, P window:{key}  flood-limit marks and counters, expiring by themselves
+    P thread:{id}          list   the chat's private staff thread: "{seq} {json}", seq 1 first, while the chat
+                                  is live; deleted by end.lua with the messages
+    P threadcids:{id}      hash   "{staff id}:{client id}" -> seq, for de-duplication of thread entries
+    P threadwho:{id}       set    staff ids that wrote in or were asked into the thread
+                                  (the three thread keys expire `ttl_seconds` after the last thread write)
+    P help:{id}            string an open "Help now" alarm (json), until answered (help_answer.lua) or its TTL
+    P helps                set    the ids of open alarms
 
 TTL policy: every key expires `ttl_seconds` after the last write that touched
 it. A script that writes a chat refreshes every key of that chat and every index
@@ -49,6 +56,7 @@ import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -61,14 +69,18 @@ from chat_server.chat.models import (
     Chat,
     ChatState,
     EndReason,
+    HelpAlarm,
     Message,
     Outcome,
     Sender,
     SessionRecord,
     StaffPresence,
+    ThreadEntry,
+    ThreadKind,
+    ThreadPost,
 )
 from chat_server.store import lua
-from chat_server.store.base import Admission, ChatFull, SendRefusal, Sent, text_bytes
+from chat_server.store.base import Admission, ChatFull, NotInThread, SendRefusal, Sent, text_bytes
 from chat_server.store.redis_pool import bounded_pool
 
 log = logging.getLogger(__name__)
@@ -91,6 +103,8 @@ SCRIPTS = (
     "pause", "unstaffed",
     # login throttling (accounts)
     "login_attempt", "login_forget",
+    # the private staff thread of a chat; flags
+    "thread_append", "flag", "help_answer",
 )
 
 
@@ -150,6 +164,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "requested_language": chat.requested_language,
         "returns_to": str(chat.returns_to) if chat.returns_to is not None else None,
         "unstaffed": "1" if chat.unstaffed else None,
+        "flags": ",".join(chat.flags) if chat.flags else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -189,6 +204,7 @@ def _chat(flat: list[str]) -> Chat | None:
         requested_language=h.get("requested_language"),
         returns_to=_int_or_none(h.get("returns_to")),
         unstaffed=h.get("unstaffed") == "1",
+        flags=tuple(h["flags"].split(",")) if h.get("flags") else (),
     )
 
 
@@ -240,7 +256,7 @@ class NotReplicatedError(RedisError):
 # write too (WAIT). A lost resume would leave the chat held by the dead socket.
 REPLICATED_SCRIPTS = frozenset({
     "append", "send", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
-    "connected", "disconnected", "available", "pause",
+    "connected", "disconnected", "available", "pause", "thread_append", "flag", "help_answer",
 })
 
 
@@ -917,8 +933,107 @@ class RedisChatStore:
         if clear or refund:
             await self._run("login_forget", [self._k("login", key) for key in (*clear, *refund)], len(clear))
 
+    # ------------------------------------------------------------------ the staff thread of a chat
+
+    async def thread_append(
+        self, chat_id: str, staff_id: int, alias: str, client_id: str, text: str, now: datetime, *,
+        kind: ThreadKind = ThreadKind.MESSAGE, add: tuple[int, ...] = (), members_only: bool = True,
+        max_entries: int = 0,
+    ) -> ThreadPost | None:
+        """Add an entry to an active chat's staff thread (thread_append.lua), once per writer and client id."""
+        keys = [
+            self._k("chat", chat_id), self._k("thread", chat_id), self._k("threadcids", chat_id),
+            self._k("threadwho", chat_id),
+        ]
+        payload = json.dumps(
+            {"kind": kind.value, "staff_id": staff_id, "alias": alias, "client_id": client_id, "text": text,
+             "sent_at": _ts(now)},
+            ensure_ascii=True, separators=(",", ":"),
+        )
+        result = await self._run(
+            "thread_append", keys, staff_id, client_id, payload, 1 if members_only else 0, max_entries,
+            *(str(i) for i in add),
+        )
+        if not result:
+            return None
+        if result == -1:
+            raise NotInThread(chat_id)
+        if result == -2:
+            raise ChatFull(chat_id)
+        duplicate, member, *members = result
+        return ThreadPost(_thread_entry(chat_id, member), bool(int(duplicate)), frozenset(int(m) for m in members))
+
+    async def help_raise(self, alarm: HelpAlarm) -> None:
+        """Keep an open alarm and list it (one transaction)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("help", alarm.alarm_id), _alarm_json(alarm), ex=self._ttl)
+            pipe.sadd(self._prefix + "helps", alarm.alarm_id)
+            pipe.expire(self._prefix + "helps", self._ttl)
+            await pipe.execute()
+
+    async def help_answer(
+        self, alarm_id: str, staff_id: int, alias: str, now: datetime
+    ) -> tuple[HelpAlarm, bool] | None:
+        """Answer an alarm (help_answer.lua): the first answer takes it; it is forgotten."""
+        found = await self._run("help_answer", [self._k("help", alarm_id), self._prefix + "helps"], alarm_id)
+        if not found:
+            return None
+        alarm = _alarm(found)
+        return replace(alarm, answered_by=staff_id, answered_alias=alias, answered_at=now), True
+
+    async def help_alarms(self) -> list[HelpAlarm]:
+        """Return the open alarms, oldest first (ids whose alarm expired are skipped)."""
+        ids = sorted(cast("set[str]", await self._redis.smembers(self._prefix + "helps")))
+        if not ids:
+            return []
+        values = cast("list[str | None]", await self._redis.mget([self._k("help", i) for i in ids]))
+        return sorted((_alarm(v) for v in values if v), key=lambda a: a.raised_at)
+
+    async def flag_chat(self, chat_id: str, category: str) -> tuple[Chat, bool] | None:
+        """Add a flag category to an active or ended chat (flag.lua); True when it is new."""
+        result = await self._run("flag", [self._k("chat", chat_id)], category)
+        if not result:
+            return None
+        added, flat = result
+        chat = _chat(flat)
+        return (chat, bool(int(added))) if chat is not None else None
+
+    async def thread_entries(self, chat_id: str) -> list[ThreadEntry]:
+        """Return the thread's entries in order."""
+        found = cast("list[str]", await self._redis.lrange(self._k("thread", chat_id), 0, -1))
+        return [_thread_entry(chat_id, m) for m in found]
+
+    async def thread_members(self, chat_id: str) -> frozenset[int]:
+        """Return who wrote in the thread or was asked into it."""
+        members = cast("set[str]", await self._redis.smembers(self._k("threadwho", chat_id)))
+        return frozenset(int(m) for m in members)
+
 
 OWED_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _alarm_json(alarm: HelpAlarm) -> str:
+    return json.dumps({
+        "alarm_id": alarm.alarm_id, "staff_id": alarm.staff_id, "alias": alarm.alias,
+        "raised_at": _ts(alarm.raised_at), "chat_id": alarm.chat_id, "visitor_alias": alarm.visitor_alias,
+    }, ensure_ascii=True)
+
+
+def _alarm(value: str) -> HelpAlarm:
+    d = json.loads(value)
+    return HelpAlarm(
+        d["alarm_id"], int(d["staff_id"]), d["alias"], _parse_ts(d["raised_at"]), d.get("chat_id"),
+        visitor_alias=d.get("visitor_alias"),
+    )
+
+
+def _thread_entry(chat_id: str, member: str) -> ThreadEntry:
+    seq, _, body = member.partition(" ")
+    data = json.loads(body)
+    return ThreadEntry(
+        chat_id, int(seq), ThreadKind(data["kind"]), int(data["staff_id"]), data["alias"], data["client_id"],
+        data["text"], _parse_ts(data["sent_at"]),
+    )
 
 
 def _node_client(primary: Redis, host: str, port: int) -> Redis:
@@ -983,7 +1098,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
-        "unstaffed": record.unstaffed,
+        "unstaffed": record.unstaffed, "flags": list(record.flags),
     })
 
 
@@ -995,6 +1110,7 @@ def _record(value: str) -> SessionRecord:
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
+        flags=tuple(d.get("flags", ())),
     )
 
 

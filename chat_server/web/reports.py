@@ -10,10 +10,12 @@ from pydantic import Field, model_validator
 
 from chat_server import errors
 from chat_server.accounts import StaffAccount
+from chat_server.chat import events
 from chat_server.keys import (
     activities_key,
     activity_catalogue_key,
     clock_key,
+    debriefs_key,
     records_key,
     reports_key,
     service_key,
@@ -24,7 +26,19 @@ from chat_server.reports.activities import activities_csv, figures_paragraph, su
 from chat_server.reports.export import summary_text, suppress, to_csv
 from chat_server.web.activities import ActivityFigures
 from chat_server.web.responses import ApiError
-from chat_server.web.schemas import Body, DateText, IsoDate, Query, Reply, StrictInt, StrictQuery, StrictStr
+from chat_server.web.schemas import (
+    Body,
+    DateText,
+    EmptyBody,
+    Instant,
+    IsoDate,
+    Path,
+    Query,
+    Reply,
+    StrictInt,
+    StrictQuery,
+    StrictStr,
+)
 
 # Longest report range: ten years of days, which still answers quickly from the roll-ups.
 MAX_DAYS = 3660
@@ -175,6 +189,16 @@ class Switches(Reply):
     by_pair: Annotated[dict[str, Count], Field(description='"asked>ended", e.g. "th>en"')]
 
 
+class HelpAlarms(Reply):
+    raised: Count
+    answered: Count
+
+
+class Debriefs(Reply):
+    requested: Count
+    done: Count
+
+
 class LeftForLanguage(Reply):
     sessions: Count
     by_language: Annotated[dict[str, Count], Field(description="by the language asked for")]
@@ -187,6 +211,8 @@ class Figures(Reply):
     by_outcome: Outcomes
     by_language: dict[str, Count]
     by_topic: dict[str, Count]
+    # Chats flagged by staff, by category (chat:flag).
+    by_flag: dict[str, Count]
     by_day: list[DayRow]
     by_week: list[WeekRow]
     by_month: list[MonthRow]
@@ -199,6 +225,10 @@ class Figures(Reply):
     closed_share: float | None
     # Visitors who waited while nobody was checked in (a count only).
     waited_unstaffed: Count
+    # "Help now" alarms raised in the period, and how many someone answered.
+    help_alarms: HelpAlarms
+    # Debrief requests made in the period, and how many of them are done.
+    debriefs: Debriefs
     ratings: Ratings
     by_requested_language: dict[str, Count]
     by_answered_language: dict[str, Count]
@@ -316,3 +346,42 @@ async def feedback(request: web.Request, body: Rating) -> web.Response:
     today = request.app[clock_key].now().astimezone(settings.organisation.zone).date()
     await request.app[reports_key].add_rating(today, body.rating)
     return web.Response(status=204)
+
+
+# ------------------------------------------------------------------ debrief requests
+
+
+class DebriefView(Reply):
+    debrief_id: str
+    staff_id: int
+    alias: str
+    requested_at: Instant
+    done_at: Instant | None
+
+
+class DebriefList(Reply):
+    debriefs: list[DebriefView]
+
+
+class OneDebrief(Reply):
+    debrief: DebriefView
+
+
+class DebriefPath(Path):
+    debrief_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+async def list_debriefs(request: web.Request, me: StaffAccount) -> DebriefList:
+    """Answer the open debrief requests, oldest first (who asked and when; nothing about the chat)."""
+    found = await request.app[debriefs_key].open_requests()
+    return DebriefList(debriefs=[DebriefView.model_validate(events.debrief_view(d)) for d in found])
+
+
+async def debrief_done(request: web.Request, me: StaffAccount, params: DebriefPath, body: EmptyBody) -> OneDebrief:
+    """Mark a debrief request done."""
+    debrief, first = await request.app[debriefs_key].mark_done(params.debrief_id, request.app[clock_key].now())
+    if debrief is None:
+        raise ApiError(errors.NOT_FOUND, "No such debrief request.")
+    if not first:
+        raise ApiError(errors.CONFLICT, "That debrief request is done already.")
+    return OneDebrief(debrief=DebriefView.model_validate(events.debrief_view(debrief)))

@@ -10,7 +10,17 @@ from pydantic import Field, model_validator
 
 from chat_server import errors
 from chat_server.accounts import StaffAccount
-from chat_server.keys import calendars_key, clock_key, roster_service_key, settings_key, slots_key, staff_key
+from chat_server.keys import (
+    calendars_key,
+    clock_key,
+    on_call_key,
+    roster_key,
+    roster_service_key,
+    service_key,
+    settings_key,
+    slots_key,
+    staff_key,
+)
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import (
     Body,
@@ -33,7 +43,15 @@ from chat_server.web.schemas import (
     utc,
 )
 from roster.repository import SlotChanges
-from roster.schedule import DutySlot, LanguageCoverage, Occurrence, Shift, SlotException, language_coverage
+from roster.schedule import (
+    DutySlot,
+    LanguageCoverage,
+    Occurrence,
+    OnCall,
+    Shift,
+    SlotException,
+    language_coverage,
+)
 
 Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
 Needed = Annotated[StrictInt, Field(ge=1, le=50)]
@@ -135,6 +153,20 @@ class Assignment(Body):
     def _sent_values(self) -> Self:
         _no_nulls(self, frozenset())
         return self
+
+
+class NewOnCall(Body):
+    """A period of the manager on call: a local date and wall times (end <= start: into the next day)."""
+
+    staff_id: Id
+    on_date: IsoDate = Field(alias="date")
+    start: LocalTime
+    end: LocalTime
+    note: Note = ""
+
+
+class OnCallPath(Path):
+    period_id: PathId
 
 
 class NewCalendar(Body):
@@ -351,6 +383,30 @@ class Released(Ok):
     shift: ShiftView
 
 
+class OnCallView(Reply):
+    period_id: int
+    staff_id: int
+    alias: str
+    starts_at: Instant
+    ends_at: Instant
+    note: str
+
+    @classmethod
+    def of(cls, period: OnCall) -> OnCallView:
+        return cls(
+            period_id=period.period_id, staff_id=period.staff_id, alias=period.alias,
+            starts_at=utc(period.starts_at), ends_at=utc(period.ends_at), note=period.note,
+        )
+
+
+class OnCallList(Reply):
+    periods: list[OnCallView]
+
+
+class OneOnCall(Reply):
+    period: OnCallView
+
+
 class StaffDirectory(Reply):
     staff: list[StaffEntry]
 
@@ -408,6 +464,38 @@ async def my_shifts(request: web.Request, me: StaffAccount, query: RangeQuery) -
     span = roster.local_range(query.from_, query.to, request.app[clock_key].now())
     shifts = await roster.slots.shifts_with_occurrences(span.start, span.end, staff_id=me.id)
     return MyShifts(shifts=[ShiftView.of(s.shift) for s in shifts])
+
+
+async def on_call_periods(request: web.Request, me: StaffAccount, query: RangeQuery) -> OnCallList:
+    """Answer the periods of the manager on call that overlap a local date range."""
+    span = request.app[roster_service_key].local_range(query.from_, query.to, request.app[clock_key].now())
+    periods = await request.app[on_call_key].between(span.start, span.end)
+    return OnCallList(periods=[OnCallView.of(p) for p in periods])
+
+
+async def add_on_call(request: web.Request, me: StaffAccount, body: NewOnCall) -> OneOnCall:
+    """Plan a period of the manager on call; consoles show it live while it covers now."""
+    account = next((a for a in await request.app[staff_key].list() if a.id == body.staff_id), None)
+    if account is None or account.disabled:
+        raise ApiError(errors.NOT_FOUND, "No such staff member.")
+    starts_at, ends_at = request.app[roster_service_key].local_period(body.on_date, body.start, body.end)
+    period = await request.app[on_call_key].add(body.staff_id, starts_at, ends_at, body.note)
+    await _on_call_changed(request)
+    return OneOnCall(period=OnCallView.of(period))
+
+
+async def remove_on_call(request: web.Request, me: StaffAccount, params: OnCallPath) -> Ok:
+    """Remove a period of the manager on call."""
+    if not await request.app[on_call_key].delete(params.period_id):
+        raise ApiError(errors.NOT_FOUND, "No such on-call period.")
+    await _on_call_changed(request)
+    return Ok()
+
+
+async def _on_call_changed(request: web.Request) -> None:
+    # This worker pushes the change at once; the others within the roster cache's age (30 s).
+    request.app[roster_key].invalidate()
+    await request.app[service_key].dispatch()
 
 
 async def list_slots(request: web.Request, me: StaffAccount, query: SlotsQuery) -> SlotList:

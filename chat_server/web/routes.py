@@ -23,6 +23,8 @@ from chat_server.web.schemas import EmptyBody, Ok, Reply
 
 SLOT = r"/api/roster/slots/{slot_id:[0-9]{1,9}}"
 SLOT_DATE = SLOT + "/dates/{day}"
+ON_CALL = r"/api/roster/on-call/{period_id:[0-9]{1,9}}"
+DEBRIEF = r"/api/debriefs/{debrief_id:[0-9a-f]{32}}"
 STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
 SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
@@ -108,6 +110,11 @@ ROUTES: list[Route] = [
           roles=MANAGERS),
     Route("GET", "/api/reports/summary-text", reports.export_summary, "A period summary for a funding report, "
           "small numbers hidden", None, content_type="text/plain", query=reports.SummaryTextQuery, roles=MANAGERS),
+    Route("GET", "/api/debriefs", reports.list_debriefs, "Open debrief requests (who asked and when)",
+          reports.DebriefList, roles=MANAGERS),
+    Route("POST", DEBRIEF + "/done", reports.debrief_done, "Mark a debrief request done", reports.OneDebrief,
+          params=reports.DebriefPath, body=EmptyBody, body_required=False, roles=MANAGERS,
+          errors=(e.CONFLICT,)),
     Route("POST", "/api/feedback", reports.feedback, "An anonymous 1-5 rating with the one-time ticket of the "
           "visitor's chat:ended", None, status=204, content_type="", body=reports.Rating,
           errors=(e.UNKNOWN_TICKET,)),
@@ -133,6 +140,12 @@ ROUTES: list[Route] = [
           errors=(e.CONFLICT,)),
     Route("DELETE", SLOT_DATE + "/staff/{staff_id:[0-9]{1,9}}", roster_api.unassign, "Release a shift",
           roster_api.Released, params=roster_api.ShiftPath, roles=EVERYONE, errors=(e.RELEASE_TOO_LATE,)),
+    Route("GET", "/api/roster/on-call", roster_api.on_call_periods, "Periods of the manager on call in a local "
+          "date range", roster_api.OnCallList, query=roster_api.RangeQuery, roles=EVERYONE),
+    Route("POST", "/api/roster/on-call", roster_api.add_on_call, "Plan a period of the manager on call",
+          roster_api.OneOnCall, status=201, body=roster_api.NewOnCall, roles=MANAGERS),
+    Route("DELETE", ON_CALL, roster_api.remove_on_call, "Remove a period of the manager on call", Ok,
+          params=roster_api.OnCallPath, roles=MANAGERS),
     Route("POST", "/api/roster/calendar", roster_api.create_calendar, "Create a secret calendar feed URL",
           roster_api.Calendar, status=201, body=roster_api.NewCalendar, roles=EVERYONE),
     Route("DELETE", "/api/roster/calendar", roster_api.revoke_calendar, "Revoke a calendar feed", Ok,

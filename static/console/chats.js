@@ -7,6 +7,7 @@ import { language, t } from "../i18n/i18n.js";
 import { call } from "../shared/rpc.js";
 import { Sender, Thread, plainLinkHosts, renderMessageText } from "../shared/thread.js";
 import { TypingNotifier } from "../shared/typing.js";
+import { ColleagueThread } from "./colleagues.js";
 
 const VISITOR_TYPING_TIMEOUT_MS = 15000;
 let counter = 0; // DOM ids: chat_id is opaque, so never build ids from it
@@ -123,6 +124,21 @@ export class ChatTab {
       text: t("console.chat.transfer"),
       onclick: () => this.desk.requestTransfer(this),
     });
+    this.flagButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-flag",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.flag"),
+      onclick: () => this.desk.requestFlag(this),
+    });
+    this.flagNote = el("p", { class: "chat-flags", hidden: true });
+    this.debriefButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-debrief",
+      hidden: true,
+      text: t("console.debrief.ask"),
+      onclick: () => this.desk.requestDebrief(this),
+    });
     this.blockButton = el("button", {
       type: "button",
       class: "btn btn-secondary chat-block",
@@ -180,20 +196,90 @@ export class ChatTab {
       el("p", { id: `hint-${n}`, class: "hint", text: t("console.chat.composer_hint") }),
       this.linkWarning,
     );
+    // Who handed the chat over and their notes: on screen, not only for screen readers.
+    this.handoverFrom = el("p", { class: "handover-from" });
+    this.handoverNotes = el("ul", { class: "handover-notes" });
+    this.handover = el(
+      "section",
+      { class: "handover", "aria-label": t("console.handover.label"), hidden: true },
+      this.handoverFrom,
+      this.handoverNotes,
+    );
+    this.transferredBy = null;
+    this.colleagues = new ColleagueThread(this.id, this.desk, { own: true, title: t("console.colleague.title") });
     this.panel = el(
       "section",
       { role: "tabpanel", id: `panel-${n}`, class: "chat-panel", "aria-labelledby": `tab-${n}`, hidden: true },
       el(
         "header",
         { class: "chat-head" },
-        el("div", {}, el("h3", { class: "chat-title", text: this.alias() }), this.meta, this.presence),
-        el("div", { class: "actions" }, this.transferButton, this.blockButton, this.endButton),
+        el(
+          "div",
+          {},
+          el("h3", { class: "chat-title", text: this.alias() }),
+          this.meta,
+          this.presence,
+          this.flagNote,
+          this.debriefButton,
+        ),
+        el("div", { class: "actions" }, this.transferButton, this.flagButton, this.blockButton, this.endButton),
       ),
       this.endedBanner,
+      this.handover,
       this.log,
       this.typingNote,
       this.form,
+      this.colleagues.node,
     );
+  }
+
+  // The categories this chat is flagged with (the chat:flag ack).
+  setFlags(flags, label) {
+    this.flags = Array.isArray(flags) ? flags : [];
+    this.flagNote.textContent = this.flags.length
+      ? t("console.chat.flagged", { labels: this.flags.map(label).join(", ") })
+      : "";
+    this.flagNote.hidden = !this.flags.length;
+    this.debriefButton.hidden = !this.flags.length || Boolean(this.debriefAsked);
+  }
+
+  debriefRequested() {
+    this.debriefAsked = true;
+    this.debriefButton.hidden = true;
+  }
+
+  // A colleague handed this chat over (chat:assigned transferred_by): say so on screen.
+  setTransferredBy(by) {
+    this.transferredBy = by && by.alias ? by : null;
+    this.renderHandover();
+  }
+
+  // Entries of this chat's staff thread (thread:entry, thread:fetch).
+  addThreadEntries(entries) {
+    const added = this.colleagues.add(entries);
+    if (added) this.renderHandover();
+    return added;
+  }
+
+  renderHandover() {
+    const self = this.desk.selfId();
+    const notes = this.colleagues.notes().filter((e) => e.author.staff_id !== self);
+    this.handoverFrom.textContent = this.transferredBy
+      ? t("console.handover.from", { from: this.transferredBy.alias })
+      : "";
+    this.handoverFrom.hidden = !this.transferredBy;
+    this.handoverNotes.replaceChildren(
+      ...notes.map((note) =>
+        el(
+          "li",
+          {},
+          el("span", { class: "handover-by", text: t("console.colleague.note_by", { alias: note.author.alias }) }),
+          " ",
+          el("span", { class: "handover-text", text: note.text }),
+        ),
+      ),
+    );
+    this.handover.hidden = !this.transferredBy && !notes.length;
   }
 
   // Merge a StaffChat (from staff:sync or chat:assigned).
@@ -370,6 +456,8 @@ export class ChatTab {
     this.cannedButton.disabled = ended;
     this.transferButton.hidden = ended;
     this.form.hidden = ended;
+    // The thread is deleted with the chat (it ends): nothing left to show or send.
+    this.colleagues.node.hidden = ended;
     this.renderTab();
     this.renderLog();
   }

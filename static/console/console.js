@@ -25,6 +25,9 @@ import {
   unstaffedAlert,
 } from "./alerts.js";
 import { refreshShifts, setShiftsZone } from "./shifts.js";
+import { ColleagueThread } from "./colleagues.js";
+import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
+import { alarmAnswered, installHelpNow, showAlarm, syncAlarms } from "./help-now.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -37,6 +40,7 @@ const desk = {
   duty: null,
   queue: [],
   roster: [], // RosterEntry[]: who is on duty, for transfers
+  onCall: [], // OnCallEntry[]: the manager on call now
   tabs: new Map(), // chat_id -> ChatTab
   selected: null, // ChatTab
   maxLength: DEFAULT_MAX_LENGTH,
@@ -45,6 +49,7 @@ const desk = {
   syncing: false,
   unopened: new Set(), // chat ids assigned and not yet opened (the new-chat tone repeats)
   unstaffed: new Map(), // chat_id -> duty:alert: a visitor waits while nobody answers
+  asked: new Map(), // chat_id -> ColleagueThread: threads of colleagues' chats this member was asked into
 };
 
 // The interface ChatTab uses to reach the rest of the console.
@@ -54,10 +59,22 @@ const deskApi = {
   // Clock times: the organisation's zone (GET /api/status timezone), the page language's clock.
   clock: (iso) => formatTime(iso, localeFor(language()), desk.timezone),
   selfId: () => (desk.staff ? desk.staff.id : null),
+  roster: () => desk.roster,
+  onCall: () => desk.onCall,
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
   requestBlock: (tab) => requestBlock(tab),
+  requestFlag: (tab) => requestFlag(tab),
+  requestDebrief: async (tab) => {
+    const ack = await call(desk.socket, "debrief:request", { chat_id: tab.id });
+    if (ack.ok) {
+      tab.debriefRequested();
+      announce(t("console.debrief.asked"));
+    } else {
+      announce(t("console.debrief.error", { code: errorCode(ack) }));
+    }
+  },
   openCanned: (tab) => openPicker({ language: tab.chat.language, insert: (text) => tab.insertText(text) }),
   announce: (text) => announce(text),
   unreadChanged: () => updateTitle(),
@@ -124,6 +141,7 @@ function showLogin(message, notice) {
   $("login-form").hidden = false;
   $("desk-view").hidden = true;
   $("logout").hidden = true;
+  $("help-now").hidden = true;
   $("whoami").textContent = "";
   $("login-view").hidden = false;
   const error = $("login-error");
@@ -181,7 +199,18 @@ function teardown() {
   for (const id of ["transfer-dialog", "block-dialog"]) if ($(id).open) $(id).close();
   closeCanned();
   desk.roster = [];
+  desk.onCall = [];
   setRoster([]);
+  for (const chatId of [...desk.asked.keys()]) dropAsked(chatId);
+  try {
+    sessionStorage.removeItem(ASKED_KEY);
+  } catch {
+    // nothing was kept
+  }
+  syncAlarms([]);
+  for (const id of ["flag-dialog"]) if ($(id).open) $(id).close();
+  $("flag-alerts-list").replaceChildren();
+  $("flag-alerts").hidden = true;
   desk.unopened.clear();
   desk.unstaffed.clear();
   renderUnstaffed();
@@ -202,6 +231,7 @@ async function enterDesk(staff) {
   $("login-view").hidden = true;
   $("desk-view").hidden = false;
   $("logout").hidden = false;
+  $("help-now").hidden = false;
   $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
   $("canned-manage-open").hidden = !["manager", "admin"].includes(staff.role);
   mountNav($("site-nav"), staff.role, "/console/");
@@ -263,6 +293,9 @@ function connect() {
     if (!chat || !chat.chat_id) return;
     const isNew = !desk.tabs.has(chat.chat_id);
     const tab = upsertChat(chat);
+    if (chat.transferred_by) tab.setTransferredBy(chat.transferred_by);
+    // A chat once asked about (as a colleague) is now this member's own.
+    dropAsked(chat.chat_id);
     if (isNew) {
       const from = chat.transferred_by && chat.transferred_by.alias;
       announce(
@@ -337,7 +370,9 @@ function connect() {
   socket.on("duty:roster", (event) => {
     if (!event || !Array.isArray(event.roster)) return;
     desk.roster = event.roster;
+    desk.onCall = Array.isArray(event.on_call) ? event.on_call : [];
     setRoster(desk.roster);
+    for (const thread of allThreads()) thread.renderInvite();
     renderTeam();
   });
   socket.on("queue:update", (event) => {
@@ -365,6 +400,17 @@ function connect() {
   });
   // The live chat store lost its contents: the chats here are gone; start over from the server.
   socket.on("staff:resync", () => sync());
+  socket.on("thread:entry", (entry) => onThreadEntry(entry));
+  socket.on("help:alarm", (alarm) => showAlarm(alarm));
+  socket.on("help:answered", (event) => alarmAnswered(event));
+  socket.on("chat:flagged", (alert) => {
+    if (!alert || !alert.by) return;
+    showFlagged(alert, deskApi.clock, announce);
+    unstaffedAlert(t("console.flag.alert_short", { from: alert.by.alias, label: flagLabel(alert.category) }));
+  });
+  socket.on("thread:closed", (event) => {
+    if (event && event.chat_id) dropAsked(event.chat_id, true);
+  });
 }
 
 function isTyping() {
@@ -393,8 +439,11 @@ function applySync(ack) {
   desk.duty = ack.duty;
   desk.queue = Array.isArray(ack.queue) ? ack.queue : [];
   desk.roster = Array.isArray(ack.roster) ? ack.roster : [];
+  desk.onCall = Array.isArray(ack.on_call) ? ack.on_call : [];
   setRoster(desk.roster);
   renderTeam();
+  syncAlarms(Array.isArray(ack.alarms) ? ack.alarms : []);
+  restoreAsked();
   forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
   const current = new Set(chats.map((chat) => chat.chat_id));
@@ -403,6 +452,10 @@ function applySync(ack) {
     if (!current.has(tab.id)) removeTab(tab, t("console.announce.removed", { alias: tab.alias() }));
   }
   for (const chat of chats) upsertChat(chat);
+  // The staff threads of our chats, again after a reload or a lost connection.
+  for (const tab of desk.tabs.values()) {
+    if (tab.isActive()) tab.colleagues.fetch().then(() => tab.renderHandover());
+  }
   if (!desk.selected && desk.tabs.size) selectTab(desk.tabs.values().next().value, false);
   renderDuty();
   renderQueue();
@@ -414,6 +467,98 @@ function applySync(ack) {
     renderUnstaffed();
     unstaffedAlert(unstaffedText());
   }
+}
+
+// ------------------------------------------------------------ ask a colleague (staff threads)
+
+function allThreads() {
+  return [...[...desk.tabs.values()].map((tab) => tab.colleagues), ...desk.asked.values()];
+}
+
+function renderAsked() {
+  $("asked-card").hidden = desk.asked.size === 0;
+}
+
+// The threads this member was asked into, kept in the tab (opaque chat ids only) so that a
+// reload or a lost connection brings them back (thread:fetch); nothing else is stored.
+const ASKED_KEY = "dutychat-console-asked";
+
+function rememberAsked() {
+  try {
+    sessionStorage.setItem(ASKED_KEY, JSON.stringify([...desk.asked.keys()]));
+  } catch {
+    // storage refused (private mode): the threads come back with their next entry
+  }
+}
+
+function rememberedAsked() {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem(ASKED_KEY) || "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+async function openAsked(chatId) {
+  const thread = new ColleagueThread(chatId, deskApi, { own: false, title: t("console.colleague.asked_title") });
+  desk.asked.set(chatId, thread);
+  $("asked-list").append(thread.node);
+  renderAsked();
+  rememberAsked();
+  const whole = await thread.fetch();
+  if (!whole) {
+    dropAsked(chatId);
+    return null;
+  }
+  if (whole.owner) {
+    thread.heading.textContent = t("console.colleague.asked_about", {
+      from: whole.owner.alias,
+      alias: whole.visitor_alias,
+      language: languageName(whole.language),
+    });
+  }
+  return thread;
+}
+
+// After staff:sync: the remembered threads again, or gone if their chat ended meanwhile.
+function restoreAsked() {
+  for (const chatId of rememberedAsked()) {
+    if (!desk.asked.has(chatId) && !desk.tabs.has(chatId)) openAsked(chatId);
+  }
+  for (const thread of desk.asked.values()) thread.fetch().then((whole) => whole || dropAsked(thread.chatId));
+}
+
+function dropAsked(chatId, announceIt = false) {
+  const thread = desk.asked.get(chatId);
+  if (!thread) return;
+  thread.node.remove();
+  desk.asked.delete(chatId);
+  rememberAsked();
+  renderAsked();
+  if (announceIt) announce(t("console.colleague.closed"));
+}
+
+async function onThreadEntry(entry) {
+  if (!entry || !entry.chat_id || !entry.author) return;
+  const self = desk.staff && desk.staff.id;
+  const tab = desk.tabs.get(entry.chat_id);
+  const fromOther = entry.author.staff_id !== self;
+  if (tab) {
+    if (tab.addThreadEntries([entry]) && fromOther) {
+      announce(
+        t(entry.kind === "handover" ? "console.colleague.announce_note" : "console.colleague.announce", {
+          from: entry.author.alias,
+          alias: tab.alias(),
+        }),
+      );
+    }
+    return;
+  }
+  const thread = desk.asked.get(entry.chat_id);
+  if (thread) thread.add([entry]);
+  else await openAsked(entry.chat_id);
+  if (fromOther) announce(t("console.colleague.announce_asked", { from: entry.author.alias }));
 }
 
 // ------------------------------------------------------------ chat tabs
@@ -520,8 +665,10 @@ function requestTransfer(tab) {
     alias: tab.alias(),
     language: tab.chat.language,
     selfId: desk.staff && desk.staff.id,
-    submit: async (toStaffId) => {
-      const ack = await call(desk.socket, "chat:transfer", { chat_id: tab.id, to_staff_id: toStaffId });
+    submit: async (toStaffId, note) => {
+      const payload = { chat_id: tab.id, to_staff_id: toStaffId };
+      if (note) payload.note = note;
+      const ack = await call(desk.socket, "chat:transfer", payload);
       if (ack.ok) {
         if (desk.tabs.get(tab.id) === tab) {
           removeTab(tab, t("console.announce.transferred_out_to", { alias: tab.alias(), to: ack.alias || "" }));
@@ -535,6 +682,25 @@ function requestTransfer(tab) {
       if (code === "language_not_spoken") return t("console.transfer.error_language");
       if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
       return t("console.transfer.error_other", { code });
+    },
+  });
+}
+
+function requestFlag(tab) {
+  openFlag({
+    alias: tab.alias(),
+    flags: tab.flags || [],
+    submit: async (category) => {
+      const ack = await call(desk.socket, "chat:flag", { chat_id: tab.id, category });
+      if (ack.ok) {
+        tab.setFlags(ack.flags, flagLabel);
+        announce(t("console.flag.done", { alias: tab.alias(), label: flagLabel(category) }));
+        return null;
+      }
+      const code = errorCode(ack);
+      if (code === "chat_not_found") return t("console.flag.error_gone");
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.flag.error_other", { code });
     },
   });
 }
@@ -604,7 +770,7 @@ function renderBreak() {
   node.textContent = t("console.duty.on_break_for", { time: clock });
 }
 
-// Who is on duty now, and who of them is on a break (duty:roster).
+// Who is on duty now, their languages, free places or break, and the manager on call (duty:roster).
 function renderTeam() {
   const list = $("team-list");
   list.replaceChildren(
@@ -618,10 +784,34 @@ function renderTeam() {
           class: "team-state",
           text: entry.paused_since ? t("console.team.on_break") : t("console.team.free", { n: entry.free }),
         }),
+        el("span", {
+          class: "team-languages",
+          text: entry.languages && entry.languages.length
+            ? entry.languages.map(languageName).join(", ")
+            : t("console.transfer.any_language"),
+        }),
       ),
     ),
   );
   $("team-empty").hidden = desk.roster.length > 0;
+  const onCall = desk.onCall || [];
+  $("on-call-list").replaceChildren(
+    ...onCall.map((entry) =>
+      el(
+        "li",
+        { class: entry.signed_in ? "team-on" : "team-break" },
+        el("span", { class: "team-alias", text: entry.alias }),
+        " ",
+        el("span", {
+          class: "team-state",
+          text: entry.signed_in
+            ? t("console.on_call.until", { time: deskApi.clock(entry.until) })
+            : t("console.on_call.not_signed_in", { time: deskApi.clock(entry.until) }),
+        }),
+      ),
+    ),
+  );
+  $("on-call-empty").hidden = onCall.length > 0;
 }
 
 function unstaffedText() {
@@ -793,6 +983,19 @@ async function boot() {
   updateTitle();
   installEndDialog();
   installCanned();
+  installFlags();
+  installHelpNow({
+    socket: () => desk.socket,
+    selfId: () => (desk.staff ? desk.staff.id : null),
+    clock: deskApi.clock,
+    chatAlias: (chatId) => {
+      const tab = desk.tabs.get(chatId);
+      return tab ? tab.alias() : null;
+    },
+    selectedChatId: () => (desk.selected ? desk.selected.id : null),
+    announce: (text) => announce(text),
+    alert: (text) => unstaffedAlert(text),
+  });
   installHandoff();
   installAlerts(() => ({
     chats: desk.unopened.size,

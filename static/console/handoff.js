@@ -69,6 +69,7 @@ export function openTransfer({ chatId, alias, language, selfId, submit }) {
   $("transfer-title").textContent = t("console.transfer.title", { alias });
   showError("transfer-error", null);
   $("transfer-options").replaceChildren();
+  $("transfer-note").value = "";
   renderTransfer();
   dialog.showModal();
   const first = $("transfer-options").querySelector("input:not([disabled])");
@@ -105,7 +106,7 @@ export function installHandoff() {
     if (!chosen) return showError("transfer-error", t("console.transfer.error_choose"));
     $("transfer-submit").disabled = true;
     try {
-      const error = await transfer.submit(Number(chosen.value));
+      const error = await transfer.submit(Number(chosen.value), $("transfer-note").value.trim());
       if (error) showError("transfer-error", error);
       else $("transfer-dialog").close();
     } finally {

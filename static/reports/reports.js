@@ -12,6 +12,9 @@ import { languageName as nameOf, loadPageLanguage, localeOf } from "../shared/la
 import * as page from "../shared/page.js";
 import { renderActivities } from "./activities.js";
 
+// chat:flag categories (docs/protocol.md §4): every one is shown, zeros included.
+const FLAG_CATEGORIES = ["violence_threat", "trafficking_suspected", "crisis_self_harm", "abusive_visitor", "other"];
+
 const VIEWS = ["loading", "signed-out", "forbidden", "report-view"];
 const OUTCOMES = ["answered", "abandoned", "unanswered", "closed", "blocked"];
 const GRAIN_KEY = { by_day: "date", by_week: "week", by_month: "month", by_year: "year" };
@@ -332,6 +335,42 @@ function renderRatings() {
   fillTable($("rating-table"), t("reports.rating.title"), periodHeaders(t("reports.column.rating")), rows);
 }
 
+async function loadDebriefs() {
+  const reply = await api("GET", "/api/debriefs");
+  const list = reply.ok ? reply.data.debriefs : [];
+  $("debrief-list").replaceChildren(
+    ...list.map((d) => {
+      const when = new Date(d.requested_at).toLocaleString(state.locale, { timeZone: state.timezone, dateStyle: "medium", timeStyle: "short" });
+      return el(
+        "li",
+        {},
+        el("span", { text: t("reports.debrief.item", { alias: d.alias, time: when }) }),
+        " ",
+        el("button", {
+          type: "button",
+          class: "btn btn-secondary",
+          text: t("reports.debrief.done"),
+          "aria-label": `${t("reports.debrief.done")}: ${t("reports.debrief.item", { alias: d.alias, time: when })}`,
+          onclick: async () => {
+            const done = await api("POST", `/api/debriefs/${encodeURIComponent(d.debrief_id)}/done`);
+            $("debrief-status").textContent = done.ok
+              ? t("reports.debrief.marked", { alias: d.alias })
+              : t("reports.error.load", { code: done.error.code });
+            await loadDebriefs();
+            $("debrief-title").focus();
+          },
+        }),
+      );
+    }),
+  );
+  $("debrief-empty").hidden = list.length > 0;
+}
+
+function renderHelp() {
+  const rows = ["raised", "answered"].map((k) => withPrevious(t(`reports.help.${k}`), (p) => p.help_alarms[k]));
+  fillTable($("help-table"), t("reports.help.title"), periodHeaders(t("reports.column.item")), rows);
+}
+
 function render() {
   const r = state.report;
   $("report-title").textContent = t("reports.heading", { from: dayText(r.from), to: dayText(r.to) });
@@ -344,10 +383,12 @@ function render() {
   renderCounts("by_outcome", "outcome-table", "outcome-chart", t("reports.outcome.title"), (o) => t(`reports.outcome.${o}`), OUTCOMES);
   renderCounts("by_language", "language-table", "language-chart", t("reports.language.title"), languageName);
   renderCounts("by_topic", "topic-table", "topic-chart", t("reports.topic.title"), (c) => state.topics[c] || c);
+  renderCounts("by_flag", "flag-table", "flag-chart", t("reports.flag.title"), (c) => t(`console.flag.category.${c}`), FLAG_CATEGORIES);
   renderTime();
   renderHeat();
   renderDesks();
   renderRatings();
+  renderHelp();
 }
 
 // ------------------------------------------------------------ loading
@@ -418,6 +459,7 @@ async function boot() {
   $("from").value = from;
   $("to").value = to;
 
+  loadDebriefs();
   $("range-form").addEventListener("submit", (event) => {
     event.preventDefault();
     load();

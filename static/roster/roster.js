@@ -7,6 +7,7 @@
 //   slots.js, slot-form.js   managers' duty slots and their forms
 //   date-admin.js            managers' changes to one date
 //   calendar.js              calendar feeds
+//   on-call.js               the manager on call
 //   changes.js               running a change, then loading everything again
 
 import { localeFor, t, translateDom } from "../i18n/i18n.js";
@@ -20,6 +21,7 @@ import { renderCalendar } from "./calendar.js";
 import { errorText, reload, setReload, showError, showSignedOut } from "./changes.js";
 import { context } from "./context.js";
 import { today } from "./format.js";
+import { installOnCallForm, loadOnCall, renderOnCall } from "./on-call.js";
 import { installNewSlotForm, loadManagerData, renderSlots } from "./slots.js";
 import { loadWeek, renderCoverage, renderMine, renderWeek, setWeek, weekLoaded, weekStart } from "./week.js";
 
@@ -28,13 +30,14 @@ function render() {
   renderWeek();
   renderCoverage();
   renderMine();
+  renderOnCall();
   if (context.manager) renderSlots();
 }
 
 async function goToWeek(monday) {
   setWeek(monday);
   showError(null);
-  await loadWeek();
+  await Promise.all([loadWeek(), loadOnCall()]);
   render();
 }
 
@@ -73,9 +76,10 @@ async function boot() {
     $("cal-all").hidden = false;
     renderCalendar($("cal-all"), "all");
     installNewSlotForm();
+    installOnCallForm();
   }
   setReload(async () => {
-    await Promise.all([loadWeek(), loadManagerData()]);
+    await Promise.all([loadWeek(), loadManagerData(), loadOnCall()]);
     render();
   });
   await reload();

@@ -14,7 +14,7 @@ VISITOR_EVENTS = ("chat:state", "queue:position", "message:new", "typing", "chat
 STAFF_EVENTS = (
     "chat:assigned", "message:new", "typing", "chat:presence", "chat:ended",
     "chat:removed", "chat:language", "queue:update", "duty:state", "duty:warning", "staff:resync", "duty:roster",
-    "duty:alert",
+    "duty:alert", "thread:entry", "thread:closed", "chat:flagged", "help:alarm", "help:answered",
 )
 
 
@@ -32,16 +32,25 @@ class EventClient:
             http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(local_address, 0)))
         self.sio = socketio.AsyncClient(reconnection=False, http_session=http)
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Every event of the namespace in arrival order, named or not (the catch-all handler).
+        self.every: list[tuple[str, Any]] = []
         self._changed = asyncio.Event()
         for name in (*events, "connect_error"):
             self.sio.on(name, self._recorder(name), namespace=namespace)
+        self.sio.on("*", self._record_any, namespace=namespace)
 
     def _recorder(self, name: str) -> Callable[[Any], Any]:
         async def record(data: Any = None) -> None:
             self.received[name].append(data)
+            self.every.append((name, data))
             self._changed.set()
 
         return record
+
+    async def _record_any(self, name: str, *data: Any) -> None:
+        self.received[name].append(data[0] if len(data) == 1 else list(data))
+        self.every.append((name, data[0] if len(data) == 1 else list(data)))
+        self._changed.set()
 
     async def connect(self, transports: list[str] | None = None) -> None:
         try:

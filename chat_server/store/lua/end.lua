@@ -17,6 +17,8 @@ if fields[3] then
 end
 -- Message text exists only while the chat lives.
 redis.call('DEL', KEYS[5], KEYS[6])
+-- So does the private staff thread (thread_append.lua): its text, client ids and members.
+redis.call('DEL', prefix .. 'thread:' .. id, prefix .. 'threadcids:' .. id, prefix .. 'threadwho:' .. id)
 -- flood limits: an ended chat no longer counts for its address (create.lua prunes too)
 local address = redis.call('HGET', KEYS[1], 'address_hash')
 if address then redis.call('SREM', prefix .. 'addrchats:' .. address, id) end
