@@ -136,10 +136,13 @@ class GroupService:
         messages, more = await self._page(room_id, 0) if not placed.waiting else ([], False)
         return Joined(room, placed, token, messages, more)
 
-    async def resume(self, token: str, last_seq: int, sid: str) -> Joined:
+    async def resume(self, token: str, last_seq: int, sid: str, held: tuple[str, str] | None = None) -> Joined:
+        """Take up a place again: after a drop, or (the same socket) once admitted from the waiting list."""
         found = await self.store.member_by_token(hash_resume_token(token))
         if found is None:
             raise GroupError(errors.RESUME_FAILED, "That place in the session is gone.")
+        if held is not None and held != found:
+            raise GroupError(errors.ALREADY_IN_GROUP, "This connection already holds a place in a session.")
         room_id, member_id = found
 
         def change(room: Room) -> tuple[Effects, tuple[Room, Participant]]:

@@ -155,8 +155,10 @@ class GroupNamespace(EventNamespace):
 
     async def _hold(self, sid: str, joined: Joined) -> None:
         self._place_of[sid] = (joined.room.room_id, joined.member.member_id)
-        await self.enter_room(sid, events.group_room(joined.room.room_id))
         await self.enter_room(sid, events.member_room(joined.member.member_id))
+        # The waiting list hears nothing of the room; once admitted, the client resumes (protocol.md).
+        if not joined.member.waiting:
+            await self.enter_room(sid, events.group_room(joined.room.room_id))
 
     async def _let_go(self, sid: str) -> None:
         place = self._place_of.pop(sid, None)
@@ -185,9 +187,8 @@ class GroupNamespace(EventNamespace):
         return joined_view(joined)
 
     async def resume(self, sid: str, payload: Resume) -> dict[str, Any]:
-        if await self._still_placed(sid):
-            raise GroupError(errors.ALREADY_IN_GROUP, "This connection already holds a place in a session.")
-        joined = await self.groups.resume(payload.resume_token, payload.last_seq, sid)
+        held = self._place_of.get(sid) if await self._still_placed(sid) else None
+        joined = await self.groups.resume(payload.resume_token, payload.last_seq, sid, held)
         # In the rooms before the missed messages are read again: nothing sent meanwhile is lost.
         await self._hold(sid, joined)
         return joined_view(joined)

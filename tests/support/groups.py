@@ -48,6 +48,9 @@ class Moderator(EventClient):
     async def act(self, event: str, **payload: Any) -> dict[str, Any]:
         return dict(await self.call(event, payload))
 
+    def seqs(self) -> list[int]:
+        return [m["seq"] for m in self.received["group:message"]]
+
 
 async def plan_group_now(
     app: web.Application, now: datetime, *, capacity: int = 40, hours: int = 2, moderators: tuple[int, ...] = (),
