@@ -122,6 +122,9 @@ async def test_a_session_from_join_to_end(live: Live) -> None:
     assert (await mod.act("participant:remove", room_id=room, member_id=kettu.member_id))["ok"]
     await kettu.wait_for("group:removed")
     assert (await ilves.wait_for("group:place", lambda p: p["status"] == "in"))["position"] is None
+    assert ilves.received["group:message"] == []  # nothing of the room reached the waiting list
+    entered = await ilves.call("group:resume", {"resume_token": ilves.token, "last_seq": 0})
+    assert [m["seq"] for m in entered["messages"]] == [1, 2, 4, 5]  # the removed one is gone
     again = await participant(live, "127.0.0.9")
     assert code(await again.join(room, "Kettu Two")) == errors.REMOVED_FROM_GROUP
     await settle(0.2)

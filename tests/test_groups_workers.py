@@ -20,8 +20,8 @@ from chat_server import errors
 from chat_server.accounts import Role
 from chat_server.groups.records import GroupSessionRow
 from chat_server.keys import sessions_key
-from tests.support.cluster import wait_until
 from tests.support.clients import login
+from tests.support.cluster import wait_until
 from tests.support.groups import Moderator, Participant, plan_group_now
 from tests.support.live import PASSWORD, Live, settle, start_live, stop_live
 from tests.support.postgres import pg_database

@@ -310,9 +310,15 @@ class GroupService:
         if room is None:
             return None
         await self.records.write(room, self.clock.now(), reason)
-        await self._to_everyone(events.GROUP_ENDED, {"room_id": room_id, "reason": reason}, room_id)
+        ended = {"room_id": room_id, "reason": reason}
+        await self._to_everyone(events.GROUP_ENDED, ended, room_id)
+        # The waiting list is in no room of the session: each is told on their own.
+        for member_id in room.waiting:
+            await self._emit(events.GROUP_ENDED, ended, events.member_room(member_id), events.GROUP_NAMESPACE)
         if self.close_room is not None:
             await self.close_room(events.group_room(room_id), events.GROUP_NAMESPACE)
+            for member_id in room.waiting:
+                await self.close_room(events.member_room(member_id), events.GROUP_NAMESPACE)
         log.info("group session ended", extra={"event": "group.ended", "count": room.counts.messages})
         return room
 
