@@ -198,12 +198,10 @@ def _write(row: GroupSlotRow, slot: GroupSlot) -> None:
     row.valid_from, row.valid_until, row.retired = valid_from, timing.valid_until, timing.retired
 
 
-class GroupSlotNotFound(NotFound):
-    """No such group slot, or no occurrence of it on that date."""
-
-
-class GroupSlotConflict(Conflict):
-    """The change conflicts with what is there (already signed up, retired)."""
+# The roster's own refusals (the HTTP edge maps them by exact type): no such group slot or
+# session that date; a change that clashes with what is there (already signed up, retired).
+GroupSlotNotFound = NotFound
+GroupSlotConflict = Conflict
 
 
 class GroupSlotRepository:
