@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +16,7 @@ from chat_server.keys import group_service_key, sessions_key
 from tests.support.clients import StaffMember, login
 from tests.support.groups import Moderator, Participant, plan_group_now
 from tests.support.http import Http
-from tests.support.live import PASSWORD, Live, settle
+from tests.support.live import PASSWORD, Live, settle, start_live, stop_live
 
 
 async def participant(live: Live, local_address: str | None = None) -> Participant:
@@ -198,3 +201,29 @@ async def test_bad_group_payloads_are_refused_at_the_edge(live: Live) -> None:
     # Nothing of the refusals reached the room.
     room = await live.app[group_service_key].store.room(occurrence.room_id)
     assert room is not None and room.last_seq == 0 and len(room.members) == 1
+
+
+async def test_floods_are_rate_limited_per_socket_and_per_session(tmp_path: Path) -> None:
+    live = await start_live(tmp_path, limits={"events_per_second": 1.0, "event_burst": 5},
+                            groups={"room_messages_per_second": 4})
+    try:
+        occurrence = await plan_group_now(live.app, live.clock.now())
+        flooder = await participant(live)
+        assert (await flooder.join(occurrence.room_id, "Tulva"))["ok"]
+        answers = [await flooder.send(f"flood {n}", f"f{n}") for n in range(10)]
+        codes = [a["error"]["code"] for a in answers if not a["ok"]]
+        assert codes and set(codes) == {errors.RATE_LIMITED}  # the socket's bucket
+        # Many sockets together: the session accepts room_messages_per_second a second.
+        crowd = [await participant(live) for _ in range(6)]
+        for n, member in enumerate(crowd):
+            assert (await member.join(occurrence.room_id, f"Joukko {n}"))["ok"]
+        live.clock.move(timedelta(seconds=5))
+        results = await asyncio.gather(*(m.send("all at once", "c1") for m in crowd))
+        refused = [r for r in results if not r["ok"]]
+        assert refused and {r["error"]["code"] for r in refused} == {errors.RATE_LIMITED}
+        accepted = [r for r in results if r["ok"]]
+        assert 1 <= len(accepted) <= 4
+        room = await live.app[group_service_key].store.room(occurrence.room_id)
+        assert room is not None and room.last_seq == sum(1 for a in answers if a["ok"]) + len(accepted)
+    finally:
+        await stop_live(live)
