@@ -30,7 +30,8 @@ async def test_a_year_of_weekly_sessions_is_counted_exactly(tmp_path: Path) -> N
 
 
 async def move_to(http: Http, live: Live, instant: datetime) -> None:
-    reply = await http.call("POST", "/api/testing/clock", {"move_seconds": (instant - live.clock.now()).total_seconds()})
+    seconds = (instant - live.clock.now()).total_seconds()
+    reply = await http.call("POST", "/api/testing/clock", {"move_seconds": seconds})
     assert reply.status == 200, reply.text
 
 

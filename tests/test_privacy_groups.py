@@ -109,7 +109,8 @@ async def test_group_canary_is_nowhere_after_the_session(
         for needle in (canary, nickname, CLIENT_ADDRESS, agent):
             assert needle.encode() not in everything, f"{needle} found in Redis"
     with sqlite3.connect(data_dir / "dutychat.db") as db:
-        rows = db.execute("select total_participants, messages, removed_messages, reports from group_sessions").fetchall()
+        query = "select total_participants, messages, removed_messages, reports from group_sessions"
+        rows = db.execute(query).fetchall()
         dump = "\n".join(db.iterdump())
     assert rows == [(1, 4, 1, 1)]
     for needle in (canary, nickname, CLIENT_ADDRESS, agent):

@@ -1,0 +1,118 @@
+"""The widget's peer group view on a phone (360x740, touch): join, chat, muted, a message removed, quick exit;
+and the offer in all seven languages.
+
+Screenshots go to test-artifacts/screenshots/group-*.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from chat_server.accounts import Role
+from chat_server.keys import group_service_key
+from tests.a11y import assert_accessible
+from tests.browser import NEUTRAL_URL, browser, scene, screenshots  # noqa: F401 - fixtures
+from tests.support.clients import login
+from tests.support.groups import Moderator, plan_group_now
+from tests.support.live import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobile": True, "bypass_csp": True,
+}
+OFFER = {
+    "fi": "Liity vertaisryhmään", "sv": "Gå med i kamratgruppen", "en": "Join the peer group",
+    "ru": "Присоединиться к группе", "th": "เข้าร่วมกลุ่มเพื่อนช่วยเพื่อน", "es": "Unirse al grupo de pares",
+    "et": "Liitu tugigrupiga",
+}
+
+
+async def test_a_visitor_joins_chats_is_muted_and_quick_exits(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("group-phone", tmp_path, browser, organisation={"quick_exit_url": NEUTRAL_URL}) as s:
+        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+        room = occurrence.room_id
+        mod = Moderator(s.live.url, await login(s.live.url, "pia", PASSWORD))
+        await mod.connect()
+        s.live.clients.append(mod)
+        assert (await mod.act("group:moderate", room_id=room))["ok"]
+
+        phone = await s.page(**PHONE)
+        await phone.goto(f"{s.live.url}/widget/")
+        offer = phone.locator("#group-offer")
+        await expect(offer).to_be_visible()
+        await expect(phone.locator("#group-offer-title")).to_have_text("Peer group")
+        await phone.screenshot(path=screenshots / "group-1-offer.png")
+        await assert_accessible(phone, "widget group offer (360x740, touch)")
+        await phone.locator("#group-open").tap()
+        await expect(phone.locator("#group-rules")).to_have_text("Be kind. No names.")
+        await expect(phone.locator("#group-nickname")).to_be_focused()
+        await phone.locator("#group-nickname").fill("Moderator")
+        await phone.locator("#group-accept").check()
+        await phone.locator("#group-join button[type=submit]").tap()
+        refused = "That nickname is reserved. Please choose another."
+        await expect(phone.locator("#group-join-error")).to_have_text(refused)
+        await phone.screenshot(path=screenshots / "group-2-join-refused.png")
+        await assert_accessible(phone, "widget group join form with an error")
+        await phone.locator("#group-nickname").fill("Kettu")
+        await phone.locator("#group-join button[type=submit]").tap()
+        await expect(phone.locator("#group-room")).to_be_visible()
+        await expect(phone.locator("#group-message")).to_be_focused()
+        assert await phone.evaluate("sessionStorage.getItem('dutychat.group')") is not None
+
+        await phone.locator("#group-message").fill("hello everyone")
+        await phone.locator("#group-composer button[type=submit]").tap()
+        await expect(phone.locator("#group-log li .msg-text")).to_have_text(["hello everyone"])
+        await mod.act("message:send", room_id=room, client_id="m1", text="Welcome, Kettu")
+        await expect(phone.locator("#group-log li .msg-text")).to_have_text(["hello everyone", "Welcome, Kettu"])
+        # Others' messages are announced politely; one's own is not.
+        await expect(phone.locator("#group-announce")).to_have_text("Pia (moderator): Welcome, Kettu")
+        assert await phone.locator("#group-announce").get_attribute("aria-live") == "polite"
+        await phone.screenshot(path=screenshots / "group-3-chatting.png")
+        await assert_accessible(phone, "widget group room (360x740, touch)")
+
+        await mod.act("message:remove", room_id=room, seq=1)
+        await expect(phone.locator("#group-log li .msg-text")).to_have_text(["Welcome, Kettu"])
+        service = s.live.app[group_service_key]
+        state = await service.store.room(room)
+        assert state is not None
+        (member_id,) = state.members
+        await mod.act("participant:mute", room_id=room, member_id=member_id, muted=True)
+        await expect(phone.locator("#group-status")).to_have_text("A moderator has muted you for this session.")
+        await phone.locator("#group-message").fill("can I still write?")
+        await phone.locator("#group-composer button[type=submit]").tap()
+        await expect(phone.locator("#group-send-error")).to_have_text("A moderator has muted you.")
+        await phone.screenshot(path=screenshots / "group-4-muted.png")
+        await assert_accessible(phone, "widget group room, muted")
+
+        await phone.locator("#quick-exit").tap()
+        await expect(phone).to_have_url(NEUTRAL_URL)
+        # The place was given up at once: quick exit leaves the group.
+        for _ in range(50):
+            state = await service.store.room(room)
+            if state is not None and not state.members:
+                break
+            await phone.wait_for_timeout(100)
+        assert state is not None and state.members == {}
+
+
+async def test_the_group_offer_in_every_language(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("group-languages", tmp_path, browser) as s:
+        await plan_group_now(s.live.app, s.live.clock.now(), titles={"en": "Peer group", "fi": "Vertaisryhmä"})
+        for lang, label in OFFER.items():
+            page = await s.page(**PHONE, locale=lang)
+            await page.goto(f"{s.live.url}/widget/?lang={lang}")
+            await expect(page.locator("#group-open")).to_have_text(label)
+            await page.locator("#group-open").tap()
+            await expect(page.locator("#group-nickname")).to_be_focused()
+            await page.screenshot(path=screenshots / f"group-join-{lang}.png")
+            await assert_accessible(page, f"widget group join form in {lang}")
