@@ -15,9 +15,9 @@ from playwright.async_api import Browser, expect
 from chat_server.accounts import Role
 from chat_server.keys import group_service_key
 from tests.a11y import assert_accessible
-from tests.browser import NEUTRAL_URL, browser, scene, screenshots  # noqa: F401 - fixtures
+from tests.browser import NEUTRAL_URL, browser, console_login, scene, screenshots  # noqa: F401 - fixtures
 from tests.support.clients import login
-from tests.support.groups import Moderator, plan_group_now
+from tests.support.groups import Moderator, Participant, plan_group_now
 from tests.support.live import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -116,3 +116,41 @@ async def test_the_group_offer_in_every_language(
             await expect(page.locator("#group-nickname")).to_be_focused()
             await page.screenshot(path=screenshots / f"group-join-{lang}.png")
             await assert_accessible(page, f"widget group join form in {lang}")
+
+
+async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
+    tmp_path: Path, browser: Browser, screenshots: Path  # noqa: F811 - fixtures
+) -> None:
+    async with scene("group-moderator", tmp_path, browser) as s:
+        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+        visitor = Participant(s.live.url)
+        await visitor.connect()
+        s.live.clients.append(visitor)
+        await visitor.join(occurrence.room_id, "Kettu")
+        await visitor.send("a message to remove", "m1")
+
+        page = await s.page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+        await console_login(page, s.live, "pia", check_in=False)
+        await page.goto(f"{s.live.url}/groups/")
+        await expect(page.locator("#sessions li")).to_have_count(1)
+        await page.get_by_role("button", name="Moderate").click()
+        await expect(page.locator("#room-title")).to_be_focused()
+        await expect(page.locator("#log li .msg-text")).to_have_text(["a message to remove"])
+        await expect(page.locator("#people li")).to_have_count(1)
+        await visitor.send("and another one", "m2")
+        await expect(page.locator("#announce")).to_have_text("Kettu: and another one")
+        await assert_accessible(page, "moderator view of a running group session")
+        await page.screenshot(path=screenshots / "group-moderator-1-room.png")
+
+        await page.get_by_role("button", name="Remove Kettu", exact=True).first.click()
+        await expect(page.locator("#log li .msg-text")).to_have_text(["and another one"])
+        removed = await visitor.wait_for("group:message_removed")
+        assert removed["seq"] == 1
+        await page.get_by_role("button", name="Mute Kettu", exact=True).click()
+        await visitor.wait_for("group:place", lambda p: p["muted"])
+        assert (await visitor.send("muted?", "m3"))["error"]["code"] == "muted"
+        await visitor.call("message:report", {"seq": 2})
+        await expect(page.locator("#reports")).to_have_text("Message 2 was reported (1 reports in this session).")
+        await page.screenshot(path=screenshots / "group-moderator-2-removed-muted.png")
+        await assert_accessible(page, "moderator view after moderation")
