@@ -119,7 +119,7 @@ async def test_the_group_offer_in_every_language(
 
 
 async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
-    tmp_path: Path, browser: Browser, screenshots: Path  # noqa: F811 - fixtures
+    tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("group-moderator", tmp_path, browser) as s:
         peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
