@@ -92,6 +92,12 @@ async def drive_a_year(live: Live) -> None:
         figures = {row[1]: row[2] for row in lines if len(row) == 3 and row[1].startswith("group.")}
         assert figures["group.sessions"] == str(held) and figures["group.participants"] == str(participants)
         assert sum(1 for row in lines if row and row[0].startswith(f"{group_id}-")) == held
+        # The chat report's summary text and CSV carry the same figures.
+        text = (await manager.get(f"/api/reports/summary-text?{period}&lang=en")).text
+        assert f"The peer group met {held} times, {participants} participants in all." in text
+        main_csv = list(csv.reader(io.StringIO((await manager.get(f"/api/reports/export.csv?{period}")).text)))
+        group_rows = {r[5]: r[6] for r in main_csv if len(r) == 7 and r[3] == "group"}
+        assert group_rows["sessions"] == str(held) and group_rows["participants"] == str(participants)
         # A period of one week holds exactly that week's session.
         one = first_day + timedelta(weeks=1)
         week_report = (await manager.get(f"/api/reports/groups?from={one.isoformat()}&to={one.isoformat()}")).body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -10,8 +12,17 @@ from pydantic import Field, model_validator
 
 from chat_server import errors
 from chat_server.accounts import StaffAccount
-from chat_server.keys import clock_key, records_key, reports_key, service_key, settings_key, taxonomy_key
-from chat_server.reports.export import summary_text, suppress, to_csv
+from chat_server.groups.records import group_figures, summary_sentence
+from chat_server.keys import (
+    clock_key,
+    records_key,
+    reports_key,
+    service_key,
+    sessions_key,
+    settings_key,
+    taxonomy_key,
+)
+from chat_server.reports.export import small, summary_text, suppress, to_csv
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, DateText, IsoDate, Query, Reply, StrictInt, StrictQuery, StrictStr
 
@@ -262,10 +273,12 @@ async def report(request: web.Request, me: StaffAccount, query: ReportQuery) -> 
 
 async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery) -> web.Response:
     """The aggregated figures as CSV (small numbers hidden unless asked otherwise)."""
-    data = await _report(request, query, query.small_numbers != "off")
+    small_numbers = query.small_numbers != "off"
+    data = await _report(request, query, small_numbers)
     name = f"dutychat-report-{data['from']}-{data['to']}.csv"
+    text = to_csv(data) + await _group_csv_rows(request, query, small_numbers)
     return web.Response(
-        text=to_csv(data), content_type="text/csv", charset="utf-8",
+        text=text, content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -276,7 +289,24 @@ async def export_summary(request: web.Request, me: StaffAccount, query: SummaryT
     text = summary_text(
         data, query.lang, request.app[taxonomy_key], request.app[settings_key].reports.small_number_threshold
     )
+    figures = await group_figures(request.app[sessions_key], query.from_, query.to,
+                                  request.app[settings_key].organisation.zone)
+    if figures.sessions:
+        text = text.rstrip("\n") + "\n\n" + summary_sentence(figures, query.lang) + "\n"
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+async def _group_csv_rows(request: web.Request, query: PeriodQuery, small_numbers: bool) -> str:
+    """The peer group's figures as rows of the report's CSV (figure "group"), small numbers hidden alike."""
+    settings = request.app[settings_key]
+    figures = await group_figures(request.app[sessions_key], query.from_, query.to, settings.organisation.zone)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    threshold = settings.reports.small_number_threshold
+    for measure, value in figures.as_dict().items():
+        shown = small(value, threshold) if small_numbers else value
+        writer.writerow(["current", query.from_.isoformat(), query.to.isoformat(), "group", "", measure, shown])
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------ the rating
