@@ -227,3 +227,19 @@ async def test_floods_are_rate_limited_per_socket_and_per_session(tmp_path: Path
         assert room is not None and room.last_seq == sum(1 for a in answers if a["ok"]) + len(accepted)
     finally:
         await stop_live(live)
+
+
+async def test_typing_is_someone_typing_and_the_waiting_list_hears_of_the_end(live: Live) -> None:
+    occurrence = await plan_group_now(live.app, live.clock.now(), capacity=2)
+    room = occurrence.room_id
+    writer, reader, waiting = await participant(live), await participant(live), await participant(live)
+    await writer.join(room, "Kirjoittaja")
+    await reader.join(room, "Lukija")
+    assert (await waiting.join(room, "Jonossa"))["place"]["status"] == "waiting"
+    assert (await writer.call("typing:set", {"typing": True}))["ok"]
+    assert await reader.wait_for("group:typing") == {"typing": True, "nickname": None}  # "someone is typing"
+    await settle(0.2)
+    assert writer.received["group:typing"] == [] and waiting.received["group:typing"] == []
+    assert code(await waiting.call("typing:set", {"typing": True})) == errors.NOT_IN_GROUP
+    assert await live.app[group_service_key].end(room, "ended") is not None
+    assert (await waiting.wait_for("group:ended"))["reason"] == "ended"
