@@ -78,19 +78,19 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         # ---- a staff member: no Staff link, and the page says it is for managers
         staff = await s.page()
         await console_login(staff, live, "aino", check_in=False)
-        assert await nav_links(staff) == ["Chat console", "Roster", "Account"]
+        assert await nav_links(staff) == ["Chat console", "Roster", "Peer groups", "Account"]
         watch_errors(staff, errors, "aino")
         await staff.goto(f"{live.url}/staff/")
         await expect(staff.locator("#forbidden")).to_be_visible()
         await expect(staff.locator("#staff-view")).to_be_hidden()
-        assert await nav_links(staff) == ["Chat console", "Roster", "Account"]
+        assert await nav_links(staff) == ["Chat console", "Roster", "Peer groups", "Account"]
 
         # ---- the manager follows the console's navigation
         context = await s.context(permissions=["clipboard-read", "clipboard-write"])
         await with_axe(context)
         page = await context.new_page()
         await console_login(page, live, "mia", check_in=False)
-        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Account"]
+        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
         await expect(page.locator("#site-nav a[aria-current=page]")).to_have_text("Chat console")
         watch_errors(page, errors, "mia")
         await page.get_by_role("link", name="Staff").click()
@@ -104,7 +104,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         own = page.locator("#member-rows tr", has_text="(you)")
         await expect(own.get_by_role("button")).to_have_text(["Edit"])
         # Managers may not grant admin.
-        assert await page.locator("#add-role option").all_inner_texts() == ["Staff", "Manager"]
+        assert await page.locator("#add-role option").all_inner_texts() == ["Staff", "Manager", "Peer leader"]
         assert await axe_violations(page) == []
         await page.screenshot(path=screenshots / "staff-1-list.png", full_page=True)
 
@@ -201,7 +201,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         # ---- the roster page carries the same navigation
         await page.goto(f"{live.url}/roster/")
         await expect(page.locator("#roster-view")).to_be_visible()
-        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Account"]
+        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
         await expect(page.locator("#site-nav a[aria-current=page]")).to_have_text("Roster")
 
         # Still usable on a phone width: the table scrolls inside its box, not the page.
