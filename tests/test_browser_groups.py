@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/screenshots/group-*.png.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from chat_server.accounts import Role
-from chat_server.keys import group_service_key
+from chat_server.keys import group_service_key, group_slots_key
 from tests.a11y import assert_accessible
 from tests.browser import NEUTRAL_URL, browser, console_login, scene, screenshots  # noqa: F401 - fixtures
 from tests.support.clients import login
@@ -154,3 +155,30 @@ async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
         await expect(page.locator("#reports")).to_have_text("Message 2 was reported (1 reports in this session).")
         await page.screenshot(path=screenshots / "group-moderator-2-removed-muted.png")
         await assert_accessible(page, "moderator view after moderation")
+
+
+async def test_a_manager_plans_a_group_from_the_moderator_page(
+    tmp_path: Path, browser: Browser, screenshots: Path  # noqa: F811 - fixtures
+) -> None:
+    async with scene("group-plan", tmp_path, browser) as s:
+        await s.live.add_staff("mika", alias="Mika", role=Role.MANAGER, shift=False)
+        page = await s.page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+        await console_login(page, s.live, "mika", check_in=False)
+        await page.goto(f"{s.live.url}/groups/")
+        await expect(page.locator("#plan-view")).to_be_visible()
+        tomorrow = (s.live.clock.now().astimezone(s.live.settings.organisation.zone) + timedelta(days=1)).date()
+        await page.get_by_label("Once").check()
+        await page.locator("#plan-date").fill(tomorrow.isoformat())
+        await page.locator("#plan-title-fi").fill("Vertaisryhmä")
+        await page.locator("#plan-title-en").fill("Peer group")
+        await page.locator("#plan-rules-en").fill("Be kind. No names.")
+        await assert_accessible(page, "moderator page with the planning form")
+        await page.get_by_role("button", name="Plan", exact=True).click()
+        await expect(page.locator("#status")).to_have_text("The group is planned.")
+        await expect(page.locator("#sessions li")).to_have_count(1)
+        await expect(page.locator("#sessions li")).to_contain_text("Peer group")
+        await page.screenshot(path=screenshots / "group-plan.png", full_page=True)
+        slots = await s.live.app[group_slots_key].list_slots()
+        assert [(s.titles, s.rules, s.capacity) for s in slots] == [
+            ({"en": "Peer group", "fi": "Vertaisryhmä"}, {"en": "Be kind. No names."}, 30)
+        ]

@@ -12,7 +12,9 @@ import { mountNav } from "../shared/nav.js";
 import { call, errorCode } from "../shared/rpc.js";
 import { announce } from "../shared/status.js";
 
-const state = { me: null, lang: "en", room: null, socket: null, messages: new Map(), participants: [], paused: false };
+const state = {
+  me: null, lang: "en", room: null, socket: null, messages: new Map(), participants: [], paused: false, planLanguages: [],
+};
 
 function title(session) {
   return session.titles[state.lang] || session.titles.en || Object.values(session.titles)[0] || session.room_id;
@@ -186,6 +188,50 @@ async function send(event) {
   if (ack.ok) $("message").value = "";
 }
 
+// ------------------------------------------------------------ planning (managers)
+
+async function setUpPlanning() {
+  const status = await api("GET", "/api/status");
+  const languages = status.ok ? status.data.languages : ["en"];
+  state.planLanguages = languages;
+  const names = new Intl.DisplayNames([state.lang], { type: "language" });
+  $("plan-texts").replaceChildren(
+    ...languages.flatMap((code) => [
+      el("label", { for: `plan-title-${code}` }, t("console.group.title_in", { language: names.of(code) || code })),
+      el("input", { id: `plan-title-${code}`, type: "text", maxlength: "120" }),
+      el("label", { for: `plan-rules-${code}` }, t("console.group.rules_in", { language: names.of(code) || code })),
+      el("textarea", { id: `plan-rules-${code}`, rows: "3", maxlength: "4000" }),
+    ]),
+  );
+  $("plan-date").value = new Date().toISOString().slice(0, 10);
+  $("plan").addEventListener("submit", plan);
+  $("plan-view").hidden = false;
+}
+
+async function plan(event) {
+  event.preventDefault();
+  const kind = document.querySelector("input[name=kind]:checked").value;
+  const day = $("plan-date").value;
+  const titles = {};
+  const rules = {};
+  for (const code of state.planLanguages) {
+    const title = $(`plan-title-${code}`).value.trim();
+    const text = $(`plan-rules-${code}`).value.trim();
+    if (title) titles[code] = title;
+    if (text) rules[code] = text;
+  }
+  const body = {
+    kind, start: $("plan-start").value, end: $("plan-end").value, capacity: Number($("plan-capacity").value),
+    titles, rules,
+    ...(kind === "weekly" ? { weekday: (new Date(`${day}T12:00:00`).getDay() + 6) % 7, valid_from: day } : { date: day }),
+  };
+  const reply = await api("POST", "/api/roster/groups", body);
+  if (!reply.ok) return showError(reply.error.code);
+  $("error").hidden = true;
+  announce($("status"), t("console.group.created"));
+  return loadSessions();
+}
+
 async function main() {
   state.lang = await loadPageLanguage();
   translateDom();
@@ -202,6 +248,7 @@ async function main() {
     if (window.confirm(t("console.group.end_confirm"))) act("group:end", {});
   });
   $("composer").addEventListener("submit", send);
+  if (state.me.role === "manager" || state.me.role === "admin") await setUpPlanning();
   await loadSessions();
 }
 
