@@ -158,7 +158,7 @@ async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
 
 
 async def test_a_manager_plans_a_group_from_the_moderator_page(
-    tmp_path: Path, browser: Browser, screenshots: Path  # noqa: F811 - fixtures
+    tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("group-plan", tmp_path, browser) as s:
         await s.live.add_staff("mika", alias="Mika", role=Role.MANAGER, shift=False)
