@@ -58,6 +58,9 @@ async def with_axe(context: Any) -> None:
     await context.add_init_script(path=str(AXE))
 
 
+MANAGER_PAGES = ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
+
+
 async def nav_links(page: Page) -> list[str]:
     return await page.locator("#site-nav a").all_inner_texts()
 
@@ -90,7 +93,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         await with_axe(context)
         page = await context.new_page()
         await console_login(page, live, "mia", check_in=False)
-        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
+        assert await nav_links(page) == MANAGER_PAGES
         await expect(page.locator("#site-nav a[aria-current=page]")).to_have_text("Chat console")
         watch_errors(page, errors, "mia")
         await page.get_by_role("link", name="Staff").click()
@@ -201,7 +204,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         # ---- the roster page carries the same navigation
         await page.goto(f"{live.url}/roster/")
         await expect(page.locator("#roster-view")).to_be_visible()
-        assert await nav_links(page) == ["Chat console", "Roster", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
+        assert await nav_links(page) == MANAGER_PAGES
         await expect(page.locator("#site-nav a[aria-current=page]")).to_have_text("Roster")
 
         # Still usable on a phone width: the table scrolls inside its box, not the page.
