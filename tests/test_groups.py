@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import socketio
 from sqlalchemy import select
 
 from chat_server import errors
@@ -243,3 +245,19 @@ async def test_typing_is_someone_typing_and_the_waiting_list_hears_of_the_end(li
     assert code(await waiting.call("typing:set", {"typing": True})) == errors.NOT_IN_GROUP
     assert await live.app[group_service_key].end(room, "ended") is not None
     assert (await waiting.wait_for("group:ended"))["reason"] == "ended"
+
+
+async def test_group_sockets_per_address_are_capped(tmp_path: Path) -> None:
+    live = await start_live(tmp_path, limits={"sockets_per_address": 2})
+    try:
+        first, second = await participant(live), await participant(live)
+        third = Participant(live.url)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await third.connect()
+        assert errors.TOO_MANY_CONNECTIONS in str(third.received["connect_error"]), third.received
+        await first.disconnect()
+        await settle(0.2)
+        assert (await participant(live)).sio.connected  # a place freed by a disconnect is usable again
+        assert second.sio.connected
+    finally:
+        await stop_live(live)

@@ -126,6 +126,8 @@ class GroupNamespace(EventNamespace):
         self.addresses = addresses
         self._hashes_of: dict[str, list[str]] = {}
         self._place_of: dict[str, tuple[str, str]] = {}
+        # Open /group sockets of each address hash on this worker.
+        self._sockets_of: dict[str, int] = {}
         self.event(events.GROUP_JOIN, Join, self.join)
         self.event(events.GROUP_RESUME, Resume, self.resume)
         self.event(events.GROUP_LEAVE, Empty, self.leave)
@@ -136,13 +138,29 @@ class GroupNamespace(EventNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ.get("aiohttp.request") if self.addresses else None
-        if request is not None and self.addresses is not None:
-            today = self.chat.clock.now().date()
-            self._hashes_of[sid] = await self.addresses.hashes(request, self.chat.store, today)
+        if request is None or self.addresses is None:
+            return
+        hashes = await self.addresses.hashes(request, self.chat.store, self.chat.clock.now().date())
+        if hashes:
+            # The same cap per address as /visitor (limits.sockets_per_address, on this worker).
+            today = hashes[0]
+            if self._sockets_of.get(today, 0) >= self.chat.limits.sockets_per_address:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    errors.TOO_MANY_CONNECTIONS,
+                    {"code": errors.TOO_MANY_CONNECTIONS, "message": "Too many connections from here at once."},
+                )
+            self._sockets_of[today] = self._sockets_of.get(today, 0) + 1
+            self._hashes_of[sid] = hashes
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
-        self._hashes_of.pop(sid, None)
+        hashes = self._hashes_of.pop(sid, None)
+        if hashes:
+            left = self._sockets_of.get(hashes[0], 0) - 1
+            if left > 0:
+                self._sockets_of[hashes[0]] = left
+            else:
+                self._sockets_of.pop(hashes[0], None)
         place = self._place_of.pop(sid, None)
         if place is not None:
             await self.groups.dropped(place[0], place[1], sid)
