@@ -44,6 +44,8 @@ class Role(StrEnum):
     STAFF = "staff"
     MANAGER = "manager"
     ADMIN = "admin"
+    # A peer leader: moderates the group sessions they sign up for; no reports, no one-to-one chats.
+    PEER = "peer"
 
     @property
     def sees_reports(self) -> bool:

@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from chat_server.clock import Clock, MovableClock, SystemClock
+from chat_server.groups.lifecycle import group_context
 from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, password_context, service_context, store_context
 from chat_server.metrics import metrics_context
@@ -84,4 +85,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.cleanup_ctx.append(store_context)
     app.cleanup_ctx.append(service_context)
     app.cleanup_ctx.append(metrics_context)
+    app.cleanup_ctx.append(group_context)
     return app

@@ -65,6 +65,23 @@ INVALID_PHONE_NUMBER: Final = "invalid_phone_number"
 UNKNOWN_ACTIVITY_TYPE: Final = "unknown_activity_type"
 UNKNOWN_LOCALITY: Final = "unknown_locality"
 NOTES_DISABLED: Final = "notes_disabled"
+# ---- peer group sessions (groups; docs/protocol.md, "Peer group sessions")
+GROUP_NOT_RUNNING: Final = "group_not_running"
+GROUP_FULL: Final = "group_full"
+ALREADY_IN_GROUP: Final = "already_in_group"
+NOT_IN_GROUP: Final = "not_in_group"
+STILL_WAITING: Final = "still_waiting"
+RULES_NOT_ACCEPTED: Final = "rules_not_accepted"
+NICKNAME_INVALID: Final = "nickname_invalid"
+NICKNAME_RESERVED: Final = "nickname_reserved"
+NICKNAME_TAKEN: Final = "nickname_taken"
+REMOVED_FROM_GROUP: Final = "removed_from_group"
+MUTED: Final = "muted"
+GROUP_PAUSED: Final = "group_paused"
+SLOW_MODE: Final = "slow_mode"
+MESSAGE_NOT_FOUND: Final = "message_not_found"
+PARTICIPANT_NOT_FOUND: Final = "participant_not_found"
+NOT_MODERATOR: Final = "not_moderator"
 
 
 class ChatError(Exception):

@@ -14,6 +14,7 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.clock import Clock
 from chat_server.debriefs import DebriefRepository
+from chat_server.groups.service import GroupService
 from chat_server.passwords import PasswordWork
 from chat_server.realtime.notifier import SocketNotifier
 from chat_server.reports.repository import ReportRepository
@@ -21,6 +22,7 @@ from chat_server.safety_text import SafetyTexts
 from chat_server.settings import Settings
 from chat_server.store.base import ChatStore
 from chat_server.topics import Taxonomy
+from roster.groups import GroupSchedule, GroupSlotRepository
 from roster.ical import CalendarFeeds
 from roster.repository import OnCallRepository, RosterCache, ShiftRepository, SlotRepository
 from roster.service import RosterService
@@ -54,3 +56,7 @@ safety_texts_key = web.AppKey("safety_texts", SafetyTexts)
 # Outreach activity types, measures and localities (config/activities.toml, config/localities.toml).
 activity_catalogue_key = web.AppKey("activity_catalogue", ActivityCatalogue)
 activities_key = web.AppKey("activities", ActivityRepository)
+# Peer group sessions (chat_server/groups).
+group_slots_key = web.AppKey("group_slots", GroupSlotRepository)
+group_schedule_key = web.AppKey("group_schedule", GroupSchedule)
+group_service_key = web.AppKey("group_service", GroupService)

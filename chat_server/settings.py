@@ -188,6 +188,27 @@ class LimitSettings(_Section):
     fetch_page_size: int = Field(200, ge=10, le=10000)
 
 
+class GroupSettings(_Section):
+    """Peer group sessions (docs/protocol.md, the /group namespace)."""
+
+    min_nickname_length: int = Field(2, ge=1, le=20)
+    max_nickname_length: int = Field(24, ge=4, le=64)
+    # Compared case- and accent-insensitively, like every nickname; staff aliases are reserved too.
+    reserved_nicknames: tuple[str, ...] = (
+        "moderator", "mod", "admin", "administrator", "staff", "dutychat", "system", "host", "leader",
+        "moderaattori", "ohjaaja", "yllapito", "modererare", "moderador", "moderaator",
+    )
+    # Messages per second in one session, every sender together (a flood by many sockets).
+    room_messages_per_second: int = Field(20, ge=1, le=1000)
+    # The room keeps this many latest messages for resuming clients; older ones are deleted.
+    max_room_messages: int = Field(2000, ge=10, le=100000)
+    # The waiting list holds at most this many once the room is full (0: no waiting list).
+    max_waiting: int = Field(50, ge=0, le=1000)
+    # "someone is typing" (false) or the nickname of who types (true).
+    typing_names: bool = False
+    max_slow_mode_seconds: int = Field(300, ge=1, le=3600)
+
+
 class RosterSettings(_Section):
     check_in_early_minutes: int = Field(15, ge=0, le=24 * 60)
     release_notice_hours: float = Field(48, ge=0, le=24 * 60)
@@ -322,6 +343,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = ChatSettings()
     limits: LimitSettings = LimitSettings()
     roster: RosterSettings = RosterSettings()
+    groups: GroupSettings = GroupSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     reports: ReportSettings = ReportSettings()
     activities: ActivitySettings = ActivitySettings()

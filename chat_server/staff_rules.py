@@ -15,7 +15,7 @@ from typing import Final
 
 from chat_server.accounts import Role, StaffAccount
 
-EVERYONE: Final = (Role.STAFF, Role.MANAGER, Role.ADMIN)
+EVERYONE: Final = (Role.STAFF, Role.MANAGER, Role.ADMIN, Role.PEER)
 # The roles that plan the roster, administer staff, write canned responses and read reports.
 MANAGERS: Final = (Role.MANAGER, Role.ADMIN)
 # Who resets another member's second factor.

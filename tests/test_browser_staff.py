@@ -58,7 +58,7 @@ async def with_axe(context: Any) -> None:
     await context.add_init_script(path=str(AXE))
 
 
-MANAGER_NAV = ["Chat console", "Roster", "Activities", "Reports", "Staff", "Safety text", "Account"]
+MANAGER_NAV = ["Chat console", "Roster", "Activities", "Reports", "Staff", "Safety text", "Peer groups", "Account"]
 
 
 async def nav_links(page: Page) -> list[str]:
@@ -81,12 +81,12 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         # ---- a staff member: no Staff link, and the page says it is for managers
         staff = await s.page()
         await console_login(staff, live, "aino", check_in=False)
-        assert await nav_links(staff) == ["Chat console", "Roster", "Activities", "Account"]
+        assert await nav_links(staff) == ["Chat console", "Roster", "Activities", "Peer groups", "Account"]
         watch_errors(staff, errors, "aino")
         await staff.goto(f"{live.url}/staff/")
         await expect(staff.locator("#forbidden")).to_be_visible()
         await expect(staff.locator("#staff-view")).to_be_hidden()
-        assert await nav_links(staff) == ["Chat console", "Roster", "Activities", "Account"]
+        assert await nav_links(staff) == ["Chat console", "Roster", "Activities", "Peer groups", "Account"]
 
         # ---- the manager follows the console's navigation
         context = await s.context(permissions=["clipboard-read", "clipboard-write"])
@@ -107,7 +107,7 @@ async def test_manager_administers_staff(tmp_path: Path, browser: Browser, scree
         own = page.locator("#member-rows tr", has_text="(you)")
         await expect(own.get_by_role("button")).to_have_text(["Edit"])
         # Managers may not grant admin.
-        assert await page.locator("#add-role option").all_inner_texts() == ["Staff", "Manager"]
+        assert await page.locator("#add-role option").all_inner_texts() == ["Staff", "Manager", "Peer leader"]
         assert await axe_violations(page) == []
         await page.screenshot(path=screenshots / "staff-1-list.png", full_page=True)
 

@@ -280,6 +280,28 @@ async def test_every_endpoint_answers_as_documented(live: Live) -> None:
         await admin.call("POST", f"/api/debriefs/{asked['debrief']['debrief_id']}/done", status=200)
         await admin.call("POST", f"/api/debriefs/{'0' * 32}/done", status=404)
 
+        # Peer group sessions.
+        group = (await admin.call("POST", "/api/roster/groups", {
+            "kind": "weekly", "weekday": later.weekday(), "start": "18:00", "end": "19:30", "capacity": 20,
+            "languages": ["fi", "en"], "titles": {"fi": "Vertaisryhmä", "en": "Peer group"},
+            "rules": {"en": "Be kind."}, "valid_from": today.isoformat(),
+        }, status=201)).body["slot"]
+        await admin.call("POST", "/api/roster/groups", {"kind": "once", "start": "18:00", "end": "19:00",
+                         "capacity": 1, "titles": {"en": "x"}}, status=400)
+        group_path = f"/api/roster/groups/{group['id']}"
+        await admin.get("/api/roster/groups")
+        await admin.call("PATCH", group_path, {"rules": {"en": "Be kind. No names."}}, status=200)
+        await admin.call("PATCH", "/api/roster/groups/999999", {"capacity": 5}, status=404)
+        moderators = f"{group_path}/dates/{later.isoformat()}/moderators"
+        await staff.call("POST", moderators, {}, status=201)
+        await staff.call("POST", moderators, {}, status=409)
+        await staff.get("/api/roster/group-sessions?days=7")
+        await staff.call("DELETE", f"{moderators}/{aino.id}", status=200)
+        await admin.get(f"/api/reports/groups?{period}&lang=fi")
+        await admin.get(f"/api/reports/groups.csv?{period}")
+        await staff.get(f"/api/reports/groups?{period}", status=403)
+        await admin.call("DELETE", group_path, status=200)
+
     documented = {(m, p) for p, ops in conformance.doc["paths"].items() for m in ops}
     assert documented - conformance.succeeded == {("get", "/metrics")}
     assert {"invalid_request", "unauthenticated", "forbidden", "not_found", "conflict", "own_account",

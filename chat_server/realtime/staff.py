@@ -21,10 +21,11 @@ import socketio
 
 from chat_server import errors
 from chat_server.access import SESSION_COOKIE, staff_origin_allowed
-from chat_server.accounts import LoginSessions, StaffAccount, StaffRepository
+from chat_server.accounts import LoginSessions, Role, StaffAccount, StaffRepository
 from chat_server.chat import events
 from chat_server.chat.models import FlagCategory, ThreadKind
 from chat_server.chat.service import ChatService
+from chat_server.errors import ChatError
 from chat_server.realtime import schemas
 from chat_server.realtime.base import EventNamespace, error
 from chat_server.settings import ServerSettings
@@ -237,7 +238,15 @@ class StaffNamespace(EventNamespace):
     async def staff_sync(self, sid: str, payload: schemas.Empty) -> events.StaffSync:
         return await self.service.sync(self._me(sid))
 
+    def _answers_chats(self, sid: str) -> StaffAccount:
+        """The member, if their role takes one-to-one chats (a peer leader only moderates groups)."""
+        account = self._me(sid)
+        if account.role is Role.PEER:
+            raise ChatError(errors.FORBIDDEN, "A peer leader moderates group sessions and takes no one-to-one chats.")
+        return account
+
     async def check_in(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
+        self._answers_chats(sid)
         return {"duty": await self.service.check_in(self._me(sid).id)}
 
     async def check_out(self, sid: str, payload: schemas.Empty) -> dict[str, Any]:
@@ -274,7 +283,7 @@ class StaffNamespace(EventNamespace):
         return {"outcome": outcome.value, "block_minutes": self.service.settings.block_minutes}
 
     async def chat_take(self, sid: str, payload: schemas.StaffTake) -> dict[str, Any]:
-        return {"chat": await self.service.staff_take(self._me(sid).id, payload.chat_id)}
+        return {"chat": await self.service.staff_take(self._answers_chats(sid).id, payload.chat_id)}
 
     async def thread_send(self, sid: str, payload: schemas.ThreadSend) -> dict[str, Any]:
         seq, duplicate = await self.service.thread_send(

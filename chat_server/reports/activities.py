@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chat_server.activities.catalogue import LOCALITIES, ActivityCatalogue
+from chat_server.groups.records import SENTENCES as GROUP_SENTENCES
 from chat_server.reports.export import small
 
 
@@ -133,8 +134,17 @@ def _duty_held(report: dict[str, Any], lang: str, catalogue: ActivityCatalogue, 
 
 
 def _peer_groups(report: dict[str, Any], lang: str, catalogue: ActivityCatalogue, threshold: int) -> list[str]:
-    """The weekly online group's meetings and participants: issue #17 fills this in at merge."""
-    return []
+    """The weekly online group's meetings and participants (chat_server.groups.records.group_figures).
+
+    The summary handler puts them in `period["groups"]`; participants are people, so a small
+    count is hidden like the other counts of people.
+    """
+    groups = report["period"].get("groups")
+    if not groups or not groups["sessions"]:
+        return []
+    template = GROUP_SENTENCES.get(lang, GROUP_SENTENCES["en"])
+    return [template.format(sessions=number(groups["sessions"], lang),
+                            participants=number(small(groups["participants"], threshold), lang))]
 
 
 FIGURE_PARTS: list[FigurePart] = [_visited, _activity_types, _duty_held, _peer_groups, _reached]

@@ -72,7 +72,7 @@ async def root(request: web.Request) -> web.Response:
 
 def setup_pages(app: web.Application) -> None:
     app.router.add_get("/", root)
-    for folder in ("widget", "console", "demo", "roster", "account", "activities"):
+    for folder in ("widget", "console", "demo", "roster", "account", "activities", "groups"):
         app.router.add_get(f"/{folder}/", _page(folder))
         app.router.add_get(f"/{folder}", _redirect(f"/{folder}/"))
     for folder in ("staff", "reports", "safety"):

@@ -22,6 +22,7 @@ from chat_server.keys import (
     store_key,
     taxonomy_key,
 )
+from chat_server.web.groups import GroupSession, public_sessions
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import Body, DateText, Instant, Query, Reply
 from roster.schedule import DayHours, language_hours, opening_hours
@@ -68,6 +69,8 @@ class Status(Reply):
     timezone: str
     opening_hours: Annotated[list[OpeningDay], Field(min_length=STATUS_DAYS, max_length=STATUS_DAYS)]
     desks: dict[str, LanguageDesk]
+    # Peer group sessions running now or in the coming week (times, titles, rules; no names).
+    groups: list[GroupSession]
 
 
 class ScheduleQuery(Query):
@@ -79,6 +82,8 @@ class Schedule(Reply):
     days: list[OpeningDay]
     # Per offered language: the hours of members who speak it.
     desks: dict[str, list[OpeningDay]]
+    # Peer group sessions in the same days (times, titles, rules; no names).
+    groups: list[GroupSession]
 
 
 class TopicsQuery(Query):
@@ -157,6 +162,7 @@ async def status(request: web.Request) -> dict[str, Any]:
     data["opening_hours"] = await _hours(request, STATUS_DAYS)
     for language, hours in (await _language_hours(request, STATUS_DAYS)).items():
         data["desks"][language]["opening_hours"] = hours
+    data["groups"] = await public_sessions(request.app, STATUS_DAYS)
     return data
 
 
@@ -166,6 +172,7 @@ async def schedule(request: web.Request, query: ScheduleQuery) -> dict[str, Any]
         "timezone": request.app[settings_key].organisation.timezone,
         "days": await _hours(request, query.days),
         "desks": await _language_hours(request, query.days),
+        "groups": await public_sessions(request.app, query.days),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -11,6 +13,7 @@ from pydantic import Field, model_validator
 from chat_server import errors
 from chat_server.accounts import StaffAccount
 from chat_server.chat import events
+from chat_server.groups.records import group_figures
 from chat_server.keys import (
     activities_key,
     activity_catalogue_key,
@@ -19,11 +22,12 @@ from chat_server.keys import (
     records_key,
     reports_key,
     service_key,
+    sessions_key,
     settings_key,
     taxonomy_key,
 )
 from chat_server.reports.activities import activities_csv, figures_paragraph, suppress_activities
-from chat_server.reports.export import summary_text, suppress, to_csv
+from chat_server.reports.export import small, summary_text, suppress, to_csv
 from chat_server.web.activities import ActivityFigures
 from chat_server.web.responses import ApiError
 from chat_server.web.schemas import (
@@ -313,10 +317,12 @@ async def report(request: web.Request, me: StaffAccount, query: ReportQuery) -> 
 
 async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery) -> web.Response:
     """The aggregated figures as CSV (small numbers hidden unless asked otherwise)."""
-    data = await _report(request, query, query.small_numbers != "off")
+    small_numbers = query.small_numbers != "off"
+    data = await _report(request, query, small_numbers)
     name = f"dutychat-report-{data['from']}-{data['to']}.csv"
+    text = to_csv(data) + activities_csv(data) + await _group_csv_rows(request, query, small_numbers)
     return web.Response(
-        text=to_csv(data) + activities_csv(data), content_type="text/csv", charset="utf-8",
+        text=text, content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -324,10 +330,28 @@ async def export_csv(request: web.Request, me: StaffAccount, query: ReportQuery)
 async def export_summary(request: web.Request, me: StaffAccount, query: SummaryTextQuery) -> web.Response:
     """A period summary to paste into a funding report, in Finnish or English, small numbers hidden."""
     data = await _report(request, query, False)
-    threshold = request.app[settings_key].reports.small_number_threshold
+    settings = request.app[settings_key]
+    threshold = settings.reports.small_number_threshold
+    # The peer group's figures join the Figures paragraph (its own part there).
+    data["period"]["groups"] = (
+        await group_figures(request.app[sessions_key], query.from_, query.to, settings.organisation.zone)
+    ).as_dict()
     figures = figures_paragraph(data, query.lang, request.app[activity_catalogue_key], threshold)
     text = summary_text(data, query.lang, request.app[taxonomy_key], threshold, figures=figures)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+async def _group_csv_rows(request: web.Request, query: PeriodQuery, small_numbers: bool) -> str:
+    """The peer group's figures as rows of the report's CSV (figure "group"), small numbers hidden alike."""
+    settings = request.app[settings_key]
+    figures = await group_figures(request.app[sessions_key], query.from_, query.to, settings.organisation.zone)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    threshold = settings.reports.small_number_threshold
+    for measure, value in figures.as_dict().items():
+        shown = small(value, threshold) if small_numbers else value
+        writer.writerow(["current", query.from_.isoformat(), query.to.isoformat(), "group", "", measure, shown])
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------ the rating

@@ -15,7 +15,18 @@ from chat_server import metrics
 from chat_server.accounts import SessionState
 from chat_server.keys import settings_key
 from chat_server.staff_rules import ADMINS, EVERYONE, MANAGERS
-from chat_server.web import account, activities, auth, canned, public, reports, roster_api, safety_text, staff_admin
+from chat_server.web import (
+    account,
+    activities,
+    auth,
+    canned,
+    groups,
+    public,
+    reports,
+    roster_api,
+    safety_text,
+    staff_admin,
+)
 from chat_server.web.openapi import build_document
 from chat_server.web.pages import setup_pages
 from chat_server.web.routing import Route, install
@@ -29,6 +40,8 @@ STAFF = r"/api/staff/{staff_id:[0-9]{1,9}}"
 CANNED = r"/api/canned-responses/{canned_id:[0-9]{1,9}}"
 SAFETY_TEXT = r"/api/safety-text/{language:[a-z]{2}}"
 ACTIVITY = r"/api/activities/{entry_id:[0-9]{1,9}}"
+GROUP = r"/api/roster/groups/{group_id:[0-9]{1,9}}"
+GROUP_DATE = GROUP + "/dates/{day}"
 SESSION = r"/api/account/sessions/{session_id:[0-9a-f]{16}}"
 # Every sign-in step: a session at any of them may read who it is and where it stands.
 SIGN_IN_STEPS = (SessionState.TOTP_REQUIRED, SessionState.PASSWORD_CHANGE_REQUIRED,
@@ -206,6 +219,28 @@ ROUTES: list[Route] = [
           roles=MANAGERS, errors=(e.MARKUP_NOT_ALLOWED, e.LINK_NOT_ALLOWED, e.INVALID_PHONE_NUMBER)),
     Route("DELETE", SAFETY_TEXT, safety_text.delete_safety_text, "Remove one language's safety text", Ok,
           params=safety_text.SafetyTextPath, roles=MANAGERS),
+    # ------------------------------------------------------------ peer group sessions
+    Route("GET", "/api/roster/groups", groups.list_group_slots, "Group slots (peer group sessions)",
+          groups.GroupSlotList, roles=MANAGERS),
+    Route("POST", "/api/roster/groups", groups.create_group_slot, "Plan a peer group: weekly or once, titles and "
+          "rules per language, capacity, languages", groups.OneGroupSlot, status=201, body=groups.NewGroupSlot,
+          roles=MANAGERS),
+    Route("PATCH", GROUP, groups.change_group_slot, "Change a group's titles, rules or capacity",
+          groups.OneGroupSlot, params=groups.GroupSlotPath, body=groups.GroupSlotChange, roles=MANAGERS,
+          errors=(e.CONFLICT,)),
+    Route("DELETE", GROUP, groups.retire_group_slot, "Retire a group slot", Ok, params=groups.GroupSlotPath,
+          roles=MANAGERS),
+    Route("GET", "/api/roster/group-sessions", groups.planned_sessions, "Coming group sessions with their "
+          "moderators", groups.PlannedSessions, query=groups.UpcomingQuery, roles=EVERYONE),
+    Route("POST", GROUP_DATE + "/moderators", groups.sign_up_moderator, "Sign up to moderate a session "
+          "(managers: anyone)", groups.OnePlannedSession, status=201, params=groups.GroupDatePath,
+          body=groups.ModeratorSignUp, roles=EVERYONE, errors=(e.CONFLICT,)),
+    Route("DELETE", GROUP_DATE + "/moderators/{staff_id:[0-9]{1,9}}", groups.release_moderator,
+          "Release a moderator shift", Ok, params=groups.ModeratorPath, roles=EVERYONE),
+    Route("GET", "/api/reports/groups", groups.group_report, "The peer group's figures and one counts-only row "
+          "per session held, over local dates", groups.GroupReport, query=groups.GroupSummaryQuery, roles=MANAGERS),
+    Route("GET", "/api/reports/groups.csv", groups.group_report_csv, "The peer group's figures and sessions as "
+          "CSV", None, content_type="text/csv", query=groups.GroupSummaryQuery, roles=MANAGERS),
 ]
 
 

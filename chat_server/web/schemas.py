@@ -150,7 +150,7 @@ PathId = int
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 DateText = Annotated[str, Field(json_schema_extra={"format": "date"})]
 HourMinute = Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
-RoleName = Literal["staff", "manager", "admin"]
+RoleName = Literal["staff", "manager", "admin", "peer"]
 
 
 class EmptyBody(Body):

@@ -15,7 +15,8 @@ export const PAGES = [
   { href: "/reports/", key: "nav.reports", roles: MANAGERS },
   { href: "/staff/", key: "nav.staff", roles: MANAGERS },
   { href: "/safety/", key: "nav.safety", roles: MANAGERS },
-  { href: "/account/", key: "nav.account", roles: EVERYONE },
+  { href: "/groups/", key: "nav.groups", roles: [...EVERYONE, "peer"] },
+  { href: "/account/", key: "nav.account", roles: [...EVERYONE, "peer"] },
 ];
 
 export function pagesFor(role) {

@@ -13,7 +13,7 @@ import * as page from "../shared/page.js";
 import { confirmAction, copyField, showError } from "../shared/page.js";
 import { announce as announceIn } from "../shared/status.js";
 
-const ROLES = ["staff", "manager", "admin"];
+const ROLES = ["staff", "manager", "admin", "peer"];
 const VIEWS = ["loading", "signed-out", "forbidden", "staff-view"];
 const ERRORS = {
   codes: {

@@ -12,6 +12,7 @@ import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
 import * as view from "./view.js";
 import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
+import * as group from "./group.js";
 
 // The widget's own strings only (keys "widget.…"), not the staff pages'.
 const loadLanguage = (lang) => loadCatalogue(lang, "widget");
@@ -196,6 +197,10 @@ function render() {
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
   if (safety) safety.renderSafety(app.lang);
+  group.render(app.status, phase, app.lang);
+  if (group.active()) {
+    for (const id of ["view-loading", "view-error", "view-closed", "view-intro", "view-chat", "lang-offer"]) $(id).hidden = true;
+  }
 }
 
 function renderChat() {
@@ -867,6 +872,7 @@ function offeredLanguages() {
 
 function wireControls() {
   installQuickExit($("quick-exit"), leaveQuickly);
+  group.install(render);
   $("start").addEventListener("click", startChat);
   $("new-chat").addEventListener("click", newChat);
   $("leave").addEventListener("click", askToLeave);
