@@ -152,7 +152,7 @@ async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
         await visitor.wait_for("group:place", lambda p: p["muted"])
         assert (await visitor.send("muted?", "m3"))["error"]["code"] == "muted"
         await visitor.call("message:report", {"seq": 2})
-        await expect(page.locator("#reports")).to_have_text("Message 2 was reported (1 reports in this session).")
+        await expect(page.locator("#reports")).to_have_text("Message 2 was reported (1 report in this session).")
         await page.screenshot(path=screenshots / "group-moderator-2-removed-muted.png")
         await assert_accessible(page, "moderator view after moderation")
 
