@@ -85,12 +85,14 @@ class LogThrottle:
 
 
 ORIGIN_LOG_SECONDS = 60.0
-origin_log_throttle = LogThrottle(ORIGIN_LOG_SECONDS)
 
 
-def log_wrong_origin(server: ServerSettings) -> None:
-    """Say in the log why a staff sign-in or connection from the wrong origin was refused (once a minute)."""
-    held = origin_log_throttle.due()
+def log_wrong_origin(server: ServerSettings, throttle: LogThrottle) -> None:
+    """Say in the log why a staff sign-in or connection from the wrong origin was refused (once a minute).
+
+    `throttle` is the service's own (one per application: `origin_log_key`).
+    """
+    held = throttle.due()
     if held is None:
         return
     # Our log lines never interpolate arguments (privacy.py); the public URL is configuration, not input,

@@ -8,9 +8,10 @@ import logging
 import socketio
 from aiohttp import web
 
+from chat_server.access import ORIGIN_LOG_SECONDS, LogThrottle
 from chat_server.clock import Clock, MovableClock, SystemClock
 from chat_server.groups.lifecycle import group_context
-from chat_server.keys import clock_key, notifier_key, ready_key, settings_key, sio_key
+from chat_server.keys import clock_key, notifier_key, origin_log_key, ready_key, settings_key, sio_key
 from chat_server.lifecycle import database_context, password_context, service_context, store_context
 from chat_server.metrics import metrics_context
 from chat_server.realtime.admission import connection_cap
@@ -68,6 +69,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app = web.Application(middlewares=[connection_cap, security], client_max_size=64 * 1024)
     setup_response_headers(app)
     app[settings_key] = settings
+    app[origin_log_key] = LogThrottle(ORIGIN_LOG_SECONDS)
     if clock is None:
         clock = MovableClock() if settings.testing.movable_clock else SystemClock()
     app[clock_key] = clock

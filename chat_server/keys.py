@@ -6,6 +6,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from chat_server.access import LogThrottle
 from chat_server.accounts import LoginSessions, StaffRepository
 from chat_server.activities.catalogue import ActivityCatalogue
 from chat_server.activities.repository import ActivityRepository
@@ -28,6 +29,8 @@ from roster.repository import OnCallRepository, RosterCache, ShiftRepository, Sl
 from roster.service import RosterService
 
 settings_key = web.AppKey("settings", Settings)
+# The wrong-origin warning of this service, at most once a minute (access.log_wrong_origin).
+origin_log_key = web.AppKey("origin_log", LogThrottle)
 clock_key = web.AppKey("clock", Clock)
 sio_key = web.AppKey("sio", socketio.AsyncServer)
 notifier_key = web.AppKey("notifier", SocketNotifier)

@@ -283,22 +283,24 @@ def _json_with_escapes(body: dict[str, str]) -> bytes:
 
 
 def test_wrong_origin_refusals_are_logged_once_a_minute_with_the_count_held_back(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = [1000.0]
     throttle = access.LogThrottle(access.ORIGIN_LOG_SECONDS, clock=lambda: now[0])
-    monkeypatch.setattr(access, "origin_log_throttle", throttle)
     server = ServerSettings(public_url="https://chat.example.org")
     caplog.set_level(logging.WARNING, logger=access.__name__)
 
     for _ in range(500):
-        access.log_wrong_origin(server)
+        access.log_wrong_origin(server, throttle)
     lines = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "staff.origin_refused"]
     assert len(lines) == 1 and "more refused" not in lines[0] and "https://chat.example.org" in lines[0]
 
     now[0] += access.ORIGIN_LOG_SECONDS - 1
-    access.log_wrong_origin(server)
+    access.log_wrong_origin(server, throttle)
     now[0] += 1
-    access.log_wrong_origin(server)
+    access.log_wrong_origin(server, throttle)
     lines = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "staff.origin_refused"]
     assert len(lines) == 2 and lines[1].endswith("; 500 more refused since the last such line"), lines
+    # Each service has its own: another one's first refusal is logged.
+    access.log_wrong_origin(server, access.LogThrottle(access.ORIGIN_LOG_SECONDS, clock=lambda: now[0]))
+    assert len([r for r in caplog.records if getattr(r, "event", None) == "staff.origin_refused"]) == 3

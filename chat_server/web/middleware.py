@@ -9,7 +9,7 @@ from aiohttp import web
 
 from chat_server import errors
 from chat_server.access import log_wrong_origin, wrong_origin_message
-from chat_server.keys import settings_key
+from chat_server.keys import origin_log_key, settings_key
 from chat_server.privacy import route_of
 from chat_server.web.responses import ApiError, error_response
 
@@ -40,7 +40,7 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
                 # A staff sign-in from the wrong address (e.g. `dutychat run --port 9000` with the default
                 # public URL): say which setting decides, on the page and in the log.
                 server = request.app[settings_key].server
-                log_wrong_origin(server)
+                log_wrong_origin(server, request.app[origin_log_key])
                 return error_response(errors.ORIGIN_NOT_ALLOWED, wrong_origin_message(server))
             return error_response(errors.ORIGIN_NOT_ALLOWED, "This origin may not do this.")
     try:

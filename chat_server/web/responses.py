@@ -28,7 +28,7 @@ from chat_server.accounts import (
     WeakPassword,
     WrongPassword,
 )
-from chat_server.keys import clock_key, logins_key, settings_key
+from chat_server.keys import clock_key, logins_key, origin_log_key, settings_key
 from chat_server.passwords import PasswordWorkBusy
 from chat_server.staff_rules import OwnAccount, StaffRuleError
 from roster.repository import Conflict, NotFound, RosterError
@@ -113,7 +113,7 @@ def check_staff_origin(request: web.Request) -> None:
     server = request.app[settings_key].server
     if not staff_origin_allowed(request.headers.get("Origin"), server):
         if request.path.startswith("/api/auth/"):
-            log_wrong_origin(server)
+            log_wrong_origin(server, request.app[origin_log_key])
             raise ApiError(errors.ORIGIN_NOT_ALLOWED, wrong_origin_message(server))
         raise ApiError(errors.ORIGIN_NOT_ALLOWED, "Staff requests come only from this service's own pages.")
 
