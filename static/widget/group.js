@@ -8,7 +8,7 @@ import { t } from "../i18n/i18n.js";
 import { call, errorCode } from "../shared/rpc.js";
 import { $, el, formatTime } from "../shared/dom.js";
 
-const GROUP_KEY = "dutychat.group";
+const GROUP_KEY = "dutychat.group"; // widget.js checks it too before it loads this module
 const ERROR_KEYS = new Set([
   "group_not_running", "group_full", "nickname_invalid", "nickname_reserved", "nickname_taken",
   "removed_from_group", "muted", "group_paused", "slow_mode", "rules_not_accepted", "rate_limited",

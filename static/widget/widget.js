@@ -12,7 +12,6 @@ import { TypingNotifier } from "../shared/typing.js";
 import * as store from "./store.js";
 import * as view from "./view.js";
 import { installQuickExit, neutralUrl, quickExit } from "./quick-exit.js";
-import * as group from "./group.js";
 
 // The widget's own strings only (keys "widget.…"), not the staff pages'.
 const loadLanguage = (lang) => loadCatalogue(lang, "widget");
@@ -197,10 +196,44 @@ function render() {
   if (phase === "closed" || phase === "intro") renderDeskHours(phase);
   if (phase === "starting" || phase === "chat" || phase === "ended") renderChat();
   if (safety) safety.renderSafety(app.lang);
+  if (!group) {
+    loadGroup();
+    return;
+  }
   group.render(app.status, phase, app.lang);
   if (group.active()) {
     for (const id of ["view-loading", "view-error", "view-closed", "view-intro", "view-chat", "lang-offer"]) $(id).hidden = true;
   }
+}
+
+// The peer group view (group.js) is loaded only while a session runs, or when this tab
+// is in one (its resume token in sessionStorage): the first load of everyone else stays small.
+let group = null;
+let groupLoading = false;
+const GROUP_STORAGE_KEY = "dutychat.group"; // group.js keeps the tab's place under it
+
+function groupNeeded() {
+  if (app.status && Array.isArray(app.status.groups) && app.status.groups.some((s) => s.running)) return true;
+  try {
+    return sessionStorage.getItem(GROUP_STORAGE_KEY) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function loadGroup() {
+  if (groupLoading || !groupNeeded()) return;
+  groupLoading = true;
+  import("./group.js").then(
+    (module) => {
+      group = module;
+      group.install(render);
+      render();
+    },
+    () => {
+      groupLoading = false; // tried again at the next render
+    },
+  );
 }
 
 function renderChat() {
@@ -872,7 +905,6 @@ function offeredLanguages() {
 
 function wireControls() {
   installQuickExit($("quick-exit"), leaveQuickly);
-  group.install(render);
   $("start").addEventListener("click", startChat);
   $("new-chat").addEventListener("click", newChat);
   $("leave").addEventListener("click", askToLeave);
