@@ -78,8 +78,8 @@ async def test_group_canary_is_nowhere_after_the_session(
         assert pinned["ok"] and canary in pinned["state"]["pinned"]["text"], pinned
         refused = await staff_sio.call("group:pin", {"room_id": room, "seq": canary}, namespace="/moderate")
         assert refused["ok"] is False
-        invited = await staff_sio.call("participant:invite", {"room_id": room, "member_id": joined["place"]["member_id"]},
-                                       namespace="/moderate")
+        invitation = {"room_id": room, "member_id": joined["place"]["member_id"]}
+        invited = await staff_sio.call("participant:invite", invitation, namespace="/moderate")
         assert invited["ok"], invited
         assert (await member_sio.call("typing:set", {"typing": True}, namespace="/group"))["ok"]
         assert (await member_sio.call("message:report", {"seq": 2}, namespace="/group"))["ok"]

@@ -872,7 +872,7 @@ function offeredLanguages() {
 
 function wireControls() {
   installQuickExit($("quick-exit"), leaveQuickly);
-  group.install(render);
+  group.install(render, startChat);
   $("start").addEventListener("click", startChat);
   $("new-chat").addEventListener("click", newChat);
   $("leave").addEventListener("click", askToLeave);
