@@ -1,4 +1,4 @@
-// The moderator view of peer group sessions (docs/protocol.md §12): coming
+// The moderator view of peer group sessions (docs/protocol.md §13): coming
 // sessions with sign-up, and for a running one the room on /moderate —
 // participants by nickname (mute, remove, invite to a private chat), messages
 // (remove, pin a moderator's), reports, pause, slow mode, pin the rules, end.

@@ -1,4 +1,4 @@
-// The peer group view of the widget (docs/protocol.md §12): join a running
+// The peer group view of the widget (docs/protocol.md §13): join a running
 // session with a nickname and the accepted rules, chat with everyone, resume
 // after a dropped connection or a reload of the same tab. The resume token
 // lives in sessionStorage only (never a message), which quick exit clears.
