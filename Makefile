@@ -49,9 +49,12 @@ $(AUDIT_STAMP): $(PY_STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 QUICK ?=
 PROFILE ?=
+# ONLY="group relay1": run only these scenarios (bench/run.py SCENARIOS).
+ONLY ?=
 
 bench: deps $(BENCH_STAMP) bench-redis
-	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish) $(if $(PROFILE),--profile bench/profiles)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick,--publish) $(if $(PROFILE),--profile bench/profiles) \
+	  $(if $(ONLY),--only $(ONLY))
 
 # The two-worker runs start a throwaway redis-server of their own (or use DUTYCHAT_BENCH_REDIS_URL).
 bench-redis:

@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 
 from bench import probe
+from bench.group_bench import plan_session, run_group
 from bench.loadgen import GeneratorPool, split
 from bench.servers import (
     ROOT,
@@ -89,6 +90,10 @@ class Sizes:
     idle_steps: list[int] = field(default_factory=lambda: [1000, 5000, 10000])
     # Whether memory and burst run every round too (the quick run: only the first, to stay short).
     repeat_all: bool = True
+    # The peer group scenario (issue #17): one session, this many participants, messages a second in all.
+    group_participants: int = 200
+    group_rate: float = 5.0
+    group_seconds: float = 20.0
 
     @classmethod
     def for_run(cls, quick: bool, smoke: bool = False) -> Sizes:
@@ -101,6 +106,7 @@ class Sizes:
                 latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
                 phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4, login_flood_rate=10.0,
                 repeats=1, knee_tries=1, cost_chats=[6, 12], cost_interval=0.3, cost_seconds=0.6, idle_steps=[10, 20],
+                group_participants=10, group_seconds=1.0,
             )
         if not quick:
             return cls(quick=False)
@@ -110,6 +116,7 @@ class Sizes:
             idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
             generator_check=False, gc_experiment=False, login_flood_chats=100, repeats=3, knee_tries=3,
             repeat_all=False, cost_chats=[100, 500], cost_interval=3.0, cost_seconds=3.0, idle_steps=[500, 2000],
+            group_seconds=8.0,
         )
 
 
@@ -890,6 +897,19 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             met = None if ld["p99"] is None or lb["p99"] is None else ld["p99"] <= 1.5 * lb["p99"]
             f["latency_p99_ms"] = figure("ms", ld["p99"], lb["p99"], "<= 1.5 x baseline at the same load", met,
                                          "lower", chats=chats)
+    group = runs.get("group_dutychat")
+    if group:
+        # Set beside dutychat's own one-to-one relay of the same run (no bare-relay group exists to compare with).
+        relay_p99 = (f.get("latency_p99_ms") or {}).get("dutychat")
+        relay_cpu = d1["saturation"]["server_cpu_us_per_message"] if d1 else None
+        facts = {"participants": group["participants"], "rate_per_s": group["rate_per_s"],
+                 "deliveries_lost": group["lost"], "deliveries_duplicated": group["duplicated"]}
+        f["group_delivery_p99_ms"] = figure(
+            "ms", group["latency_ms"]["p99"], relay_p99, None, None, "lower", **facts,
+            note="every delivery of a group session; baseline: dutychat's one-to-one visitor-to-staff p99, same run")
+        f["group_server_cpu_per_delivery_us"] = figure(
+            "µs CPU", group["server_cpu_us_per_delivery"], relay_cpu, None, None, "lower", **facts,
+            note="server CPU per delivered group message; baseline: per relayed one-to-one message at saturation")
     d2, b2 = runs.get("relay_dutychat_2w"), runs.get("relay_baseline_2w")
     if d2 and b2:
         t_d, t_b = d2["throughput_per_s"], b2["throughput_per_s"]
@@ -1103,7 +1123,9 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
         await pool.close()
 
 
-SCENARIOS = ("relay1", "relay2", "replica", "memory", "burst", "cost", "loginflood", "report", "clients", "gc")
+SCENARIOS = (
+    "relay1", "relay2", "replica", "memory", "burst", "cost", "loginflood", "report", "clients", "gc", "group",
+)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -1212,6 +1234,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     t.phase_lead = sizes.phase_lead
                     runs["login_flood_dutychat"] = await login_flood_scenario(t, sizes)
                     progress("login flood", started, runs["login_flood_dutychat"]["flood"])
+                if "group" in only:
+                    runs["group_dutychat"] = await group_scenario(work, pool, tokens, sizes)
+                    progress("peer group session", started, runs["group_dutychat"]["latency_ms"])
                 if "gc" in only and sizes.gc_experiment:
                     results["gc_experiment"] = await gc_experiment(pool, work, tokens, sizes)
                     progress("gc experiment", started, results["gc_experiment"])
@@ -1233,6 +1258,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["targets_met"] = {name: f["met"] for name, f in results["figures"].items() if f["target"]}
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     return results
+
+
+async def group_scenario(work: Path, pool: GeneratorPool, tokens: dict[str, list[str]],
+                         sizes: Sizes) -> dict[str, Any]:
+    """One peer group session on one dutychat worker (bench/group_bench.py)."""
+    room = await plan_session(work / "dutychat-data", sizes.group_participants)
+    t = Target("dutychat", 1, work, pool, None, tokens)
+    await t.start("group", None, 0)
+    try:
+        return await run_group(t.url, room, t.server_pids(), sizes.group_participants, sizes.group_rate,
+                               sizes.group_seconds, sizes.warmup)
+    finally:
+        t.stop()
 
 
 def debug(what: str) -> None:

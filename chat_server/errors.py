@@ -82,6 +82,7 @@ SLOW_MODE: Final = "slow_mode"
 MESSAGE_NOT_FOUND: Final = "message_not_found"
 PARTICIPANT_NOT_FOUND: Final = "participant_not_found"
 NOT_MODERATOR: Final = "not_moderator"
+MESSAGE_NOT_PINNABLE: Final = "message_not_pinnable"
 
 
 class ChatError(Exception):

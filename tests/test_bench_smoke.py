@@ -69,3 +69,24 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
     assert burst["visitors_active"] + burst["visitors_waiting"] == burst["visitors"]
     assert runs["memory_dutychat"]["waiting"] == runs["memory_dutychat"]["visitors"]
     assert runs["report"]["status"]
+
+
+def test_the_peer_group_scenario_runs_on_its_own(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUTYCHAT_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--only", "group", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    group = results["runs"]["group_dutychat"]
+    # Every message reached every participant (its sender too) exactly once.
+    assert group["messages_sent"] > 0 and group["sends_refused"] == 0
+    assert group["delivered"] == group["deliveries_expected"] == group["messages_sent"] * group["participants"]
+    assert group["lost"] == 0 and group["duplicated"] == 0
+    figures = results["figures"]
+    for name in ("group_delivery_p99_ms", "group_server_cpu_per_delivery_us"):
+        assert FIGURE_KEYS <= set(figures[name]) and figures[name]["dutychat"] is not None, name
+    # Only the group ran: no one-to-one relay beside it in this run.
+    assert "relay_dutychat_1w" not in results["runs"] and figures["group_delivery_p99_ms"]["baseline"] is None

@@ -182,3 +182,122 @@ async def test_a_manager_plans_a_group_from_the_moderator_page(
         assert [(s.titles, s.rules, s.capacity) for s in slots] == [
             ({"en": "Peer group", "fi": "Vertaisryhmä"}, {"en": "Be kind. No names."}, 30)
         ]
+
+
+async def test_pinned_text_and_an_invitation_to_a_private_chat_on_a_phone(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("group-pin-invite", tmp_path, browser) as s:
+        await s.live.add_staff("aino", alias="Aino")  # on shift, not checked in: a chat waits in line
+        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+        room = occurrence.room_id
+        mod = Moderator(s.live.url, await login(s.live.url, "pia", PASSWORD))
+        await mod.connect()
+        s.live.clients.append(mod)
+        assert (await mod.act("group:moderate", room_id=room))["ok"]
+
+        phone = await s.page(**PHONE)
+        await phone.goto(f"{s.live.url}/widget/")
+        await phone.locator("#group-open").tap()
+        await phone.locator("#group-nickname").fill("Kettu")
+        await phone.locator("#group-accept").check()
+        await phone.locator("#group-join button[type=submit]").tap()
+        await expect(phone.locator("#group-room")).to_be_visible()
+        await expect(phone.locator("#group-pinned")).to_be_hidden()
+
+        assert (await mod.act("group:pin", room_id=room))["ok"]
+        await expect(phone.locator("#group-pinned-text")).to_have_text("Be kind. No names.")
+        said = await mod.act("message:send", room_id=room, client_id="m1", text="Tonight we talk about rest.")
+        await mod.act("group:pin", room_id=room, seq=said["seq"])
+        pinned = phone.locator("#group-pinned-text")
+        await expect(pinned).to_have_text("Tonight we talk about rest.")
+        # A reload of the tab resumes the place, and the pin comes back with the state.
+        await phone.reload()
+        await expect(phone.locator("#group-room")).to_be_visible()
+        await expect(pinned).to_have_text("Tonight we talk about rest.")
+        await expect(phone.locator("#group-pinned-title")).to_have_text("Pinned by the moderators")
+        await phone.screenshot(path=screenshots / "group-pin-1-pinned.png")
+        await assert_accessible(phone, "widget group room with a pinned message (360x740, touch)")
+
+        service = s.live.app[group_service_key]
+        state = await service.store.room(room)
+        assert state is not None
+        (member_id,) = state.members
+        await mod.act("participant:invite", room_id=room, member_id=member_id)
+        invite = phone.locator("#group-invite")
+        await expect(invite).to_be_visible()
+        await expect(phone.locator("#group-invite-text")).to_have_text(
+            "A moderator invites you to a private chat with a staff member on duty. "
+            "Accepting it takes you out of the group."
+        )
+        await expect(phone.locator("#group-announce")).to_have_text(
+            "A moderator invites you to a private chat with a staff member on duty. "
+            "Accepting it takes you out of the group."
+        )
+        await phone.screenshot(path=screenshots / "group-pin-2-invited.png")
+        await assert_accessible(phone, "widget group room with an invitation (360x740, touch)")
+        # Declining changes nothing: still in the room, the pin still there.
+        await phone.locator("#group-invite-decline").tap()
+        await expect(invite).to_be_hidden()
+        await expect(phone.locator("#group-message")).to_be_focused()
+        await expect(pinned).to_be_visible()
+        state = await service.store.room(room)
+        assert state is not None and list(state.members) == [member_id]
+
+        await mod.act("participant:invite", room_id=room, member_id=member_id)
+        await expect(invite).to_be_visible()
+        await phone.locator("#group-invite-accept").tap()
+        # An ordinary one-to-one chat: in line for the staff member on duty.
+        await expect(phone.locator("#chat-status")).to_contain_text("You are next in line.")
+        await expect(phone.locator("#view-group")).to_be_hidden()
+        assert await phone.evaluate("sessionStorage.getItem('dutychat.group')") is None
+        state = await service.store.room(room)
+        assert state is not None and state.members == {} and state.counts.invitations == 2
+        await phone.screenshot(path=screenshots / "group-pin-3-private-chat.png")
+        await assert_accessible(phone, "widget one-to-one chat started from a group invitation")
+
+        # The pin goes with the session.
+        await mod.act("group:end", room_id=room)
+        assert await service.store.room(room) is None
+
+
+async def test_a_moderator_pins_and_invites_from_the_moderator_view(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    async with scene("group-moderator-pin", tmp_path, browser) as s:
+        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+        visitor = Participant(s.live.url)
+        await visitor.connect()
+        s.live.clients.append(visitor)
+        await visitor.join(occurrence.room_id, "Kettu")
+
+        page = await s.page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+        await console_login(page, s.live, "pia", check_in=False)
+        await page.goto(f"{s.live.url}/groups/")
+        await page.get_by_role("button", name="Moderate").click()
+        await expect(page.locator("#people li")).to_have_count(1)
+        await expect(page.locator("#unpin")).to_be_hidden()
+
+        await page.get_by_role("button", name="Pin the rules").click()
+        await expect(page.locator("#room-pinned")).to_have_text("Pinned: the rules")
+        assert (await visitor.wait_for("group:state", lambda st: st["pinned"] is not None))["pinned"] == {
+            "kind": "rules"
+        }
+        await page.locator("#message").fill("Welcome everyone")
+        await page.locator("#composer button[type=submit]").click()
+        await expect(page.locator("#log li .msg-text")).to_have_text(["Welcome everyone"])
+        await page.get_by_role("button", name="Pin Pia", exact=True).click()
+        await expect(page.locator("#room-pinned")).to_have_text("Pinned: Welcome everyone")
+        await visitor.wait_for("group:state", lambda st: (st["pinned"] or {}).get("text") == "Welcome everyone")
+
+        await page.get_by_role("button", name="Invite to a private chat Kettu", exact=True).click()
+        await expect(page.locator("#status")).to_have_text("Invitation sent to Kettu.")
+        assert await visitor.wait_for("group:invite") == {"room_id": occurrence.room_id}
+        await assert_accessible(page, "moderator view with a pin and an invitation sent")
+        await page.screenshot(path=screenshots / "group-moderator-3-pinned-invited.png")
+
+        await page.locator("#unpin").click()
+        await expect(page.locator("#room-pinned")).to_be_hidden()
+        await visitor.wait_for("group:state", lambda st: st["pinned"] is None and st["last_seq"] == 1)

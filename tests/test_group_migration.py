@@ -57,3 +57,41 @@ async def test_group_migration_down_and_up_on_sqlite(tmp_path: Path) -> None:
 
 async def test_group_migration_down_and_up_on_postgresql(pg_url: str) -> None:
     await group_tables_go_down_and_up(pg_url)
+
+
+async def invitations_column_goes_down_and_up(url: str) -> None:
+    engine = create_engine(url)
+
+    def columns(conn):  # type: ignore[no-untyped-def]
+        return {c["name"] for c in inspect(conn).get_columns("group_sessions")}
+
+    try:
+        await migrate(engine, "0014")
+        async with engine.connect() as conn:
+            assert "invitations" not in await conn.run_sync(columns)
+        await migrate(engine)
+        async with engine.begin() as conn:
+            assert "invitations" in await conn.run_sync(columns)
+
+        def down_and_up(conn):  # type: ignore[no-untyped-def]
+            from alembic import command
+
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0014")
+            assert "invitations" not in columns(conn)
+            command.upgrade(cfg, "head")
+            assert "invitations" in columns(conn)
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down_and_up)
+    finally:
+        await engine.dispose()
+
+
+async def test_invitations_migration_down_and_up_on_sqlite(tmp_path: Path) -> None:
+    await invitations_column_goes_down_and_up(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+
+async def test_invitations_migration_down_and_up_on_postgresql(pg_url: str) -> None:
+    await invitations_column_goes_down_and_up(pg_url)

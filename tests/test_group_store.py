@@ -240,3 +240,36 @@ def test_nickname_key_folds_case_accents_and_punctuation() -> None:
     assert nickname_key("Modérator") == nickname_key("M.O.D.E.R.A.T.O.R") == "moderator"
     assert nickname_key("ＡＩＮＯ") == "aino"  # full-width letters
     assert nickname_key("...") == ""
+
+
+async def test_a_pin_and_invitations_live_with_the_room_and_end_with_it(
+    workers: Workers, request: pytest.FixtureRequest
+) -> None:
+    first, second = await workers(2)
+    await first.open_room(fresh())
+    a = person(1)
+    await first.change(ROOM, join(a))
+    await first.change(ROOM, send(a.member_id, "m1", "a participant"))
+    await first.change(ROOM, lambda room: commands.moderator_send(room, "Pia", "Pinned words", T0))
+    participants_message, moderators_message = await second.messages_after(ROOM, 0, 10)
+    with pytest.raises(GroupError) as refused:
+        await second.change(ROOM, lambda room: (commands.pin(room, participants_message), None))
+    assert refused.value.code == errors.MESSAGE_NOT_PINNABLE
+    assert (await first.room(ROOM)).pinned is None  # type: ignore[union-attr]
+    await second.change(ROOM, lambda room: (commands.pin(room, moderators_message), None))
+    await second.change(ROOM, lambda room: (commands.invite(room, a.member_id), None))
+    seen = await first.room(ROOM)  # another worker sees both
+    assert seen is not None and seen.counts.invitations == 1
+    assert seen.pinned == {"kind": "message", "seq": 2, "nickname": "Pia", "text": "Pinned words", "at": T0.isoformat()}
+    with pytest.raises(GroupError) as nobody:
+        await first.change(ROOM, lambda room: (commands.invite(room, "p_ffff"), None))
+    assert nobody.value.code == errors.PARTICIPANT_NOT_FOUND
+    await first.change(ROOM, lambda room: (commands.remove_message(room, 2), None))
+    assert (await second.room(ROOM)).pinned is None  # type: ignore[union-attr]
+    await first.change(ROOM, lambda room: (commands.pin(room, None), None))
+    assert (await second.room(ROOM)).pinned == {"kind": "rules"}  # type: ignore[union-attr]
+    ended = await second.end_room(ROOM)
+    assert ended is not None and ended.counts.invitations == 1 and ended.pinned == {"kind": "rules"}
+    assert await first.room(ROOM) is None
+    if isinstance(first, RedisGroupStore):
+        assert redis_keys(request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")) == {}

@@ -261,3 +261,65 @@ async def test_group_sockets_per_address_are_capped(tmp_path: Path) -> None:
         assert second.sio.connected
     finally:
         await stop_live(live)
+
+
+async def test_pinned_rules_and_moderator_message_and_an_invitation(live: Live) -> None:
+    peer = await live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+    occurrence = await plan_group_now(live.app, live.clock.now(), moderators=(peer.id,))
+    room = occurrence.room_id
+    mod = await moderator(live, "pia")
+    assert (await mod.act("group:moderate", room_id=room))["state"]["pinned"] is None
+    kettu, susi = await participant(live), await participant(live)
+    assert (await kettu.join(room, "Kettu"))["state"]["pinned"] is None
+    await susi.join(room, "Susi")
+    await kettu.send("a participant's words", "k1")
+    assert (await mod.act("message:send", room_id=room, client_id="m1", text="Welcome, be kind"))["seq"] == 2
+
+    # Only the rules or a moderator's message can be pinned; bad input changes nothing.
+    assert code(await mod.act("group:pin", room_id=room, seq=1)) == errors.MESSAGE_NOT_PINNABLE
+    assert code(await mod.act("group:pin", room_id=room, seq=99)) == errors.MESSAGE_NOT_FOUND
+    assert code(await mod.act("group:pin", room_id=room, seq="2")) == errors.INVALID_PAYLOAD
+    assert code(await mod.act("group:pin", room_id=room, seq=0)) == errors.INVALID_PAYLOAD
+    assert code(await kettu.call("group:pin", {"room_id": room})) == errors.UNKNOWN_EVENT
+    assert (await live.app[group_service_key].store.room(room)).pinned is None  # type: ignore[union-attr]
+
+    pinned = await mod.act("group:pin", room_id=room)
+    assert pinned["state"]["pinned"] == {"kind": "rules"}
+    for client in (kettu, susi):
+        assert (await client.wait_for("group:state", lambda s: s["pinned"] is not None))["pinned"] == {"kind": "rules"}
+    message_pin = (await mod.act("group:pin", room_id=room, seq=2))["state"]["pinned"]
+    assert message_pin["kind"] == "message" and message_pin["seq"] == 2 and message_pin["nickname"] == "Pia"
+    assert message_pin["text"] == "Welcome, be kind"
+    await susi.wait_for("group:state", lambda s: (s["pinned"] or {}).get("seq") == 2)
+
+    # A resumed participant gets the pin in its state; a newcomer too.
+    await susi.disconnect()
+    back = await participant(live)
+    resumed = await back.call("group:resume", {"resume_token": susi.token, "last_seq": 2})
+    assert resumed["state"]["pinned"] == message_pin
+    karhu = await participant(live)
+    assert (await karhu.join(room, "Karhu"))["state"]["pinned"] == message_pin
+
+    # Removing the pinned message unpins it; unpinning the rules clears it for everyone.
+    assert (await mod.act("message:remove", room_id=room, seq=2))["ok"]
+    await kettu.wait_for("group:state", lambda s: s["pinned"] is None and s["last_seq"] == 2)
+    await mod.act("group:pin", room_id=room)
+    assert (await mod.act("group:unpin", room_id=room))["state"]["pinned"] is None
+    await karhu.wait_for("group:state", lambda s: s["pinned"] is None and s["participants"] == 3)
+
+    # An invitation reaches that participant only; declining or ignoring it changes nothing.
+    assert code(await mod.act("participant:invite", room_id=room, member_id="p_0")) == errors.PARTICIPANT_NOT_FOUND
+    assert code(await mod.act("participant:invite", room_id=room, member_id="kettu")) == errors.INVALID_PAYLOAD
+    assert code(await kettu.call("participant:invite", {"room_id": room, "member_id": karhu.member_id})) == (
+        errors.UNKNOWN_EVENT
+    )
+    invited = await mod.act("participant:invite", room_id=room, member_id=kettu.member_id)
+    assert invited == {"ok": True, "invitations": 1}
+    assert await kettu.wait_for("group:invite") == {"room_id": room}
+    await settle(0.2)
+    assert back.received["group:invite"] == [] and karhu.received["group:invite"] == []
+    assert (await kettu.send("still here", "k2"))["ok"]
+
+    assert (await mod.act("group:end", room_id=room))["ok"]
+    (row,) = await rows(live)
+    assert (row.invitations, row.messages, row.removed_messages) == (1, 3, 1)

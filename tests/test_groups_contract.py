@@ -1,4 +1,4 @@
-"""The group events (chat_server/groups/events.py) against docs/protocol.md §12, read as a third party would."""
+"""The group events (chat_server/groups/events.py) against docs/protocol.md §13, read as a third party would."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def test_every_server_event_is_documented_with_its_keys() -> None:
         events.GROUP_ENDED: {"room_id": state.room_id, "reason": events.TIME_OVER},
         events.GROUP_TYPING: {"typing": True, "nickname": None},
         events.GROUP_REPORT: {"room_id": state.room_id, "seq": 1, "reports": 1},
+        events.GROUP_INVITE: {"room_id": state.room_id},
     }
     assert set(TABLE) == set(built)
     for name, payload in built.items():
@@ -62,7 +63,8 @@ def test_every_client_event_and_group_error_is_documented() -> None:
                  events.MESSAGES_FETCH, events.TYPING_SET):
         assert f"#### `{name}`" in section("13.1"), name
     for name in (events.MODERATE_JOIN, events.MESSAGE_SEND, events.MESSAGE_REMOVE, events.PARTICIPANT_MUTE,
-                 events.PARTICIPANT_REMOVE, events.GROUP_PAUSE, events.GROUP_SLOW, events.GROUP_END):
+                 events.PARTICIPANT_REMOVE, events.GROUP_PAUSE, events.GROUP_SLOW, events.GROUP_END,
+                 events.GROUP_PIN, events.GROUP_UNPIN, events.PARTICIPANT_INVITE):
         assert f"#### `{name}`" in section("13.2"), name
     codes = [v for k, v in vars(errors).items() if k.isupper() and isinstance(v, str)]
     table = section("5. Error codes")

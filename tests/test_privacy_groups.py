@@ -1,5 +1,7 @@
 """A canary sent through a peer group session is found nowhere after the session: database, logs, Redis, disk.
 
+The canary also travels as the pinned copy of a moderator's message.
+
 The real `dutychat run` process serves the session at DEBUG log level; the
 clients connect from a distinct loopback address with a distinct user agent,
 so the address and the user agent are canaries too, and so is the nickname.
@@ -71,6 +73,14 @@ async def test_group_canary_is_nowhere_after_the_session(
         said = await staff_sio.call("message:send", {"room_id": room, "client_id": "s1", "text": f"mod {canary}"},
                                     namespace="/moderate")
         assert said["ok"]
+        # The pinned copy of the moderator's message lives with the room, and goes with it.
+        pinned = await staff_sio.call("group:pin", {"room_id": room, "seq": said["seq"]}, namespace="/moderate")
+        assert pinned["ok"] and canary in pinned["state"]["pinned"]["text"], pinned
+        refused = await staff_sio.call("group:pin", {"room_id": room, "seq": canary}, namespace="/moderate")
+        assert refused["ok"] is False
+        invitation = {"room_id": room, "member_id": joined["place"]["member_id"]}
+        invited = await staff_sio.call("participant:invite", invitation, namespace="/moderate")
+        assert invited["ok"], invited
         assert (await member_sio.call("typing:set", {"typing": True}, namespace="/group"))["ok"]
         assert (await member_sio.call("message:report", {"seq": 2}, namespace="/group"))["ok"]
         assert (await staff_sio.call("message:remove", {"room_id": room, "seq": 2}, namespace="/moderate"))["ok"]
@@ -109,9 +119,9 @@ async def test_group_canary_is_nowhere_after_the_session(
         for needle in (canary, nickname, CLIENT_ADDRESS, agent):
             assert needle.encode() not in everything, f"{needle} found in Redis"
     with sqlite3.connect(data_dir / "dutychat.db") as db:
-        query = "select total_participants, messages, removed_messages, reports from group_sessions"
+        query = "select total_participants, messages, removed_messages, reports, invitations from group_sessions"
         rows = db.execute(query).fetchall()
         dump = "\n".join(db.iterdump())
-    assert rows == [(1, 4, 1, 1)]
+    assert rows == [(1, 4, 1, 1, 1)]
     for needle in (canary, nickname, CLIENT_ADDRESS, agent):
         assert needle not in dump

@@ -28,6 +28,9 @@ PARTICIPANT_REMOVE: Final = "participant:remove"
 GROUP_PAUSE: Final = "group:pause"
 GROUP_SLOW: Final = "group:slow"
 GROUP_END: Final = "group:end"
+GROUP_PIN: Final = "group:pin"
+GROUP_UNPIN: Final = "group:unpin"
+PARTICIPANT_INVITE: Final = "participant:invite"
 
 # server -> client
 GROUP_MESSAGE: Final = "group:message"
@@ -39,6 +42,7 @@ GROUP_ENDED: Final = "group:ended"
 GROUP_TYPING: Final = "group:typing"
 GROUP_PARTICIPANTS: Final = "group:participants"
 GROUP_REPORT: Final = "group:report"
+GROUP_INVITE: Final = "group:invite"
 
 # group:ended reasons
 ENDED_BY_MODERATOR: Final = "ended"
@@ -66,7 +70,7 @@ def state_view(room: Room) -> dict[str, Any]:
     return {
         "room_id": room.room_id, "paused": room.paused, "slow_seconds": room.slow_seconds,
         "participants": len(room.present()), "waiting": len(room.waiting), "capacity": room.capacity,
-        "last_seq": room.last_seq,
+        "last_seq": room.last_seq, "pinned": dict(room.pinned) if room.pinned is not None else None,
     }
 
 

@@ -54,6 +54,8 @@ class GroupSessionRow(Base):
     muted_participants: Mapped[int] = mapped_column(Integer)
     reports: Mapped[int] = mapped_column(Integer)
     moderators_present: Mapped[int] = mapped_column(Integer)
+    # One-to-one chat invitations the moderators sent (migration 0015): a count, never whom.
+    invitations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_group_sessions_started_at", "started_at"),)
 
@@ -102,7 +104,7 @@ class GroupSessionRepository:
             peak_participants=counts.peak_participants, total_participants=counts.total_participants,
             messages=counts.messages, removed_messages=counts.removed_messages,
             removed_participants=counts.removed_participants, muted_participants=counts.muted,
-            reports=counts.reports, moderators_present=len(room.moderators),
+            reports=counts.reports, moderators_present=len(room.moderators), invitations=counts.invitations,
         )
         try:
             async with self._sessions.begin() as session:
@@ -153,7 +155,7 @@ async def group_figures(
 CSV_COLUMNS = (
     "id", "occurrence_date", "planned_start", "planned_end", "started_at", "ended_at", "language", "end_reason",
     "peak_participants", "total_participants", "messages", "removed_messages", "removed_participants",
-    "muted_participants", "reports", "moderators_present",
+    "muted_participants", "reports", "moderators_present", "invitations",
 )
 
 

@@ -88,6 +88,7 @@ class Counts:
     reports: int = 0
     muted: int = 0
     removed_participants: int = 0
+    invitations: int = 0
 
 
 @dataclass
@@ -107,6 +108,9 @@ class Room:
     removed_addresses: list[str] = field(default_factory=list)
     removed_seqs: list[int] = field(default_factory=list)
     moderators: list[int] = field(default_factory=list)
+    # What the moderators pinned at the top of the room: {"kind": "rules"} or a copy of one
+    # moderator message ({"kind": "message", "seq", "nickname", "text", "at"}); None when nothing is.
+    pinned: dict[str, Any] | None = None
     # A window of one second counting the room's messages (room_messages_per_second).
     window_start: float = 0.0
     window_count: int = 0
@@ -262,7 +266,34 @@ def remove_message(room: Room, seq: int) -> Effects:
     _known_seq(room, seq)
     room.removed_seqs.append(seq)
     room.counts.removed_messages += 1
+    if room.pinned is not None and room.pinned.get("seq") == seq:
+        room.pinned = None  # a removed message disappears from the top of the room too
     return Effects(remove_seq=seq)
+
+
+def pin(room: Room, message: Message | None) -> Effects:
+    """Pin the session's rules (message None) or one moderator message at the top of the room."""
+    if message is None:
+        room.pinned = {"kind": "rules"}
+        return Effects()
+    _known_seq(room, message.seq)
+    if not message.moderator:
+        raise GroupError(errors.MESSAGE_NOT_PINNABLE, "Only the rules or a moderator's message can be pinned.")
+    room.pinned = {"kind": "message", "seq": message.seq, "nickname": message.nickname, "text": message.text,
+                   "at": message.at}
+    return Effects()
+
+
+def unpin(room: Room) -> Effects:
+    room.pinned = None
+    return Effects()
+
+
+def invite(room: Room, member_id: str) -> Effects:
+    """A moderator invites a participant to a one-to-one chat: counted, nothing of whom kept."""
+    room.member(member_id)
+    room.counts.invitations += 1
+    return Effects()
 
 
 def report(room: Room, member_id: str, seq: int) -> Effects:

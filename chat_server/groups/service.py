@@ -266,8 +266,42 @@ class GroupService:
         return seq
 
     async def remove_message(self, room_id: str, seq: int) -> None:
-        await self.store.change(room_id, lambda room: (commands.remove_message(room, seq), None))
+        def change(room: Room) -> tuple[Effects, tuple[Room, bool]]:
+            was_pinned = room.pinned is not None
+            effects = commands.remove_message(room, seq)
+            return effects, (room, was_pinned and room.pinned is None)
+
+        room, unpinned = await self.store.change(room_id, change)
         await self._to_everyone(events.GROUP_MESSAGE_REMOVED, {"room_id": room_id, "seq": seq}, room_id)
+        if unpinned:
+            await self._to_everyone(events.GROUP_STATE, events.state_view(room), room_id)
+
+    async def pin(self, room_id: str, seq: int | None) -> dict[str, Any]:
+        """Pin the rules (seq None) or moderator message `seq`; everyone gets the new state."""
+        message = None
+        if seq is not None:
+            found = await self.store.messages_after(room_id, seq - 1, 1)
+            message = found[0] if found and found[0].seq == seq else None
+            if message is None:
+                raise GroupError(errors.MESSAGE_NOT_FOUND, "No such message in this session.")
+        room = await self.store.change(room_id, lambda room: (commands.pin(room, message), room))
+        await self._to_everyone(events.GROUP_STATE, events.state_view(room), room_id)
+        return events.state_view(room)
+
+    async def unpin(self, room_id: str) -> dict[str, Any]:
+        room = await self.store.change(room_id, lambda room: (commands.unpin(room), room))
+        await self._to_everyone(events.GROUP_STATE, events.state_view(room), room_id)
+        return events.state_view(room)
+
+    async def invite(self, room_id: str, member_id: str) -> int:
+        """Offer one participant a private one-to-one chat; return the session's invitations so far."""
+        def change(room: Room) -> tuple[Effects, int]:
+            return commands.invite(room, member_id), room.counts.invitations
+
+        invitations = await self.store.change(room_id, change)
+        await self._emit(events.GROUP_INVITE, {"room_id": room_id}, events.member_room(member_id),
+                         events.GROUP_NAMESPACE)
+        return invitations
 
     async def mute(self, room_id: str, member_id: str, muted: bool) -> None:
         def change(room: Room) -> tuple[Effects, tuple[Room, Participant]]:

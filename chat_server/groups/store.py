@@ -8,7 +8,7 @@ the room meanwhile. A change that raises GroupError changes nothing.
 Redis key layout, under the chat store's prefix P:
 
     P grooms            set     live group session ids (for the sweeper)
-    P groom:{id}        string  the Room as JSON (participants, counters; no message text)
+    P groom:{id}        string  the Room as JSON (participants, counters, a pinned moderator message)
     P gmsgs:{id}        zset    message JSON scored by seq: the text, while the session runs
     P gtoken:{hash}     string  a resume token's hash -> "{room id} {member id}"
 

@@ -100,6 +100,17 @@ class Slow(Payload):
     seconds: Annotated[StrictInt, Field(ge=0)]
 
 
+class Pin(Payload):
+    room_id: RoomId
+    # None (or absent) pins the session's rules; a seq pins that moderator message.
+    seq: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class Invite(Payload):
+    room_id: RoomId
+    member_id: MemberId
+
+
 def joined_view(joined: Joined, for_moderators: bool = False) -> dict[str, Any]:
     reply: dict[str, Any] = {
         "state": events.state_view(joined.room),
@@ -256,6 +267,9 @@ class ModeratorNamespace(EventNamespace):
         self.event(events.GROUP_PAUSE, Pause, self.pause)
         self.event(events.GROUP_SLOW, Slow, self.slow)
         self.event(events.GROUP_END, Moderate, self.end)
+        self.event(events.GROUP_PIN, Pin, self.pin)
+        self.event(events.GROUP_UNPIN, Moderate, self.unpin)
+        self.event(events.PARTICIPANT_INVITE, Invite, self.invite)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         origin = environ.get("HTTP_ORIGIN")
@@ -322,6 +336,18 @@ class ModeratorNamespace(EventNamespace):
     async def slow(self, sid: str, payload: Slow) -> dict[str, Any]:
         await self._moderating(sid, payload.room_id)
         return {"state": await self.groups.set_slow(payload.room_id, payload.seconds)}
+
+    async def pin(self, sid: str, payload: Pin) -> dict[str, Any]:
+        await self._moderating(sid, payload.room_id)
+        return {"state": await self.groups.pin(payload.room_id, payload.seq)}
+
+    async def unpin(self, sid: str, payload: Moderate) -> dict[str, Any]:
+        await self._moderating(sid, payload.room_id)
+        return {"state": await self.groups.unpin(payload.room_id)}
+
+    async def invite(self, sid: str, payload: Invite) -> dict[str, Any]:
+        await self._moderating(sid, payload.room_id)
+        return {"invitations": await self.groups.invite(payload.room_id, payload.member_id)}
 
     async def end(self, sid: str, payload: Moderate) -> None:
         await self._moderating(sid, payload.room_id)

@@ -226,6 +226,7 @@ class GroupSessionRowView(Reply):
     muted_participants: int
     reports: int
     moderators_present: int
+    invitations: int
 
 
 class GroupReport(Reply):

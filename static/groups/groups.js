@@ -1,7 +1,8 @@
-// The moderator view of peer group sessions (docs/protocol.md §12): coming
+// The moderator view of peer group sessions (docs/protocol.md §13): coming
 // sessions with sign-up, and for a running one the room on /moderate —
-// participants by nickname (mute, remove), messages (remove), reports, pause,
-// slow mode, end. Message text is shown, never stored.
+// participants by nickname (mute, remove, invite to a private chat), messages
+// (remove, pin a moderator's), reports, pause, slow mode, pin the rules, end.
+// Message text is shown, never stored.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { t, translateDom } from "../i18n/i18n.js";
@@ -82,6 +83,14 @@ function renderLog() {
           t("console.group.remove_message"),
           hidden(m.nickname),
         ),
+        m.moderator
+          ? el(
+              "button",
+              { type: "button", class: "btn btn-plain", onclick: () => act("group:pin", { seq: m.seq }) },
+              t("console.group.pin"),
+              hidden(m.nickname),
+            )
+          : null,
       ),
     ),
   );
@@ -102,6 +111,12 @@ function renderPeople() {
         ),
         el(
           "button",
+          { type: "button", class: "btn btn-secondary", onclick: () => invite(p) },
+          t("console.group.invite"),
+          hidden(p.nickname),
+        ),
+        el(
+          "button",
           { type: "button", class: "btn btn-danger", onclick: () => act("participant:remove", { member_id: p.member_id }) },
           t("console.group.remove"),
           hidden(p.nickname),
@@ -111,8 +126,21 @@ function renderPeople() {
   );
 }
 
+async function invite(participant) {
+  const ack = await act("participant:invite", { member_id: participant.member_id });
+  if (ack.ok) announce($("status"), t("console.group.invited", { name: participant.nickname }));
+}
+
 function renderState(view) {
   state.paused = view.paused;
+  const pinned = view.pinned;
+  $("room-pinned").hidden = !pinned;
+  $("room-pinned").textContent = !pinned
+    ? ""
+    : pinned.kind === "rules"
+      ? t("console.group.pinned_rules")
+      : t("console.group.pinned", { text: pinned.text });
+  $("unpin").hidden = !pinned;
   $("room-state").textContent = t("console.group.state", { count: view.participants, waiting: view.waiting, capacity: view.capacity });
   $("pause").textContent = t(view.paused ? "console.group.resume" : "console.group.pause");
   $("slow").value = String(view.slow_seconds);
@@ -243,6 +271,8 @@ async function main() {
   state.me = who.data.staff;
   mountNav($("site-nav"), state.me.role, "/groups/");
   $("pause").addEventListener("click", () => act("group:pause", { paused: !state.paused }));
+  $("pin-rules").addEventListener("click", () => act("group:pin", {}));
+  $("unpin").addEventListener("click", () => act("group:unpin", {}));
   $("slow").addEventListener("change", (e) => act("group:slow", { seconds: Number(e.target.value) }));
   $("end").addEventListener("click", () => {
     if (window.confirm(t("console.group.end_confirm"))) act("group:end", {});

@@ -1,7 +1,10 @@
-// The peer group view of the widget (docs/protocol.md §12): join a running
+// The peer group view of the widget (docs/protocol.md §13): join a running
 // session with a nickname and the accepted rules, chat with everyone, resume
 // after a dropped connection or a reload of the same tab. The resume token
 // lives in sessionStorage only (never a message), which quick exit clears.
+// What the moderators pinned shows at the top of the room; a moderator's
+// invitation to a private chat is offered here and, accepted, leaves the group
+// and starts an ordinary one-to-one chat (the widget's own chat:start).
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { t } from "../i18n/i18n.js";
@@ -25,6 +28,7 @@ const group = {
   lang: "en",
   clientSeq: 0,
   endedKey: null,
+  invited: false,
 };
 
 function saved() {
@@ -107,6 +111,11 @@ function renderRoom() {
   $("group-status").textContent = status;
   $("group-status").hidden = !status;
   $("group-count").textContent = state ? t("widget.group.count", { count: state.participants }) : "";
+  const pinned = state ? state.pinned : null;
+  const pinnedText = !pinned ? "" : pinned.kind === "rules" ? rules(group.session) || t("widget.group.pinned_rules") : pinned.text;
+  $("group-pinned").hidden = !pinnedText;
+  $("group-pinned-text").textContent = pinnedText;
+  $("group-invite").hidden = !group.invited;
   $("group-composer").hidden = !place || place.status !== "in";
   renderLog();
 }
@@ -132,6 +141,7 @@ export function render(status, phase, lang) {
 }
 
 let rerender = () => {};
+let startChat = () => {};
 
 function setPhase(phase) {
   group.phase = phase;
@@ -177,6 +187,11 @@ function socket() {
     const text = event.typing ? (event.nickname ? t("widget.group.typing_name", { name: event.nickname }) : t("widget.group.typing")) : "";
     $("group-typing").textContent = text;
   });
+  s.on("group:invite", () => {
+    group.invited = true;
+    rerender();
+    $("group-announce").textContent = t("widget.group.invite");
+  });
   s.on("group:removed", () => end("widget.group.removed"));
   s.on("group:ended", () => end("widget.group.ended"));
   group.socket = s;
@@ -186,6 +201,7 @@ function socket() {
 function end(key) {
   forget();
   group.messages.clear();
+  group.invited = false;
   group.endedKey = key;
   setPhase("ended");
   $("group-ended-text").focus();
@@ -250,6 +266,27 @@ async function leave() {
   end("widget.group.left");
 }
 
+// Accepting the invitation: give up the place, then the widget's ordinary chat flow.
+async function acceptInvite() {
+  if (group.socket) await call(group.socket, "group:leave", {});
+  forget();
+  group.messages.clear();
+  group.invited = false;
+  group.place = null;
+  group.state = null;
+  group.phase = "offer";
+  if (group.socket) group.socket.disconnect();
+  group.socket = null;
+  startChat();
+}
+
+function declineInvite() {
+  group.invited = false;
+  rerender();
+  if (!$("group-composer").hidden) $("group-message").focus();
+  else $("group-log").focus();
+}
+
 function open() {
   setPhase("join");
   $("group-nickname").focus();
@@ -260,8 +297,11 @@ function close() {
   $("group-open").focus();
 }
 
-export function install(onChange) {
+export function install(onChange, onPrivateChat) {
   rerender = onChange;
+  startChat = onPrivateChat;
+  $("group-invite-accept").addEventListener("click", acceptInvite);
+  $("group-invite-decline").addEventListener("click", declineInvite);
   $("group-open").addEventListener("click", open);
   $("group-back").addEventListener("click", close);
   $("group-done").addEventListener("click", close);

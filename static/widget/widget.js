@@ -227,7 +227,7 @@ function loadGroup() {
   import("./group.js").then(
     (module) => {
       group = module;
-      group.install(render);
+      group.install(render, startChat);
       render();
     },
     () => {

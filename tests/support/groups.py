@@ -14,7 +14,7 @@ from tests.support.clients import EventClient
 
 PARTICIPANT_EVENTS = (
     "group:message", "group:message_removed", "group:state", "group:place", "group:removed", "group:ended",
-    "group:typing",
+    "group:typing", "group:invite",
 )
 MODERATOR_EVENTS = (
     "group:message", "group:message_removed", "group:state", "group:participants", "group:report", "group:ended",
