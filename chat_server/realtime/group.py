@@ -22,6 +22,7 @@ from chat_server.groups import events
 from chat_server.groups.room import GroupError
 from chat_server.groups.service import GroupService, Joined
 from chat_server.privacy import AddressHasher
+from chat_server.realtime.address_sockets import AddressSockets
 from chat_server.realtime.base import EventNamespace
 from chat_server.realtime.schemas import ClientId, Payload, Seq, Text
 from chat_server.realtime.staff import session_token
@@ -135,10 +136,8 @@ class GroupNamespace(EventNamespace):
         self.groups = groups
         self.chat = chat
         self.addresses = addresses
-        self._hashes_of: dict[str, list[str]] = {}
+        self._sockets = AddressSockets()
         self._place_of: dict[str, tuple[str, str]] = {}
-        # Open /group sockets of each address hash on this worker.
-        self._sockets_of: dict[str, int] = {}
         self.event(events.GROUP_JOIN, Join, self.join)
         self.event(events.GROUP_RESUME, Resume, self.resume)
         self.event(events.GROUP_LEAVE, Empty, self.leave)
@@ -152,26 +151,11 @@ class GroupNamespace(EventNamespace):
         if request is None or self.addresses is None:
             return
         hashes = await self.addresses.hashes(request, self.chat.store, self.chat.clock.now().date())
-        if hashes:
-            # The same cap per address as /visitor (limits.sockets_per_address, on this worker).
-            today = hashes[0]
-            if self._sockets_of.get(today, 0) >= self.chat.limits.sockets_per_address:
-                raise socketio.exceptions.ConnectionRefusedError(
-                    errors.TOO_MANY_CONNECTIONS,
-                    {"code": errors.TOO_MANY_CONNECTIONS, "message": "Too many connections from here at once."},
-                )
-            self._sockets_of[today] = self._sockets_of.get(today, 0) + 1
-            self._hashes_of[sid] = hashes
+        self._sockets.admit(sid, hashes, self.chat.limits.sockets_per_address)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
-        hashes = self._hashes_of.pop(sid, None)
-        if hashes:
-            left = self._sockets_of.get(hashes[0], 0) - 1
-            if left > 0:
-                self._sockets_of[hashes[0]] = left
-            else:
-                self._sockets_of.pop(hashes[0], None)
+        self._sockets.release(sid)
         place = self._place_of.pop(sid, None)
         if place is not None:
             await self.groups.dropped(place[0], place[1], sid)
@@ -210,7 +194,7 @@ class GroupNamespace(EventNamespace):
         if await self._still_placed(sid):
             raise GroupError(errors.ALREADY_IN_GROUP, "This connection already holds a place in a session.")
         joined = await self.groups.join(
-            payload.room_id, payload.nickname, payload.rules_accepted, sid, self._hashes_of.get(sid, [])
+            payload.room_id, payload.nickname, payload.rules_accepted, sid, self._sockets.hashes(sid)
         )
         await self._hold(sid, joined)
         return joined_view(joined)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import socketio
-
 from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.service import ChatService
 from chat_server.errors import ChatError
 from chat_server.privacy import AddressHasher
 from chat_server.realtime import schemas
+from chat_server.realtime.address_sockets import AddressSockets
 from chat_server.realtime.base import EventNamespace
 
 
@@ -31,10 +30,9 @@ class VisitorNamespace(EventNamespace):
         self.service = service
         self.addresses = addresses
         self._chat_of: dict[str, str] = {}
-        # Keyed hashes of each socket's address, made once at the handshake (never the address).
-        self._hashes_of: dict[str, list[str]] = {}
-        # Open sockets of each address hash on this worker (sockets_per_address).
-        self._sockets_of: dict[str, int] = {}
+        # Keyed hashes of each socket's address, made once at the handshake (never the address),
+        # and the open sockets of each on this worker (sockets_per_address).
+        self._sockets = AddressSockets()
         self.event(events.CHAT_START, schemas.StartChat, self.chat_start)
         self.event(events.CHAT_RESUME, schemas.ResumeChat, self.chat_resume)
         self.event(events.MESSAGE_SEND, schemas.VisitorMessage, self.message_send)
@@ -45,25 +43,11 @@ class VisitorNamespace(EventNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         hashes = await self._address_hashes(environ)
-        if hashes:
-            today = hashes[0]
-            if self._sockets_of.get(today, 0) >= self.service.limits.sockets_per_address:
-                raise socketio.exceptions.ConnectionRefusedError(
-                    errors.TOO_MANY_CONNECTIONS,
-                    {"code": errors.TOO_MANY_CONNECTIONS, "message": "Too many connections from here at once."},
-                )
-            self._sockets_of[today] = self._sockets_of.get(today, 0) + 1
-            self._hashes_of[sid] = hashes
+        self._sockets.admit(sid, hashes, self.service.limits.sockets_per_address)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
-        hashes = self._hashes_of.pop(sid, None)
-        if hashes:
-            left = self._sockets_of.get(hashes[0], 0) - 1
-            if left > 0:
-                self._sockets_of[hashes[0]] = left
-            else:
-                self._sockets_of.pop(hashes[0], None)
+        self._sockets.release(sid)
         chat_id = self._chat_of.pop(sid, None)
         if chat_id:
             await self.service.visitor_disconnected(chat_id, sid)
@@ -96,7 +80,7 @@ class VisitorNamespace(EventNamespace):
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language, sid, self._hashes_of.get(sid, []))
+        result = await self.service.start_chat(payload.language, sid, self._sockets.hashes(sid))
         view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)
