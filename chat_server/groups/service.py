@@ -185,11 +185,7 @@ class GroupService:
         now = self.clock.now()
         per_second = self.settings.room_messages_per_second
 
-        def change(room: Room) -> tuple[Effects, tuple[int, bool, Message | None]]:
-            effects, seq, duplicate = commands.send(room, member_id, client_id, text, now, per_second)
-            return effects, (seq, duplicate, effects.add)
-
-        seq, duplicate, message = await self.store.change(room_id, change)
+        seq, duplicate, message = await self.store.send(room_id, member_id, client_id, text, now, per_second)
         if message is not None:
             await self._to_everyone(events.GROUP_MESSAGE, events.message_view(message), room_id,
                                     events.message_view(message, for_moderators=True))
@@ -255,11 +251,7 @@ class GroupService:
                              f"A message is at most {self.chat_settings.max_message_length} characters.")
         now = self.clock.now()
 
-        def change(room: Room) -> tuple[Effects, tuple[int, Message | None]]:
-            effects, seq = commands.moderator_send(room, alias, text, now)
-            return effects, (seq, effects.add)
-
-        seq, message = await self.store.change(room_id, change)
+        seq, _, message = await self.store.send(room_id, None, "", text, now, 0, alias)
         if message is not None:
             await self._to_everyone(events.GROUP_MESSAGE, events.message_view(message), room_id,
                                     events.message_view(message, for_moderators=True))

@@ -491,6 +491,21 @@ class RedisChatStore:
             return result
         raise NotReplicatedError(f"the {name} script could not be loaded")
 
+    def confirmation(self) -> tuple[int, str | None] | None:
+        """What an acknowledged write of another store on this Redis (the group store) waits for now.
+
+        (replicas to WAIT for, or 0 and the primary's run id when degraded), or None when nothing confirms.
+        """
+        return (self._wait_for, self._degraded_on) if self._confirms() else None
+
+    def confirm_in(self, pipe: Any, plan: tuple[int, str | None]) -> None:
+        """End that store's write pipeline with what `plan` (from confirmation()) asks."""
+        self._confirmation(pipe, plan[0])
+
+    async def check_confirmed(self, confirmed: Any, plan: tuple[int, str | None], what: str) -> None:
+        """Raise NotReplicatedError unless that write is confirmed as `plan` asked."""
+        await self._check_confirmed(confirmed, plan[0], plan[1], what)
+
     def _confirms(self) -> bool:
         """Whether an acknowledged write is confirmed now: by a replica, or (degraded) by the primary's id."""
         return self._wait_for > 0 or self._degraded_on is not None
