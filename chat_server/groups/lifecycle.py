@@ -74,6 +74,8 @@ async def group_context(app: web.Application) -> AsyncIterator[None]:
             await disconnect_local_room(sio, room, namespace)
 
     service.emit, service.close_room = emit, close_room
+    # chat:start on /visitor uses up the invitations participant:invite hands out.
+    app[service_key].take_invitation = service.take_invitation
     limits = settings.limits
     addresses = AddressHasher(settings.server.proxy_networks, settings.server.public_url)
     sio.register_namespace(GroupNamespace(service, app[service_key], limits.events_per_second, limits.event_burst,

@@ -55,6 +55,8 @@ class Participant:
     # The socket that holds the place now; a drop of an older socket changes nothing.
     sid: str = ""
     away_since: float | None = None
+    # A moderator invited them to a one-to-one chat they have not accepted yet (participant:invite).
+    invited: bool = False
 
 
 @dataclass
@@ -306,8 +308,19 @@ def unpin(room: Room) -> Effects:
 
 def invite(room: Room, member_id: str) -> Effects:
     """A moderator invites a participant to a one-to-one chat: counted, nothing of whom kept."""
-    room.member(member_id)
+    room.member(member_id).invited = True
     room.counts.invitations += 1
+    return Effects()
+
+
+def accept_invitation(room: Room, member_id: str) -> Effects:
+    """The participant takes up the invitation (once): the store hands out a token for chat:start."""
+    member = room.members.get(member_id)
+    if member is None:
+        raise GroupError(errors.NOT_IN_GROUP, "Join the session first.")
+    if not member.invited:
+        raise GroupError(errors.NOT_INVITED, "No moderator has invited you to a one-to-one chat.")
+    member.invited = False
     return Effects()
 
 

@@ -23,6 +23,8 @@ Redis key layout, under the chat store's prefix P:
     P gmhot:{id}        hash    member id -> {"s": last sent (seconds) or "", "c": [[client id, seq], ...]}
     P gmsgs:{id}        zset    message JSON scored by seq: the text, while the session runs
     P gtoken:{hash}     string  a resume token's hash -> "{room id} {member id}"
+    P ginvite:{hash}    string  a one-to-one chat invitation's token hash -> "1" (nothing of whom), until
+                                chat:start takes it or INVITATION_SECONDS pass
 
 Every key expires `ttl_seconds` after the last change that touched it;
 `end_room` deletes all of a session's keys at once.
@@ -90,6 +92,12 @@ class GroupStore(Protocol):
     async def member_by_token(self, token_hash: str) -> tuple[str, str] | None:
         """Return (room id, member id) of a resume token's hash."""
 
+    async def issue_invitation(self, token_hash: str, ttl_seconds: int) -> None:
+        """Remember a one-to-one chat invitation's token hash (nothing else: no room, no participant)."""
+
+    async def take_invitation(self, token_hash: str) -> bool:
+        """Forget an invitation's token hash; True only for the first caller while it is unexpired."""
+
     async def end_room(self, room_id: str) -> Room | None:
         """Atomically delete a room, its messages and tokens; only the first caller gets the room."""
 
@@ -104,8 +112,10 @@ class MemoryGroupStore:
         self._rooms: dict[str, str] = {}
         self._messages: dict[str, dict[int, Message]] = {}
         self._tokens: dict[str, tuple[str, str]] = {}
+        self._invitations: dict[str, float] = {}
 
     async def close(self) -> None:
+        self._invitations.clear()
         self._rooms.clear()
         self._messages.clear()
         self._tokens.clear()
@@ -162,6 +172,15 @@ class MemoryGroupStore:
 
     async def member_by_token(self, token_hash: str) -> tuple[str, str] | None:
         return self._tokens.get(token_hash)
+
+    async def issue_invitation(self, token_hash: str, ttl_seconds: int) -> None:
+        now = asyncio.get_running_loop().time()
+        self._invitations = {h: until for h, until in self._invitations.items() if until > now}
+        self._invitations[token_hash] = now + ttl_seconds
+
+    async def take_invitation(self, token_hash: str) -> bool:
+        until = self._invitations.pop(token_hash, None)
+        return until is not None and until > asyncio.get_running_loop().time()
 
     async def end_room(self, room_id: str) -> Room | None:
         async with self._lock:
@@ -377,6 +396,12 @@ class RedisGroupStore:
             return None
         room_id, _, member_id = cast(str, raw).partition(" ")
         return room_id, member_id
+
+    async def issue_invitation(self, token_hash: str, ttl_seconds: int) -> None:
+        await self._redis.set(self._key("ginvite", token_hash), "1", ex=ttl_seconds)
+
+    async def take_invitation(self, token_hash: str) -> bool:
+        return await self._redis.getdel(self._key("ginvite", token_hash)) is not None
 
     async def end_room(self, room_id: str) -> Room | None:
         while True:

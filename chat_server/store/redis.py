@@ -165,6 +165,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "returns_to": str(chat.returns_to) if chat.returns_to is not None else None,
         "unstaffed": "1" if chat.unstaffed else None,
         "flags": ",".join(chat.flags) if chat.flags else None,
+        "from_group": "1" if chat.from_group else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -204,6 +205,7 @@ def _chat(flat: list[str]) -> Chat | None:
         requested_language=h.get("requested_language"),
         returns_to=_int_or_none(h.get("returns_to")),
         unstaffed=h.get("unstaffed") == "1",
+        from_group=h.get("from_group") == "1",
         flags=tuple(h["flags"].split(",")) if h.get("flags") else (),
     )
 
@@ -1113,7 +1115,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
-        "unstaffed": record.unstaffed, "flags": list(record.flags),
+        "unstaffed": record.unstaffed, "flags": list(record.flags), "from_group": record.from_group,
     })
 
 
@@ -1125,7 +1127,7 @@ def _record(value: str) -> SessionRecord:
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
-        flags=tuple(d.get("flags", ())),
+        flags=tuple(d.get("flags", ())), from_group=bool(d.get("from_group", False)),
     )
 
 

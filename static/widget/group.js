@@ -29,6 +29,8 @@ const group = {
   clientSeq: 0,
   endedKey: null,
   invited: false,
+  // The accepted invitation's one-time token: chat:start brings it, so the chat counts as from the group.
+  invitation: null,
 };
 
 function saved() {
@@ -202,6 +204,7 @@ function end(key) {
   forget();
   group.messages.clear();
   group.invited = false;
+  group.invitation = null;
   group.endedKey = key;
   setPhase("ended");
   $("group-ended-text").focus();
@@ -268,20 +271,27 @@ async function leave() {
 
 // Accepting the invitation: give up the place, then the widget's ordinary chat flow.
 async function acceptInvite() {
-  if (group.socket) await call(group.socket, "group:leave", {});
+  if (group.socket) {
+    const ack = await call(group.socket, "invitation:accept", {});
+    group.invitation = ack.ok ? ack.invitation : null;
+    await call(group.socket, "group:leave", {});
+  }
   forget();
   group.messages.clear();
   group.invited = false;
+  const invitation = group.invitation;
+  group.invitation = null;
   group.place = null;
   group.state = null;
   group.phase = "offer";
   if (group.socket) group.socket.disconnect();
   group.socket = null;
-  startChat();
+  startChat(invitation);
 }
 
 function declineInvite() {
   group.invited = false;
+  group.invitation = null;
   rerender();
   if (!$("group-composer").hidden) $("group-message").focus();
   else $("group-log").focus();
