@@ -20,7 +20,9 @@ const ERROR_KEYS = new Set([
 
 const group = {
   socket: null,
-  session: null, // the running session of /api/status groups
+  session: null, // the running session of /api/status groups the visitor picked (or the only one)
+  choices: [], // the running sessions offered, when more than one runs
+  choicesKey: "",
   place: null,
   state: null,
   messages: new Map(), // seq -> GroupMessage, this tab's memory only
@@ -78,12 +80,35 @@ function lastSeq() {
 
 // ---------------------------------------------------------------- rendering
 
+// Every running session is offered: one by its title, several as a list to pick from (a Thai
+// and a Finnish group, say), each by its title in the visitor's language.
 function renderOfferOnly(status, phase) {
-  const running = status && Array.isArray(status.groups) ? status.groups.find((s) => s.running) : null;
-  group.session = running || group.session;
+  const running = status && Array.isArray(status.groups) ? status.groups.filter((s) => s.running) : [];
+  if (group.session) group.session = running.find((s) => s.room_id === group.session.room_id) || group.session;
+  if (group.phase === "offer" && running.length === 1) group.session = running[0];
   const offer = $("group-offer");
-  offer.hidden = !running || group.phase !== "offer" || !(phase === "intro" || phase === "closed");
-  if (running) $("group-offer-title").textContent = title(running);
+  offer.hidden = !running.length || group.phase !== "offer" || !(phase === "intro" || phase === "closed");
+  const many = running.length > 1;
+  $("group-offer-title").textContent = many ? t("widget.group.offer_many_title") : running.length ? title(running[0]) : "";
+  $("group-offer-text").textContent = t(many ? "widget.group.offer_many" : "widget.group.offer");
+  $("group-open").hidden = many;
+  const list = $("group-choices");
+  list.hidden = !many;
+  group.choices = many ? running : [];
+  // Rebuilt only when the sessions or the language change: a status poll keeps the focus where it is.
+  const key = many ? `${group.lang}|${running.map((s) => `${s.room_id}:${title(s)}`).join("|")}` : "";
+  if (key === group.choicesKey) return;
+  group.choicesKey = key;
+  list.replaceChildren(
+    ...group.choices.map((s) =>
+      el(
+        "li",
+        { class: "group-choice" },
+        el("button", { type: "button", class: "btn btn-secondary", dataset: { room: s.room_id } },
+          t("widget.group.join_named", { title: title(s) })),
+      ),
+    ),
+  );
 }
 
 function renderLog() {
@@ -302,9 +327,18 @@ function open() {
   $("group-nickname").focus();
 }
 
+function choose(event) {
+  const button = event.target.closest("button[data-room]");
+  const picked = button ? group.choices.find((s) => s.room_id === button.dataset.room) : null;
+  if (!picked) return;
+  group.session = picked;
+  open();
+}
+
 function close() {
   setPhase("offer");
-  $("group-open").focus();
+  const back = group.session ? $("group-choices").querySelector(`button[data-room="${CSS.escape(group.session.room_id)}"]`) : null;
+  (back && !$("group-choices").hidden ? back : $("group-open")).focus();
 }
 
 export function install(onChange, onPrivateChat) {
@@ -313,6 +347,7 @@ export function install(onChange, onPrivateChat) {
   $("group-invite-accept").addEventListener("click", acceptInvite);
   $("group-invite-decline").addEventListener("click", declineInvite);
   $("group-open").addEventListener("click", open);
+  $("group-choices").addEventListener("click", choose);
   $("group-back").addEventListener("click", close);
   $("group-done").addEventListener("click", close);
   $("group-join").addEventListener("submit", join);
