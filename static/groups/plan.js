@@ -9,9 +9,9 @@ import { api } from "../shared/api.js";
 import { el, formatTime } from "../shared/dom.js";
 import { sessionTitle } from "./room.js";
 
-const PLAN_MARKUP = (p) => `
+const PLAN_MARKUP = (p, h) => `
 <section id="${p}plan-view" class="group-plan-view" aria-labelledby="${p}plan-title" hidden>
-  <h2 id="${p}plan-title" data-i18n="console.group.plan">Plan a peer group</h2>
+  <h${h} id="${p}plan-title" data-i18n="console.group.plan">Plan a peer group</h${h}>
   <form id="${p}plan" class="group-plan">
     <fieldset>
       <legend data-i18n="console.group.kind">How often</legend>
@@ -34,16 +34,16 @@ const PLAN_MARKUP = (p) => `
   </form>
 </section>`;
 
-const SESSIONS_MARKUP = (p) => `
+const SESSIONS_MARKUP = (p, h) => `
 <section id="${p}sessions-view" class="group-sessions-view" aria-labelledby="${p}sessions-title" hidden>
-  <h2 id="${p}sessions-title" data-i18n="console.group.sessions">Coming sessions</h2>
+  <h${h} id="${p}sessions-title" data-i18n="console.group.sessions">Coming sessions</h${h}>
   <p id="${p}sessions-empty" class="muted" data-i18n="console.group.none" hidden>No peer group sessions are planned.</p>
   <ul id="${p}sessions" class="group-sessions"></ul>
 </section>`;
 
 // The coming sessions. onModerate(session) is offered for a running one (null: not offered).
-export function mountSessions({ host, prefix = "", me, lang, showError, announce, onModerate = null }) {
-  host.insertAdjacentHTML("beforeend", SESSIONS_MARKUP(prefix));
+export function mountSessions({ host, prefix = "", level = 2, me, lang, showError, announce, onModerate = null }) {
+  host.insertAdjacentHTML("beforeend", SESSIONS_MARKUP(prefix, level));
   const $ = (id) => document.getElementById(prefix + id);
   translateDom($("sessions-view"));
   let sessions = [];
@@ -90,8 +90,8 @@ export function mountSessions({ host, prefix = "", me, lang, showError, announce
 }
 
 // The managers' planning form; onCreated() after a session is planned.
-export function mountPlanning({ host, prefix = "", languages, lang, showError, clearError, announce, onCreated }) {
-  host.insertAdjacentHTML("beforeend", PLAN_MARKUP(prefix));
+export function mountPlanning({ host, prefix = "", level = 2, languages, lang, showError, clearError, announce, onCreated }) {
+  host.insertAdjacentHTML("beforeend", PLAN_MARKUP(prefix, level));
   const $ = (id) => document.getElementById(prefix + id);
   translateDom($("plan-view"));
   const names = new Intl.DisplayNames([lang()], { type: "language" });
