@@ -135,6 +135,8 @@ class ChatSessionRow(Base):
     left_for_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The visitor waited while nobody was checked in (the staff and managers were alerted).
     waited_unstaffed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The chat started from a peer group moderator's invitation (participant:invite); nothing links it to the group.
+    from_group: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Covers the report's reads of the partial days at the ends of a range.

@@ -83,6 +83,7 @@ MESSAGE_NOT_FOUND: Final = "message_not_found"
 PARTICIPANT_NOT_FOUND: Final = "participant_not_found"
 NOT_MODERATOR: Final = "not_moderator"
 MESSAGE_NOT_PINNABLE: Final = "message_not_pinnable"
+NOT_INVITED: Final = "not_invited"
 
 
 class ChatError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,8 +104,15 @@ class ChatLifecycle:
 
     # ------------------------------------------------------------------ the visitor
 
-    async def start_chat(self, language: str, sid: str, address_hashes: list[str] | None = None) -> StartResult:
-        """Start a chat; address_hashes are keyed hashes of the visitor's address, today's key first."""
+    async def start_chat(
+        self, language: str, sid: str, address_hashes: list[str] | None = None,
+        invitation: Callable[[], Awaitable[bool]] | None = None,
+    ) -> StartResult:
+        """Start a chat; address_hashes are keyed hashes of the visitor's address, today's key first.
+
+        invitation: uses up a peer group invitation the visitor brought (True: a live one), called only
+        once the chat is really queued-to-be, so that a chat counted as from the group is one.
+        """
         store = self.ctx.store
         if language not in self.ctx.settings.languages:
             raise ChatError(errors.UNSUPPORTED_LANGUAGE, f"language {language!r} is not offered")
@@ -135,6 +142,7 @@ class ChatLifecycle:
                 events.closed_view(language, next_expected(shifts, now), events.AVAILABILITY_UNSTAFFED), None, None
             )
         token = secrets.token_urlsafe(32)
+        from_group = invitation is not None and await invitation()
         chat = Chat(
             chat_id="c_" + secrets.token_urlsafe(16),
             session_id=secrets.token_hex(16),
@@ -146,6 +154,7 @@ class ChatLifecycle:
             visitor_sid=sid,
             visitor_worker=self.worker_id,
             address_hash=address,
+            from_group=from_group,
         )
         admission = await store.create_chat_within(chat, limits.max_queue_length, limits.live_chats_per_address)
         if admission is Admission.QUEUE_FULL:

@@ -143,6 +143,8 @@ class Chat:
     unstaffed: bool = False
     # Flag categories staff raised on the chat (chat:flag), each once, in the order raised.
     flags: tuple[str, ...] = ()
+    # Started from a peer group moderator's invitation (participant:invite): counted, linked to nothing.
+    from_group: bool = False
 
     @property
     def was_answered(self) -> bool:
@@ -189,6 +191,8 @@ class SessionRecord:
     left_for_language: bool = False
     # Flag categories raised on the chat (each once): counted in reports by category.
     flags: tuple[str, ...] = field(default=())
+    # The chat started from a peer group invitation (counted as coming from the group).
+    from_group: bool = False
 
     @property
     def requested(self) -> str:

@@ -9,6 +9,7 @@ session_rows (counts-only rows) and views.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext, PushMemory
@@ -107,6 +108,8 @@ class ChatService:
         # The edges' entry points, by concern.
         self.status = self.lifecycle.status
         self.start_chat = self.lifecycle.start_chat
+        # Uses up a peer group invitation token (the group service sets it; without groups none is live).
+        self.take_invitation: Callable[[str], Awaitable[bool]] = _no_invitation
         self.chat_for_token = self.lifecycle.chat_for_token
         self.resume = self.lifecycle.resume
         self.switch_language = self.lifecycle.switch_language
@@ -183,3 +186,7 @@ class ChatService:
         """Write every owed row and deregister the worker (graceful shutdown)."""
         await self.flush()
         await self.liveness.stop()
+
+
+async def _no_invitation(token: str) -> bool:
+    return False

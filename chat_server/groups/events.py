@@ -19,6 +19,7 @@ MESSAGE_SEND: Final = "message:send"
 MESSAGE_REPORT: Final = "message:report"
 MESSAGES_FETCH: Final = "messages:fetch"
 TYPING_SET: Final = "typing:set"
+INVITATION_ACCEPT: Final = "invitation:accept"
 
 # client -> server, /moderate
 MODERATE_JOIN: Final = "group:moderate"

@@ -25,10 +25,12 @@ from chat_server.keys import (
     settings_key,
     sio_key,
     staff_key,
+    store_key,
 )
 from chat_server.privacy import AddressHasher
 from chat_server.realtime.group import GroupNamespace, ModeratorNamespace
 from chat_server.realtime.manager import BoundedRedisManager, disconnect_local_room
+from chat_server.store.redis import RedisChatStore
 from roster.groups import GroupSchedule, GroupSlotRepository
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ async def group_context(app: web.Application) -> AsyncIterator[None]:
         store = RedisGroupStore.from_url(
             chat.redis_url, prefix=chat.redis_key_prefix, ttl_seconds=chat.redis_key_ttl_seconds,
             max_connections=chat.redis_max_connections, max_messages=settings.groups.max_room_messages,
+            # Group writes wait for a replica exactly as chat writes do, on the chat store's view of them.
+            replication=chat_store if isinstance(chat_store := app[store_key], RedisChatStore) else None,
         )
     else:
         store = MemoryGroupStore(settings.groups.max_room_messages)
@@ -70,6 +74,8 @@ async def group_context(app: web.Application) -> AsyncIterator[None]:
             await disconnect_local_room(sio, room, namespace)
 
     service.emit, service.close_room = emit, close_room
+    # chat:start on /visitor uses up the invitations participant:invite hands out.
+    app[service_key].take_invitation = service.take_invitation
     limits = settings.limits
     addresses = AddressHasher(settings.server.proxy_networks, settings.server.public_url)
     sio.register_namespace(GroupNamespace(service, app[service_key], limits.events_per_second, limits.event_burst,

@@ -7,7 +7,9 @@ Each command takes the room and `now`, changes the room or raises GroupError,
 and returns `Effects` the store applies in the same atomic step (a message to
 add or delete, resume tokens to index or drop). Both stores run exactly these
 functions, so they cannot disagree (the memory store under a lock, the Redis
-store in a WATCH/MULTI transaction that retries on a concurrent change).
+store reads the room, runs the command and writes back only what changed if nobody wrote
+the room meanwhile, else retries; a message is the one exception there: group_send.lua
+does exactly what `send` and `moderator_send` do, atomically, without reading the room).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from chat_server import errors
 from chat_server.errors import ChatError
 
-# How many client ids of a participant are remembered for de-duplication.
+# How many client ids of a participant are remembered for de-duplication (group_send.lua too).
 CLIENT_IDS_KEPT = 32
 
 
@@ -53,6 +55,8 @@ class Participant:
     # The socket that holds the place now; a drop of an older socket changes nothing.
     sid: str = ""
     away_since: float | None = None
+    # A moderator invited them to a one-to-one chat they have not accepted yet (participant:invite).
+    invited: bool = False
 
 
 @dataclass
@@ -116,7 +120,7 @@ class Room:
     window_count: int = 0
     counts: Counts = field(default_factory=Counts)
 
-    # ---- serialisation (the Redis store keeps it as one JSON string)
+    # ---- serialisation (the memory store keeps it as one JSON string)
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
@@ -213,11 +217,24 @@ def mute(room: Room, member_id: str, muted: bool) -> Effects:
     return Effects()
 
 
+def send_refusal(code: str, slow_seconds: int) -> GroupError:
+    """Why a participant's message is refused (the Redis store's send script names only the code)."""
+    messages = {
+        errors.NOT_IN_GROUP: "Join the session first.",
+        errors.STILL_WAITING: "You are on the waiting list; you can write once you are in.",
+        errors.MUTED: "A moderator has muted you for this session.",
+        errors.GROUP_PAUSED: "The moderators have paused the session.",
+        errors.SLOW_MODE: f"Slow mode: one message every {slow_seconds} seconds.",
+        errors.RATE_LIMITED: "This session gets too many messages at once; try again shortly.",
+    }
+    return GroupError(code, messages[code])
+
+
 def _take_window(room: Room, now: float, per_second: int) -> None:
     if now - room.window_start >= 1.0:
         room.window_start, room.window_count = now, 0
     if room.window_count >= per_second:
-        raise GroupError(errors.RATE_LIMITED, "This session gets too many messages at once; try again shortly.")
+        raise send_refusal(errors.RATE_LIMITED, room.slow_seconds)
     room.window_count += 1
 
 
@@ -227,18 +244,18 @@ def send(
     """A participant's message: the next seq, or the first seq of a repeated client id (duplicate)."""
     member = room.members.get(member_id)
     if member is None:
-        raise GroupError(errors.NOT_IN_GROUP, "Join the session first.")
+        raise send_refusal(errors.NOT_IN_GROUP, room.slow_seconds)
     if client_id in member.client_ids:
         return Effects(), member.client_ids[client_id], True
     if member.waiting:
-        raise GroupError(errors.STILL_WAITING, "You are on the waiting list; you can write once you are in.")
+        raise send_refusal(errors.STILL_WAITING, room.slow_seconds)
     if member.muted:
-        raise GroupError(errors.MUTED, "A moderator has muted you for this session.")
+        raise send_refusal(errors.MUTED, room.slow_seconds)
     if room.paused:
-        raise GroupError(errors.GROUP_PAUSED, "The moderators have paused the session.")
+        raise send_refusal(errors.GROUP_PAUSED, room.slow_seconds)
     stamp = now.timestamp()
     if room.slow_seconds and member.last_sent is not None and stamp - member.last_sent < room.slow_seconds:
-        raise GroupError(errors.SLOW_MODE, f"Slow mode: one message every {room.slow_seconds} seconds.")
+        raise send_refusal(errors.SLOW_MODE, room.slow_seconds)
     _take_window(room, stamp, per_second)
     member.last_sent = stamp
     room.last_seq += 1
@@ -291,8 +308,19 @@ def unpin(room: Room) -> Effects:
 
 def invite(room: Room, member_id: str) -> Effects:
     """A moderator invites a participant to a one-to-one chat: counted, nothing of whom kept."""
-    room.member(member_id)
+    room.member(member_id).invited = True
     room.counts.invitations += 1
+    return Effects()
+
+
+def accept_invitation(room: Room, member_id: str) -> Effects:
+    """The participant takes up the invitation (once): the store hands out a token for chat:start."""
+    member = room.members.get(member_id)
+    if member is None:
+        raise GroupError(errors.NOT_IN_GROUP, "Join the session first.")
+    if not member.invited:
+        raise GroupError(errors.NOT_INVITED, "No moderator has invited you to a one-to-one chat.")
+    member.invited = False
     return Effects()
 
 

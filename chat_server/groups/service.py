@@ -27,6 +27,9 @@ from roster.groups import GroupOccurrence, GroupSchedule
 
 log = logging.getLogger(__name__)
 
+# How long a one-to-one chat invitation can be taken up (chat:start with `invitation`).
+INVITATION_SECONDS = 900
+
 Emit = Callable[[str, dict[str, Any], str, str, str | None], Awaitable[None]]
 # Disconnect every socket of a room on a namespace, on every worker.
 CloseRoom = Callable[[str, str], Awaitable[None]]
@@ -185,11 +188,7 @@ class GroupService:
         now = self.clock.now()
         per_second = self.settings.room_messages_per_second
 
-        def change(room: Room) -> tuple[Effects, tuple[int, bool, Message | None]]:
-            effects, seq, duplicate = commands.send(room, member_id, client_id, text, now, per_second)
-            return effects, (seq, duplicate, effects.add)
-
-        seq, duplicate, message = await self.store.change(room_id, change)
+        seq, duplicate, message = await self.store.send(room_id, member_id, client_id, text, now, per_second)
         if message is not None:
             await self._to_everyone(events.GROUP_MESSAGE, events.message_view(message), room_id,
                                     events.message_view(message, for_moderators=True))
@@ -255,11 +254,7 @@ class GroupService:
                              f"A message is at most {self.chat_settings.max_message_length} characters.")
         now = self.clock.now()
 
-        def change(room: Room) -> tuple[Effects, tuple[int, Message | None]]:
-            effects, seq = commands.moderator_send(room, alias, text, now)
-            return effects, (seq, effects.add)
-
-        seq, message = await self.store.change(room_id, change)
+        seq, _, message = await self.store.send(room_id, None, "", text, now, 0, alias)
         if message is not None:
             await self._to_everyone(events.GROUP_MESSAGE, events.message_view(message), room_id,
                                     events.message_view(message, for_moderators=True))
@@ -294,7 +289,11 @@ class GroupService:
         return events.state_view(room)
 
     async def invite(self, room_id: str, member_id: str) -> int:
-        """Offer one participant a private one-to-one chat; return the session's invitations so far."""
+        """Offer one participant a private one-to-one chat; return the session's invitations so far.
+
+        Accepting it (invitation:accept) gives a one-time token: a chat:start that brings it is
+        counted as a chat from the group (its row's from_group), and nothing else links the two.
+        """
         def change(room: Room) -> tuple[Effects, int]:
             return commands.invite(room, member_id), room.counts.invitations
 
@@ -302,6 +301,17 @@ class GroupService:
         await self._emit(events.GROUP_INVITE, {"room_id": room_id}, events.member_room(member_id),
                          events.GROUP_NAMESPACE)
         return invitations
+
+    async def accept_invitation(self, room_id: str, member_id: str) -> str:
+        """The invited participant accepts: a one-time token for chat:start (that chat counts as from the group)."""
+        await self.store.change(room_id, lambda room: (commands.accept_invitation(room, member_id), None))
+        token = secrets.token_urlsafe(24)
+        await self.store.issue_invitation(hash_resume_token(token), INVITATION_SECONDS)
+        return token
+
+    async def take_invitation(self, token: str) -> bool:
+        """Use up an invitation token (chat:start): whether it was a live one, once."""
+        return await self.store.take_invitation(hash_resume_token(token))
 
     async def mute(self, room_id: str, member_id: str, muted: bool) -> None:
         def change(room: Room) -> tuple[Effects, tuple[Room, Participant]]:

@@ -145,6 +145,7 @@ class GroupNamespace(EventNamespace):
         self.event(events.MESSAGE_REPORT, Report, self.report)
         self.event(events.MESSAGES_FETCH, Fetch, self.fetch)
         self.event(events.TYPING_SET, Typing, self.typing)
+        self.event(events.INVITATION_ACCEPT, Empty, self.accept_invitation)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ.get("aiohttp.request") if self.addresses else None
@@ -228,6 +229,10 @@ class GroupNamespace(EventNamespace):
     async def typing(self, sid: str, payload: Typing) -> None:
         room_id, member_id = self._place(sid)
         await self.groups.typing(room_id, member_id, payload.typing, sid)
+
+    async def accept_invitation(self, sid: str, payload: Empty) -> dict[str, Any]:
+        room_id, member_id = self._place(sid)
+        return {"invitation": await self.groups.accept_invitation(room_id, member_id)}
 
 
 

@@ -24,6 +24,8 @@ class Empty(Payload):
 
 class StartChat(Payload):
     language: Annotated[StrictStr, Field(min_length=1, max_length=16)]
+    # A peer group invitation's token (group:invite), when the chat starts from one.
+    invitation: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
 
 
 class SwitchLanguage(Payload):

@@ -80,7 +80,12 @@ class VisitorNamespace(EventNamespace):
 
     async def chat_start(self, sid: str, payload: schemas.StartChat) -> dict[str, Any]:
         await self._refuse_second_chat(sid)
-        result = await self.service.start_chat(payload.language, sid, self._sockets.hashes(sid))
+        invitation = payload.invitation
+        take = self.service.take_invitation
+        result = await self.service.start_chat(
+            payload.language, sid, self._sockets.hashes(sid),
+            (lambda: take(invitation)) if invitation is not None else None,
+        )
         view = result.chat
         if result.chat_id is not None:
             await self._hold(sid, result.chat_id)

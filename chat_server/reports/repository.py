@@ -113,20 +113,24 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     """
     part = Rollup()
     # Migration 0004 runs this before the flag's column exists (0010): then no row has the flag.
-    flagged = any(c["name"] == "waited_unstaffed" for c in inspect(conn).get_columns("chat_sessions"))
+    present = {c["name"] for c in inspect(conn).get_columns("chat_sessions")}
+    flagged = "waited_unstaffed" in present
+    # Likewise the group invitation flag (0017).
+    from_group = ChatSessionRow.from_group if "from_group" in present else false()
     columns: list[Any] = [
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
         ChatSessionRow.waited_unstaffed if flagged else false(), ChatSessionRow.visitor_messages, _has_topics(),
+        from_group,
     ]
     if languages:
         columns += [ChatSessionRow.requested_language, ChatSessionRow.left_for_language]
     for row in conn.execute(select(*columns)):
-        started_at, outcome, language, wait, duration, unstaffed, visitor_messages, has_topics, *desk = row
+        started_at, outcome, language, wait, duration, unstaffed, visitor_messages, has_topics, invited, *desk = row
         requested, left = (str(desk[0]), bool(desk[1])) if desk else (None, False)
         empty = rollup.no_conversation(outcome, visitor_messages, bool(has_topics))
         part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left,
-                         unstaffed=bool(unstaffed), empty=empty)
+                         unstaffed=bool(unstaffed), empty=empty, from_group=bool(invited))
     if not languages:
         part.language_slots.clear()
         part.counts = Counter({
@@ -331,14 +335,17 @@ class ReportRepository:
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds, ChatSessionRow.requested_language,
                        ChatSessionRow.left_for_language, ChatSessionRow.waited_unstaffed,
-                       ChatSessionRow.visitor_messages, _has_topics()).where(in_raw)
+                       ChatSessionRow.visitor_messages, _has_topics(), ChatSessionRow.from_group).where(in_raw)
             )
-            for outcome, language, wait, duration, requested, left, unstaffed, visitor_messages, has_topics in sessions:
+            for (outcome, language, wait, duration, requested, left, unstaffed, visitor_messages, has_topics,
+                 invited) in sessions:
                 counts[(rollup.LANGUAGE, language)] += 1
                 for item in rollup.language_items(outcome, language, requested or language, bool(left)):
                     counts[item] += 1
                 if unstaffed:
                     counts[(rollup.FLAG, rollup.UNSTAFFED)] += 1
+                if invited:
+                    counts[(rollup.FLAG, rollup.FROM_GROUP)] += 1
                 if rollup.no_conversation(outcome, visitor_messages, bool(has_topics)):
                     counts[rollup.NO_CONVERSATION] += 1
                 if outcome == "answered":
@@ -421,6 +428,8 @@ class ReportRepository:
             "closed_share": round(by_outcome["closed"] / total, 4) if total else None,
             # Visitors who waited while nobody was checked in (staff and managers were alerted): a count only.
             "waited_unstaffed": counts[(rollup.FLAG, rollup.UNSTAFFED)],
+            # One-to-one chats started from a peer group moderator's invitation: a count only.
+            "from_group": counts[(rollup.FLAG, rollup.FROM_GROUP)],
             "ratings": {
                 "count": rated,
                 "by_rating": {str(r): int(ratings.get(r, 0)) for r in RATINGS},

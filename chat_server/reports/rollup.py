@@ -48,6 +48,8 @@ REQUESTED, ANSWERED_IN, SWITCHED, NO_LANGUAGE = "asked", "answered", "switched",
 LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
 # Counted flags of a session: FLAG × UNSTAFFED counts the visitors who waited while nobody was checked in.
 FLAG, UNSTAFFED = "flag", "unstaffed"
+# FLAG × FROM_GROUP counts the chats started from a peer group moderator's invitation.
+FROM_GROUP = "from_group"
 WAIT, DURATION = "wait", "duration"
 # An answered chat in which the visitor wrote nothing and that has no topic:
 # counted in report_counts under this figure and item, never as a topic.
@@ -114,7 +116,7 @@ class Rollup:
     def add_session(
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
         topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
-        unstaffed: bool = False, empty: bool = False, flags: Iterable[str] = (),
+        unstaffed: bool = False, empty: bool = False, flags: Iterable[str] = (), from_group: bool = False,
     ) -> None:
         """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`;
         `empty`: a "no conversation" chat)."""
@@ -134,6 +136,8 @@ class Rollup:
                 self.counts[(grain, period, figure, item)] += 1
             if unstaffed:
                 self.counts[(grain, period, FLAG, UNSTAFFED)] += 1
+            if from_group:
+                self.counts[(grain, period, FLAG, FROM_GROUP)] += 1
             if empty:
                 self.counts[(grain, period, *NO_CONVERSATION)] += 1
             if outcome == Outcome.ANSWERED.value:

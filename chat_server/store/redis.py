@@ -165,6 +165,7 @@ def _chat_fields(chat: Chat) -> list[str]:
         "returns_to": str(chat.returns_to) if chat.returns_to is not None else None,
         "unstaffed": "1" if chat.unstaffed else None,
         "flags": ",".join(chat.flags) if chat.flags else None,
+        "from_group": "1" if chat.from_group else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -204,6 +205,7 @@ def _chat(flat: list[str]) -> Chat | None:
         requested_language=h.get("requested_language"),
         returns_to=_int_or_none(h.get("returns_to")),
         unstaffed=h.get("unstaffed") == "1",
+        from_group=h.get("from_group") == "1",
         flags=tuple(h["flags"].split(",")) if h.get("flags") else (),
     )
 
@@ -490,6 +492,21 @@ class RedisChatStore:
             await self._check_confirmed(confirmed, wanted, primary, name)
             return result
         raise NotReplicatedError(f"the {name} script could not be loaded")
+
+    def confirmation(self) -> tuple[int, str | None] | None:
+        """What an acknowledged write of another store on this Redis (the group store) waits for now.
+
+        (replicas to WAIT for, or 0 and the primary's run id when degraded), or None when nothing confirms.
+        """
+        return (self._wait_for, self._degraded_on) if self._confirms() else None
+
+    def confirm_in(self, pipe: Any, plan: tuple[int, str | None]) -> None:
+        """End that store's write pipeline with what `plan` (from confirmation()) asks."""
+        self._confirmation(pipe, plan[0])
+
+    async def check_confirmed(self, confirmed: Any, plan: tuple[int, str | None], what: str) -> None:
+        """Raise NotReplicatedError unless that write is confirmed as `plan` asked."""
+        await self._check_confirmed(confirmed, plan[0], plan[1], what)
 
     def _confirms(self) -> bool:
         """Whether an acknowledged write is confirmed now: by a replica, or (degraded) by the primary's id."""
@@ -1098,7 +1115,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
-        "unstaffed": record.unstaffed, "flags": list(record.flags),
+        "unstaffed": record.unstaffed, "flags": list(record.flags), "from_group": record.from_group,
     })
 
 
@@ -1110,7 +1127,7 @@ def _record(value: str) -> SessionRecord:
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
-        flags=tuple(d.get("flags", ())),
+        flags=tuple(d.get("flags", ())), from_group=bool(d.get("from_group", False)),
     )
 
 

@@ -229,6 +229,8 @@ class Figures(Reply):
     closed_share: float | None
     # Visitors who waited while nobody was checked in (a count only).
     waited_unstaffed: Count
+    # One-to-one chats started from a peer group moderator's invitation (a count only).
+    from_group: Count
     # "Help now" alarms raised in the period, and how many someone answered.
     help_alarms: HelpAlarms
     # Debrief requests made in the period, and how many of them are done.

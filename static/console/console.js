@@ -28,6 +28,7 @@ import { refreshShifts, setShiftsZone } from "./shifts.js";
 import { ColleagueThread } from "./colleagues.js";
 import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
 import { alarmAnswered, installHelpNow, showAlarm, syncAlarms } from "./help-now.js";
+import { installGroupDesk, teardownGroupDesk } from "./groups.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -184,6 +185,7 @@ async function onLogout() {
 }
 
 function teardown() {
+  teardownGroupDesk();
   if (desk.socket) {
     desk.socket.off();
     desk.socket.disconnect();
@@ -231,7 +233,8 @@ async function enterDesk(staff) {
   $("login-view").hidden = true;
   $("desk-view").hidden = false;
   $("logout").hidden = false;
-  $("help-now").hidden = false;
+  // A peer leader takes no one-to-one chats: their console is the peer group part only.
+  $("help-now").hidden = staff.role === "peer";
   $("whoami").textContent = t("console.signed_in_as", { alias: staff.alias, name: staff.display_name || staff.username });
   $("canned-manage-open").hidden = !["manager", "admin"].includes(staff.role);
   mountNav($("site-nav"), staff.role, "/console/");
@@ -252,6 +255,7 @@ async function enterDesk(staff) {
   loadAlertPrefs();
   connect();
   refreshShifts();
+  installGroupDesk(staff);
 }
 
 // ------------------------------------------------------------ socket

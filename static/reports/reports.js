@@ -147,6 +147,7 @@ function renderKeyFigures() {
     withPrevious(t("reports.outcome.answered"), (p) => p.by_outcome.answered),
     withPrevious(t("reports.key.closed_share"), (p) => p.closed_share, percent),
     withPrevious(t("reports.key.waited_unstaffed"), (p) => p.waited_unstaffed),
+    withPrevious(t("reports.key.from_group"), (p) => p.from_group),
     withPrevious(t("reports.key.no_conversation"), (p) => p.no_conversation),
     withPrevious(t("reports.key.shifts_planned"), (p) => p.shifts.planned),
     withPrevious(t("reports.key.shifts_held"), (p) => p.shifts.held),

@@ -9,6 +9,7 @@
 //   calendar.js              calendar feeds
 //   on-call.js               the manager on call
 //   changes.js               running a change, then loading everything again
+//   groups.js                peer group sessions: a duty slot kind of their own (../groups/plan.js)
 
 import { localeFor, t, translateDom } from "../i18n/i18n.js";
 import { me as fetchMe, status as fetchStatus } from "../shared/api.js";
@@ -21,6 +22,7 @@ import { renderCalendar } from "./calendar.js";
 import { errorText, reload, setReload, showError, showSignedOut } from "./changes.js";
 import { context } from "./context.js";
 import { today } from "./format.js";
+import { installGroups } from "./groups.js";
 import { installOnCallForm, loadOnCall, renderOnCall } from "./on-call.js";
 import { installNewSlotForm, loadManagerData, renderSlots } from "./slots.js";
 import { loadWeek, renderCoverage, renderMine, renderWeek, setWeek, weekLoaded, weekStart } from "./week.js";
@@ -83,6 +85,7 @@ async function boot() {
     render();
   });
   await reload();
+  await installGroups(lang);
   $("loading").hidden = true;
   $("roster-view").hidden = false;
 }

@@ -9,7 +9,8 @@ const EVERYONE = ["staff", "manager", "admin"];
 const MANAGERS = ["manager", "admin"];
 
 export const PAGES = [
-  { href: "/console/", key: "nav.console", roles: EVERYONE },
+  // A peer leader's console is the peer group moderator view only (console/groups.js).
+  { href: "/console/", key: "nav.console", roles: [...EVERYONE, "peer"] },
   { href: "/roster/", key: "nav.roster", roles: EVERYONE },
   { href: "/activities/", key: "nav.activities", roles: EVERYONE },
   { href: "/reports/", key: "nav.reports", roles: MANAGERS },

@@ -20,7 +20,9 @@ const ERROR_KEYS = new Set([
 
 const group = {
   socket: null,
-  session: null, // the running session of /api/status groups
+  session: null, // the running session of /api/status groups the visitor picked (or the only one)
+  choices: [], // the running sessions offered, when more than one runs
+  choicesKey: "",
   place: null,
   state: null,
   messages: new Map(), // seq -> GroupMessage, this tab's memory only
@@ -29,6 +31,8 @@ const group = {
   clientSeq: 0,
   endedKey: null,
   invited: false,
+  // The accepted invitation's one-time token: chat:start brings it, so the chat counts as from the group.
+  invitation: null,
 };
 
 function saved() {
@@ -76,12 +80,35 @@ function lastSeq() {
 
 // ---------------------------------------------------------------- rendering
 
+// Every running session is offered: one by its title, several as a list to pick from (a Thai
+// and a Finnish group, say), each by its title in the visitor's language.
 function renderOfferOnly(status, phase) {
-  const running = status && Array.isArray(status.groups) ? status.groups.find((s) => s.running) : null;
-  group.session = running || group.session;
+  const running = status && Array.isArray(status.groups) ? status.groups.filter((s) => s.running) : [];
+  if (group.session) group.session = running.find((s) => s.room_id === group.session.room_id) || group.session;
+  if (group.phase === "offer" && running.length === 1) group.session = running[0];
   const offer = $("group-offer");
-  offer.hidden = !running || group.phase !== "offer" || !(phase === "intro" || phase === "closed");
-  if (running) $("group-offer-title").textContent = title(running);
+  offer.hidden = !running.length || group.phase !== "offer" || !(phase === "intro" || phase === "closed");
+  const many = running.length > 1;
+  $("group-offer-title").textContent = many ? t("widget.group.offer_many_title") : running.length ? title(running[0]) : "";
+  $("group-offer-text").textContent = t(many ? "widget.group.offer_many" : "widget.group.offer");
+  $("group-open").hidden = many;
+  const list = $("group-choices");
+  list.hidden = !many;
+  group.choices = many ? running : [];
+  // Rebuilt only when the sessions or the language change: a status poll keeps the focus where it is.
+  const key = many ? `${group.lang}|${running.map((s) => `${s.room_id}:${title(s)}`).join("|")}` : "";
+  if (key === group.choicesKey) return;
+  group.choicesKey = key;
+  list.replaceChildren(
+    ...group.choices.map((s) =>
+      el(
+        "li",
+        { class: "group-choice" },
+        el("button", { type: "button", class: "btn btn-secondary", dataset: { room: s.room_id } },
+          t("widget.group.join_named", { title: title(s) })),
+      ),
+    ),
+  );
 }
 
 function renderLog() {
@@ -202,6 +229,7 @@ function end(key) {
   forget();
   group.messages.clear();
   group.invited = false;
+  group.invitation = null;
   group.endedKey = key;
   setPhase("ended");
   $("group-ended-text").focus();
@@ -268,20 +296,27 @@ async function leave() {
 
 // Accepting the invitation: give up the place, then the widget's ordinary chat flow.
 async function acceptInvite() {
-  if (group.socket) await call(group.socket, "group:leave", {});
+  if (group.socket) {
+    const ack = await call(group.socket, "invitation:accept", {});
+    group.invitation = ack.ok ? ack.invitation : null;
+    await call(group.socket, "group:leave", {});
+  }
   forget();
   group.messages.clear();
   group.invited = false;
+  const invitation = group.invitation;
+  group.invitation = null;
   group.place = null;
   group.state = null;
   group.phase = "offer";
   if (group.socket) group.socket.disconnect();
   group.socket = null;
-  startChat();
+  startChat(invitation);
 }
 
 function declineInvite() {
   group.invited = false;
+  group.invitation = null;
   rerender();
   if (!$("group-composer").hidden) $("group-message").focus();
   else $("group-log").focus();
@@ -292,9 +327,18 @@ function open() {
   $("group-nickname").focus();
 }
 
+function choose(event) {
+  const button = event.target.closest("button[data-room]");
+  const picked = button ? group.choices.find((s) => s.room_id === button.dataset.room) : null;
+  if (!picked) return;
+  group.session = picked;
+  open();
+}
+
 function close() {
   setPhase("offer");
-  $("group-open").focus();
+  const back = group.session ? $("group-choices").querySelector(`button[data-room="${CSS.escape(group.session.room_id)}"]`) : null;
+  (back && !$("group-choices").hidden ? back : $("group-open")).focus();
 }
 
 export function install(onChange, onPrivateChat) {
@@ -303,6 +347,7 @@ export function install(onChange, onPrivateChat) {
   $("group-invite-accept").addEventListener("click", acceptInvite);
   $("group-invite-decline").addEventListener("click", declineInvite);
   $("group-open").addEventListener("click", open);
+  $("group-choices").addEventListener("click", choose);
   $("group-back").addEventListener("click", close);
   $("group-done").addEventListener("click", close);
   $("group-join").addEventListener("submit", join);

@@ -498,7 +498,8 @@ function onConnectError(err) {
 
 // ---------------------------------------------------------------- chat flow
 
-async function startChat() {
+// invitation: a peer group invitation's token (group:invite), so the chat counts as from the group.
+async function startChat(invitation) {
   if (app.phase === "starting" || app.phase === "chat") return;
   newThread();
   app.chat = null;
@@ -506,7 +507,9 @@ async function startChat() {
   $("chat-status").focus();
   const socket = await connect();
   if (!socket) return showError("widget.error.unreachable");
-  const ack = await call(socket, "chat:start", { language: app.lang });
+  const start = { language: app.lang };
+  if (typeof invitation === "string" && invitation) start.invitation = invitation;
+  const ack = await call(socket, "chat:start", start);
   if (!ack.ok) {
     // chat_already_started after a lost ack: this socket holds a chat we have
     // no token for. A fresh connection gives a fresh socket; the orphan chat

@@ -54,14 +54,14 @@ class Moderator(EventClient):
 
 async def plan_group_now(
     app: web.Application, now: datetime, *, capacity: int = 40, hours: int = 2, moderators: tuple[int, ...] = (),
-    titles: dict[str, str] | None = None,
+    titles: dict[str, str] | None = None, languages: tuple[str, ...] = ("fi", "en"),
 ) -> GroupOccurrence:
     """A one-off group session that started a minute ago, with moderator shifts for the given staff ids."""
     zone = app[settings_key].organisation.zone
     local = (now - timedelta(minutes=1)).astimezone(zone)
     start = time(local.hour, local.minute)
     end_at = local + timedelta(hours=hours)
-    timing = DutySlot(0, SlotKind.ONCE, start, time(end_at.hour, end_at.minute), zone.key, 1, ("fi", "en"),
+    timing = DutySlot(0, SlotKind.ONCE, start, time(end_at.hour, end_at.minute), zone.key, 1, languages,
                       None, local.date())
     slot = await app[group_slots_key].create(
         GroupSlot(timing, capacity, titles or {"en": "Peer group", "fi": "Vertaisryhmä"},
