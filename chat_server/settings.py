@@ -135,6 +135,7 @@ class ChatSettings(_Section):
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
     block_minutes: int = Field(60, ge=1, le=1440)
+    training_listeners: bool = False
     no_speaker: NoSpeakerPolicy = NoSpeakerPolicy()
     no_speaker_by_language: dict[str, NoSpeakerPolicy] = Field(default_factory=dict)
 

@@ -143,6 +143,12 @@ class Chat:
     unstaffed: bool = False
     # Flag categories staff raised on the chat (chat:flag), each once, in the order raised.
     flags: tuple[str, ...] = ()
+    # A colleague brought into the active chat (chat:invite): their staff id and how they
+    # joined, "responder" (writes too) or "listener" (reads along, in training). One at a time.
+    second_id: int | None = None
+    second_as: str | None = None
+    # How colleagues were ever brought in ("responder", "listener"; each once): counted in reports.
+    seconds: tuple[str, ...] = ()
 
     @property
     def was_answered(self) -> bool:

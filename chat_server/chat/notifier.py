@@ -64,6 +64,9 @@ class StaffNotifier(Protocol):
 
     async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None: ...
 
+    async def staff_chat_second(self, staff_id: int, payload: events.ChatSecond) -> None:
+        """A colleague joined or left a chat (chat:second), to one of its staff members."""
+
     async def staff_help_alarm(self, staff_id: int, payload: events.HelpAlarmView) -> None: ...
 
     async def managers_help_alarm(self, payload: events.HelpAlarmView) -> None: ...

@@ -21,6 +21,7 @@ from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, Start
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
 from chat_server.chat.notifier import Notifier
+from chat_server.chat.seconds import Seconds
 from chat_server.chat.session_rows import RowWriter, SessionRows
 from chat_server.chat.staffing import Staffing
 from chat_server.chat.sweep import Sweeper
@@ -94,9 +95,11 @@ class ChatService:
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
             threads=self.threads,
         )
+        self.seconds = Seconds(ctx, self.duty, self.views, self.dispatcher)
+        self.lifecycle.seconds = self.seconds
         self.staffing = Staffing(
             ctx, duty=self.duty, views=self.views, dispatcher=self.dispatcher, memory=memory,
-            worker_id=self.worker_id, threads=self.threads,
+            worker_id=self.worker_id, threads=self.threads, seconds=self.seconds,
         )
         self.liveness = Liveness(ctx, self.worker_id, on_state_lost=self._state_lost)
         self.sweeper = Sweeper(
@@ -135,6 +138,8 @@ class ChatService:
         self.resume_duty = self.staffing.resume
         self.staff_transfer = self.staffing.staff_transfer
         self.staff_take = self.staffing.staff_take
+        self.staff_invite = self.seconds.invite
+        self.staff_leave = self.seconds.leave
 
         self.flag_chat = self.flags.flag
         self.request_debrief = self.flags.request_debrief

@@ -139,7 +139,10 @@ class ColleagueThreads:
         if not members:
             return members
         chat = await self.ctx.store.get_chat(chat_id)
-        return members | {chat.staff_id} if chat is not None and chat.staff_id is not None else members
+        if chat is None:
+            return members
+        # The chat's member, and a colleague brought into the chat (chat:invite) reads the thread too.
+        return members | {m for m in (chat.staff_id, chat.second_id) if m is not None}
 
     async def closed(self, chat_id: str, members: frozenset[int]) -> None:
         """Tell a thread's members that its chat has ended: the thread is gone."""

@@ -126,6 +126,9 @@ class SocketNotifier:
         if self.sio is not None:
             await self.sio.emit(events.HELP_ANSWERED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
 
+    async def staff_chat_second(self, staff_id: int, payload: events.ChatSecond) -> None:
+        await self._to_staff(staff_id, events.CHAT_SECOND, payload)
+
     async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None:
         await self._to_staff(staff_id, events.CHAT_FLAGGED, payload)
 
