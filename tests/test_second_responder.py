@@ -4,7 +4,7 @@ Real socket.io clients on one worker (memory store; SQLite and PostgreSQL), on
 the Redis store, and on two workers with Redis: the second responder and the
 member both get every message once with its author, the visitor gets it once
 with no account id anywhere, loads count for both, and leaving, ending,
-requeueing and a lost connection behave as docs/protocol.md 4.14 says.
+requeueing and a lost connection behave as docs/protocol.md §4.1, chat:invite says.
 """
 
 from __future__ import annotations
@@ -132,6 +132,11 @@ async def test_a_second_responder_joins_writes_and_leaves(live: Live) -> None:
     await visitor.wait_for("message:new", lambda m: m["client_id"] == "v2")
     assert (await leo.call("typing:set", {"chat_id": chat_id, "typing": True}))["ok"]
     await visitor.wait_for("typing", lambda t: t["typing"])
+    # Leo is in the chat's staff thread too: he reads and writes it; the visitor never sees it.
+    note = await leo.call("thread:send", {"chat_id": chat_id, "client_id": "t1", "text": "THREADWORD shall I?"})
+    assert note["ok"], note
+    await aino.wait_for("thread:entry", lambda e: e["author"]["alias"] == "Leo")
+    assert (await leo.call("thread:fetch", {"chat_id": chat_id}))["ok"]
     fetched = await leo.call("messages:fetch", {"chat_id": chat_id, "after_seq": 0})
     assert [m["client_id"] for m in fetched["messages"]] == ["v1", "l1", "a1", "v2"]
     await settle()
@@ -164,6 +169,11 @@ async def test_a_second_responder_joins_writes_and_leaves(live: Live) -> None:
     assert (await leo.call("staff:sync", {}))["chats"] == []
     await settle()
     assert_no_account_ids(visitor, aino_id, leo_id)
+    assert "THREADWORD" not in json.dumps(visitor.every)
+    # The visitor namespace knows none of these staff events.
+    for event in ("chat:invite", "chat:leave", "chat:second"):
+        refused = await visitor.call(event, {"chat_id": chat_id, "staff_id": leo_id})
+        assert refused["error"]["code"] == "unknown_event", event
     rows = await live.session_rows()
     assert [(r["visitor_messages"], r["staff_messages"], r["topics"]) for r in rows] == [(2, 2, ["health.mental"])]
     assert await live.service.store.staff_loads() == {}

@@ -571,6 +571,8 @@ class StaffIdentity(TypedDict):
     max_chats: int
     take_up_to: int
     languages: list[str]
+    # Whether a listener in training may be brought into a chat (chat.training_listeners).
+    training_listeners: bool
 
 
 class StaffSync(TypedDict):

@@ -1,4 +1,4 @@
-"""Bring a colleague into a chat: a second responder, or a listener in training (docs/protocol.md 4.14).
+"""Bring a colleague into a chat: a second responder, or a listener in training (docs/protocol.md §4.1, chat:invite).
 
 The chat's member invites an on-duty colleague (checked in, connected, not on a
 break, with a free place) with `chat:invite`; the colleague is brought in at once,
