@@ -305,3 +305,37 @@ async def test_a_second_responder_across_two_workers(
             assert_no_account_ids(visitor, aino_id)
         finally:
             await disconnect_all(*clients)
+
+
+async def test_at_shift_end_the_chat_goes_to_another_member_and_the_colleague_stays_then_leaves(live: Live) -> None:
+    await live.add_staff("aino", alias="Aino")  # on shift for 4 more hours
+    for username in ("leo", "mia"):
+        account = await live.add_staff(username, alias=username.title(), shift=False)
+        now = live.clock.now()
+        await live.add_shift(account.id, now - timedelta(hours=1), now + timedelta(hours=8))
+    aino = await live.staff("aino")
+    leo = await live.staff("leo")
+    mia = await live.staff("mia")
+    watch(aino, leo, mia)
+    leo_id, mia_id = await staff_id(leo), await staff_id(mia)
+    visitor = await live.visitor()
+    await visitor.start("fi")
+    chat_id = visitor.chat_id
+    assert chat_id is not None
+    await aino.wait_for("chat:assigned")
+    assert (await aino.call("chat:invite", {"chat_id": chat_id, "staff_id": leo_id}))["ok"]
+    live.clock.move(timedelta(hours=4, minutes=5))
+    await live.service.sweep()
+    # Aino's shift ended: the chat goes to Mia, never to Leo who is in it already; Leo stays.
+    await mia.wait_for("chat:assigned", lambda c: c["chat_id"] == chat_id)
+    chat = await live.service.store.get_chat(chat_id)
+    assert chat is not None and (chat.staff_id, chat.second_id) == (mia_id, leo_id)
+    assert (await leo.send(chat_id, "still with you", "l1"))["ok"]
+    await mia.wait_for("message:new", lambda m: m["client_id"] == "l1")
+    # Leo's own shift ends: he leaves the chat (shift_ended); Mia keeps it.
+    live.clock.move(timedelta(hours=4))
+    await live.service.sweep()
+    left = await mia.wait_for("chat:second", lambda c: c["change"] == "left")
+    assert left["reason"] == "shift_ended" and left["second"]["staff_id"] == leo_id
+    await visitor.wait_for("chat:state", lambda s: s.get("reason") == "colleague_left")
+    assert (await live.service.store.get_chat(chat_id)).second_id is None  # type: ignore[union-attr]

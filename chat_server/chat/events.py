@@ -102,6 +102,8 @@ SECOND_INVITED: Final = "invited"
 # SECOND_LEFT too: the second left by chat:leave; CHAT_ENDED_REASON: the chat ended; REQUEUED: it went
 # back to the queue; SECOND_DISCONNECTED: the second lost their connection or checked out.
 SECOND_DISCONNECTED: Final = "disconnected"
+# ... and SHIFT_ENDED_REASON: the second's own shift ended.
+SHIFT_ENDED_REASON: Final = "shift_ended"
 # Staff chat:removed reasons (HANDED_OVER too).
 TAGGED: Final = "tagged"
 REQUEUED: Final = "requeued"

@@ -86,12 +86,12 @@ class Seconds:
         await self.announce_left(left, events.SECOND_LEFT, visitor=True)
         await self.dispatcher.dispatch()  # a free place again: the queue may give them a chat
 
-    async def leave_all(self, staff_id: int) -> None:
-        """Take a member out of every chat they are in as the second (lost connection, check-out)."""
+    async def leave_all(self, staff_id: int, reason: str = events.SECOND_DISCONNECTED) -> None:
+        """Take a member out of every chat they are in as the second (lost connection, check-out, shift end)."""
         for chat in await self.ctx.store.chats_seconded(staff_id):
             left = await self.ctx.store.leave_second(chat.chat_id, staff_id)
             if left is not None:
-                await self.announce_left(left, events.SECOND_DISCONNECTED, visitor=True)
+                await self.announce_left(left, reason, visitor=True)
 
     async def announce_left(self, chat: Chat, reason: str, *, visitor: bool) -> None:
         """Tell both members (and, for a chat that goes on, the visitor) that the second left.

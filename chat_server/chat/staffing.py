@@ -202,7 +202,9 @@ class Staffing:
         return await self.views.staff_view(taken)
 
     async def hand_over_chats_of(self, staff_id: int, shifts: list[Shift], now: datetime) -> None:
-        """Hand over each active chat of a member whose shift ended."""
+        """Hand over each active chat of a member whose shift ended; they leave the chats they were brought into."""
+        if self.seconds is not None:
+            await self.seconds.leave_all(staff_id, events.SHIFT_ENDED_REASON)
         for chat in await self.ctx.store.chats_of_staff(staff_id):
             if chat.state is ChatState.ACTIVE:
                 await self._hand_over(chat, staff_id, shifts, now)
@@ -211,7 +213,11 @@ class Staffing:
         """Move a chat from a member whose shift ended to one on duty, or warn the member once."""
         notifier = self.ctx.notifier
         if self.ctx.roster_settings.hand_over_at_shift_end:
-            candidates = [c for c in (await self.duty.candidates(shifts, now)).values() if c.staff_id != staff_id]
+            # Not to the colleague brought into the chat: they are in it already, and stay (docs/protocol.md).
+            candidates = [
+                c for c in (await self.duty.candidates(shifts, now)).values()
+                if c.staff_id not in (staff_id, chat.second_id)
+            ]
             languages = await self.duty.staff_languages()
             # Prefer a colleague who speaks the chat's language (no languages listed: any).
             speaking = [
