@@ -133,3 +133,29 @@ async def test_a_colleague_joins_writes_and_leaves_in_console_and_widget(
         await aino.click("#end-submit")
         await expect(leo.get_by_role("tab")).to_have_count(0)
         await expect(widget.locator("#ended")).to_be_visible()
+
+
+async def test_a_managers_console_shows_debrief_requests_live(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+    async with scene("debriefs-live", tmp_path, browser) as s:
+        from chat_server.accounts import Role
+
+        await s.live.add_staff("aino", alias="Aino")
+        await s.live.add_staff("boss", alias="Boss", role=Role.MANAGER, shift=False)
+        boss = await s.page(bypass_csp=True)
+        await console_login(boss, s.live, "boss", check_in=False)
+        await expect(boss.locator("#debriefs-card")).to_be_hidden()
+        aino = await s.live.staff("aino")
+        visitor = await s.live.visitor()
+        await visitor.start("fi")
+        await aino.wait_for("chat:assigned")
+        assert (await aino.call("chat:flag", {"chat_id": visitor.chat_id, "category": "crisis_self_harm"}))["ok"]
+        assert (await aino.call("debrief:request", {"chat_id": visitor.chat_id}))["ok"]
+        card = boss.locator("#debriefs-card")
+        await expect(card).to_be_visible()
+        await expect(card.locator("li")).to_contain_text("Aino, asked")
+        await expect(boss.locator("#announcer")).to_contain_text("Aino asks for a debrief.")
+        await boss.screenshot(path=screenshots / "debriefs-live-1-console.png", full_page=True)
+        await assert_accessible(boss, "manager console with a debrief request")
+        await card.get_by_role("button", name="Mark done", exact=False).focus()
+        await boss.keyboard.press("Enter")
+        await expect(card).to_be_hidden()

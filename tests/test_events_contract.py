@@ -147,6 +147,10 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
             (events.SECOND_LEFT, events.SECOND_DISCONNECTED),
         )
     ),
+    *(
+        ("staff", event, "debrief_view", events.debrief_view(Debrief("d1", 1, "Aino", T0)), set())
+        for event in (events.DEBRIEF_REQUESTED, events.DEBRIEF_DONE)
+    ),
     ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(MESSAGE), set()),
     ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(STAFF_MESSAGE), set()),
     ("staff", events.TYPING, "visitor_typing", events.visitor_typing("c_1", False), set()),
@@ -239,7 +243,7 @@ SERVER_EVENTS = {
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
     events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
     events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED, events.HELP_ALARM, events.HELP_ANSWERED,
-    events.CHAT_SECOND,
+    events.CHAT_SECOND, events.DEBRIEF_REQUESTED, events.DEBRIEF_DONE,
 }
 
 

@@ -75,6 +75,9 @@ HELP_ANSWERED: Final = "help:answered"
 THREAD_ENTRY: Final = "thread:entry"
 THREAD_CLOSED: Final = "thread:closed"
 CHAT_SECOND: Final = "chat:second"
+# To managers and admins signed in: a debrief was asked for, or marked done (live, not only on reload).
+DEBRIEF_REQUESTED: Final = "debrief:requested"
+DEBRIEF_DONE: Final = "debrief:done"
 
 # Everything the server may push on /visitor: the socket notifier refuses any other name there.
 VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_STATE, QUEUE_POSITION})
@@ -82,7 +85,7 @@ VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_
 STAFF_ONLY_EVENTS: Final = frozenset({
     THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
     HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED, DEBRIEF_REQUEST,
-    CHAT_INVITE, CHAT_LEAVE, CHAT_SECOND,
+    CHAT_INVITE, CHAT_LEAVE, CHAT_SECOND, DEBRIEF_REQUESTED, DEBRIEF_DONE,
 })
 
 # ---------------------------------------------------------------- reasons

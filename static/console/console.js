@@ -28,6 +28,7 @@ import { refreshShifts, setShiftsZone } from "./shifts.js";
 import { ColleagueThread } from "./colleagues.js";
 import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
 import { alarmAnswered, installHelpNow, showAlarm, syncAlarms } from "./help-now.js";
+import { debriefDone, debriefRequested, loadDebriefs } from "./debriefs.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -431,6 +432,9 @@ function connect() {
   socket.on("thread:entry", (entry) => onThreadEntry(entry));
   socket.on("help:alarm", (alarm) => showAlarm(alarm));
   socket.on("help:answered", (event) => alarmAnswered(event));
+  // Managers and admins only (the server sends these to them alone).
+  socket.on("debrief:requested", (debrief) => debriefRequested(debrief, announce));
+  socket.on("debrief:done", (debrief) => debriefDone(debrief));
   socket.on("chat:flagged", (alert) => {
     if (!alert || !alert.by) return;
     showFlagged(alert, deskApi.clock, announce);
@@ -471,6 +475,7 @@ function applySync(ack) {
   setRoster(desk.roster);
   renderTeam();
   syncAlarms(Array.isArray(ack.alarms) ? ack.alarms : []);
+  loadDebriefs(["manager", "admin"].includes(desk.staff.role), deskApi.clock);
   restoreAsked();
   forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
