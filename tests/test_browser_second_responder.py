@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from chat_server.accounts import Role
+
 from tests.a11y import assert_accessible
 from tests.browser import browser, console_login, console_panel, console_reply, scene, screenshots  # noqa: F401
 
@@ -135,10 +137,10 @@ async def test_a_colleague_joins_writes_and_leaves_in_console_and_widget(
         await expect(widget.locator("#ended")).to_be_visible()
 
 
-async def test_a_managers_console_shows_debrief_requests_live(tmp_path: Path, browser: Browser, screenshots: Path) -> None:
+async def test_a_managers_console_shows_debrief_requests_live(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
     async with scene("debriefs-live", tmp_path, browser) as s:
-        from chat_server.accounts import Role
-
         await s.live.add_staff("aino", alias="Aino")
         await s.live.add_staff("boss", alias="Boss", role=Role.MANAGER, shift=False)
         boss = await s.page(bypass_csp=True)
