@@ -15,7 +15,6 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from chat_server.accounts import Role
-
 from tests.a11y import assert_accessible
 from tests.browser import browser, console_login, console_panel, console_reply, scene, screenshots  # noqa: F401
 
