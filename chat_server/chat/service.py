@@ -16,7 +16,7 @@ from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
 from chat_server.chat.flags import ChatFlags, DebriefBook
-from chat_server.chat.help_now import AlarmCounter, HelpNow
+from chat_server.chat.help_now import AlarmCounter, AlarmWebhook, HelpNow
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
@@ -67,6 +67,7 @@ class ChatService:
         managers: ManagerLoader | None = None,
         alarms: AlarmCounter | None = None,
         debriefs: DebriefBook | None = None,
+        help_webhook: AlarmWebhook | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -89,7 +90,7 @@ class ChatService:
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.threads = ColleagueThreads(ctx, self.duty, managers)
         self.flags = ChatFlags(ctx, self.duty, debriefs)
-        self.help_now = HelpNow(ctx, self.duty, alarms)
+        self.help_now = HelpNow(ctx, self.duty, alarms, help_webhook)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
