@@ -135,6 +135,9 @@ class ChatSessionRow(Base):
     left_for_language: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The visitor waited while nobody was checked in (the staff and managers were alerted).
     waited_unstaffed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A colleague was brought into the chat as a second responder, or as a listener in training (counts only).
+    had_second_responder: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    had_listener: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Covers the report's reads of the partial days at the ends of a range.

@@ -14,8 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from chat_server.accounts import Role
 from tests.support.clients import EventClient, StaffMember, Visitor, record_event
 from tests.support.cluster import cluster, disconnect_all, staff_on, visitor_on
+from tests.support.http import Http
 from tests.support.live import Live, settle, start_live, stop_live
 
 
@@ -176,7 +178,17 @@ async def test_a_second_responder_joins_writes_and_leaves(live: Live) -> None:
         assert refused["error"]["code"] == "unknown_event", event
     rows = await live.session_rows()
     assert [(r["visitor_messages"], r["staff_messages"], r["topics"]) for r in rows] == [(2, 2, ["health.mental"])]
+    assert [(r["had_second_responder"], r["had_listener"]) for r in rows] == [(True, False)]
     assert await live.service.store.staff_loads() == {}
+    # Counted in reports (counts only), and in the CSV.
+    await live.add_staff("mira", alias="Mira", role=Role.MANAGER, shift=False)
+    today = live.clock.now().astimezone(live.settings.organisation.zone).date().isoformat()
+    async with Http(live) as http:
+        await http.login("mira")
+        report = (await http.get(f"/api/reports?from={today}&to={today}&small_numbers=off")).body
+        assert (report["period"]["with_second_responder"], report["period"]["with_listener"]) == (1, 0)
+        csv = (await http.get(f"/api/reports/export.csv?from={today}&to={today}&small_numbers=off")).text
+        assert "with_second_responder,,sessions,1" in csv and "with_listener,,sessions,0" in csv
 
 
 async def test_a_listener_in_training_is_announced_and_never_writes(tmp_path: Path) -> None:

@@ -195,6 +195,8 @@ class SessionRecord:
     left_for_language: bool = False
     # Flag categories raised on the chat (each once): counted in reports by category.
     flags: tuple[str, ...] = field(default=())
+    # How colleagues were brought into the chat ("responder", "listener"; each once): counted only.
+    seconds: tuple[str, ...] = field(default=())
 
     @property
     def requested(self) -> str:

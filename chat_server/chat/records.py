@@ -54,6 +54,8 @@ class SessionRepository:
                         switched_language=record.switched_language,
                         left_for_language=record.left_for_language,
                         waited_unstaffed=record.unstaffed,
+                        had_second_responder="responder" in record.seconds,
+                        had_listener="listener" in record.seconds,
                     )
                 )
                 await session.flush()
@@ -65,7 +67,7 @@ class SessionRepository:
                     record.wait_seconds, record.duration_seconds, record.topics,
                     requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
                     empty=rollup.no_conversation(record.outcome.value, record.visitor_messages, bool(record.topics)),
-                    flags=record.flags,
+                    flags=record.flags, seconds=record.seconds,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

@@ -50,6 +50,7 @@ def session_record(
         left_for_language=left_for_language and not chat.was_answered,
         unstaffed=chat.unstaffed,
         flags=chat.flags,
+        seconds=chat.seconds,
     )
 
 

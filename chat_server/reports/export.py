@@ -12,7 +12,10 @@ from chat_server.reports.rollup import OUTCOMES
 from chat_server.topics import Taxonomy
 
 # Keys of a period's figures whose values (or whose nested values) are counts of sessions or ratings.
-_COUNT_KEYS = {"sessions", "answered", "closed", "left_for_language", "waited_unstaffed", "no_conversation", *OUTCOMES}
+_COUNT_KEYS = {
+    "sessions", "answered", "closed", "left_for_language", "waited_unstaffed", "no_conversation",
+    "with_second_responder", "with_listener", *OUTCOMES,
+}
 
 
 def small(value: Any, threshold: int) -> Any:
@@ -90,6 +93,8 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     rows += [head + ["shifts", "", m, _blank(v)] for m, v in figures["shifts"].items()]
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
+    rows.append(head + ["with_second_responder", "", "sessions", figures["with_second_responder"]])
+    rows.append(head + ["with_listener", "", "sessions", figures["with_listener"]])
     rows += [head + ["help_alarms", item, "alarms", n] for item, n in figures["help_alarms"].items()]
     rows += [head + ["debriefs", item, "requests", n] for item, n in figures["debriefs"].items()]
     ratings = figures["ratings"]

@@ -1137,7 +1137,7 @@ def _record_json(record: SessionRecord) -> str:
         "visitor_messages": record.visitor_messages, "staff_messages": record.staff_messages,
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
-        "unstaffed": record.unstaffed, "flags": list(record.flags),
+        "unstaffed": record.unstaffed, "flags": list(record.flags), "seconds": list(record.seconds),
     })
 
 
@@ -1149,7 +1149,7 @@ def _record(value: str) -> SessionRecord:
         visitor_messages=d["visitor_messages"], staff_messages=d["staff_messages"], shift_id=d["shift_id"],
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
-        flags=tuple(d.get("flags", ())),
+        flags=tuple(d.get("flags", ())), seconds=tuple(d.get("seconds", ())),
     )
 
 

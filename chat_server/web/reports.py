@@ -230,6 +230,9 @@ class Figures(Reply):
     closed_share: float | None
     # Visitors who waited while nobody was checked in (a count only).
     waited_unstaffed: Count
+    # Chats a colleague was brought into as a second responder / as a listener in training (counts only).
+    with_second_responder: Count
+    with_listener: Count
     # "Help now" alarms raised in the period, and how many someone answered.
     help_alarms: HelpAlarms
     # Debrief requests made in the period, and how many of them are done.
