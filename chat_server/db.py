@@ -137,6 +137,9 @@ class ChatSessionRow(Base):
     waited_unstaffed: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The chat started from a peer group moderator's invitation (participant:invite); nothing links it to the group.
     from_group: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A colleague was brought into the chat as a second responder, or as a listener in training (counts only).
+    had_second_responder: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    had_listener: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Covers the report's reads of the partial days at the ends of a range.

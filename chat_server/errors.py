@@ -46,6 +46,10 @@ CHAT_FULL: Final = "chat_full"
 CHAT_NOT_WAITING: Final = "chat_not_waiting"
 # help:answer: no such open alarm (already answered by someone, or unknown).
 ALARM_NOT_FOUND: Final = "alarm_not_found"
+# chat:invite / chat:leave / message:send: a colleague brought into a chat (docs/protocol.md 4).
+SECOND_RESPONDER_PRESENT: Final = "second_responder_present"
+LISTENERS_DISABLED: Final = "listeners_disabled"
+LISTENER_CANNOT_SEND: Final = "listener_cannot_send"
 # debrief:request: the chat is not flagged (a debrief follows a flagged chat).
 CHAT_NOT_FLAGGED: Final = "chat_not_flagged"
 

@@ -22,6 +22,7 @@ from chat_server.chat.records import SessionRepository
 from chat_server.chat.service import ChatService
 from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.debriefs import DebriefRepository
+from chat_server.help_webhook import HelpWebhook
 from chat_server.keys import (
     activities_key,
     activity_catalogue_key,
@@ -207,6 +208,10 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
         debriefs=app[debriefs_key],
         feedback_ticket_seconds=settings.reports.feedback_ticket_seconds,
         limit_settings=settings.limits,
+        help_webhook=(
+            HelpWebhook(settings.help.webhook_url, settings.server.public_url, settings.help.webhook_timeout_seconds)
+            if settings.help.webhook_url else None
+        ),
     )
     app[service_key] = service
     sio = app[sio_key]

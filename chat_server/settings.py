@@ -9,6 +9,7 @@ import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -135,6 +136,7 @@ class ChatSettings(_Section):
     default_chat_seconds: float = Field(600, gt=0)
     session_time_resolution_minutes: int = Field(15, ge=1, le=1440)
     block_minutes: int = Field(60, ge=1, le=1440)
+    training_listeners: bool = False
     no_speaker: NoSpeakerPolicy = NoSpeakerPolicy()
     no_speaker_by_language: dict[str, NoSpeakerPolicy] = Field(default_factory=dict)
 
@@ -331,6 +333,19 @@ class TestingSettings(_Section):
     movable_clock: bool = False
 
 
+class HelpSettings(_Section):
+    # "Help now" when nobody else is signed in: POST a JSON (no chat content) here; "" = off.
+    webhook_url: str = ""
+    webhook_timeout_seconds: float = Field(5, gt=0, le=60)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("help.webhook_url must be an http or https address, or empty")
+        return value
+
+
 class Settings(BaseSettings):
     """Every dutychat setting; see config/default.toml for what each means."""
 
@@ -345,6 +360,7 @@ class Settings(BaseSettings):
     roster: RosterSettings = RosterSettings()
     groups: GroupSettings = GroupSettings()
     organisation: OrganisationSettings = OrganisationSettings()
+    help: HelpSettings = HelpSettings()
     reports: ReportSettings = ReportSettings()
     activities: ActivitySettings = ActivitySettings()
     auth: AuthSettings = AuthSettings()

@@ -129,6 +129,13 @@ async def test_staff_bad_input(chatting) -> None:  # type: ignore[no-untyped-def
         ("chat:end", {"chat_id": visitor.chat_id, "topics": ["nope.nope"]}, "unknown_topic"),
         ("staff:delete_everything", {}, "unknown_event"),
         ("duty:check_in", {"now": True}, "invalid_payload"),
+        ("chat:invite", {"chat_id": visitor.chat_id, "staff_id": 0}, "invalid_payload"),
+        ("chat:invite", {"chat_id": visitor.chat_id, "staff_id": 2, "as": "hidden"}, "invalid_payload"),
+        ("chat:invite", [visitor.chat_id, 2], "invalid_payload"),
+        ("chat:invite", {"chat_id": visitor.chat_id, "staff_id": 2, "as": "listener"}, "listeners_disabled"),
+        ("chat:invite", {"chat_id": "c_nope", "staff_id": 2}, "chat_not_found"),
+        ("chat:leave", {"chat_id": visitor.chat_id}, "chat_not_found"),
+        ("chat:leave", {"chat_id": 5}, "invalid_payload"),
     ]
     for event, payload, code in cases:
         ack = await staff.raw_call(event, payload)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from chat_server.accounts import Role
+from tests.support.clients import record_event
 from tests.support.http import Http
-from tests.support.live import Live
+from tests.support.live import Live, settle
 
 
 async def test_a_debrief_after_a_flagged_chat_is_listed_done_and_counted(live: Live) -> None:
@@ -47,3 +50,34 @@ async def test_a_debrief_after_a_flagged_chat_is_listed_done_and_counted(live: L
         today = live.clock.now().astimezone(live.settings.organisation.zone).date().isoformat()
         report = await manager.get(f"/api/reports?from={today}&to={today}&small_numbers=off")
         assert report.body["period"]["debriefs"] == {"requested": 1, "done": 1}
+
+
+async def test_managers_consoles_get_debrief_requests_live(live: Live) -> None:
+    await live.add_staff("aino", alias="Aino")
+    await live.add_staff("boss", alias="Boss", role=Role.MANAGER, shift=False)
+    await live.add_staff("leo", alias="Leo")
+    aino = await live.staff("aino")
+    boss = await live.staff("boss", check_in=False)
+    leo = await live.staff("leo", check_in=False)
+    for member in (aino, boss, leo):
+        record_event(member, "debrief:requested")
+        record_event(member, "debrief:done")
+    visitor = await live.visitor()
+    await visitor.start("fi")
+    chat_id = visitor.chat_id
+    await aino.wait_for("chat:assigned")
+    assert (await aino.call("chat:flag", {"chat_id": chat_id, "category": "violence_threat"}))["ok"]
+    asked = (await aino.call("debrief:request", {"chat_id": chat_id}))["debrief"]
+    # The manager's console gets it at once: the same Debrief, no chat, no text.
+    pushed = await boss.wait_for("debrief:requested")
+    assert pushed == asked and chat_id not in json.dumps(pushed)
+    async with Http(live) as manager:
+        await manager.login("boss")
+        assert (await manager.call("POST", f"/api/debriefs/{asked['debrief_id']}/done")).status == 200
+    done = await boss.wait_for("debrief:done")
+    assert done["debrief_id"] == asked["debrief_id"] and done["done_at"] is not None
+    await settle()
+    # Only managers and admins: not the member who asked, not a colleague, never a visitor.
+    for member in (aino, leo):
+        assert not member.received["debrief:requested"] and not member.received["debrief:done"]
+    assert not [name for name, _ in visitor.every if name.startswith("debrief:")]

@@ -119,6 +119,11 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("visitor", events.CHAT_STATE, "chat_state", events.chat_state(VIEW), set()),
     ("visitor", events.CHAT_STATE, "chat_state", events.chat_state(VIEW, events.HANDED_OVER), {"reason"}),
     ("visitor", events.CHAT_STATE, "chat_state", events.chat_state(VIEW, events.STAFF_DISCONNECTED), {"reason"}),
+    ("visitor", events.CHAT_STATE, "chat_state",
+     events.chat_state({**VIEW, "colleague": events.colleague_view("Leo", "listener")}, events.COLLEAGUE_JOINED),
+     {"reason", "colleague"}),
+    ("visitor", events.CHAT_STATE, "chat_state",
+     events.chat_state(VIEW, events.COLLEAGUE_LEFT, events.colleague_view("Leo", "responder")), {"reason", "left"}),
     ("visitor", events.QUEUE_POSITION, "queue_position", events.queue_position("c_1", 2, None), set()),
     ("visitor", events.MESSAGE_NEW, "message_view", events.message_view(MESSAGE), set()),
     ("visitor", events.TYPING, "staff_typing", events.staff_typing("c_1", True), set()),
@@ -130,6 +135,22 @@ CASES: list[tuple[str, str, str, Any, set[str]]] = [
     ("staff", events.CHAT_ASSIGNED, "chat_assigned", events.chat_assigned(STAFF_VIEW), set()),
     ("staff", events.CHAT_ASSIGNED, "chat_assigned",
      events.chat_assigned(STAFF_VIEW, {"staff_id": 2, "alias": "Leo"}), {"transferred_by"}),
+    ("staff", events.CHAT_ASSIGNED, "chat_assigned",
+     {**STAFF_VIEW, "second": events.second_view(2, "Leo", "responder"), "invited_by": {"staff_id": 1, "alias": "A"}},
+     {"second", "invited_by"}),
+    *(
+        ("staff", events.CHAT_SECOND, "chat_second",
+         events.chat_second("c_1", change, events.second_view(2, "Leo", "listener"), reason), set())
+        for change, reason in (
+            (events.SECOND_JOINED, events.SECOND_INVITED), (events.SECOND_LEFT, events.SECOND_LEFT),
+            (events.SECOND_LEFT, events.CHAT_ENDED_REASON), (events.SECOND_LEFT, events.REQUEUED),
+            (events.SECOND_LEFT, events.SECOND_DISCONNECTED),
+        )
+    ),
+    *(
+        ("staff", event, "debrief_view", events.debrief_view(Debrief("d1", 1, "Aino", T0)), set())
+        for event in (events.DEBRIEF_REQUESTED, events.DEBRIEF_DONE)
+    ),
     ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(MESSAGE), set()),
     ("staff", events.MESSAGE_NEW, "staff_message_view", events.staff_message_view(STAFF_MESSAGE), set()),
     ("staff", events.TYPING, "visitor_typing", events.visitor_typing("c_1", False), set()),
@@ -197,7 +218,7 @@ def test_every_builder_is_checked() -> None:
     }
     assert builders == {case[2] for case in CASES} | {
         "queue_entries", "roster_entry", "desk_view", "thread_member", "thread_view", "on_call_entry",
-        "debrief_view",
+        "debrief_view", "colleague_view", "second_view",
     }
 
 
@@ -215,13 +236,14 @@ CLIENT_EVENTS = {
     events.CHAT_END, events.STAFF_SYNC, events.DUTY_CHECK_IN, events.DUTY_CHECK_OUT, events.CHAT_TRANSFER,
     events.CHAT_BLOCK, events.CHAT_LANGUAGE, events.DUTY_PAUSE, events.DUTY_RESUME, events.CHAT_TAKE,
     events.THREAD_SEND, events.THREAD_FETCH, events.CHAT_FLAG, events.HELP_RAISE, events.HELP_ANSWER,
-    events.DEBRIEF_REQUEST,
+    events.DEBRIEF_REQUEST, events.CHAT_INVITE, events.CHAT_LEAVE,
 }
 SERVER_EVENTS = {
     events.MESSAGE_NEW, events.TYPING, events.CHAT_ENDED, events.CHAT_STATE, events.QUEUE_POSITION,
     events.CHAT_ASSIGNED, events.CHAT_PRESENCE, events.CHAT_REMOVED, events.DUTY_ROSTER, events.QUEUE_UPDATE,
     events.DUTY_STATE, events.STAFF_RESYNC, events.DUTY_WARNING, events.CHAT_LANGUAGE, events.DUTY_ALERT,
     events.THREAD_ENTRY, events.THREAD_CLOSED, events.CHAT_FLAGGED, events.HELP_ALARM, events.HELP_ANSWERED,
+    events.CHAT_SECOND, events.DEBRIEF_REQUESTED, events.DEBRIEF_DONE,
 }
 
 
@@ -243,6 +265,7 @@ def test_visitor_notifier_never_takes_a_staff_payload() -> None:
         events.StaffChatView, events.VisitorTyping, events.ChatPresence, events.StaffChatEnded, events.ChatRemoved,
         events.DutyState, events.DutyWarning, events.DutyRoster, events.QueueUpdate,
         events.ThreadEntryView, events.ThreadClosed, events.ThreadView, events.ThreadMember,
+        events.ChatSecond, events.SecondView,
     }
     for name, method in inspect.getmembers(VisitorNotifier, inspect.isfunction):
         hints = typing.get_type_hints(method, vars(events) | {"events": events})

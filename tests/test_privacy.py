@@ -173,6 +173,13 @@ async def test_canary_is_nowhere_after_the_chat(
                     {"chat_id": canary, "client_id": "t4", "text": canary, "invite": 99999}):
             assert (await leo_sio.call("thread:send", bad, namespace="/staff"))["ok"] is False
         assert (await leo_sio.call("duty:check_in", {}, namespace="/staff"))["ok"]
+        # Leo brought into the chat (chat:invite) writes the canary to the visitor, then leaves.
+        joined = await staff_sio.call("chat:invite", {"chat_id": chat_id, "staff_id": leo_id}, namespace="/staff")
+        assert joined["ok"], joined
+        by_second = await leo_sio.call("message:send", {"chat_id": chat_id, "client_id": "l1",
+                                                         "text": f"second {canary} here"}, namespace="/staff")
+        assert by_second["ok"], by_second
+        assert (await leo_sio.call("chat:leave", {"chat_id": chat_id}, namespace="/staff"))["ok"]
         moved = await staff_sio.call("chat:transfer", {"chat_id": chat_id, "to_staff_id": leo_id,
                                                        "note": f"note {canary} for Leo"}, namespace="/staff")
         assert moved["ok"], moved
@@ -231,5 +238,6 @@ async def test_canary_is_nowhere_after_the_chat(
     with sqlite3.connect(data_dir / "dutychat.db") as db:
         rows = db.execute("select outcome, visitor_messages, staff_messages from chat_sessions").fetchall()
         dump = "\n".join(db.iterdump())
-    assert sorted(rows) == [("answered", 4, 3), ("blocked", 1, 0)]
+    # Three staff messages of Aino and one of Leo brought into the chat.
+    assert sorted(rows) == [("answered", 4, 4), ("blocked", 1, 0)]
     assert canary not in dump and CLIENT_ADDRESS not in dump and agent not in dump

@@ -44,6 +44,16 @@ async def staff_chat(store: ChatStore, staff_id: int, chat_id: str, *, need_acti
     return chat
 
 
+async def member_chat(store: ChatStore, staff_id: int, chat_id: str, *, need_active: bool = False) -> Chat:
+    """Return a chat of this member or one they are in as the second (chat:invite), else as `staff_chat`."""
+    chat = await store.get_chat(chat_id)
+    if chat is None or staff_id not in (chat.staff_id, chat.second_id):
+        raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
+    if need_active and chat.state is not ChatState.ACTIVE:
+        raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+    return chat
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of a chat's messages; `more` when others follow the last one."""
@@ -53,14 +63,19 @@ class Page:
     more: bool
 
 
-async def message_page(ctx: ChatContext, chat_id: str, after_seq: int, *, staff: bool = False) -> Page:
-    """The messages after after_seq, at most fetch_page_size, and whether more follow (staff: with authors)."""
+async def message_page(
+    ctx: ChatContext, chat_id: str, after_seq: int, *, staff: bool = False, aliases: bool = False
+) -> Page:
+    """The messages after after_seq, at most fetch_page_size, and whether more follow (staff: with authors).
+
+    `aliases` (visitors, in a chat a colleague was brought into): staff messages name their writer's alias.
+    """
     size = ctx.limits.fetch_page_size
     found = await ctx.store.messages_after(chat_id, after_seq, limit=size + 1)
     more = len(found) > size
     if staff:
         return Page([events.staff_message_view(m) for m in found[:size]], more)
-    return Page([events.message_view(m) for m in found[:size]], more)
+    return Page([events.message_view(m, aliases) for m in found[:size]], more)
 
 
 class Conversation:
@@ -93,17 +108,21 @@ class Conversation:
         chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
         if chat.staff_id is not None:
             await self.ctx.notifier.staff_typing(chat.staff_id, events.visitor_typing(chat.chat_id, typing))
+        if chat.second_id is not None and chat.state is ChatState.ACTIVE:
+            await self.ctx.notifier.staff_typing(chat.second_id, events.visitor_typing(chat.chat_id, typing))
 
     async def staff_typing(self, staff_id: int, chat_id: str, typing: bool) -> None:
-        await staff_chat(self.ctx.store, staff_id, chat_id, need_active=True)
+        chat = await member_chat(self.ctx.store, staff_id, chat_id, need_active=True)
+        if staff_id == chat.second_id and chat.second_as == "listener":
+            return  # a listener never writes: their typing goes nowhere
         await self.ctx.notifier.visitor_typing(chat_id, events.staff_typing(chat_id, typing))
 
     async def visitor_fetch(self, chat_id: str | None, sid: str, after_seq: int) -> Page:
         chat = await held_chat(self.ctx.store, chat_id, sid, need_active=False)
-        return await message_page(self.ctx, chat.chat_id, after_seq)
+        return await message_page(self.ctx, chat.chat_id, after_seq, aliases=bool(chat.seconds))
 
     async def staff_fetch(self, staff_id: int, chat_id: str, after_seq: int) -> Page:
-        chat = await staff_chat(self.ctx.store, staff_id, chat_id)
+        chat = await member_chat(self.ctx.store, staff_id, chat_id)
         return await message_page(self.ctx, chat.chat_id, after_seq, staff=True)
 
     async def _send(self, chat_id: str | None, sender: Sender, holder: str | int, client_id: str, text: str) -> Sent:
@@ -125,6 +144,8 @@ class Conversation:
             raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours")
         if sent is SendRefusal.NOT_ACTIVE:
             raise ChatError(errors.CHAT_NOT_ACTIVE, "the chat is not active")
+        if sent is SendRefusal.LISTENER:
+            raise ChatError(errors.LISTENER_CANNOT_SEND, "a listener reads along and does not write")
         assert isinstance(sent, Sent)
         if not sent.duplicate:
             message = sent.message
@@ -135,7 +156,9 @@ class Conversation:
             # behind a round trip, long enough for the answer to overtake it (seen as messages
             # out of order in the two-worker benchmark).
             staff_data = events.staff_message_view(message)
-            if sender is Sender.STAFF and sent.staff_id is not None:
+            if sent.second_id is not None:
+                await self._deliver_with_second(sender, holder, sent, data, staff_data)
+            elif sender is Sender.STAFF and sent.staff_id is not None:
                 await notifier.staff_message(sent.staff_id, staff_data)
                 await notifier.visitor_message(message.chat_id, data)
             else:
@@ -143,3 +166,27 @@ class Conversation:
                 if sent.staff_id is not None:
                     await notifier.staff_message(sent.staff_id, staff_data)
         return sent
+
+    async def _deliver_with_second(
+        self, sender: Sender, holder: str | int, sent: Sent, data: events.MessageView,
+        staff_data: events.StaffMessageView,
+    ) -> None:
+        """Deliver a message of a chat with two staff members: once to each member's room, once to the visitor.
+
+        The writer's own copy first (as with one member), then the visitor's, then the other member's.
+        """
+        notifier = self.ctx.notifier
+        # Two members answer: the visitor's copy names who wrote a staff message (alias only).
+        data = events.message_view(sent.message, with_alias=True)
+        members = [m for m in (sent.staff_id, sent.second_id) if m is not None]
+        if sender is Sender.STAFF:
+            writer = int(holder)
+            await notifier.staff_message(writer, staff_data)
+            await notifier.visitor_message(sent.message.chat_id, data)
+            for member in members:
+                if member != writer:
+                    await notifier.staff_message(member, staff_data)
+        else:
+            await notifier.visitor_message(sent.message.chat_id, data)
+            for member in members:
+                await notifier.staff_message(member, staff_data)

@@ -8,10 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from chat_server import errors
 from chat_server.chat import events
 from chat_server.chat.context import ChatContext
 from chat_server.chat.models import StaffPresence
 from chat_server.chat.routing import Candidate, desk_members, speaker_from, speakers
+from chat_server.errors import ChatError
 from chat_server.settings import ChatSettings
 from roster.schedule import Shift, is_open, next_opening, shift_of
 
@@ -92,6 +94,21 @@ class DutyBoard:
 
     async def presence(self, staff_id: int) -> StaffPresence | None:
         return next((p for p in await self.ctx.store.presences() if p.staff_id == staff_id), None)
+
+    async def colleague_for(self, language: str, staff_id: int, now: datetime) -> Candidate:
+        """The on-duty colleague a chat in `language` may go to (a transfer) or take in (chat:invite).
+
+        Refused with staff_not_on_duty, language_not_spoken or staff_full.
+        """
+        target = (await self.candidates(await self.ctx.roster.shifts(now), now)).get(staff_id)
+        if target is None:
+            raise ChatError(errors.STAFF_NOT_ON_DUTY, "that member is not on duty, checked in and connected")
+        languages = (await self.staff_languages()).get(staff_id, ())
+        if languages and language not in languages:
+            raise ChatError(errors.LANGUAGE_NOT_SPOKEN, "that member does not speak the chat's language")
+        if target.load >= target.max_chats:
+            raise ChatError(errors.STAFF_FULL, "that member has no free place")
+        return target
 
     async def candidates(self, shifts: list[Shift], now: datetime) -> dict[int, Candidate]:
         """Members on a shift now (not counting early check-in), checked in, connected, not on a break."""

@@ -45,6 +45,9 @@ HELP_ANSWER: Final = "help:answer"
 DEBRIEF_REQUEST: Final = "debrief:request"
 THREAD_SEND: Final = "thread:send"
 THREAD_FETCH: Final = "thread:fetch"
+# Bring a colleague into a chat (second responder or training listener), and leave it again.
+CHAT_INVITE: Final = "chat:invite"
+CHAT_LEAVE: Final = "chat:leave"
 
 # ---------------------------------------------------------------- server -> client
 
@@ -71,6 +74,10 @@ HELP_ALARM: Final = "help:alarm"
 HELP_ANSWERED: Final = "help:answered"
 THREAD_ENTRY: Final = "thread:entry"
 THREAD_CLOSED: Final = "thread:closed"
+CHAT_SECOND: Final = "chat:second"
+# To managers and admins signed in: a debrief was asked for, or marked done (live, not only on reload).
+DEBRIEF_REQUESTED: Final = "debrief:requested"
+DEBRIEF_DONE: Final = "debrief:done"
 
 # Everything the server may push on /visitor: the socket notifier refuses any other name there.
 VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_STATE, QUEUE_POSITION})
@@ -78,6 +85,7 @@ VISITOR_SERVER_EVENTS: Final = frozenset({MESSAGE_NEW, TYPING, CHAT_ENDED, CHAT_
 STAFF_ONLY_EVENTS: Final = frozenset({
     THREAD_SEND, THREAD_FETCH, THREAD_ENTRY, THREAD_CLOSED, CHAT_FLAG, CHAT_FLAGGED,
     HELP_RAISE, HELP_ANSWER, HELP_ALARM, HELP_ANSWERED, DEBRIEF_REQUEST,
+    CHAT_INVITE, CHAT_LEAVE, CHAT_SECOND, DEBRIEF_REQUESTED, DEBRIEF_DONE,
 })
 
 # ---------------------------------------------------------------- reasons
@@ -88,6 +96,17 @@ STATE_LOST: Final = "state_lost"
 # Visitor chat:state reasons.
 HANDED_OVER: Final = "handed_over"
 STAFF_DISCONNECTED: Final = "staff_disconnected"
+COLLEAGUE_JOINED: Final = "colleague_joined"
+COLLEAGUE_LEFT: Final = "colleague_left"
+# chat:second changes and reasons.
+SECOND_JOINED: Final = "joined"
+SECOND_LEFT: Final = "left"
+SECOND_INVITED: Final = "invited"
+# SECOND_LEFT too: the second left by chat:leave; CHAT_ENDED_REASON: the chat ended; REQUEUED: it went
+# back to the queue; SECOND_DISCONNECTED: the second lost their connection or checked out.
+SECOND_DISCONNECTED: Final = "disconnected"
+# ... and SHIFT_ENDED_REASON: the second's own shift ended.
+SHIFT_ENDED_REASON: Final = "shift_ended"
 # Staff chat:removed reasons (HANDED_OVER too).
 TAGGED: Final = "tagged"
 REQUEUED: Final = "requeued"
@@ -109,7 +128,8 @@ AVAILABILITY_CLOSED: Final = "closed"
 # The Desk policy of a waiting chat while nobody at all is checked in and answering.
 DESK_UNSTAFFED: Final = "unstaffed"
 
-StateReason = Literal["handed_over", "staff_disconnected"]
+StateReason = Literal["handed_over", "staff_disconnected", "colleague_joined", "colleague_left"]
+SecondRole = Literal["responder", "listener"]
 RemovedReason = Literal["tagged", "requeued", "handed_over", "transferred", "blocked", "wrapup_expired"]
 
 
@@ -123,11 +143,13 @@ class MessageView(TypedDict):
     client_id: str
     text: str
     sent_at: str | None
+    # Visitors only, in a chat a colleague was brought into: the public alias of who wrote a staff message.
+    alias: NotRequired[str]
 
 
-def message_view(message: Message) -> MessageView:
-    """Build a Message object (both sides)."""
-    return {
+def message_view(message: Message, with_alias: bool = False) -> MessageView:
+    """Build a Message object (both sides); with_alias: a staff message names its writer's alias (visitor side)."""
+    view: MessageView = {
         "chat_id": message.chat_id,
         "seq": message.seq,
         "sender": message.sender.value,
@@ -135,6 +157,9 @@ def message_view(message: Message) -> MessageView:
         "text": message.text,
         "sent_at": iso(message.sent_at),
     }
+    if with_alias and message.sender is Sender.STAFF:
+        view["alias"] = message.staff_alias
+    return view
 
 
 class MessageAuthor(TypedDict):
@@ -170,6 +195,16 @@ def desk_view(policy: str, alternatives: list[str], speaker_from: datetime | Non
     return {"policy": policy, "alternatives": alternatives, "speaker_from": iso(speaker_from)}
 
 
+# A second staff member in a visitor's chat, as the visitor sees them: alias and role only.
+# "as": "responder" (writes too) or "listener" (a colleague in training reading along; never writes).
+ColleagueView = TypedDict("ColleagueView", {"alias": str, "as": SecondRole})
+
+
+def colleague_view(alias: str, role: str) -> ColleagueView:
+    """Build a Colleague object (visitor view)."""
+    return {"alias": alias, "as": "listener" if role == "listener" else "responder"}
+
+
 class ChatStateView(TypedDict):
     chat_id: str | None
     state: str
@@ -181,6 +216,10 @@ class ChatStateView(TypedDict):
     last_seq: int
     reason: NotRequired[StateReason]
     desk: NotRequired[DeskView]
+    # While a colleague is in the active chat with the staff member (alias only, never an id).
+    colleague: NotRequired[ColleagueView]
+    # With reason colleague_left: who left.
+    left: NotRequired[ColleagueView]
 
 
 def visitor_view(
@@ -220,9 +259,12 @@ def closed_view(
     }
 
 
-def chat_state(view: ChatStateView, reason: StateReason | None = None) -> ChatStateView:
-    """Build a `chat:state` push: the view, with a reason when one applies."""
-    return {**view, "reason": reason} if reason is not None else view
+def chat_state(
+    view: ChatStateView, reason: StateReason | None = None, left: ColleagueView | None = None
+) -> ChatStateView:
+    """Build a `chat:state` push: the view, with a reason when one applies (and who left, colleague_left)."""
+    pushed: ChatStateView = {**view, "reason": reason} if reason is not None else view
+    return {**pushed, "left": left} if left is not None else pushed
 
 
 class QueuePosition(TypedDict):
@@ -276,6 +318,29 @@ class TransferredBy(TypedDict):
     alias: str | None
 
 
+# The second staff member of a chat (staff only); "as": "responder" or "listener".
+SecondView = TypedDict("SecondView", {"staff_id": int, "alias": str, "as": SecondRole})
+
+
+def second_view(staff_id: int, alias: str, role: str) -> SecondView:
+    """Build a Second object (staff only)."""
+    return {"staff_id": staff_id, "alias": alias, "as": "listener" if role == "listener" else "responder"}
+
+
+class ChatSecond(TypedDict):
+    """`chat:second`: a colleague joined or left a chat (to both staff members; never to the visitor)."""
+
+    chat_id: str
+    change: Literal["joined", "left"]
+    second: SecondView
+    reason: str
+
+
+def chat_second(chat_id: str, change: Literal["joined", "left"], second: SecondView, reason: str) -> ChatSecond:
+    """Build a `chat:second` push."""
+    return {"chat_id": chat_id, "change": change, "second": second, "reason": reason}
+
+
 class StaffChatView(TypedDict):
     chat_id: str
     state: str
@@ -289,6 +354,10 @@ class StaffChatView(TypedDict):
     messages: list[StaffMessageView]
     end_reason: str | None
     transferred_by: NotRequired[TransferredBy]
+    # The colleague brought into the chat (chat:invite), while they are in it.
+    second: NotRequired[SecondView]
+    # To the colleague brought in (chat:assigned): who invited them.
+    invited_by: NotRequired[TransferredBy]
 
 
 def staff_view(chat: Chat, messages: list[Message], now: datetime) -> StaffChatView:
@@ -507,6 +576,8 @@ class StaffIdentity(TypedDict):
     max_chats: int
     take_up_to: int
     languages: list[str]
+    # Whether a listener in training may be brought into a chat (chat.training_listeners).
+    training_listeners: bool
 
 
 class StaffSync(TypedDict):

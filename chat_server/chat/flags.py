@@ -45,7 +45,10 @@ class ChatFlags:
             raise ChatError(errors.INTERNAL_ERROR, "debrief requests are not kept here")
         debrief = await self.debriefs.request(staff_id, self.ctx.clock.now())
         log.info("debrief requested", extra={"event": "debrief.requested", "staff_id": staff_id})
-        return events.debrief_view(debrief)
+        view = events.debrief_view(debrief)
+        # Managers' consoles and reports pages show it at once, not only on their next reload.
+        await self.ctx.notifier.managers_debrief(events.DEBRIEF_REQUESTED, view)
+        return view
 
     async def flag(self, staff_id: int, chat_id: str, category: FlagCategory) -> events.FlagAck:
         """Flag a chat of this member; alert the manager on call and the colleagues on duty the first time."""

@@ -34,11 +34,20 @@ class AlarmCounter(Protocol):
         """Count the alarm as answered."""
 
 
+class AlarmWebhook(Protocol):
+    def notify(self, alarm: HelpAlarm) -> None:
+        """Tell someone off the console (help.webhook_url), in the background; no chat content."""
+
+
 class HelpNow:
-    def __init__(self, ctx: ChatContext, duty: DutyBoard, counter: AlarmCounter | None = None) -> None:
+    def __init__(
+        self, ctx: ChatContext, duty: DutyBoard, counter: AlarmCounter | None = None,
+        webhook: AlarmWebhook | None = None,
+    ) -> None:
         self.ctx = ctx
         self.duty = duty
         self.counter = counter
+        self.webhook = webhook
 
     async def raise_alarm(self, staff_id: int, chat_id: str | None) -> events.HelpAlarmView:
         """Raise an alarm for this member (about one of their chats, or none); one open alarm each."""
@@ -63,6 +72,11 @@ class HelpNow:
             await self.ctx.notifier.staff_help_alarm(member, view)
         await self.ctx.notifier.managers_help_alarm(view)
         log.warning("help now raised", extra={"event": "help.raised", "staff_id": staff_id})
+        if self.webhook is not None and not any(
+            p.sockets > 0 and p.staff_id != staff_id for p in await self.ctx.store.presences()
+        ):
+            # Nobody else is signed in to the console to answer: tell the configured address.
+            self.webhook.notify(alarm)
         if self.counter is not None:
             try:
                 await self.counter.count_alarm(alarm.alarm_id, now)

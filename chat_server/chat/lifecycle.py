@@ -17,6 +17,7 @@ from chat_server.chat.conversation import held_chat, message_page, staff_chat
 from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.duty import availability, next_expected
 from chat_server.chat.models import Chat, ChatState, EndReason, Outcome
+from chat_server.chat.seconds import Seconds
 from chat_server.chat.session_rows import SessionRows
 from chat_server.chat.thread import ColleagueThreads
 from chat_server.chat.views import Views
@@ -76,6 +77,8 @@ class ChatLifecycle:
         self.taxonomy = taxonomy
         self.worker_id = worker_id
         self.feedback_ticket_seconds = feedback_ticket_seconds
+        # Told when a chat with a colleague brought in ends (set by the composition root).
+        self.seconds: Seconds | None = None
 
     async def status(self) -> dict[str, Any]:
         now = self.ctx.clock.now()
@@ -213,7 +216,8 @@ class ChatLifecycle:
             await self.ctx.notifier.detach_visitor(previous, chat.chat_id)
         if chat.staff_id is not None and not was_connected:
             await self.ctx.notifier.staff_chat_presence(chat.staff_id, events.chat_presence(chat.chat_id, True))
-        page = await message_page(self.ctx, chat.chat_id, last_seq)
+            await self._tell_second_presence(chat, True)
+        page = await message_page(self.ctx, chat.chat_id, last_seq, aliases=bool(chat.seconds))
         self.memory.positions.pop(chat.chat_id, None)
         return Resumed(chat, await self.views.visitor_view(chat), page.messages, page.more)
 
@@ -232,6 +236,12 @@ class ChatLifecycle:
         chat = await self.ctx.store.set_visitor_connected(chat_id, False, self.ctx.clock.now(), sid, self.worker_id)
         if chat is not None and chat.staff_id is not None:
             await self.ctx.notifier.staff_chat_presence(chat.staff_id, events.chat_presence(chat_id, False))
+            await self._tell_second_presence(chat, False)
+
+    async def _tell_second_presence(self, chat: Chat, connected: bool) -> None:
+        """A colleague brought into the chat sees the visitor come and go too."""
+        if chat.second_id is not None and chat.state is ChatState.ACTIVE:
+            await self.ctx.notifier.staff_chat_presence(chat.second_id, events.chat_presence(chat.chat_id, connected))
 
     async def visitor_reattached(self, chat_id: str, sid: str) -> None:
         """Claim a chat for a local socket again after this worker was taken for dead."""
@@ -257,6 +267,7 @@ class ChatLifecycle:
         if ended is None:
             return None
         await self._thread_closed(chat.chat_id, thread)
+        await self._second_ended(ended)
         self.memory.forget_chat(chat.chat_id)
         ticket = None
         if ended.was_answered and reason in (EndReason.VISITOR_LEFT, EndReason.STAFF_ENDED):
@@ -345,6 +356,7 @@ class ChatLifecycle:
             ended = await store.end_chat(chat_id, EndReason.BLOCKED, Outcome.BLOCKED, now, staff_id)
             if ended is not None:
                 await self._thread_closed(chat_id, thread)
+                await self._second_ended(ended)
             if ended is None:
                 # Transferred to a colleague (or gone) since it was read: not this member's to block.
                 current = await store.get_chat(chat_id)
@@ -384,6 +396,7 @@ class ChatLifecycle:
         if ended is None:
             return  # ended meanwhile by someone else: its own path writes its row
         await self._thread_closed(chat.chat_id, thread)
+        await self._second_ended(ended)
         self.memory.forget_chat(chat.chat_id)
         await notifier.visitor_chat_ended(chat.chat_id, events.visitor_chat_ended(chat.chat_id, EndReason.BLOCKED))
         keys = [f"token:{ended.resume_hash}"] + ([f"sid:{chat.visitor_sid}"] if chat.visitor_sid else [])
@@ -394,6 +407,11 @@ class ChatLifecycle:
         await self.rows.write(self.rows.of_chat(replace(finished, outcome=Outcome.BLOCKED)))
         if finished.staff_id is not None:
             await notifier.staff_chat_removed(finished.staff_id, events.chat_removed(chat.chat_id, events.BLOCKED))
+
+    async def _second_ended(self, ended: Chat) -> None:
+        """The chat's colleague brought in leaves with it (end_chat took it off their load)."""
+        if self.seconds is not None and ended.second_id is not None:
+            await self.seconds.announce_left(ended, events.CHAT_ENDED_REASON, visitor=False)
 
     async def _thread_members(self, chat_id: str) -> frozenset[int]:
         """Who the chat's staff thread reaches, read before the end deletes it."""

@@ -145,6 +145,12 @@ class Chat:
     flags: tuple[str, ...] = ()
     # Started from a peer group moderator's invitation (participant:invite): counted, linked to nothing.
     from_group: bool = False
+    # A colleague brought into the active chat (chat:invite): their staff id and how they
+    # joined, "responder" (writes too) or "listener" (reads along, in training). One at a time.
+    second_id: int | None = None
+    second_as: str | None = None
+    # How colleagues were ever brought in ("responder", "listener"; each once): counted in reports.
+    seconds: tuple[str, ...] = ()
 
     @property
     def was_answered(self) -> bool:
@@ -193,6 +199,8 @@ class SessionRecord:
     flags: tuple[str, ...] = field(default=())
     # The chat started from a peer group invitation (counted as coming from the group).
     from_group: bool = False
+    # How colleagues were brought into the chat ("responder", "listener"; each once): counted only.
+    seconds: tuple[str, ...] = field(default=())
 
     @property
     def requested(self) -> str:

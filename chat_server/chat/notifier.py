@@ -64,6 +64,12 @@ class StaffNotifier(Protocol):
 
     async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None: ...
 
+    async def managers_debrief(self, event: str, payload: events.DebriefView) -> None:
+        """A debrief asked for (debrief:requested) or marked done (debrief:done), to every manager and admin."""
+
+    async def staff_chat_second(self, staff_id: int, payload: events.ChatSecond) -> None:
+        """A colleague joined or left a chat (chat:second), to one of its staff members."""
+
     async def staff_help_alarm(self, staff_id: int, payload: events.HelpAlarmView) -> None: ...
 
     async def managers_help_alarm(self, payload: events.HelpAlarmView) -> None: ...

@@ -55,6 +55,8 @@ class SessionRepository:
                         left_for_language=record.left_for_language,
                         waited_unstaffed=record.unstaffed,
                         from_group=record.from_group,
+                        had_second_responder="responder" in record.seconds,
+                        had_listener="listener" in record.seconds,
                     )
                 )
                 await session.flush()
@@ -66,7 +68,7 @@ class SessionRepository:
                     record.wait_seconds, record.duration_seconds, record.topics,
                     requested=record.requested, left_for_language=record.left_for_language, unstaffed=record.unstaffed,
                     empty=rollup.no_conversation(record.outcome.value, record.visitor_messages, bool(record.topics)),
-                    flags=record.flags, from_group=record.from_group,
+                    flags=record.flags, from_group=record.from_group, seconds=record.seconds,
                 )
                 # Same transaction: the report's running totals never miss or double a row.
                 await add_to_rollups(session, part)

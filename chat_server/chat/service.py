@@ -17,11 +17,12 @@ from chat_server.chat.conversation import Conversation, held_chat
 from chat_server.chat.dispatch import QUEUE_UPDATE_INTERVAL_SECONDS, Dispatcher
 from chat_server.chat.duty import STAFF_LANGUAGES_SECONDS, DutyBoard, LanguageLoader
 from chat_server.chat.flags import ChatFlags, DebriefBook
-from chat_server.chat.help_now import AlarmCounter, HelpNow
+from chat_server.chat.help_now import AlarmCounter, AlarmWebhook, HelpNow
 from chat_server.chat.lifecycle import MAX_TOPICS, ChatLifecycle, Resumed, StartResult, hash_resume_token
 from chat_server.chat.liveness import WORKER_HEARTBEAT_SECONDS, WORKER_HEARTBEAT_TTL_SECONDS, Liveness
 from chat_server.chat.models import Chat
 from chat_server.chat.notifier import Notifier
+from chat_server.chat.seconds import Seconds
 from chat_server.chat.session_rows import RowWriter, SessionRows
 from chat_server.chat.staffing import Staffing
 from chat_server.chat.sweep import Sweeper
@@ -67,6 +68,7 @@ class ChatService:
         managers: ManagerLoader | None = None,
         alarms: AlarmCounter | None = None,
         debriefs: DebriefBook | None = None,
+        help_webhook: AlarmWebhook | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -89,15 +91,17 @@ class ChatService:
         self.conversation = Conversation(ctx, on_first_waiting_message=self.dispatcher.queue_changed)
         self.threads = ColleagueThreads(ctx, self.duty, managers)
         self.flags = ChatFlags(ctx, self.duty, debriefs)
-        self.help_now = HelpNow(ctx, self.duty, alarms)
+        self.help_now = HelpNow(ctx, self.duty, alarms, help_webhook)
         self.lifecycle = ChatLifecycle(
             ctx, views=self.views, dispatcher=self.dispatcher, rows=self.rows, memory=memory,
             taxonomy=taxonomy, worker_id=self.worker_id, feedback_ticket_seconds=feedback_ticket_seconds,
             threads=self.threads,
         )
+        self.seconds = Seconds(ctx, self.duty, self.views, self.dispatcher)
+        self.lifecycle.seconds = self.seconds
         self.staffing = Staffing(
             ctx, duty=self.duty, views=self.views, dispatcher=self.dispatcher, memory=memory,
-            worker_id=self.worker_id, threads=self.threads,
+            worker_id=self.worker_id, threads=self.threads, seconds=self.seconds,
         )
         self.liveness = Liveness(ctx, self.worker_id, on_state_lost=self._state_lost)
         self.sweeper = Sweeper(
@@ -138,6 +142,8 @@ class ChatService:
         self.resume_duty = self.staffing.resume
         self.staff_transfer = self.staffing.staff_transfer
         self.staff_take = self.staffing.staff_take
+        self.staff_invite = self.seconds.invite
+        self.staff_leave = self.seconds.leave
 
         self.flag_chat = self.flags.flag
         self.request_debrief = self.flags.request_debrief

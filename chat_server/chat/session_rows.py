@@ -51,6 +51,7 @@ def session_record(
         unstaffed=chat.unstaffed,
         flags=chat.flags,
         from_group=chat.from_group,
+        seconds=chat.seconds,
     )
 
 

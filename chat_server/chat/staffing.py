@@ -14,6 +14,7 @@ from chat_server.chat.dispatch import Dispatcher
 from chat_server.chat.duty import DutyBoard
 from chat_server.chat.models import Chat, ChatState, StaffPresence
 from chat_server.chat.routing import choose_staff, speaks
+from chat_server.chat.seconds import Seconds
 from chat_server.chat.thread import ColleagueThreads
 from chat_server.chat.views import Views
 from chat_server.errors import ChatError
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 class Staffing:
     def __init__(
         self, ctx: ChatContext, *, duty: DutyBoard, views: Views, dispatcher: Dispatcher, memory: PushMemory,
-        worker_id: str, threads: ColleagueThreads | None = None,
+        worker_id: str, threads: ColleagueThreads | None = None, seconds: Seconds | None = None,
     ) -> None:
         self.ctx = ctx
+        self.seconds = seconds
         self.threads = threads
         self.duty = duty
         self.views = views
@@ -81,6 +83,8 @@ class Staffing:
     async def check_out(self, staff_id: int) -> events.DutyState:
         now = self.ctx.clock.now()
         await self.ctx.store.set_available(staff_id, False, now)
+        if self.seconds is not None:
+            await self.seconds.leave_all(staff_id)  # out of the chats they were brought into
         await self.ctx.roster.record_check_out(staff_id, now)
         duty = await self.duty.duty_view(staff_id)
         await self.ctx.notifier.staff_duty_state(staff_id, duty)
@@ -124,14 +128,7 @@ class Staffing:
         if to_staff_id == staff_id:
             raise ChatError(errors.INVALID_PAYLOAD, "to_staff_id is yourself")
         now = self.ctx.clock.now()
-        target = (await self.duty.candidates(await self.ctx.roster.shifts(now), now)).get(to_staff_id)
-        if target is None:
-            raise ChatError(errors.STAFF_NOT_ON_DUTY, "that member is not on duty, checked in and connected")
-        languages = (await self.duty.staff_languages()).get(to_staff_id, ())
-        if languages and chat.language not in languages:
-            raise ChatError(errors.LANGUAGE_NOT_SPOKEN, "that member does not speak the chat's language")
-        if target.load >= target.max_chats:
-            raise ChatError(errors.STAFF_FULL, "that member has no free place")
+        target = await self.duty.colleague_for(chat.language, to_staff_id, now)
         moved = await store.transfer(chat_id, staff_id, to_staff_id, target.max_chats, now)
         if moved is None:
             # Lost a race: the chat ended or moved meanwhile, or the target filled up.
@@ -205,7 +202,9 @@ class Staffing:
         return await self.views.staff_view(taken)
 
     async def hand_over_chats_of(self, staff_id: int, shifts: list[Shift], now: datetime) -> None:
-        """Hand over each active chat of a member whose shift ended."""
+        """Hand over each active chat of a member whose shift ended; they leave the chats they were brought into."""
+        if self.seconds is not None:
+            await self.seconds.leave_all(staff_id, events.SHIFT_ENDED_REASON)
         for chat in await self.ctx.store.chats_of_staff(staff_id):
             if chat.state is ChatState.ACTIVE:
                 await self._hand_over(chat, staff_id, shifts, now)
@@ -214,7 +213,11 @@ class Staffing:
         """Move a chat from a member whose shift ended to one on duty, or warn the member once."""
         notifier = self.ctx.notifier
         if self.ctx.roster_settings.hand_over_at_shift_end:
-            candidates = [c for c in (await self.duty.candidates(shifts, now)).values() if c.staff_id != staff_id]
+            # Not to the colleague brought into the chat: they are in it already, and stay (docs/protocol.md).
+            candidates = [
+                c for c in (await self.duty.candidates(shifts, now)).values()
+                if c.staff_id not in (staff_id, chat.second_id)
+            ]
             languages = await self.duty.staff_languages()
             # Prefer a colleague who speaks the chat's language (no languages listed: any).
             speaking = [
@@ -256,6 +259,8 @@ class Staffing:
             await store.set_available(presence.staff_id, False, now, dropped=True)
             log.info("staff checked out after losing connection", extra={"staff_id": presence.staff_id})
         await self.ctx.roster.record_check_out(presence.staff_id, now)
+        if self.seconds is not None:
+            await self.seconds.leave_all(presence.staff_id)  # out of the chats they were brought into
         active = [c for c in await store.chats_of_staff(presence.staff_id) if c.state is ChatState.ACTIVE]
         # Requeue newest first so the longest-running chat ends up at the very front.
         for chat in sorted(active, key=lambda c: c.created_at, reverse=True):
@@ -267,3 +272,6 @@ class Staffing:
             await self.ctx.notifier.staff_chat_removed(
                 presence.staff_id, events.chat_removed(chat.chat_id, events.REQUEUED)
             )
+            if self.seconds is not None and chat.second_id is not None:
+                # requeue took the colleague brought in out of the chat as well.
+                await self.seconds.announce_left(chat, events.REQUEUED, visitor=False)

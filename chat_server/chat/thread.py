@@ -71,7 +71,10 @@ class ColleagueThreads:
         if kind is ThreadKind.HANDOVER and chat.staff_id != staff_id:
             raise ChatError(errors.CHAT_NOT_FOUND, "only the chat's own staff member leaves a hand-over note")
         add = (invite,) if invite is not None else ()
-        post = await self._append(staff_id, chat_id, client_id, text, kind, add, members_only=True)
+        # A colleague brought into the chat (chat:invite) is in its thread too.
+        post = await self._append(
+            staff_id, chat_id, client_id, text, kind, add, members_only=chat.second_id != staff_id
+        )
         return post.entry.seq, post.duplicate
 
     async def hand_over_note(self, from_staff: int, to_staff: int, chat_id: str, text: str) -> None:
@@ -113,6 +116,8 @@ class ColleagueThreads:
             raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours or thread you are in")
         if chat.staff_id is not None:
             members |= {chat.staff_id} if members or chat.staff_id == staff_id else set()
+        if chat.second_id is not None and chat.second_id == staff_id:
+            members |= {chat.staff_id, staff_id} if chat.staff_id is not None else {staff_id}
         if staff_id not in members:
             raise ChatError(errors.CHAT_NOT_FOUND, "no such chat of yours or thread you are in")
         presences = {p.staff_id: p.alias for p in await self.ctx.store.presences()}
@@ -139,7 +144,10 @@ class ColleagueThreads:
         if not members:
             return members
         chat = await self.ctx.store.get_chat(chat_id)
-        return members | {chat.staff_id} if chat is not None and chat.staff_id is not None else members
+        if chat is None:
+            return members
+        # The chat's member, and a colleague brought into the chat (chat:invite) reads the thread too.
+        return members | {m for m in (chat.staff_id, chat.second_id) if m is not None}
 
     async def closed(self, chat_id: str, members: frozenset[int]) -> None:
         """Tell a thread's members that its chat has ended: the thread is gone."""

@@ -72,7 +72,12 @@ class Views:
         if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
             presence = await self.duty.presence(chat.staff_id)
             alias = presence.alias if presence else None
-        return events.visitor_view(chat, position, estimate, alias, desk)
+        view = events.visitor_view(chat, position, estimate, alias, desk)
+        if chat.state is ChatState.ACTIVE and chat.second_id is not None:
+            # The colleague brought in (chat:invite): alias and role only, never an id.
+            second = await self.duty.presence(chat.second_id)
+            view["colleague"] = events.colleague_view(second.alias if second else "", chat.second_as or "responder")
+        return view
 
     async def current_visitor_view(self, chat_id: str) -> events.ChatStateView | None:
         """The visitor view of a chat as it is now (None once the chat is gone)."""
@@ -81,7 +86,13 @@ class Views:
 
     async def staff_view(self, chat: Chat) -> events.StaffChatView:
         messages = await self.ctx.store.messages_after(chat.chat_id, 0) if chat.state is ChatState.ACTIVE else []
-        return events.staff_view(chat, messages, self.ctx.clock.now())
+        view = events.staff_view(chat, messages, self.ctx.clock.now())
+        if chat.state is ChatState.ACTIVE and chat.second_id is not None:
+            second = await self.duty.presence(chat.second_id)
+            view["second"] = events.second_view(
+                chat.second_id, second.alias if second else "", chat.second_as or "responder"
+            )
+        return view
 
     async def queue_view(self) -> list[events.QueueEntry]:
         return await self.queue_entries(await self.ctx.store.queue())
@@ -107,12 +118,16 @@ class Views:
 
     async def sync(self, account: StaffAccount) -> events.StaffSync:
         """Everything a staff console needs after (re)connecting."""
-        chats = sorted(await self.ctx.store.chats_of_staff(account.id), key=lambda c: c.created_at)
+        # Their own chats and those they are in as a colleague brought in (chat:invite).
+        own = await self.ctx.store.chats_of_staff(account.id)
+        seconded = await self.ctx.store.chats_seconded(account.id)
+        chats = sorted([*own, *seconded], key=lambda c: c.created_at)
         return {
             "staff": {"id": account.id, "alias": account.alias, "role": account.role.value,
                       "max_chats": account.max_chats,
                       "take_up_to": account.max_chats + self.ctx.settings.take_extra_chats,
-                      "languages": list(account.languages)},
+                      "languages": list(account.languages),
+                      "training_listeners": self.ctx.settings.training_listeners},
             "duty": await self.duty.duty_view(account.id),
             "chats": [await self.staff_view(c) for c in chats],
             "queue": await self.queue_view(),

@@ -126,6 +126,15 @@ class SocketNotifier:
         if self.sio is not None:
             await self.sio.emit(events.HELP_ANSWERED, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
 
+    async def managers_debrief(self, event: str, payload: events.DebriefView) -> None:
+        if event not in (events.DEBRIEF_REQUESTED, events.DEBRIEF_DONE):
+            raise ValueError(f"{event} is not a debrief event")
+        if self.sio is not None:
+            await self.sio.emit(event, payload, room=MANAGERS_ROOM, namespace=events.STAFF_NAMESPACE)
+
+    async def staff_chat_second(self, staff_id: int, payload: events.ChatSecond) -> None:
+        await self._to_staff(staff_id, events.CHAT_SECOND, payload)
+
     async def staff_chat_flagged(self, staff_id: int, payload: events.ChatFlagged) -> None:
         await self._to_staff(staff_id, events.CHAT_FLAGGED, payload)
 

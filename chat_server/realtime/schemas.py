@@ -79,6 +79,19 @@ class StaffTransfer(Payload):
     note: Text | None = None
 
 
+class StaffInvite(Payload):
+    # "as" is a Python keyword: the field is `role`, sent as "as".
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+    chat_id: ChatId
+    staff_id: Annotated[StrictInt, Field(ge=1)]
+    role: Literal["responder", "listener"] = Field("responder", alias="as")
+
+
+class StaffLeave(Payload):
+    chat_id: ChatId
+
+
 class StaffTake(Payload):
     chat_id: ChatId
 

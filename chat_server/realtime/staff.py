@@ -99,6 +99,8 @@ class StaffNamespace(EventNamespace):
         self.event(events.CHAT_TRANSFER, schemas.StaffTransfer, self.chat_transfer)
         self.event(events.CHAT_BLOCK, schemas.StaffBlock, self.chat_block)
         self.event(events.CHAT_TAKE, schemas.StaffTake, self.chat_take)
+        self.event(events.CHAT_INVITE, schemas.StaffInvite, self.chat_invite)
+        self.event(events.CHAT_LEAVE, schemas.StaffLeave, self.chat_leave)
         self.event(events.CHAT_FLAG, schemas.StaffFlag, self.chat_flag)
         self.event(events.HELP_RAISE, schemas.HelpRaise, self.help_raise)
         self.event(events.DEBRIEF_REQUEST, schemas.DebriefRequest, self.debrief_request)
@@ -284,6 +286,14 @@ class StaffNamespace(EventNamespace):
 
     async def chat_take(self, sid: str, payload: schemas.StaffTake) -> dict[str, Any]:
         return {"chat": await self.service.staff_take(self._answers_chats(sid).id, payload.chat_id)}
+
+    async def chat_invite(self, sid: str, payload: schemas.StaffInvite) -> dict[str, Any]:
+        second = await self.service.staff_invite(self._me(sid).id, payload.chat_id, payload.staff_id, payload.role)
+        return {"second": second}
+
+    async def chat_leave(self, sid: str, payload: schemas.StaffLeave) -> dict[str, Any]:
+        await self.service.staff_leave(self._me(sid).id, payload.chat_id)
+        return {"chat_id": payload.chat_id}
 
     async def thread_send(self, sid: str, payload: schemas.ThreadSend) -> dict[str, Any]:
         seq, duplicate = await self.service.thread_send(

@@ -14,7 +14,7 @@ from chat_server.topics import Taxonomy
 # Keys of a period's figures whose values (or whose nested values) are counts of sessions or ratings.
 _COUNT_KEYS = {
     "sessions", "answered", "closed", "left_for_language", "waited_unstaffed", "no_conversation", "from_group",
-    *OUTCOMES,
+    "with_second_responder", "with_listener", *OUTCOMES,
 }
 
 
@@ -94,6 +94,8 @@ def csv_rows(period: str, figures: dict[str, Any]) -> list[list[Any]]:
     rows.append(head + ["closed_share", "", "share", _blank(figures["closed_share"])])
     rows.append(head + ["waited_unstaffed", "", "sessions", figures["waited_unstaffed"]])
     rows.append(head + ["from_group", "", "sessions", figures["from_group"]])
+    rows.append(head + ["with_second_responder", "", "sessions", figures["with_second_responder"]])
+    rows.append(head + ["with_listener", "", "sessions", figures["with_listener"]])
     rows += [head + ["help_alarms", item, "alarms", n] for item, n in figures["help_alarms"].items()]
     rows += [head + ["debriefs", item, "requests", n] for item, n in figures["debriefs"].items()]
     ratings = figures["ratings"]

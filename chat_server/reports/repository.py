@@ -105,6 +105,11 @@ def rebuild_rollups_in_migration(op: Any, *, languages: bool = True) -> None:
     rebuild_rollups(op.get_bind(), languages=languages)
 
 
+def _seconds(second: object, listener: object) -> tuple[str, ...]:
+    """The roles a session row says colleagues were brought in as."""
+    return (("responder",) if second else ()) + (("listener",) if listener else ())
+
+
 def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     """Recompute every roll-up from chat_sessions and session_topics (a migration's backfill, a check).
 
@@ -117,20 +122,25 @@ def rebuild_rollups(conn: Connection, *, languages: bool = True) -> Rollup:
     flagged = "waited_unstaffed" in present
     # Likewise the group invitation flag (0017).
     from_group = ChatSessionRow.from_group if "from_group" in present else false()
+    # Nor those of a colleague brought in (0016).
+    joined = "had_second_responder" in present
     columns: list[Any] = [
         ChatSessionRow.started_at, ChatSessionRow.outcome, ChatSessionRow.language,
         ChatSessionRow.wait_seconds, ChatSessionRow.duration_seconds,
         ChatSessionRow.waited_unstaffed if flagged else false(), ChatSessionRow.visitor_messages, _has_topics(),
         from_group,
+        ChatSessionRow.had_second_responder if joined else false(), ChatSessionRow.had_listener if joined else false(),
     ]
     if languages:
         columns += [ChatSessionRow.requested_language, ChatSessionRow.left_for_language]
     for row in conn.execute(select(*columns)):
-        started_at, outcome, language, wait, duration, unstaffed, visitor_messages, has_topics, invited, *desk = row
+        started_at, outcome, language, wait, duration, unstaffed, visitor_messages, has_topics, invited, second, \
+            listener, *desk = row
         requested, left = (str(desk[0]), bool(desk[1])) if desk else (None, False)
         empty = rollup.no_conversation(outcome, visitor_messages, bool(has_topics))
         part.add_session(started_at, outcome, language, wait, duration, requested=requested, left_for_language=left,
-                         unstaffed=bool(unstaffed), empty=empty, from_group=bool(invited))
+                         unstaffed=bool(unstaffed), empty=empty, from_group=bool(invited),
+                         seconds=_seconds(second, listener))
     if not languages:
         part.language_slots.clear()
         part.counts = Counter({
@@ -335,10 +345,13 @@ class ReportRepository:
                 select(ChatSessionRow.outcome, ChatSessionRow.language, ChatSessionRow.wait_seconds,
                        ChatSessionRow.duration_seconds, ChatSessionRow.requested_language,
                        ChatSessionRow.left_for_language, ChatSessionRow.waited_unstaffed,
-                       ChatSessionRow.visitor_messages, _has_topics(), ChatSessionRow.from_group).where(in_raw)
+                       ChatSessionRow.visitor_messages, _has_topics(), ChatSessionRow.from_group,
+                       ChatSessionRow.had_second_responder, ChatSessionRow.had_listener).where(in_raw)
             )
             for (outcome, language, wait, duration, requested, left, unstaffed, visitor_messages, has_topics,
-                 invited) in sessions:
+                 invited, second, listener) in sessions:
+                for role in _seconds(second, listener):
+                    counts[(rollup.FLAG, rollup.SECONDS_ITEMS[role])] += 1
                 counts[(rollup.LANGUAGE, language)] += 1
                 for item in rollup.language_items(outcome, language, requested or language, bool(left)):
                     counts[item] += 1
@@ -430,6 +443,9 @@ class ReportRepository:
             "waited_unstaffed": counts[(rollup.FLAG, rollup.UNSTAFFED)],
             # One-to-one chats started from a peer group moderator's invitation: a count only.
             "from_group": counts[(rollup.FLAG, rollup.FROM_GROUP)],
+            # Chats a colleague was brought into (chat:invite), by how: counts only.
+            "with_second_responder": counts[(rollup.FLAG, rollup.SECOND)],
+            "with_listener": counts[(rollup.FLAG, rollup.LISTENER)],
             "ratings": {
                 "count": rated,
                 "by_rating": {str(r): int(ratings.get(r, 0)) for r in RATINGS},

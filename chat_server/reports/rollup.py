@@ -50,6 +50,9 @@ LANGUAGE_MEASURES = ("sessions", "answered", "left_for_language")
 FLAG, UNSTAFFED = "flag", "unstaffed"
 # FLAG × FROM_GROUP counts the chats started from a peer group moderator's invitation.
 FROM_GROUP = "from_group"
+# FLAG × SECOND / LISTENER: chats a colleague was brought into (chat:invite) as a second responder / a listener.
+SECOND, LISTENER = "second", "listener"
+SECONDS_ITEMS = {"responder": SECOND, "listener": LISTENER}
 WAIT, DURATION = "wait", "duration"
 # An answered chat in which the visitor wrote nothing and that has no topic:
 # counted in report_counts under this figure and item, never as a topic.
@@ -117,6 +120,7 @@ class Rollup:
         self, started_at: datetime, outcome: str, language: str, wait_seconds: int, duration_seconds: int,
         topics: Iterable[str] = (), *, requested: str | None = None, left_for_language: bool = False,
         unstaffed: bool = False, empty: bool = False, flags: Iterable[str] = (), from_group: bool = False,
+        seconds: Iterable[str] = (),
     ) -> None:
         """Count one session row (started_at naive UTC, as stored; `requested` None: the same as `language`;
         `empty`: a "no conversation" chat)."""
@@ -140,6 +144,9 @@ class Rollup:
                 self.counts[(grain, period, FLAG, FROM_GROUP)] += 1
             if empty:
                 self.counts[(grain, period, *NO_CONVERSATION)] += 1
+            for role in seconds:
+                if role in SECONDS_ITEMS:
+                    self.counts[(grain, period, FLAG, SECONDS_ITEMS[role])] += 1
             if outcome == Outcome.ANSWERED.value:
                 self.values[(grain, period, WAIT, wait_seconds)] += 1
                 self.values[(grain, period, DURATION, duration_key(duration_seconds))] += 1

@@ -109,6 +109,29 @@ class ChatStore(Protocol):
     async def finish_chat(self, chat_id: str) -> Chat | None:
         """Atomically remove an ended chat; only the first caller gets it."""
 
+    # ---- a colleague brought into a chat (chat:invite; docs/protocol.md 4.x)
+    async def join_second(
+        self, chat_id: str, primary: int, staff_id: int, role: str, capacity: int, now: datetime
+    ) -> Chat | JoinRefusal:
+        """Atomically bring staff_id into primary's active chat as its second ("responder" or "listener").
+
+        Only if the chat is primary's (else NOT_HELD) and active (NOT_ACTIVE), has no second yet
+        (SECOND_PRESENT), the member is checked in, connected and not on a break (NOT_ON_DUTY)
+        and below capacity, the chat counted (FULL). The chat then counts in the second's load
+        too, until `leave_second`, `end_chat` or `requeue`; `role` is added to `seconds` once.
+        """
+
+    async def leave_second(self, chat_id: str, staff_id: int | None = None) -> Chat | None:
+        """Atomically take the second out of a chat (that one only, with staff_id): off their load.
+
+        Returns the chat as it was (naming the second who left); None when there was none.
+        `end_chat` keeps the second named on the ended chat (who to tell) but off their load;
+        `requeue` takes them out.
+        """
+
+    async def chats_seconded(self, staff_id: int) -> list[Chat]:
+        """Return the active chats a member is in as the second (responder or listener)."""
+
     async def set_visitor_connected(
         self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
     ) -> Chat | None:
@@ -141,10 +164,10 @@ class ChatStore(Protocol):
         """Atomically check the sender's right to send and append the message, in one step.
 
         A visitor's `holder` is their socket id: it must hold the chat, waiting or active.
-        A member's is their staff id: the chat must be theirs (else NOT_HELD) and active
-        (else NOT_ACTIVE); the message keeps their presence's alias as its author. Otherwise
-        as `append_message` (the next seq, client_id de-duplication, ChatFull); a refusal
-        changes nothing. What the emit needs comes back with the message.
+        A member's is their staff id: the chat must be theirs or they its second (else NOT_HELD),
+        active (else NOT_ACTIVE), and a listener never writes (LISTENER); the message keeps their
+        presence's alias as its author. Otherwise as `append_message` (the next seq, client_id
+        de-duplication, ChatFull); a refusal changes nothing. What the emit needs comes back with the message.
         """
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
@@ -332,6 +355,16 @@ class Admission(StrEnum):
     ADDRESS_FULL = "address_full"
 
 
+class JoinRefusal(StrEnum):
+    """Why `join_second` refused."""
+
+    NOT_HELD = "not_held"
+    NOT_ACTIVE = "not_active"
+    SECOND_PRESENT = "second_present"
+    NOT_ON_DUTY = "not_on_duty"
+    FULL = "full"
+
+
 class SendRefusal(StrEnum):
     """Why `send_message` refused."""
 
@@ -339,6 +372,8 @@ class SendRefusal(StrEnum):
     NOT_HELD = "not_held"
     # The member's chat is not active (a staff member never writes into a waiting or ended chat).
     NOT_ACTIVE = "not_active"
+    # The member is in the chat as a listener (training): they read along and never write.
+    LISTENER = "listener"
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +387,8 @@ class Sent:
     staff_id: int | None
     state: ChatState
     visitor_messages: int
+    # A second responder or listener of the chat (gets a staff copy too), or None.
+    second_id: int | None = None
 class NotInThread(Exception):
     """thread_append refused: the writer is neither the chat's staff member nor a member of its thread."""
 

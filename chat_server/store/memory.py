@@ -25,7 +25,7 @@ from chat_server.chat.models import (
     ThreadKind,
     ThreadPost,
 )
-from chat_server.store.base import Admission, ChatFull, NotInThread, SendRefusal, Sent, text_bytes
+from chat_server.store.base import Admission, ChatFull, JoinRefusal, NotInThread, SendRefusal, Sent, text_bytes
 
 # A stored message: (sender value, client id, text, sent at, staff id, staff alias), its seq
 # being its place in the chat's list plus one. Only strings, ints, None and a datetime: the
@@ -66,8 +66,11 @@ class _ChatTable(dict[str, Chat]):
             self._forget(old)
         super().__setitem__(chat_id, chat)
         self.states[chat.state] += 1
-        if chat.state is ChatState.ACTIVE and chat.staff_id is not None:
-            self.active.setdefault(chat.staff_id, set()).add(chat_id)
+        if chat.state is ChatState.ACTIVE:
+            # A second responder or listener counts the chat in their load too.
+            for member in (chat.staff_id, chat.second_id):
+                if member is not None:
+                    self.active.setdefault(member, set()).add(chat_id)
 
     def __delitem__(self, chat_id: str) -> None:
         self._forget(self[chat_id])
@@ -80,10 +83,11 @@ class _ChatTable(dict[str, Chat]):
 
     def _forget(self, chat: Chat) -> None:
         self.states[chat.state] -= 1
-        if chat.staff_id is not None and (ids := self.active.get(chat.staff_id)) is not None:
-            ids.discard(chat.chat_id)
-            if not ids:
-                del self.active[chat.staff_id]
+        for member in (chat.staff_id, chat.second_id):
+            if member is not None and (ids := self.active.get(member)) is not None:
+                ids.discard(chat.chat_id)
+                if not ids:
+                    del self.active[member]
 
 
 class MemoryChatStore:
@@ -227,7 +231,7 @@ class MemoryChatStore:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is not ChatState.ACTIVE or chat.staff_id != from_staff:
             return None
-        if self._load(to_staff) >= capacity:
+        if chat.second_id == to_staff or self._load(to_staff) >= capacity:
             return None
         target = self._presence.get(to_staff)
         # The target must still be checked in and connected (it may have left since it was chosen).
@@ -242,7 +246,10 @@ class MemoryChatStore:
         chat = self._chats.get(chat_id)
         if chat is None or chat.state is not ChatState.ACTIVE:
             return None
-        chat = replace(chat, state=ChatState.WAITING, staff_id=None, assigned_at=None, returns_to=chat.staff_id)
+        chat = replace(
+            chat, state=ChatState.WAITING, staff_id=None, assigned_at=None, returns_to=chat.staff_id,
+            second_id=None, second_as=None,
+        )
         self._chats[chat_id] = chat
         self._queue.appendleft(chat_id)
         return chat
@@ -265,6 +272,36 @@ class MemoryChatStore:
         self._bytes.pop(chat_id, None)
         self._drop_thread(chat_id)
         return chat
+
+    async def join_second(
+        self, chat_id: str, primary: int, staff_id: int, role: str, capacity: int, now: datetime
+    ) -> Chat | JoinRefusal:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.staff_id != primary:
+            return JoinRefusal.NOT_HELD
+        if chat.state is not ChatState.ACTIVE:
+            return JoinRefusal.NOT_ACTIVE
+        if chat.second_id is not None:
+            return JoinRefusal.SECOND_PRESENT
+        target = self._presence.get(staff_id)
+        if target is None or not target.available or target.sockets < 1 or target.paused_at is not None:
+            return JoinRefusal.NOT_ON_DUTY
+        if self._load(staff_id) >= capacity:
+            return JoinRefusal.FULL
+        seconds = chat.seconds if role in chat.seconds else (*chat.seconds, role)
+        chat = replace(chat, second_id=staff_id, second_as=role, seconds=seconds)
+        self._chats[chat_id] = chat
+        return chat
+
+    async def leave_second(self, chat_id: str, staff_id: int | None = None) -> Chat | None:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.second_id is None or (staff_id is not None and chat.second_id != staff_id):
+            return None
+        self._chats[chat_id] = replace(chat, second_id=None, second_as=None)
+        return chat
+
+    async def chats_seconded(self, staff_id: int) -> list[Chat]:
+        return [c for c in self._chats.values() if c.second_id == staff_id and c.state is ChatState.ACTIVE]
 
     async def finish_chat(self, chat_id: str) -> Chat | None:
         chat = self._chats.get(chat_id)
@@ -331,12 +368,14 @@ class MemoryChatStore:
             if chat is None or chat.state is ChatState.ENDED or chat.visitor_sid != holder:
                 return SendRefusal.NOT_HELD
         else:
-            if chat is None or chat.staff_id != holder:
+            if chat is None or holder not in (chat.staff_id, chat.second_id):
                 return SendRefusal.NOT_HELD
             if chat.state is not ChatState.ACTIVE:
                 return SendRefusal.NOT_ACTIVE
-            presence = self._presence.get(chat.staff_id)
-            author = (chat.staff_id, presence.alias if presence else "")
+            if holder == chat.second_id and chat.second_as == "listener":
+                return SendRefusal.LISTENER
+            presence = self._presence.get(int(holder))
+            author = (int(holder), presence.alias if presence else "")
         result = await self.append_message(
             chat_id, sender, client_id, text, now, max_messages=max_messages, max_bytes=max_bytes,
             waiting_ok=True, author=author,
@@ -344,7 +383,7 @@ class MemoryChatStore:
         assert result is not None  # checked above, and nothing awaited in between
         message, duplicate = result
         after = self._chats[chat_id]
-        return Sent(message, duplicate, after.staff_id, after.state, after.visitor_messages)
+        return Sent(message, duplicate, after.staff_id, after.state, after.visitor_messages, after.second_id)
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
         # A chat's list holds seq 1, 2, ... in order: the messages after after_seq start at that index.

@@ -17,6 +17,8 @@ Key layout, all under a configurable prefix P (default "dutychat:"):
     P sweep                set    chat ids with a deadline: ended, or the visitor away (for chats_to_sweep)
     P staff:{sid}:active   set    active chat ids of a staff member (capacity check)
     P staff:{sid}:chats    set    active and ended-awaiting-topics chat ids of a staff member
+    P staff:{sid}:seconds  set    active chat ids a staff member is in as the second (second_join.lua);
+                                  such a chat is in their active set too (it counts in their load)
     P loads                hash   staff id -> number of active chats (for staff_loads)
     P presence:{sid}       hash   a staff member's presence
     P presences            set    staff ids that have a presence hash
@@ -80,7 +82,7 @@ from chat_server.chat.models import (
     ThreadPost,
 )
 from chat_server.store import lua
-from chat_server.store.base import Admission, ChatFull, NotInThread, SendRefusal, Sent, text_bytes
+from chat_server.store.base import Admission, ChatFull, JoinRefusal, NotInThread, SendRefusal, Sent, text_bytes
 from chat_server.store.redis_pool import bounded_pool
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ SCRIPTS = (
     "login_attempt", "login_forget",
     # the private staff thread of a chat; flags
     "thread_append", "flag", "help_answer",
+    # a colleague brought into a chat
+    "second_join", "second_leave",
 )
 
 
@@ -166,6 +170,9 @@ def _chat_fields(chat: Chat) -> list[str]:
         "unstaffed": "1" if chat.unstaffed else None,
         "flags": ",".join(chat.flags) if chat.flags else None,
         "from_group": "1" if chat.from_group else None,
+        "second_id": str(chat.second_id) if chat.second_id is not None else None,
+        "second_as": chat.second_as,
+        "seconds": ",".join(chat.seconds) if chat.seconds else None,
     }
     flat: list[str] = []
     for name, value in values.items():
@@ -207,6 +214,9 @@ def _chat(flat: list[str]) -> Chat | None:
         unstaffed=h.get("unstaffed") == "1",
         from_group=h.get("from_group") == "1",
         flags=tuple(h["flags"].split(",")) if h.get("flags") else (),
+        second_id=_int_or_none(h.get("second_id")),
+        second_as=h.get("second_as"),
+        seconds=tuple(h["seconds"].split(",")) if h.get("seconds") else (),
     )
 
 
@@ -259,6 +269,7 @@ class NotReplicatedError(RedisError):
 REPLICATED_SCRIPTS = frozenset({
     "append", "send", "assign", "assign_chat", "language", "transfer", "requeue", "end", "finish", "create", "visitor",
     "connected", "disconnected", "available", "pause", "thread_append", "flag", "help_answer",
+    "second_join", "second_leave",
 })
 
 
@@ -677,6 +688,34 @@ class RedisChatStore:
         ]
         return _chat(await self._run("finish", keys, chat_id))
 
+    async def join_second(
+        self, chat_id: str, primary: int, staff_id: int, role: str, capacity: int, now: datetime
+    ) -> Chat | JoinRefusal:
+        """Bring a colleague into primary's active chat as its second (second_join.lua)."""
+        keys = [
+            self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key,
+            self._k("staff", f"{staff_id}:active"), self._k("staff", f"{staff_id}:seconds"),
+            self._k("presence", staff_id), self._presences_key,
+        ]
+        found = await self._run("second_join", keys, chat_id, primary, staff_id, capacity, role, _ts(now))
+        if len(found) == 1:
+            return JoinRefusal(found[0])
+        chat = _chat(found)
+        assert chat is not None
+        return chat
+
+    async def leave_second(self, chat_id: str, staff_id: int | None = None) -> Chat | None:
+        """Take the chat's second out of it (second_leave.lua); the chat as it was, or None."""
+        keys = [self._k("chat", chat_id), self._queue_key, self._chats_key, self._loads_key]
+        return _chat(await self._run("second_leave", keys, chat_id, "" if staff_id is None else str(staff_id)))
+
+    async def chats_seconded(self, staff_id: int) -> list[Chat]:
+        """Return the active chats a member is in as the second."""
+        found = await self._run("read_set", [self._k("staff", f"{staff_id}:seconds")], "chat:")
+        return _sorted(
+            c for c in map(_chat, found) if c and c.second_id == staff_id and c.state is ChatState.ACTIVE
+        )
+
     async def set_visitor_connected(
         self, chat_id: str, connected: bool, now: datetime, sid: str, worker: str = ""
     ) -> Chat | None:
@@ -744,10 +783,10 @@ class RedisChatStore:
             return SendRefusal(result[1])
         if result[0] == -1:
             raise ChatFull(chat_id)
-        _, duplicate, member, staff, state, visitor_messages = result
+        _, duplicate, member, staff, state, visitor_messages, second = result
         return Sent(
             _message(chat_id, member), bool(int(duplicate)), int(staff) if staff else None, ChatState(state),
-            int(visitor_messages),
+            int(visitor_messages), int(second) if second else None,
         )
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:
@@ -1116,6 +1155,7 @@ def _record_json(record: SessionRecord) -> str:
         "shift_id": record.shift_id, "topics": list(record.topics),
         "requested_language": record.requested_language, "left_for_language": record.left_for_language,
         "unstaffed": record.unstaffed, "flags": list(record.flags), "from_group": record.from_group,
+        "seconds": list(record.seconds),
     })
 
 
@@ -1128,6 +1168,7 @@ def _record(value: str) -> SessionRecord:
         topics=tuple(d["topics"]), requested_language=d.get("requested_language", ""),
         left_for_language=bool(d.get("left_for_language", False)), unstaffed=bool(d.get("unstaffed", False)),
         flags=tuple(d.get("flags", ())), from_group=bool(d.get("from_group", False)),
+        seconds=tuple(d.get("seconds", ())),
     )
 
 

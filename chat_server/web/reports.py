@@ -19,6 +19,7 @@ from chat_server.keys import (
     activity_catalogue_key,
     clock_key,
     debriefs_key,
+    notifier_key,
     records_key,
     reports_key,
     service_key,
@@ -231,6 +232,9 @@ class Figures(Reply):
     waited_unstaffed: Count
     # One-to-one chats started from a peer group moderator's invitation (a count only).
     from_group: Count
+    # Chats a colleague was brought into as a second responder / as a listener in training (counts only).
+    with_second_responder: Count
+    with_listener: Count
     # "Help now" alarms raised in the period, and how many someone answered.
     help_alarms: HelpAlarms
     # Debrief requests made in the period, and how many of them are done.
@@ -410,4 +414,7 @@ async def debrief_done(request: web.Request, me: StaffAccount, params: DebriefPa
         raise ApiError(errors.NOT_FOUND, "No such debrief request.")
     if not first:
         raise ApiError(errors.CONFLICT, "That debrief request is done already.")
-    return OneDebrief(debrief=DebriefView.model_validate(events.debrief_view(debrief)))
+    view = events.debrief_view(debrief)
+    # Every other manager's console takes it off its list (debrief:done on /staff).
+    await request.app[notifier_key].managers_debrief(events.DEBRIEF_DONE, view)
+    return OneDebrief(debrief=DebriefView.model_validate(view))

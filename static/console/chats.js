@@ -70,6 +70,13 @@ export class ChatTab {
     return this.chat.state === "active";
   }
 
+  // This member was brought into a colleague's chat (chat:invite): "responder", "listener", or null.
+  secondRole() {
+    const second = this.chat.second;
+    const self = this.desk.selfId();
+    return second && self !== null && second.staff_id === self ? second.as : null;
+  }
+
   alias() {
     return this.chat.visitor_alias || t("console.chat.visitor");
   }
@@ -139,6 +146,23 @@ export class ChatTab {
       text: t("console.debrief.ask"),
       onclick: () => this.desk.requestDebrief(this),
     });
+    // Bring a colleague into the chat (chat:invite), and, in a colleague's chat, leave it (chat:leave).
+    this.inviteButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-invite",
+      "aria-haspopup": "dialog",
+      text: t("console.chat.invite"),
+      onclick: () => this.desk.requestInvite(this),
+    });
+    this.leaveButton = el("button", {
+      type: "button",
+      class: "btn btn-secondary chat-leave",
+      hidden: true,
+      text: t("console.chat.leave"),
+      onclick: () => this.desk.requestLeave(this),
+    });
+    // Who else is in the chat: on screen, not only announced.
+    this.secondNote = el("p", { class: "chat-second", hidden: true });
     this.blockButton = el("button", {
       type: "button",
       class: "btn btn-secondary chat-block",
@@ -220,9 +244,19 @@ export class ChatTab {
           this.meta,
           this.presence,
           this.flagNote,
+          this.secondNote,
           this.debriefButton,
         ),
-        el("div", { class: "actions" }, this.transferButton, this.flagButton, this.blockButton, this.endButton),
+        el(
+          "div",
+          { class: "actions" },
+          this.inviteButton,
+          this.transferButton,
+          this.flagButton,
+          this.blockButton,
+          this.endButton,
+          this.leaveButton,
+        ),
       ),
       this.endedBanner,
       this.handover,
@@ -454,8 +488,28 @@ export class ChatTab {
     this.textarea.disabled = ended;
     this.sendButton.disabled = ended;
     this.cannedButton.disabled = ended;
-    this.transferButton.hidden = ended;
-    this.form.hidden = ended;
+    // In a colleague's chat this member only writes (a listener not even that) and may leave;
+    // ending, transferring, blocking, flagging and inviting stay with the chat's member.
+    const role = this.secondRole();
+    const second = chat.second && !ended ? chat.second : null;
+    this.transferButton.hidden = ended || Boolean(role);
+    this.endButton.hidden = ended || Boolean(role);
+    this.blockButton.hidden = Boolean(role);
+    this.flagButton.hidden = Boolean(role);
+    this.inviteButton.hidden = ended || Boolean(second);
+    this.leaveButton.hidden = !role || ended;
+    const owner = (chat.invited_by && chat.invited_by.alias) || t("console.chat.colleague");
+    this.secondNote.textContent = !second
+      ? ""
+      : role === "listener"
+        ? t("console.second.you_listen", { owner })
+        : role
+          ? t("console.second.you_respond", { owner })
+          : second.as === "listener"
+            ? t("console.second.listening", { alias: second.alias })
+            : t("console.second.with", { alias: second.alias });
+    this.secondNote.hidden = !second;
+    this.form.hidden = ended || role === "listener";
     // The thread is deleted with the chat (it ends): nothing left to show or send.
     this.colleagues.node.hidden = ended;
     this.renderTab();

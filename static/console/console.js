@@ -29,6 +29,7 @@ import { ColleagueThread } from "./colleagues.js";
 import { flagLabel, installFlags, openFlag, showFlagged } from "./flags.js";
 import { alarmAnswered, installHelpNow, showAlarm, syncAlarms } from "./help-now.js";
 import { installGroupDesk, teardownGroupDesk } from "./groups.js";
+import { debriefDone, debriefRequested, loadDebriefs } from "./debriefs.js";
 
 const DEFAULT_MAX_LENGTH = 2000;
 
@@ -65,6 +66,8 @@ const deskApi = {
   select: (tab, focus) => selectTab(tab, focus),
   requestEnd: (tab, unsolicited) => requestEnd(tab, unsolicited),
   requestTransfer: (tab) => requestTransfer(tab),
+  requestInvite: (tab) => requestInvite(tab),
+  requestLeave: (tab) => requestLeave(tab),
   requestBlock: (tab) => requestBlock(tab),
   requestFlag: (tab) => requestFlag(tab),
   requestDebrief: async (tab) => {
@@ -302,10 +305,13 @@ function connect() {
     dropAsked(chat.chat_id);
     if (isNew) {
       const from = chat.transferred_by && chat.transferred_by.alias;
+      const inviter = chat.invited_by && chat.invited_by.alias;
       announce(
-        from
-          ? t("console.announce.transferred_in", { alias: tab.alias(), from })
-          : t("console.announce.new_chat", { alias: tab.alias() }),
+        inviter
+          ? t("console.announce.invited_in", { alias: tab.alias(), from: inviter })
+          : from
+            ? t("console.announce.transferred_in", { alias: tab.alias(), from })
+            : t("console.announce.new_chat", { alias: tab.alias() }),
       );
       desk.unopened.add(chat.chat_id);
       newChatAlert(tab.alias());
@@ -358,6 +364,29 @@ function connect() {
     // Its own composer goes away: keep focus in the tab, on the log (not on a button a key would press).
     if (typingHere) tab.log.focus();
   });
+  // A colleague joined or left a chat (chat:invite, chat:leave; docs/protocol.md §4.2 chat:second).
+  socket.on("chat:second", (event) => {
+    const tab = event && event.second && desk.tabs.get(event.chat_id);
+    if (!tab) return;
+    const self = desk.staff ? desk.staff.id : null;
+    if (event.change === "joined") {
+      tab.chat.second = event.second;
+      tab.render();
+      if (event.second.staff_id !== self) {
+        const key = event.second.as === "listener" ? "console.announce.listener_joined" : "console.announce.second_joined";
+        announce(t(key, { alias: event.second.alias, visitor: tab.alias() }));
+      }
+      return;
+    }
+    if (event.second.staff_id === self) {
+      // This member's part in a colleague's chat is over (they left, it ended or went back to the queue).
+      removeTab(tab, t("console.announce.you_left", { alias: tab.alias() }));
+      return;
+    }
+    tab.chat.second = null;
+    tab.render();
+    announce(t("console.announce.second_left", { alias: event.second.alias, visitor: tab.alias() }));
+  });
   socket.on("chat:removed", (event) => {
     const tab = event && desk.tabs.get(event.chat_id);
     if (!tab) return;
@@ -407,6 +436,9 @@ function connect() {
   socket.on("thread:entry", (entry) => onThreadEntry(entry));
   socket.on("help:alarm", (alarm) => showAlarm(alarm));
   socket.on("help:answered", (event) => alarmAnswered(event));
+  // Managers and admins only (the server sends these to them alone).
+  socket.on("debrief:requested", (debrief) => debriefRequested(debrief, announce));
+  socket.on("debrief:done", (debrief) => debriefDone(debrief));
   socket.on("chat:flagged", (alert) => {
     if (!alert || !alert.by) return;
     showFlagged(alert, deskApi.clock, announce);
@@ -447,6 +479,7 @@ function applySync(ack) {
   setRoster(desk.roster);
   renderTeam();
   syncAlarms(Array.isArray(ack.alarms) ? ack.alarms : []);
+  loadDebriefs(["manager", "admin"].includes(desk.staff.role), deskApi.clock);
   restoreAsked();
   forgetAnswered();
   const chats = Array.isArray(ack.chats) ? ack.chats : [];
@@ -665,6 +698,8 @@ function requestEnd(tab, unsolicited) {
 function requestTransfer(tab) {
   if (!tab.isActive()) return;
   openTransfer({
+    // The colleague already in the chat holds it: not a transfer target.
+    exclude: tab.chat.second ? [tab.chat.second.staff_id] : [],
     chatId: tab.id,
     alias: tab.alias(),
     language: tab.chat.language,
@@ -688,6 +723,45 @@ function requestTransfer(tab) {
       return t("console.transfer.error_other", { code });
     },
   });
+}
+
+function requestInvite(tab) {
+  if (!tab.isActive() || tab.chat.second) return;
+  openTransfer({
+    mode: "invite",
+    chatId: tab.id,
+    alias: tab.alias(),
+    language: tab.chat.language,
+    selfId: desk.staff && desk.staff.id,
+    listeners: Boolean(desk.staff && desk.staff.training_listeners),
+    submit: async (staffId, role) => {
+      const ack = await call(desk.socket, "chat:invite", { chat_id: tab.id, staff_id: staffId, as: role });
+      if (ack.ok) {
+        tab.chat.second = ack.second;
+        tab.render();
+        const key = ack.second.as === "listener" ? "console.announce.listener_joined" : "console.announce.second_joined";
+        announce(t(key, { alias: ack.second.alias, visitor: tab.alias() }));
+        return null;
+      }
+      const code = errorCode(ack);
+      if (code === "chat_not_found" || code === "chat_not_active") return t("console.invite.error_gone");
+      if (code === "second_responder_present") return t("console.invite.error_present");
+      if (code === "staff_not_on_duty") return t("console.transfer.error_not_on_duty");
+      if (code === "staff_full") return t("console.transfer.error_full");
+      if (code === "language_not_spoken") return t("console.transfer.error_language");
+      if (code === "disconnected" || code === "timeout") return t("console.end.error_connection");
+      return t("console.invite.error_other", { code });
+    },
+  });
+}
+
+async function requestLeave(tab) {
+  const ack = await call(desk.socket, "chat:leave", { chat_id: tab.id });
+  if (ack.ok || errorCode(ack) === "chat_not_found") {
+    if (desk.tabs.get(tab.id) === tab) removeTab(tab, t("console.announce.you_left", { alias: tab.alias() }));
+    return;
+  }
+  announce(t("console.invite.error_other", { code: errorCode(ack) }));
 }
 
 function requestFlag(tab) {

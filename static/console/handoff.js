@@ -1,11 +1,12 @@
-// Transfer a chat to a colleague on duty, and block a visitor
-// (docs/protocol.md §4, chat:transfer and chat:block). One dialog each, shared by all chats.
+// Transfer a chat to a colleague on duty, bring a colleague into it, and block a visitor
+// (docs/protocol.md §4, chat:transfer, chat:invite and chat:block). The transfer dialog
+// also serves invitations (mode "invite"); one dialog each, shared by all chats.
 
 import { $, el } from "../shared/dom.js";
 import { t } from "../i18n/i18n.js";
 import { languageName } from "./chats.js";
 
-let transfer = null; // {chatId, language, selfId, submit(toStaffId), returnFocus}
+let transfer = null; // {mode, chatId, language, selfId, submit(toStaffId, note or role), returnFocus}
 let roster = [];
 let block = null; // {chatId, submit(), returnFocus}
 
@@ -18,7 +19,7 @@ function renderTransfer() {
   if (!transfer) return;
   const chosen = $("transfer-options").querySelector("input:checked");
   const keep = chosen ? Number(chosen.value) : null;
-  const others = roster.filter((m) => m.staff_id !== transfer.selfId);
+  const others = roster.filter((m) => m.staff_id !== transfer.selfId && !transfer.exclude.includes(m.staff_id));
   let n = 0;
   $("transfer-options").replaceChildren(
     ...others.map((member) => {
@@ -62,11 +63,20 @@ export function setRoster(value) {
   renderTransfer();
 }
 
-export function openTransfer({ chatId, alias, language, selfId, submit }) {
+export function openTransfer({
+  chatId, alias, language, selfId, submit, mode = "transfer", listeners = false, exclude = [],
+}) {
   const dialog = $("transfer-dialog");
   if (dialog.open) return;
-  transfer = { chatId, language, selfId, submit, returnFocus: document.activeElement };
-  $("transfer-title").textContent = t("console.transfer.title", { alias });
+  transfer = { mode, chatId, language, selfId, submit, exclude, returnFocus: document.activeElement };
+  const invite = mode === "invite";
+  $("transfer-title").textContent = t(invite ? "console.invite.title" : "console.transfer.title", { alias });
+  $("transfer-submit").textContent = t(invite ? "console.invite.submit" : "console.transfer.submit");
+  $("transfer-note-box").hidden = invite;
+  $("invite-hint").hidden = !invite;
+  // A listener in training only where the organisation allows it (staff:sync staff.training_listeners).
+  $("invite-roles").hidden = !invite || !listeners;
+  $("invite-as-responder").checked = true;
   showError("transfer-error", null);
   $("transfer-options").replaceChildren();
   $("transfer-note").value = "";
@@ -106,7 +116,9 @@ export function installHandoff() {
     if (!chosen) return showError("transfer-error", t("console.transfer.error_choose"));
     $("transfer-submit").disabled = true;
     try {
-      const error = await transfer.submit(Number(chosen.value), $("transfer-note").value.trim());
+      const second = transfer.mode === "invite";
+      const role = $("invite-as-listener").checked && !$("invite-roles").hidden ? "listener" : "responder";
+      const error = await transfer.submit(Number(chosen.value), second ? role : $("transfer-note").value.trim());
       if (error) showError("transfer-error", error);
       else $("transfer-dialog").close();
     } finally {

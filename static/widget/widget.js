@@ -246,6 +246,14 @@ function renderChat() {
   else if (active) status = t("widget.active.with", { alias: staffName() || t("widget.staff_default") });
   view.setText("chat-status", status);
   $("chat-status").hidden = !status;
+  const colleague = active && chat.colleague;
+  const notice = !colleague
+    ? ""
+    : colleague.as === "listener"
+      ? t("widget.colleague.listening", { alias: colleague.alias })
+      : t("widget.colleague.with", { alias: colleague.alias });
+  view.setText("colleague-notice", notice);
+  $("colleague-notice").hidden = !notice;
   renderDesk(waiting);
 
   // One may write while waiting (docs/protocol.md, message:send).
@@ -600,8 +608,8 @@ function applyChatState(chat) {
   if (app.phase !== "chat") return;
   const previous = app.chat ? app.chat.state : null;
   const previousAlias = staffName();
-  // `desk` is present only while it applies: a state without it clears it.
-  app.chat = { ...(app.chat || {}), desk: null, ...chat };
+  // `desk` and `colleague` are present only while they apply: a state without them clears them.
+  app.chat = { ...(app.chat || {}), desk: null, colleague: null, ...chat };
   if (chat.state === "ended") return endChat(chat.reason, chat.next_opening, chat.feedback_ticket);
 
   if (chat.state === "active") {
@@ -610,6 +618,14 @@ function applyChatState(chat) {
     }
   } else if (chat.reason === "staff_disconnected" && previous === "active") {
     addNote("widget.waiting.requeued");
+  }
+  // A colleague brought into the chat (docs/protocol.md §3.2): a line in the conversation, and
+  // the notice above it while they are in (a listener in training is never a hidden reader).
+  if (chat.reason === "colleague_joined" && chat.colleague) {
+    const listener = chat.colleague.as === "listener";
+    addNote(listener ? "widget.colleague.listener_joined" : "widget.active.joined", { alias: chat.colleague.alias });
+  } else if (chat.reason === "colleague_left" && chat.left) {
+    addNote("widget.colleague.left", { alias: chat.left.alias });
   }
   app.sender.start();
   persist();
@@ -631,7 +647,8 @@ function onQueuePosition(update) {
 function onMessage(message) {
   if (!message || !app.chat || message.chat_id !== app.chat.chat_id || app.phase !== "chat") return;
   // Remember who wrote it: after a requeue another staff member may answer.
-  if (message.sender === "staff") message.alias = staffName();
+  // With a colleague in the chat, the server names who wrote (`alias`).
+  if (message.sender === "staff") message.alias = message.alias || staffName();
   if (!app.thread.add(message)) return;
   if (message.sender === "staff") view.setTyping(null);
   updateUnread();

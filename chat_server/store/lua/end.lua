@@ -10,6 +10,12 @@ if ARGV[7] ~= '' and fields[2] ~= ARGV[7] then return {} end
 if state == 'waiting' then redis.call('LREM', KEYS[2], 0, id) end
 -- The ended chat stays in the staff member's chats set until it is finished (topics).
 if state == 'active' and fields[2] then unload(KEYS[4], fields[2], id) end
+-- A second (second_join.lua) stays named on the ended chat (who to tell) but leaves their load.
+local second = redis.call('HGET', KEYS[1], 'second_id')
+if second then
+  unload(KEYS[4], second, id)
+  redis.call('SREM', staff_seconds_key(second), id)
+end
 redis.call('HSET', KEYS[1], 'state', 'ended', 'ended_at', ARGV[6], 'end_reason', ARGV[4], 'outcome', ARGV[5])
 if fields[3] then
   local rk = prefix .. 'resume:' .. fields[3]

@@ -5,16 +5,19 @@
 --       socket id, or the staff id).
 -- The sender's right to send and the append, in one script: one round trip per message.
 -- A visitor's socket must hold the chat (waiting or active); a member must have it, active.
--- Returns {0, 'not_held'} or {0, 'not_active'} (nothing changed), {-1} (the chat is full),
--- or {1, duplicate 0/1, "{seq} {payload}", staff id or '', state, visitor messages}.
+-- The chat's second (second_join.lua) may write as a member too, unless a listener.
+-- Returns {0, 'not_held'}, {0, 'not_active'} or {0, 'listener'} (nothing changed), {-1} (the chat
+-- is full), or {1, duplicate 0/1, "{seq} {payload}", staff id or '', state, visitor messages,
+-- second's staff id or ''}.
 local held = redis.call('HMGET', KEYS[1], 'state', 'visitor_sid', 'staff_id', 'last_seq', 'text_bytes',
-  'visitor_messages')
-local state, staff = held[1], held[3]
+  'visitor_messages', 'second_id', 'second_as')
+local state, staff, second = held[1], held[3], held[7]
 if ARGV[10] == 'visitor' then
   if not state or state == 'ended' or held[2] ~= ARGV[11] then return {0, 'not_held'} end
 else
-  if not state or staff ~= ARGV[11] then return {0, 'not_held'} end
+  if not state or (staff ~= ARGV[11] and second ~= ARGV[11]) then return {0, 'not_held'} end
   if state ~= 'active' then return {0, 'not_active'} end
+  if staff ~= ARGV[11] and held[8] == 'listener' then return {0, 'listener'} end
 end
 local visitor_messages = tonumber(held[6] or '0')
 local seen = redis.call('HGET', KEYS[3], ARGV[4])
@@ -24,7 +27,7 @@ if seen then
   -- which may have run on another connection and not reached a replica yet.
   if first[1] then
     touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
-    return {1, 1, first[1], staff or '', state, visitor_messages}
+    return {1, 1, first[1], staff or '', state, visitor_messages, second or ''}
   end
 end
 -- per-chat caps, atomic with the append: messages so far (both senders) and bytes of text
@@ -44,4 +47,4 @@ local member = seq .. ' ' .. payload
 redis.call('ZADD', KEYS[2], seq, member)
 redis.call('HSET', KEYS[3], ARGV[4], seq)
 touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
-return {1, 0, member, staff or '', state, visitor_messages}
+return {1, 0, member, staff or '', state, visitor_messages, second or ''}

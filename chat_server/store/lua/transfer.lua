@@ -2,8 +2,10 @@
 -- ARGV: prefix, ttl, chat id, from staff, to staff, capacity, now.
 -- #include lib/staff_load.lua
 local id, from, to = ARGV[3], ARGV[4], ARGV[5]
-local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'staff_id', 'second_id')
 if fields[1] ~= 'active' or fields[2] ~= from then return {} end
+-- Never to the chat's second: they are in it already (they stay on through a transfer).
+if fields[3] == to then return {} end
 if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[6]) then return {} end
 -- The target must still be checked in and connected (it may have left since it was chosen).
 -- A member on a break takes no chat either.
