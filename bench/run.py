@@ -46,6 +46,7 @@ from bench.servers import (
     RedisServer,
     prepare_dutychat,
     probe_env,
+    redis_command_calls,
     rss_bytes,
 )
 from chat_server.openfiles import raise_open_files_limit as raise_open_files
@@ -101,6 +102,8 @@ class Sizes:
     chat_start_lead: float = 0.5
     # chat:start sent per second when a scenario opens its chats (spread evenly).
     chat_start_rate: float = 250.0
+    # Seconds of one sample while waiting for the server to go quiet (before reading its memory).
+    settle_window: float = 0.5
     # Report query times (bench/report_bench.py) at each of these numbers of synthetic sessions.
     report_sessions: list[int] = field(default_factory=lambda: [1_000_000, 10_000_000])
 
@@ -125,12 +128,12 @@ class Sizes:
         # rounds repeat it) plus the confirmation; shorter warm-ups, leads and drains; smaller burst.
         return cls(
             quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[100], latency_interval=1.0,
-            latency_seconds=1.5, warmup=0.5, saturation_seconds=1.2, knee_fractions=[0.2, 0.4, 0.8],
+            latency_seconds=1.0, warmup=0.5, saturation_seconds=1.2, knee_fractions=[0.3, 0.6],
             knee_seconds=0.5, idle_visitors=300, burst_visitors=500, burst_seconds=1.0, latency_curve_2w=False,
             client_comparison=False, generator_check=False, gc_experiment=False, login_flood_chats=100, repeats=3,
             knee_tries=1, repeat_all=False, cost_chats=[100, 500], cost_interval=1.0, cost_seconds=1.0,
             idle_steps=[500, 2000], group_seconds=3.0, phase_lead=0.15, quiet_seconds=0.2, chat_start_lead=0.2,
-            chat_start_rate=500.0, report_sessions=[20_000],
+            chat_start_rate=500.0, settle_window=0.3, report_sessions=[20_000],
         )
 
 
@@ -280,17 +283,26 @@ class Target:
         ]))
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
         meter.start()
+        publishes = None
         if clients:
             clients.start()
+            publishes = await redis_command_calls(self.redis.url, "publish") if self.redis else None
         await asyncio.sleep(max(0.0, end - time.monotonic()))
         cpu = meter.stop()
+        if publishes is not None and self.redis:
+            publishes = await redis_command_calls(self.redis.url, "publish") - publishes
         redis_clients = await clients.stop() if clients else None
         answers = await call
         self.last_answers = answers
         debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at:.1f}s")
-        return summarise(answers, duration, cpu, redis_clients,
-                         probe.read(self.probe_dir, self.server_pids(), measure_from, end),
-                         chats=sum(active), mode=mode, interval=interval)
+        out = summarise(answers, duration, cpu, redis_clients,
+                        probe.read(self.probe_dir, self.server_pids(), measure_from, end),
+                        chats=sum(active), mode=mode, interval=interval)
+        if publishes is not None:
+            # Redis PUBLISH commands over the window per message relayed in it (socket.io fan-out).
+            delivered = out["delivered_per_s"] * duration
+            out["redis_publishes_per_message"] = r(publishes / delivered, 2) if delivered else None
+        return out
 
 
 def summarise(answers: list[dict[str, Any]], duration: float, cpu: dict[str, float],
@@ -496,11 +508,11 @@ async def memory_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         warm = 20
         await target.connect_visitors(warm)
         await target.start_chats(warm, spread=0.1)
-        await settle(pid)
+        await settle(pid, sizes.settle_window)
         before = rss_bytes(pid)
         await target.connect_visitors(n)
         started = await target.start_chats(n, spread=n / 500)
-        await settle(pid)
+        await settle(pid, sizes.settle_window)
         after = rss_bytes(pid)
         waiting = sum(1 for s in started["states"] if s == "waiting")
         return {
@@ -531,14 +543,14 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         try:
             pid = target.server_pids()[0]
             await target.connect_staff("cost", staff)
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             before = rss_bytes(pid)
             parts = await target.connect_visitors(chats)
             await target.start_chats(chats, spread=min(5.0, chats / sizes.chat_start_rate))
             active = sum(await target.pool.call("wait_active", {"timeout": 60}))
             step = await target.phase("open", parts, max(sizes.warmup, sizes.cost_interval), sizes.cost_seconds,
                                       sizes.cost_interval)
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             after = rss_bytes(pid)
             points.append({
                 "chats": chats, "active": active, "rss_before_bytes": before, "rss_after_bytes": after,
@@ -556,12 +568,12 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
     await target.start("idle", None, 0)
     try:
         pid = target.server_pids()[0]
-        await settle(pid)
+        await settle(pid, sizes.settle_window)
         base, connected = rss_bytes(pid), 0
         for total in sizes.idle_steps:
             await target.connect_visitors(total - connected)
             connected = total
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             rss = rss_bytes(pid)
             idle.append({"connections": total, "rss_bytes": rss, "per_connection_bytes": round((rss - base) / total)})
     finally:
@@ -570,14 +582,14 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
     return {"active": points, "idle": idle}
 
 
-async def settle(pid: int, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
-    """Wait until the server is (nearly) idle."""
+async def settle(pid: int, window: float = 0.5, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
+    """Wait until the server is (nearly) idle: under quiet_cpu_percent over one window of `window` seconds."""
     from bench.servers import cpu_seconds
 
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         c0, t0 = cpu_seconds(pid), time.monotonic()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(window)
         if 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0) < quiet_cpu_percent:
             return
 
@@ -595,7 +607,7 @@ async def burst_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         started = await target.start_chats(n, spread=sizes.burst_seconds)
         cpu = meter.stop()
         window = time.monotonic() - t0
-        await settle(target.server_pids()[0], limit=10)
+        await settle(target.server_pids()[0], sizes.settle_window, limit=10)
         await asyncio.sleep(0.5)
         reports = await target.pool.call("report_assignments", {})
         assigned: dict[str, int] = {}
@@ -945,6 +957,10 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         f["server_cpu_per_message_2w_us"] = figure(
             "µs CPU", cpu_d, cpu_b, None, None, "lower",
             note="CPU time of both server processes per relayed message at saturation")
+        pub_d, pub_b = (run["saturation"].get("redis_publishes_per_message") for run in (d2, b2))
+        f["redis_publishes_per_message_2w"] = figure(
+            "publishes", pub_d, pub_b, None, None, "lower",
+            note="Redis PUBLISH commands per relayed message at saturation (INFO commandstats)")
         kd, kb = d2["knee_per_s"], b2["knee_per_s"]
         met = kd is not None and kb is not None and kd >= 2 * kb and d2["knee_zero_loss"]
         f["knee_2w_redis"] = figure("messages/s offered", kd, kb, ">= 2 x stock AsyncRedisManager baseline, zero loss",
@@ -1152,8 +1168,9 @@ def _fmt(value: Any) -> str:
 
 
 @contextlib.asynccontextmanager
-async def generators(count: int) -> AsyncIterator[GeneratorPool]:
-    pool = GeneratorPool(count)
+async def generators(count_or_pool: int | GeneratorPool) -> AsyncIterator[GeneratorPool]:
+    """A pool of generator processes (or one already spawned), answering, closed at the end."""
+    pool = count_or_pool if isinstance(count_or_pool, GeneratorPool) else GeneratorPool(count_or_pool)
     try:
         await pool.call("ping", {})
         yield pool
@@ -1215,12 +1232,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if redis:
                 await redis.ready()
             debug("preparing")
-            tokens = await prepare_dutychat(work / "dutychat-data", {
-                "relay": (max(sizes.relay_staff, 4), 50),
-                "burst": (sizes.burst_staff, 3),
-                "cost": (math.ceil(max(sizes.cost_chats) / 50), 50),
-            })
-            async with generators(sizes.generators) as pool:
+            # The generator processes start (spawn, imports) while the accounts are written.
+            spawned = GeneratorPool(sizes.generators)
+            try:
+                tokens = await prepare_dutychat(work / "dutychat-data", {
+                    "relay": (max(sizes.relay_staff, 4), 50),
+                    "burst": (sizes.burst_staff, 3),
+                    "cost": (math.ceil(max(sizes.cost_chats) / 50), 50),
+                })
+            except BaseException:
+                await spawned.close()
+                raise
+            async with generators(spawned) as pool:
                 debug("generators up")
                 # Rounds interleave each set-up with its baseline: baseline, dutychat, baseline, ...
                 for round_no in range(sizes.repeats):
