@@ -30,6 +30,8 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from chat_server.openfiles import raise_open_files_limit as raise_open_files
+
 
 def staff_name(cookie_header: str | None) -> str | None:
     if not cookie_header:
@@ -120,6 +122,7 @@ def main() -> None:
     parser.add_argument("--staff", default="", help="comma-separated staff names to assign chats to")
     args = parser.parse_args()
     staff = [s for s in args.staff.split(",") if s]
+    raise_open_files()  # as dutychat does at start-up: 10,000 idle connections in the cost curves
     web.run_app(create_app(args.redis, staff), host=args.host, port=args.port, print=None, access_log=None)
 
 

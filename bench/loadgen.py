@@ -38,6 +38,7 @@ from typing import Any
 import aiohttp
 
 from bench.sioclient import CLIENTS, ConnectRefused
+from chat_server.openfiles import raise_open_files_limit as raise_open_files
 
 CONNECT_CONCURRENCY = 50
 QUIET_SECONDS = 0.3
@@ -247,7 +248,7 @@ class Generator:
         }
 
     async def cmd_phase(self, mode: str, start_at: float, warmup: float, duration: float,
-                        active: int, interval: float = 0.0) -> dict[str, Any]:
+                        active: int, interval: float = 0.0, quiet: float = QUIET_SECONDS) -> dict[str, Any]:
         """Run one load phase with the first `active` local visitors; report after the drain."""
         loop = asyncio.get_running_loop()
         phase = Phase(mode, start_at, start_at + warmup, start_at + warmup + duration, interval)
@@ -271,7 +272,7 @@ class Generator:
         # Drain: wait until nothing has arrived for a while.
         drain_until = time.monotonic() + DRAIN_LIMIT_SECONDS
         # Quiet is the absence of events, which no Event can signal.
-        while time.monotonic() < drain_until and time.monotonic() - self.last_receive < QUIET_SECONDS:  # noqa: ASYNC110
+        while time.monotonic() < drain_until and time.monotonic() - self.last_receive < quiet:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         ticker.cancel()
         self.phase = None
@@ -443,6 +444,7 @@ class Generator:
 
 
 def _process_main(conn: Connection, index: int, client_kind: str) -> None:
+    raise_open_files()  # thousands of client sockets per process in the cost curves
     asyncio.run(Generator(conn, index, client_kind).serve())
 
 

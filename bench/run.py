@@ -46,8 +46,10 @@ from bench.servers import (
     RedisServer,
     prepare_dutychat,
     probe_env,
+    redis_command_calls,
     rss_bytes,
 )
+from chat_server.openfiles import raise_open_files_limit as raise_open_files
 
 KNEE_P99_MS = 50.0
 
@@ -94,6 +96,16 @@ class Sizes:
     group_participants: int = 200
     group_rate: float = 5.0
     group_seconds: float = 20.0
+    # After a phase, each generator waits until nothing has arrived for this long (in-flight messages land).
+    quiet_seconds: float = 0.3
+    # Seconds between telling the generators to start chats and the first chat:start.
+    chat_start_lead: float = 0.5
+    # chat:start sent per second when a scenario opens its chats (spread evenly).
+    chat_start_rate: float = 250.0
+    # Seconds of one sample while waiting for the server to go quiet (before reading its memory).
+    settle_window: float = 0.5
+    # Report query times (bench/report_bench.py) at each of these numbers of synthetic sessions.
+    report_sessions: list[int] = field(default_factory=lambda: [1_000_000, 10_000_000])
 
     @classmethod
     def for_run(cls, quick: bool, smoke: bool = False) -> Sizes:
@@ -106,17 +118,22 @@ class Sizes:
                 latency_curve_2w=True, client_comparison=False, generator_check=False, gc_experiment=False,
                 phase_lead=0.1, login_flood_chats=6, login_flood_concurrency=4, login_flood_rate=10.0,
                 repeats=1, knee_tries=1, cost_chats=[6, 12], cost_interval=0.3, cost_seconds=0.6, idle_steps=[10, 20],
-                group_participants=10, group_seconds=1.0,
+                group_participants=10, group_seconds=1.0, quiet_seconds=0.2, chat_start_lead=0.2,
+                report_sessions=[2_000],
             )
         if not quick:
             return cls(quick=False)
+        # Quick: three interleaved rounds as in the full run, with fewer and shorter steps in each, so that
+        # the whole run stays short (docs/performance.md, "How to reproduce"). One try per knee rate (the
+        # rounds repeat it) plus the confirmation; shorter warm-ups, leads and drains; smaller burst.
         return cls(
-            quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[100], latency_seconds=2.0,
-            warmup=0.5, saturation_seconds=1.5, knee_fractions=[0.3, 0.6, 0.9], knee_seconds=0.5,
-            idle_visitors=300, burst_visitors=1000, latency_curve_2w=False, client_comparison=False,
-            generator_check=False, gc_experiment=False, login_flood_chats=100, repeats=3, knee_tries=3,
-            repeat_all=False, cost_chats=[100, 500], cost_interval=3.0, cost_seconds=3.0, idle_steps=[500, 2000],
-            group_seconds=8.0,
+            quick=True, relay_chats=100, relay_staff=2, concurrency_steps=[100], latency_interval=1.0,
+            latency_seconds=1.0, warmup=0.5, saturation_seconds=1.2, knee_fractions=[0.3, 0.6],
+            knee_seconds=0.5, idle_visitors=300, burst_visitors=500, burst_seconds=1.0, latency_curve_2w=False,
+            client_comparison=False, generator_check=False, gc_experiment=False, login_flood_chats=100, repeats=3,
+            knee_tries=1, repeat_all=False, cost_chats=[100, 500], cost_interval=1.0, cost_seconds=1.0,
+            idle_steps=[500, 2000], group_seconds=3.0, phase_lead=0.15, quiet_seconds=0.2, chat_start_lead=0.2,
+            chat_start_rate=500.0, settle_window=0.3, report_sessions=[20_000],
         )
 
 
@@ -154,7 +171,7 @@ class Target:
     """One server set-up (dutychat or baseline, 1 or 2 workers) with its generator pool."""
 
     def __init__(self, kind: str, workers: int, work: Path, pool: GeneratorPool, redis: RedisServer | None,
-                 tokens: dict[str, list[str]] | None) -> None:
+                 tokens: dict[str, list[str]] | None, sizes: Sizes | None = None) -> None:
         self.kind = kind
         self.workers = workers
         self.work = work
@@ -164,7 +181,9 @@ class Target:
         self.server: Dutychat | Baseline | None = None
         self.balancer: BalancerProcess | None = None
         self.gc_mode: str | None = None  # "nofreeze": dutychat without its start-up gc.freeze()
-        self.phase_lead = 0.3
+        self.phase_lead = sizes.phase_lead if sizes else 0.3
+        self.quiet_seconds = sizes.quiet_seconds if sizes else 0.3
+        self.chat_start_lead = sizes.chat_start_lead if sizes else 0.5
         self.probe_dir = work / "probe"
         self.probe_dir.mkdir(parents=True, exist_ok=True)
 
@@ -190,10 +209,12 @@ class Target:
         else:
             names = self.staff_cookies(staff_group, staff_count) if staff_group else []
             self.server = Baseline(log, self.workers, redis_url, names, env)
-        await self.server.ready()
         if self.workers > 1:
+            # The balancer starts beside the servers (it only needs their ports) and is ready once they are.
             self.balancer = BalancerProcess(self.server.ports, self.work / "logs" / f"{name}-balancer.log")
-            await self.balancer.ready()
+            await asyncio.gather(self.server.ready(), self.balancer.ready())
+        else:
+            await self.server.ready()
 
     def stop(self) -> None:
         if self.balancer:
@@ -237,7 +258,7 @@ class Target:
     async def start_chats(self, total: int, spread: float) -> dict[str, Any]:
         """chat:start for total visitors, spread evenly over `spread` seconds across the processes."""
         count = len(self.pool)
-        start_at = time.monotonic() + 0.5
+        start_at = time.monotonic() + self.chat_start_lead
         args = []
         for p in range(count):
             offsets = [g * spread / total for g in range(p, total, count)]
@@ -258,21 +279,30 @@ class Target:
         clients = RedisClients(self.redis.url) if self.redis and self.workers > 1 else None
         call = asyncio.create_task(self.pool.call("phase", [
             {"mode": mode, "start_at": start_at, "warmup": warmup, "duration": duration,
-             "active": n, "interval": interval} for n in active
+             "active": n, "interval": interval, "quiet": self.quiet_seconds} for n in active
         ]))
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
         meter.start()
+        publishes = None
         if clients:
             clients.start()
+            publishes = await redis_command_calls(self.redis.url, "publish") if self.redis else None
         await asyncio.sleep(max(0.0, end - time.monotonic()))
         cpu = meter.stop()
+        if publishes is not None and self.redis:
+            publishes = await redis_command_calls(self.redis.url, "publish") - publishes
         redis_clients = await clients.stop() if clients else None
         answers = await call
         self.last_answers = answers
         debug(f"  phase {mode} chats={sum(active)} interval={interval:.3f} took {time.monotonic() - start_at:.1f}s")
-        return summarise(answers, duration, cpu, redis_clients,
-                         probe.read(self.probe_dir, self.server_pids(), measure_from, end),
-                         chats=sum(active), mode=mode, interval=interval)
+        out = summarise(answers, duration, cpu, redis_clients,
+                        probe.read(self.probe_dir, self.server_pids(), measure_from, end),
+                        chats=sum(active), mode=mode, interval=interval)
+        if publishes is not None:
+            # Redis PUBLISH commands over the window per message relayed in it (socket.io fan-out).
+            delivered = out["delivered_per_s"] * duration
+            out["redis_publishes_per_message"] = r(publishes / delivered, 2) if delivered else None
+        return out
 
 
 def summarise(answers: list[dict[str, Any]], duration: float, cpu: dict[str, float],
@@ -346,7 +376,7 @@ async def relay_scenario(target: Target, sizes: Sizes, latency_curve: bool) -> d
         await target.connect_staff("relay", sizes.relay_staff)
         parts = await target.connect_visitors(chats)
         debug("  connected")
-        started = await target.start_chats(chats, spread=min(2.0, chats / 250))
+        started = await target.start_chats(chats, spread=min(2.0, chats / sizes.chat_start_rate))
         active = sum(await target.pool.call("wait_active", {"timeout": 30}))
         debug("  chats active")
         if active != chats:
@@ -478,11 +508,11 @@ async def memory_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         warm = 20
         await target.connect_visitors(warm)
         await target.start_chats(warm, spread=0.1)
-        await asyncio.sleep(1.0)
+        await settle(pid, sizes.settle_window)
         before = rss_bytes(pid)
         await target.connect_visitors(n)
         started = await target.start_chats(n, spread=n / 500)
-        await settle(pid)
+        await settle(pid, sizes.settle_window)
         after = rss_bytes(pid)
         waiting = sum(1 for s in started["states"] if s == "waiting")
         return {
@@ -513,14 +543,14 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         try:
             pid = target.server_pids()[0]
             await target.connect_staff("cost", staff)
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             before = rss_bytes(pid)
             parts = await target.connect_visitors(chats)
-            await target.start_chats(chats, spread=min(5.0, chats / 250))
+            await target.start_chats(chats, spread=min(5.0, chats / sizes.chat_start_rate))
             active = sum(await target.pool.call("wait_active", {"timeout": 60}))
             step = await target.phase("open", parts, max(sizes.warmup, sizes.cost_interval), sizes.cost_seconds,
                                       sizes.cost_interval)
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             after = rss_bytes(pid)
             points.append({
                 "chats": chats, "active": active, "rss_before_bytes": before, "rss_after_bytes": after,
@@ -538,12 +568,12 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
     await target.start("idle", None, 0)
     try:
         pid = target.server_pids()[0]
-        await settle(pid)
+        await settle(pid, sizes.settle_window)
         base, connected = rss_bytes(pid), 0
         for total in sizes.idle_steps:
             await target.connect_visitors(total - connected)
             connected = total
-            await settle(pid)
+            await settle(pid, sizes.settle_window)
             rss = rss_bytes(pid)
             idle.append({"connections": total, "rss_bytes": rss, "per_connection_bytes": round((rss - base) / total)})
     finally:
@@ -552,14 +582,14 @@ async def cost_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
     return {"active": points, "idle": idle}
 
 
-async def settle(pid: int, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
-    """Wait until the server is (nearly) idle."""
+async def settle(pid: int, window: float = 0.5, quiet_cpu_percent: float = 5.0, limit: float = 15.0) -> None:
+    """Wait until the server is (nearly) idle: under quiet_cpu_percent over one window of `window` seconds."""
     from bench.servers import cpu_seconds
 
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         c0, t0 = cpu_seconds(pid), time.monotonic()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(window)
         if 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0) < quiet_cpu_percent:
             return
 
@@ -577,7 +607,7 @@ async def burst_scenario(target: Target, sizes: Sizes) -> dict[str, Any]:
         started = await target.start_chats(n, spread=sizes.burst_seconds)
         cpu = meter.stop()
         window = time.monotonic() - t0
-        await settle(target.server_pids()[0], limit=10)
+        await settle(target.server_pids()[0], sizes.settle_window, limit=10)
         await asyncio.sleep(0.5)
         reports = await target.pool.call("report_assignments", {})
         assigned: dict[str, int] = {}
@@ -712,7 +742,7 @@ async def gc_experiment(pool: GeneratorPool, work: Path, tokens: dict[str, list[
     """dutychat with and without gc.freeze() after start-up: burst and latency, GC pauses."""
     out: dict[str, Any] = {}
     for mode in ("nofreeze", "freeze"):
-        target = Target("dutychat", 1, work, pool, None, tokens)
+        target = Target("dutychat", 1, work, pool, None, tokens, sizes)
         target.gc_mode = "nofreeze" if mode == "nofreeze" else None
         burst = await burst_scenario(target, sizes)
         latency = await latency_scenario(target, sizes)
@@ -766,7 +796,7 @@ async def client_comparison(work: Path, sizes: Sizes, redis: RedisServer | None)
 # ------------------------------------------------------------------ report figures
 
 
-async def report_figures(quick: bool) -> dict[str, Any]:
+async def report_figures(sessions: list[int]) -> dict[str, Any]:
     try:
         module = importlib.import_module("bench.report_bench")
     except ModuleNotFoundError as exc:
@@ -774,7 +804,7 @@ async def report_figures(quick: bool) -> dict[str, Any]:
             return {"status": "not run: module absent"}
         raise
     try:
-        return {"status": "ok", **(await module.run(quick))}
+        return {"status": "ok", **(await module.run(sessions))}
     except Exception as exc:  # the report benchmark is another harness's; record, do not crash
         return {"status": f"failed: {type(exc).__name__}: {exc}"}
 
@@ -872,6 +902,13 @@ def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _size_label(n: int) -> str:
+    """1000000 -> 1m, 20000 -> 20k (figure names)."""
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
 def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     f: dict[str, Any] = {}
     d1, b1 = runs.get("relay_dutychat_1w"), runs.get("relay_baseline_1w")
@@ -920,6 +957,10 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         f["server_cpu_per_message_2w_us"] = figure(
             "µs CPU", cpu_d, cpu_b, None, None, "lower",
             note="CPU time of both server processes per relayed message at saturation")
+        pub_d, pub_b = (run["saturation"].get("redis_publishes_per_message") for run in (d2, b2))
+        f["redis_publishes_per_message_2w"] = figure(
+            "publishes", pub_d, pub_b, None, None, "lower",
+            note="Redis PUBLISH commands per relayed message at saturation (INFO commandstats)")
         kd, kb = d2["knee_per_s"], b2["knee_per_s"]
         met = kd is not None and kb is not None and kd >= 2 * kb and d2["knee_zero_loss"]
         f["knee_2w_redis"] = figure("messages/s offered", kd, kb, ">= 2 x stock AsyncRedisManager baseline, zero loss",
@@ -1011,6 +1052,16 @@ def build_figures(runs: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
                 f[f"report_{engine}_ms"] = figure("ms", value, None, f"< {target} ms",
                                                   value is not None and value < target, "lower",
                                                   sessions=rep.get("sessions"))
+            # Every size (1M and 10M in the full run): the page and its CSV export on both engines.
+            for point in rep.get("points", []):
+                n = point["sessions"]
+                for engine in ("sqlite", "postgresql"):
+                    for kind, key in (("page", f"{engine}_ms"), ("csv", f"{engine}_csv_ms")):
+                        value = point.get(key)
+                        f[f"report_{kind}_{engine}_ms_{_size_label(n)}"] = figure(
+                            "ms", value, None, f"< {target} ms", value is not None and value < target, "lower",
+                            sessions=n, load_s=point.get("load"),
+                            note="whole span (3 years) and the span before it, through ReportRepository")
         else:
             for engine in ("sqlite", "postgresql"):
                 f[f"report_{engine}_ms"] = figure("ms", None, None, "< 250 ms", None, "lower", status=rep["status"])
@@ -1047,6 +1098,9 @@ def machine_info() -> dict[str, Any]:
         redis_server = next((p.split("=")[1] for p in out.split() if p.startswith("v=")), None)
     return {
         "cpu_count": os.cpu_count(),
+        # Soft RLIMIT_NOFILE of the harness (raised to the hard limit; the generators, the bare relay
+        # and dutychat raise theirs the same way).
+        "open_files_limit": raise_open_files(),
         "platform": platform.platform(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "versions": {
@@ -1114,8 +1168,9 @@ def _fmt(value: Any) -> str:
 
 
 @contextlib.asynccontextmanager
-async def generators(count: int) -> AsyncIterator[GeneratorPool]:
-    pool = GeneratorPool(count)
+async def generators(count_or_pool: int | GeneratorPool) -> AsyncIterator[GeneratorPool]:
+    """A pool of generator processes (or one already spawned), answering, closed at the end."""
+    pool = count_or_pool if isinstance(count_or_pool, GeneratorPool) else GeneratorPool(count_or_pool)
     try:
         await pool.call("ping", {})
         yield pool
@@ -1126,13 +1181,18 @@ async def generators(count: int) -> AsyncIterator[GeneratorPool]:
 SCENARIOS = (
     "relay1", "relay2", "replica", "memory", "burst", "cost", "loginflood", "report", "clients", "gc", "group",
 )
+# Left out of `--quick` unless named with --only: dutychat against itself (a replica, a login flood,
+# a peer group: no bare-relay baseline to set beside them).
+QUICK_LEAVES_OUT = ("replica", "loginflood", "group")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = Sizes.for_run(args.quick, args.smoke)
     if args.generators:
         sizes.generators = args.generators
-    only = set(args.only or SCENARIOS)
+    # The quick run leaves out the scenarios that only compare dutychat with itself (run them with --only).
+    default = [s for s in SCENARIOS if not (sizes.quick and not args.smoke and s in QUICK_LEAVES_OUT)]
+    only = set(args.only or default)
     started = time.monotonic()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -1172,26 +1232,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if redis:
                 await redis.ready()
             debug("preparing")
-            tokens = await prepare_dutychat(work / "dutychat-data", {
-                "relay": (max(sizes.relay_staff, 4), 50),
-                "burst": (sizes.burst_staff, 3),
-                "cost": (math.ceil(max(sizes.cost_chats) / 50), 50),
-            })
-            async with generators(sizes.generators) as pool:
+            # The generator processes start (spawn, imports) while the accounts are written.
+            spawned = GeneratorPool(sizes.generators)
+            try:
+                tokens = await prepare_dutychat(work / "dutychat-data", {
+                    "relay": (max(sizes.relay_staff, 4), 50),
+                    "burst": (sizes.burst_staff, 3),
+                    "cost": (math.ceil(max(sizes.cost_chats) / 50), 50),
+                })
+            except BaseException:
+                await spawned.close()
+                raise
+            async with generators(spawned) as pool:
                 debug("generators up")
                 # Rounds interleave each set-up with its baseline: baseline, dutychat, baseline, ...
                 for round_no in range(sizes.repeats):
                     runs = rounds[round_no] = {}
                     for kind in ("baseline", "dutychat"):
-                        t = Target(kind, 1, work, pool, redis, tokens)
-                        t.phase_lead = sizes.phase_lead
+                        t = Target(kind, 1, work, pool, redis, tokens, sizes)
                         if "relay1" in only:
                             runs[f"relay_{kind}_1w"] = await relay_scenario(t, sizes, latency_curve=True)
                             progress(f"round {round_no + 1} relay 1 worker {kind}", started,
                                      runs[f"relay_{kind}_1w"]["throughput_per_s"])
                         if "relay2" in only:
-                            t2 = Target(kind, 2, work, pool, redis, tokens)
-                            t2.phase_lead = sizes.phase_lead
+                            t2 = Target(kind, 2, work, pool, redis, tokens, sizes)
                             # With the replica run to compare against, dutychat's own latency curve too.
                             curve = sizes.latency_curve_2w or ("replica" in only and kind == "dutychat")
                             runs[f"relay_{kind}_2w"] = await relay_scenario(t2, sizes, latency_curve=curve)
@@ -1205,8 +1269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                 runs["relay_dutychat_2w_replica"] = {"status": f"not run: {exc}"}
                             else:
                                 try:
-                                    t3 = Target(kind, 2, work, pool, redis, tokens)
-                                    t3.phase_lead = sizes.phase_lead
+                                    t3 = Target(kind, 2, work, pool, redis, tokens, sizes)
                                     runs["relay_dutychat_2w_replica"] = await relay_scenario(
                                         t3, sizes, latency_curve=True)
                                 finally:
@@ -1224,14 +1287,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if "cost" in only:
                     # Once, both set-ups: the curves are read for their shape, each point beside the bare relay's.
                     for kind in ("baseline", "dutychat"):
-                        t = Target(kind, 1, work, pool, redis, tokens)
-                        t.phase_lead = sizes.phase_lead
+                        t = Target(kind, 1, work, pool, redis, tokens, sizes)
                         runs[f"cost_{kind}"] = await cost_scenario(t, sizes)
                         progress(f"cost curves {kind}", started, [p["memory_per_chat_bytes"]
                                                                   for p in runs[f"cost_{kind}"]["active"]])
                 if "loginflood" in only:
-                    t = Target("dutychat", 1, work, pool, redis, tokens)
-                    t.phase_lead = sizes.phase_lead
+                    t = Target("dutychat", 1, work, pool, redis, tokens, sizes)
                     runs["login_flood_dutychat"] = await login_flood_scenario(t, sizes)
                     progress("login flood", started, runs["login_flood_dutychat"]["flood"])
                 if "group" in only:
@@ -1244,7 +1305,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 results["generator_client_comparison"] = await client_comparison(work, sizes, redis)
                 progress("client comparison", started, results["generator_client_comparison"])
             if "report" in only:
-                runs["report"] = await report_figures(sizes.quick)
+                runs["report"] = await report_figures(sizes.report_sessions)
                 progress("report", started, runs["report"].get("status"))
         finally:
             if redis:
@@ -1264,7 +1325,7 @@ async def group_scenario(work: Path, pool: GeneratorPool, tokens: dict[str, list
                          sizes: Sizes) -> dict[str, Any]:
     """One peer group session on one dutychat worker (bench/group_bench.py)."""
     room = await plan_session(work / "dutychat-data", sizes.group_participants)
-    t = Target("dutychat", 1, work, pool, None, tokens)
+    t = Target("dutychat", 1, work, pool, None, tokens, sizes)
     await t.start("group", None, 0)
     try:
         return await run_group(t.url, room, t.server_pids(), sizes.group_participants, sizes.group_rate,
@@ -1292,6 +1353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", type=Path, help="py-spy flame graphs of every saturation phase into this folder")
     args = parser.parse_args(argv)
+    raise_open_files()
     global PROFILE_DIR
     PROFILE_DIR = args.profile
     results = asyncio.run(run(args))

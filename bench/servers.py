@@ -427,6 +427,19 @@ class RedisClients:
                 "min": min(self.samples) if self.samples else None}
 
 
+async def redis_command_calls(url: str, command: str) -> int:
+    """How many times Redis has run `command` since it started (INFO commandstats)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    entry = stats.get(f"cmdstat_{command}") or {}
+    return int(entry.get("calls", 0)) if isinstance(entry, dict) else 0
+
+
 class BalancerProcess:
     """tests/support/balancer.py (round-robin per TCP connection) in a process of its own."""
 

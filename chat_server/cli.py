@@ -9,7 +9,6 @@ import gc
 import getpass
 import logging
 import os
-import resource
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from chat_server.db import create_engine, migrate, sessionmaker
 from chat_server.demo_safety_text import seed_demo_safety_text
 from chat_server.keys import password_work_key, safety_texts_key, sessions_key, settings_key
 from chat_server.lifecycle import StartupError, staff_repository
+from chat_server.openfiles import raise_open_files_limit
 from chat_server.passwords import PasswordWork
 from chat_server.privacy import AccessLogger, configure_logging
 from chat_server.realtime.broadcast import disconnect_staff_everywhere
@@ -128,23 +128,6 @@ async def _freeze_start_up_heap(_app: web.Application) -> None:
     # chat (docs/performance.md). They live as long as the process, so freeze them once.
     gc.collect()
     gc.freeze()
-
-
-def raise_open_files_limit() -> int:
-    """Raise this process's soft open-files limit to its hard limit; return the new soft limit.
-
-    Every socket is a file: at the 1,024 a service gets by default, a few hundred
-    idle widget connections are enough to refuse staff logins and health checks.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            return soft
-        return target
-    return soft
 
 
 def cmd_run(args: argparse.Namespace) -> int:

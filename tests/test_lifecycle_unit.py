@@ -52,8 +52,14 @@ class RecordingNotifier:
     async def visitor_queue_position(self, chat_id: str, payload: events.QueuePosition) -> None:
         await self._record("visitor_queue_position", chat_id, payload)
 
-    async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None:
-        await self._record("visitor_message", chat_id, payload)
+    async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
+                          staff_payload: events.StaffMessageView, *, staff_first: bool) -> None:
+        # Recorded as the two pushes it makes, in the order it makes them.
+        pushes = [("visitor_message", chat_id, payload)]
+        if staff_id is not None:
+            pushes.insert(0 if staff_first else 1, ("staff_message", staff_id, staff_payload))
+        for method, room, data in pushes:
+            await self._record(method, room, data)
 
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:
         await self._record("visitor_typing", chat_id, payload)
@@ -66,9 +72,6 @@ class RecordingNotifier:
 
     async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None:
         await self._record("staff_chat_assigned", staff_id, payload)
-
-    async def staff_message(self, staff_id: int, payload: events.MessageView) -> None:
-        await self._record("staff_message", staff_id, payload)
 
     async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None:
         await self._record("staff_typing", staff_id, payload)

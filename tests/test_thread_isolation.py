@@ -102,3 +102,13 @@ def test_the_visitor_namespace_handles_no_thread_event() -> None:
 async def test_the_way_to_a_visitor_room_refuses_a_staff_event(event: str) -> None:
     with pytest.raises(ValueError, match="not a visitor event"):
         await SocketNotifier()._to_visitor("c_1", event, {"chat_id": "c_1"})
+
+
+@pytest.mark.parametrize("event", sorted(events.STAFF_ONLY_EVENTS | {events.DUTY_ALERT, events.CHAT_ASSIGNED}))
+async def test_emits_sent_together_refuse_a_staff_event_to_a_visitor_room(event: str) -> None:
+    # A message's two copies go out together (one Redis publish); the visitor one keeps the same rule.
+    with pytest.raises(ValueError, match="not a visitor event"):
+        await SocketNotifier()._emit_together([
+            (events.MESSAGE_NEW, {"chat_id": "c_1"}, events.STAFF_NAMESPACE, "staff:1"),
+            (event, {"chat_id": "c_1"}, events.VISITOR_NAMESPACE, "chat:c_1"),
+        ])

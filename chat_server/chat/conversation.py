@@ -155,16 +155,13 @@ class Conversation:
             # waits for its Redis publish, so the other order held the sender's own copy back
             # behind a round trip, long enough for the answer to overtake it (seen as messages
             # out of order in the two-worker benchmark).
+            # Both copies go out together (with Redis: one publish for both, in this order).
             staff_data = events.staff_message_view(message)
             if sent.second_id is not None:
                 await self._deliver_with_second(sender, holder, sent, data, staff_data)
-            elif sender is Sender.STAFF and sent.staff_id is not None:
-                await notifier.staff_message(sent.staff_id, staff_data)
-                await notifier.visitor_message(message.chat_id, data)
             else:
-                await notifier.visitor_message(message.chat_id, data)
-                if sent.staff_id is not None:
-                    await notifier.staff_message(sent.staff_id, staff_data)
+                await notifier.message_new(message.chat_id, data, sent.staff_id, staff_data,
+                                           staff_first=sender is Sender.STAFF)
         return sent
 
     async def _deliver_with_second(

@@ -19,8 +19,6 @@ class VisitorNotifier(Protocol):
 
     async def visitor_queue_position(self, chat_id: str, payload: events.QueuePosition) -> None: ...
 
-    async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None: ...
-
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None: ...
 
     async def visitor_chat_ended(self, chat_id: str, payload: events.VisitorChatEnded) -> None: ...
@@ -33,8 +31,6 @@ class StaffNotifier(Protocol):
     """Pushes to one staff member's sockets, or to every staff socket (namespace /staff)."""
 
     async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None: ...
-
-    async def staff_message(self, staff_id: int, payload: events.StaffMessageView) -> None: ...
 
     async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None: ...
 
@@ -86,6 +82,12 @@ class StaffNotifier(Protocol):
 
 class Notifier(VisitorNotifier, StaffNotifier, Protocol):
     """Everything the chat service may tell clients, plus the two worker-wide signals."""
+
+    async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
+                          staff_payload: events.StaffMessageView, *, staff_first: bool) -> None:
+        """A new message: `payload` to the chat's visitor room and, when the chat has a member,
+        `staff_payload` to that member's sockets, in one go (with Redis: one publish for both).
+        `staff_first`: the member's copy goes first (a staff message: the sender's own side first)."""
 
     async def state_lost(self) -> None:
         """Tell this worker's sockets that the chat store lost every live chat."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -55,6 +55,34 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
                 # The pool reconnects by itself; never build a second pool.
                 log.warning("publish to Redis failed", extra={"event": type(exc).__name__, "count": attempt})
         return None
+
+    async def emit_together(self, emits: Sequence[tuple[str, Any, str, str]]) -> None:
+        """Several emits (event, JSON payload, namespace, room; no callbacks) in one publish.
+
+        Each is delivered to this worker's sockets in the given order first, as `emit` does, then
+        the other workers get all of them in one pub/sub message: the first emit's own fields (so a
+        worker that knows only python-socketio's format still delivers that one) with the rest under
+        "then", handled in order by `_handle_emit` below. One message of a chat (its visitor copy and
+        its staff copy) thus costs one Redis publish instead of two, and the two copies reach
+        another worker in the order they were sent here.
+        """
+        messages = [
+            {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace,
+             "room": room, "skip_sid": None, "callback": None, "host_id": self.host_id}
+            for event, data, namespace, room in emits
+        ]
+        if not messages:
+            return
+        for message in messages:
+            await super()._handle_emit(message)
+        first, *rest = messages
+        await self._publish({**first, "then": rest} if rest else first)
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        await super()._handle_emit(message)
+        for more in message.get("then") or ():
+            if isinstance(more, dict) and more.get("method") == "emit":
+                await super()._handle_emit(more)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         backoff = 0.1

@@ -39,6 +39,21 @@ class SocketNotifier:
         if self.sio is not None:
             await self.sio.emit(event, data, room=staff_room(staff_id), namespace=events.STAFF_NAMESPACE)
 
+    async def _emit_together(self, emits: list[tuple[str, Mapping[str, Any], str, str]]) -> None:
+        """Emits that belong together: one Redis publish for all of them where workers share Redis."""
+        for event, _data, namespace, _room in emits:
+            # The same rule as _to_visitor: the visitor namespace gets the visitor vocabulary only.
+            if namespace == events.VISITOR_NAMESPACE and event not in events.VISITOR_SERVER_EVENTS:
+                raise ValueError(f"{event} is not a visitor event")
+        if self.sio is None:
+            return
+        manager = self.sio.manager
+        if isinstance(manager, BoundedRedisManager):
+            await manager.emit_together(emits)
+            return
+        for event, data, namespace, room in emits:
+            await self.sio.emit(event, data, room=room, namespace=namespace)
+
     async def _to_all_staff(self, event: str, data: Mapping[str, Any]) -> None:
         if self.sio is not None:
             await self.sio.emit(event, data, room=ALL_STAFF_ROOM, namespace=events.STAFF_NAMESPACE)
@@ -51,10 +66,21 @@ class SocketNotifier:
     async def visitor_queue_position(self, chat_id: str, payload: events.QueuePosition) -> None:
         await self._to_visitor(chat_id, events.QUEUE_POSITION, payload)
 
-    async def visitor_message(self, chat_id: str, payload: events.MessageView) -> None:
+    async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
+                          staff_payload: events.StaffMessageView, *, staff_first: bool) -> None:
+        """One message to its visitor room and (when the chat has a member) to the member's staff room.
+
+        Two emits on two namespaces, each with its own payload and room (principle 6: the visitor
+        room gets the visitor payload only), sent together: with Redis in one publish.
+        """
         side = "staff" if payload["sender"] == "staff" else "visitor"
         self.relayed[side] += 1
-        await self._to_visitor(chat_id, events.MESSAGE_NEW, payload)
+        visitor = (events.MESSAGE_NEW, payload, events.VISITOR_NAMESPACE, chat_room(chat_id))
+        if staff_id is None:
+            await self._emit_together([visitor])
+            return
+        staff = (events.MESSAGE_NEW, staff_payload, events.STAFF_NAMESPACE, staff_room(staff_id))
+        await self._emit_together([staff, visitor] if staff_first else [visitor, staff])
 
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:
         await self._to_visitor(chat_id, events.TYPING, payload)
@@ -74,9 +100,6 @@ class SocketNotifier:
 
     async def staff_chat_assigned(self, staff_id: int, payload: events.StaffChatView) -> None:
         await self._to_staff(staff_id, events.CHAT_ASSIGNED, payload)
-
-    async def staff_message(self, staff_id: int, payload: events.StaffMessageView) -> None:
-        await self._to_staff(staff_id, events.MESSAGE_NEW, payload)
 
     async def staff_typing(self, staff_id: int, payload: events.VisitorTyping) -> None:
         await self._to_staff(staff_id, events.TYPING, payload)
