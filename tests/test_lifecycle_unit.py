@@ -53,11 +53,14 @@ class RecordingNotifier:
         await self._record("visitor_queue_position", chat_id, payload)
 
     async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
-                          staff_payload: events.StaffMessageView, *, staff_first: bool) -> None:
-        # Recorded as the two pushes it makes, in the order it makes them.
+                          staff_payload: events.StaffMessageView, *, staff_first: bool,
+                          also: int | None = None) -> None:
+        # Recorded as the pushes it makes, in the order it makes them.
         pushes = [("visitor_message", chat_id, payload)]
         if staff_id is not None:
             pushes.insert(0 if staff_first else 1, ("staff_message", staff_id, staff_payload))
+            if also is not None and also != staff_id:
+                pushes.append(("staff_message", also, staff_payload))
         for method, room, data in pushes:
             await self._record(method, room, data)
 

@@ -175,15 +175,11 @@ class Conversation:
         notifier = self.ctx.notifier
         # Two members answer: the visitor's copy names who wrote a staff message (alias only).
         data = events.message_view(sent.message, with_alias=True)
-        members = [m for m in (sent.staff_id, sent.second_id) if m is not None]
+        chat_id = sent.message.chat_id
         if sender is Sender.STAFF:
             writer = int(holder)
-            await notifier.staff_message(writer, staff_data)
-            await notifier.visitor_message(sent.message.chat_id, data)
-            for member in members:
-                if member != writer:
-                    await notifier.staff_message(member, staff_data)
+            other = sent.second_id if writer == sent.staff_id else sent.staff_id
+            await notifier.message_new(chat_id, data, writer, staff_data, staff_first=True, also=other)
         else:
-            await notifier.visitor_message(sent.message.chat_id, data)
-            for member in members:
-                await notifier.staff_message(member, staff_data)
+            await notifier.message_new(chat_id, data, sent.staff_id, staff_data, staff_first=False,
+                                       also=sent.second_id)

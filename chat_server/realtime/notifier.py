@@ -67,7 +67,8 @@ class SocketNotifier:
         await self._to_visitor(chat_id, events.QUEUE_POSITION, payload)
 
     async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
-                          staff_payload: events.StaffMessageView, *, staff_first: bool) -> None:
+                          staff_payload: events.StaffMessageView, *, staff_first: bool,
+                          also: int | None = None) -> None:
         """One message to its visitor room and (when the chat has a member) to the member's staff room.
 
         Two emits on two namespaces, each with its own payload and room (principle 6: the visitor
@@ -80,7 +81,10 @@ class SocketNotifier:
             await self._emit_together([visitor])
             return
         staff = (events.MESSAGE_NEW, staff_payload, events.STAFF_NAMESPACE, staff_room(staff_id))
-        await self._emit_together([staff, visitor] if staff_first else [visitor, staff])
+        emits: list[tuple[str, Mapping[str, Any], str, str]] = [staff, visitor] if staff_first else [visitor, staff]
+        if also is not None and also != staff_id:
+            emits.append((events.MESSAGE_NEW, staff_payload, events.STAFF_NAMESPACE, staff_room(also)))
+        await self._emit_together(emits)
 
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:
         await self._to_visitor(chat_id, events.TYPING, payload)
