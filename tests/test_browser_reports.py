@@ -61,7 +61,10 @@ async def test_manager_changes_the_range_and_the_figures_follow(
                 for _ in range(count):
                     n += 1
                     topics = ("health.mental",) if outcome is Outcome.ANSWERED else ()
-                    record = SessionRecord(f"{n:032x}", noon, 30 + n, 600, outcome, "fi", 3, 3, None, topics)
+                    # This month's first two chats had a colleague brought in (the second also a listener).
+                    seconds = {1: ("responder",), 2: ("responder", "listener")}.get(n, ())
+                    record = SessionRecord(f"{n:032x}", noon, 30 + n, 600, outcome, "fi", 3, 3, None, topics,
+                                           seconds=seconds)
                     await records.write(record)
 
         page = await s.page()
@@ -76,6 +79,9 @@ async def test_manager_changes_the_range_and_the_figures_follow(
         await expect(key_figure(page, "Chat sessions")).to_have_text("3")
         await expect(key_figure(page, "Chat sessions", 2)).to_have_text("9")  # last month, as the previous period
         await expect(page.locator("#status")).to_contain_text("3 chat sessions")
+        await expect(key_figure(page, "Chats with a second responder")).to_have_text("2")
+        await expect(key_figure(page, "Chats a colleague in training read along")).to_have_text("1")
+        await expect(key_figure(page, "Chats with a second responder", 2)).to_have_text("0")
 
         await page.get_by_role("button", name="Last month").click()
         await expect(page.locator("#from")).to_have_value(last_month.isoformat())

@@ -148,6 +148,8 @@ function renderKeyFigures() {
     withPrevious(t("reports.key.closed_share"), (p) => p.closed_share, percent),
     withPrevious(t("reports.key.waited_unstaffed"), (p) => p.waited_unstaffed),
     withPrevious(t("reports.key.from_group"), (p) => p.from_group),
+    withPrevious(t("reports.key.with_second_responder"), (p) => p.with_second_responder),
+    withPrevious(t("reports.key.with_listener"), (p) => p.with_listener),
     withPrevious(t("reports.key.no_conversation"), (p) => p.no_conversation),
     withPrevious(t("reports.key.shifts_planned"), (p) => p.shifts.planned),
     withPrevious(t("reports.key.shifts_held"), (p) => p.shifts.held),
