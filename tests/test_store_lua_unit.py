@@ -6,8 +6,12 @@ from importlib.resources import files
 
 import pytest
 
+from chat_server.groups.store import GROUP_SCRIPTS
 from chat_server.store import lua
-from chat_server.store.redis import SCRIPTS
+from chat_server.store.redis import SCRIPTS as CHAT_SCRIPTS
+
+# The chat store's scripts and the group store's share one folder.
+SCRIPTS = (*CHAT_SCRIPTS, *GROUP_SCRIPTS)
 
 LUA = files("chat_server.store.lua")
 

@@ -249,6 +249,10 @@ def _snapshot(room: Room) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     return _room_fields(room), {mid: _member_fields(m) for mid, m in room.members.items()}
 
 
+# The Lua scripts of the Redis group store (in chat_server/store/lua beside the chat store's).
+GROUP_SCRIPTS = ("group_send", "group_write")
+
+
 class RedisGroupStore:
     def __init__(
         self, redis: Redis, prefix: str, ttl_seconds: int, max_messages: int = 2000,
@@ -260,7 +264,7 @@ class RedisGroupStore:
         self._ttl = ttl_seconds
         self.max_messages = max_messages
         self.replication = replication
-        self._scripts = {name: redis.register_script(lua.script(name)) for name in ("group_send", "group_write")}
+        self._scripts = {name: redis.register_script(lua.script(name)) for name in GROUP_SCRIPTS}
 
     @classmethod
     def from_url(
