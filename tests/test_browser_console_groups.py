@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from chat_server.accounts import Role
 from tests.a11y import assert_accessible
 from tests.browser import browser, console_login, scene, screenshots  # noqa: F401 - fixtures
-from tests.support.groups import Participant, plan_group_now
+from tests.support.groups import plan_group_now
+from tests.test_browser_groups import peer_session_with_a_message
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +23,7 @@ async def test_a_peer_leaders_console_is_the_moderator_view_only(
     tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("console-group-peer", tmp_path, browser) as s:
-        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
-        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
-        visitor = Participant(s.live.url)
-        await visitor.connect()
-        s.live.clients.append(visitor)
-        await visitor.join(occurrence.room_id, "Kettu")
-        await visitor.send("hello moderators", "m1")
+        occurrence, visitor = await peer_session_with_a_message(s, "hello moderators")
 
         page = await s.page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         await console_login(page, s.live, "pia", check_in=False)

@@ -9,14 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from chat_server.accounts import Role
 from chat_server.keys import group_service_key, store_key
 from tests.a11y import assert_accessible
 from tests.browser import browser, scene, screenshots  # noqa: F401 - fixtures
-from tests.support.clients import login
-from tests.support.groups import Moderator, plan_group_now
-from tests.support.live import PASSWORD
-from tests.test_browser_groups import PHONE
+from tests.test_browser_groups import moderated_with_kettu_on_a_phone
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +21,7 @@ async def test_a_chat_started_from_the_widgets_invitation_counts_as_from_the_gro
     tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("group-invitation", tmp_path, browser) as s:
-        await s.live.add_staff("aino", alias="Aino")  # on shift, not checked in: the chat waits in line
-        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
-        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
-        room = occurrence.room_id
-        mod = Moderator(s.live.url, await login(s.live.url, "pia", PASSWORD))
-        await mod.connect()
-        s.live.clients.append(mod)
-        assert (await mod.act("group:moderate", room_id=room))["ok"]
-
-        phone = await s.page(**PHONE)
-        await phone.goto(f"{s.live.url}/widget/")
-        await phone.locator("#group-open").tap()
-        await phone.locator("#group-nickname").fill("Kettu")
-        await phone.locator("#group-accept").check()
-        await phone.locator("#group-join button[type=submit]").tap()
-        await expect(phone.locator("#group-room")).to_be_visible()
+        room, mod, phone = await moderated_with_kettu_on_a_phone(s)
         state = await s.live.app[group_service_key].store.room(room)
         assert state is not None
         (member_id,) = state.members

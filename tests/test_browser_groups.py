@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from chat_server.accounts import Role
 from chat_server.keys import group_service_key, group_slots_key
 from tests.a11y import assert_accessible
-from tests.browser import NEUTRAL_URL, browser, console_login, scene, screenshots  # noqa: F401 - fixtures
+from tests.browser import NEUTRAL_URL, Scene, browser, console_login, scene, screenshots  # noqa: F401 - fixtures
 from tests.support.clients import login
 from tests.support.groups import Moderator, Participant, plan_group_now
 from tests.support.live import PASSWORD
@@ -123,13 +123,7 @@ async def test_a_moderator_removes_a_message_and_mutes_from_the_moderator_view(
     tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("group-moderator", tmp_path, browser) as s:
-        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
-        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
-        visitor = Participant(s.live.url)
-        await visitor.connect()
-        s.live.clients.append(visitor)
-        await visitor.join(occurrence.room_id, "Kettu")
-        await visitor.send("a message to remove", "m1")
+        occurrence, visitor = await peer_session_with_a_message(s, "a message to remove")
 
         page = await s.page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         await console_login(page, s.live, "pia", check_in=False)
@@ -188,22 +182,7 @@ async def test_pinned_text_and_an_invitation_to_a_private_chat_on_a_phone(
     tmp_path: Path, browser: Browser, screenshots: Path
 ) -> None:
     async with scene("group-pin-invite", tmp_path, browser) as s:
-        await s.live.add_staff("aino", alias="Aino")  # on shift, not checked in: a chat waits in line
-        peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
-        occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
-        room = occurrence.room_id
-        mod = Moderator(s.live.url, await login(s.live.url, "pia", PASSWORD))
-        await mod.connect()
-        s.live.clients.append(mod)
-        assert (await mod.act("group:moderate", room_id=room))["ok"]
-
-        phone = await s.page(**PHONE)
-        await phone.goto(f"{s.live.url}/widget/")
-        await phone.locator("#group-open").tap()
-        await phone.locator("#group-nickname").fill("Kettu")
-        await phone.locator("#group-accept").check()
-        await phone.locator("#group-join button[type=submit]").tap()
-        await expect(phone.locator("#group-room")).to_be_visible()
+        room, mod, phone = await moderated_with_kettu_on_a_phone(s)
         await expect(phone.locator("#group-pinned")).to_be_hidden()
 
         assert (await mod.act("group:pin", room_id=room))["ok"]
@@ -301,3 +280,37 @@ async def test_a_moderator_pins_and_invites_from_the_moderator_view(
         await page.locator("#unpin").click()
         await expect(page.locator("#room-pinned")).to_be_hidden()
         await visitor.wait_for("group:state", lambda st: st["pinned"] is None and st["last_seq"] == 1)
+
+
+async def moderated_with_kettu_on_a_phone(s: Scene) -> tuple[str, Moderator, Page]:
+    """A running session moderated by the peer Pia (connected, moderating), and a phone's
+    widget joined to it as Kettu; Aino is on shift but not checked in, so a chat waits in line."""
+    await s.live.add_staff("aino", alias="Aino")
+    peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+    occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+    room = occurrence.room_id
+    mod = Moderator(s.live.url, await login(s.live.url, "pia", PASSWORD))
+    await mod.connect()
+    s.live.clients.append(mod)
+    assert (await mod.act("group:moderate", room_id=room))["ok"]
+
+    phone = await s.page(**PHONE)
+    await phone.goto(f"{s.live.url}/widget/")
+    await phone.locator("#group-open").tap()
+    await phone.locator("#group-nickname").fill("Kettu")
+    await phone.locator("#group-accept").check()
+    await phone.locator("#group-join button[type=submit]").tap()
+    await expect(phone.locator("#group-room")).to_be_visible()
+    return room, mod, phone
+
+
+async def peer_session_with_a_message(s: Scene, text: str) -> tuple[Any, Participant]:
+    """A running session of the peer Pia, with Kettu in it having sent `text` (client id m1)."""
+    peer = await s.live.add_staff("pia", alias="Pia", role=Role.PEER, shift=False)
+    occurrence = await plan_group_now(s.live.app, s.live.clock.now(), moderators=(peer.id,))
+    visitor = Participant(s.live.url)
+    await visitor.connect()
+    s.live.clients.append(visitor)
+    await visitor.join(occurrence.room_id, "Kettu")
+    await visitor.send(text, "m1")
+    return occurrence, visitor
