@@ -16,8 +16,9 @@ from chat_server.lifecycle import database_context, password_context, service_co
 from chat_server.metrics import metrics_context
 from chat_server.realtime.admission import connection_cap
 from chat_server.realtime.broadcast import socketio_channel
-from chat_server.realtime.manager import BoundedRedisManager
+from chat_server.realtime.manager import BoundedRedisManager, LocalEmitManager
 from chat_server.realtime.notifier import SocketNotifier
+from chat_server.realtime.wire import WirePacket
 from chat_server.settings import Settings
 from chat_server.web.middleware import security, setup_response_headers
 from chat_server.web.routes import setup_routes
@@ -25,17 +26,20 @@ from chat_server.web.routes import setup_routes
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     server = settings.server
-    manager = None
+    manager: LocalEmitManager = LocalEmitManager()
     if settings.chat.store == "redis":
         # Several workers share rooms through Redis pub/sub (no connection is opened here).
         manager = BoundedRedisManager(
             settings.chat.redis_url,
             channel=socketio_channel(settings),
             max_connections=settings.chat.redis_pubsub_max_connections,
+            json=WirePacket.json,
         )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
+        # The framework's packet format, built with less work per message (realtime/wire.py).
+        serializer=WirePacket,
         # A browser page from any other origin is refused at the handshake.
         cors_allowed_origins=[server.public_origin, *server.allowed_origins],
         cors_credentials=True,

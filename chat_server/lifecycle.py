@@ -215,6 +215,9 @@ async def service_context(app: web.Application) -> AsyncIterator[None]:
     )
     app[service_key] = service
     sio = app[sio_key]
+    if isinstance(sio.manager, BoundedRedisManager):
+        # Emits meant for this worker's sockets alone come on its own channel (Sent.workers).
+        sio.manager.worker_id = service.worker_id
     limits = settings.limits
     addresses = AddressHasher(settings.server.proxy_networks, settings.server.public_url)
     visitors = VisitorNamespace(service, limits.events_per_second, limits.event_burst, addresses)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 
 from tests.support.balancer import Balancer
 from tests.support.clients import StaffMember, Visitor
@@ -263,6 +264,77 @@ async def test_visitor_on_one_worker_and_staff_on_the_other_chat_normally(
             assert [p["position"] for p in v3.received["queue:position"]][-1] == 1
         finally:
             await disconnect_all(v1, v2, v3, staff)
+
+
+async def test_a_message_is_published_only_to_the_workers_whose_sockets_get_it(
+    tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
+) -> None:
+    """Sent.workers: none when everyone is on the sender's worker, else once per other worker, never broadcast."""
+    broadcast = redis_prefix + "socketio"
+    listener = aioredis.Redis.from_url(redis_url)
+    pubsub = listener.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe(broadcast + "*")
+    published: list[tuple[str, str]] = []
+
+    async def record() -> None:
+        async for message in pubsub.listen():
+            data = message["data"].decode()
+            if "message:new" in data:
+                published.append((message["channel"].decode(), data))
+
+    recorder = asyncio.create_task(record())
+    async with cluster(tmp_path, redis_url, redis_prefix, pg_url, staff=(("aino", "Aino", 3),)) as workers:
+        url_a, url_b = workers.urls
+        staff = second_tab = v1 = v2 = None
+        try:
+            staff = await staff_on(url_a)
+
+            async def chat_of_four_messages(url: str, label: str) -> Visitor:
+                # A visitor on url chats with the member on A: two messages each way, all delivered.
+                assert staff is not None
+                visitor = await visitor_on(url)
+                assert (await visitor.start("fi"))["chat"]["state"] == "active"
+                await staff.wait_for("chat:assigned", lambda c: c["chat_id"] == visitor.chat_id)
+                assert visitor.chat_id is not None
+                for i in range(2):
+                    assert (await visitor.send(f"{label} visitor {i}", f"{label}v{i}"))["ok"]
+                    assert (await staff.send(visitor.chat_id, f"{label} staff {i}", f"{label}s{i}"))["ok"]
+                for client in (staff, visitor):
+                    await client.wait_for("message:new", lambda m: m["chat_id"] == visitor.chat_id and m["seq"] == 4)
+                await asyncio.sleep(0.3)  # anything published has arrived by now
+                return visitor
+
+            # Everyone on worker A: the messages go out there and nothing is published.
+            v1 = await chat_of_four_messages(url_a, "local")
+            assert published == []
+
+            # The visitor on B, the member on A: each message once, on the other worker's own channel.
+            v2 = await chat_of_four_messages(url_b, "remote")
+            channels = [channel for channel, _data in published]
+            assert len(channels) == 4, published
+            assert broadcast not in channels
+            assert all(c.startswith(broadcast + ":w:") for c in channels)
+            assert len(set(channels)) == 2  # A's channel for the visitor's messages, B's for the member's
+            assert [m["seq"] for m in v2.received["message:new"]] == [1, 2, 3, 4]
+
+            # The member opens a second tab on B: a message of v1's chat (all else on A) goes to B once.
+            published.clear()
+            second_tab = await staff_on(url_b, check_in=False)
+            assert v1.chat_id is not None
+            assert (await v1.send("both tabs", "bt"))["ok"]
+            for client in (staff, second_tab):
+                await client.wait_for("message:new", lambda m: m["chat_id"] == v1.chat_id and m["seq"] == 5)
+            await asyncio.sleep(0.3)
+            assert len(published) == 1 and published[0][0] != broadcast, published
+            seqs = sorted(m["seq"] for m in staff.received["message:new"] if m["chat_id"] == v1.chat_id)
+            assert seqs == [1, 2, 3, 4, 5]
+        finally:
+            await disconnect_all(v1, v2, staff, second_tab)
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await pubsub.aclose()
+            await listener.aclose()
 
 
 async def _rows_with(pg_url: str, outcome: str) -> list[dict[str, Any]]:

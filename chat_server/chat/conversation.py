@@ -156,12 +156,12 @@ class Conversation:
             # behind a round trip, long enough for the answer to overtake it (seen as messages
             # out of order in the two-worker benchmark).
             # Both copies go out together (with Redis: one publish for both, in this order).
-            staff_data = events.staff_message_view(message)
+            staff_data = events.staff_message_view(message, data)
             if sent.second_id is not None:
                 await self._deliver_with_second(sender, holder, sent, data, staff_data)
             else:
                 await notifier.message_new(message.chat_id, data, sent.staff_id, staff_data,
-                                           staff_first=sender is Sender.STAFF)
+                                           staff_first=sender is Sender.STAFF, workers=sent.workers)
         return sent
 
     async def _deliver_with_second(
@@ -179,7 +179,8 @@ class Conversation:
         if sender is Sender.STAFF:
             writer = int(holder)
             other = sent.second_id if writer == sent.staff_id else sent.staff_id
-            await notifier.message_new(chat_id, data, writer, staff_data, staff_first=True, also=other)
+            await notifier.message_new(chat_id, data, writer, staff_data, staff_first=True, also=other,
+                                       workers=sent.workers)
         else:
             await notifier.message_new(chat_id, data, sent.staff_id, staff_data, staff_first=False,
-                                       also=sent.second_id)
+                                       also=sent.second_id, workers=sent.workers)

@@ -171,12 +171,15 @@ class StaffMessageView(MessageView):
     author: MessageAuthor | None
 
 
-def staff_message_view(message: Message) -> StaffMessageView:
-    """Build a StaffMessage (staff only): the Message and, for a staff message, who wrote it."""
+def staff_message_view(message: Message, view: MessageView | None = None) -> StaffMessageView:
+    """Build a StaffMessage (staff only): the Message and, for a staff message, who wrote it.
+
+    `view`: the message's message_view (without alias) when the caller has built it already.
+    """
     author: MessageAuthor | None = None
     if message.sender is Sender.STAFF and message.staff_id is not None:
         author = {"staff_id": message.staff_id, "alias": message.staff_alias}
-    return {**message_view(message), "author": author}
+    return {**(view if view is not None else message_view(message)), "author": author}
 
 
 # ---------------------------------------------------------------- visitor payloads

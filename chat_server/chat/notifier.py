@@ -85,11 +85,13 @@ class Notifier(VisitorNotifier, StaffNotifier, Protocol):
 
     async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
                           staff_payload: events.StaffMessageView, *, staff_first: bool,
-                          also: int | None = None) -> None:
+                          also: int | None = None, workers: frozenset[str] | None = None) -> None:
         """A new message: `payload` to the chat's visitor room and, when the chat has a member,
         `staff_payload` to that member's sockets, in one go (with Redis: one publish for all).
         `staff_first`: the member's copy goes first (a staff message: the sender's own side first).
-        `also`: a second member in the chat (chat:invite), whose copy goes last."""
+        `also`: a second member in the chat (chat:invite), whose copy goes last.
+        `workers`: the workers holding those sockets (Sent.workers): with Redis the publish goes to
+        them only (none when all are on this worker); None: to every worker."""
 
     async def state_lost(self) -> None:
         """Tell this worker's sockets that the chat store lost every live chat."""

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from engineio import packet as eio_packet
 from redis.exceptions import RedisError
-from socketio import AsyncRedisManager
+from socketio import AsyncManager, AsyncRedisManager, packet
 
 from chat_server.store.redis_pool import bounded_pool
 
@@ -30,13 +31,59 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 1.0
 
 
-class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-socketio ships no type hints
+class LocalEmitManager(AsyncManager):  # type: ignore[misc]  # python-socketio ships no type hints
+    """python-socketio's manager, with an emit to a room of one socket sent without a task.
+
+    The stock emit encodes the packet once, then starts one task per socket of the room and waits
+    for all of them: for a chat's visitor room or a member's one console that is a task, its
+    scheduling and an `asyncio.wait` per copy of every message, about a tenth of a worker's time
+    at saturation (py-spy, docs/performance.md). With one recipient the send is awaited directly
+    (it only queues the packet on the socket); rooms of several sockets still get a task each, and
+    emits with callbacks go the stock way. What goes on the wire is the same.
+    """
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
+                   callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+        room = to or room
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+            return
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        targets = [eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip]
+        if not targets:
+            return
+        if isinstance(data, tuple):
+            args = list(data)
+        else:
+            args = [data] if data is not None else []
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        frames = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in parts]
+        if len(targets) == 1:
+            try:
+                for frame in frames:
+                    await self.server._send_eio_packet(targets[0], frame)
+            except Exception as exc:  # as asyncio.wait leaves a failed send: the others go on
+                log.warning("emit to a socket failed", extra={"event": type(exc).__name__})
+            return
+        tasks = [asyncio.create_task(self.server._send_eio_packet(t, frame)) for t in targets for frame in frames]
+        await asyncio.wait(tasks)
+
+
+class BoundedRedisManager(AsyncRedisManager, LocalEmitManager):  # type: ignore[misc]  # python-socketio ships no type hints
     def __init__(self, url: str, channel: str = "dutychat", max_connections: int = 20, **kwargs: Any) -> None:
         super().__init__(url=url, channel=channel, logger=False, **kwargs)
         self.max_connections = max_connections
         self._publisher: aioredis.Redis | None = None
         # Set once the listener is subscribed: from then on this worker hears every broadcast.
         self.subscribed = asyncio.Event()
+        # This worker's id (the chat store's, ChatService.worker_id), set before the listener starts:
+        # besides the broadcast channel it listens on worker_channel(worker_id), where emits meant
+        # for its sockets alone arrive (emit_together with workers).
+        self.worker_id: str | None = None
+
+    def worker_channel(self, worker_id: str) -> str:
+        return f"{self.channel}:w:{worker_id}"
 
     def _client(self) -> aioredis.Redis:
         # A redis+sentinel:// URL gives a pool whose new connections go to the current primary.
@@ -44,19 +91,20 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
         # from_pool: closing the client also closes its pool.
         return aioredis.Redis.from_pool(pool)
 
-    async def _publish(self, data: Any) -> Any:
+    async def _publish(self, data: Any, channel: str | None = None) -> Any:
         if self._publisher is None:
             self._publisher = self._client()
         payload = self.json.dumps(data)
         for attempt in (1, 2):
             try:
-                return await self._publisher.publish(self.channel, payload)
+                return await self._publisher.publish(channel or self.channel, payload)
             except (RedisError, OSError) as exc:
                 # The pool reconnects by itself; never build a second pool.
                 log.warning("publish to Redis failed", extra={"event": type(exc).__name__, "count": attempt})
         return None
 
-    async def emit_together(self, emits: Sequence[tuple[str, Any, str, str]]) -> None:
+    async def emit_together(self, emits: Sequence[tuple[str, Any, str, str]],
+                            workers: frozenset[str] | None = None) -> None:
         """Several emits (event, JSON payload, namespace, room; no callbacks) in one publish.
 
         Each is delivered to this worker's sockets in the given order first, as `emit` does, then
@@ -65,6 +113,13 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
         "then", handled in order by `_handle_emit` below. One message of a chat (its visitor copy and
         its staff copy) thus costs one Redis publish instead of two, and the two copies reach
         another worker in the order they were sent here.
+
+        `workers`: the workers that hold the rooms' sockets (the chat store counts them as it
+        appends): the message is published on each other one's own channel only, and not at all
+        when they are all here, so a worker decodes only what its sockets get and adding workers
+        does not add work to each. None (not known): on the broadcast channel, to every worker.
+        A socket that moves to another worker meanwhile misses the push and fetches the message
+        by its seq, as after any gap (docs/protocol.md).
         """
         messages = [
             {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace,
@@ -76,7 +131,12 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
         for message in messages:
             await super()._handle_emit(message)
         first, *rest = messages
-        await self._publish({**first, "then": rest} if rest else first)
+        together = {**first, "then": rest} if rest else first
+        if workers is None or self.worker_id is None:
+            await self._publish(together)
+            return
+        for worker in sorted(workers - {self.worker_id}):
+            await self._publish(together, self.worker_channel(worker))
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         await super()._handle_emit(message)
@@ -90,7 +150,7 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
             client = self._client()
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel)
+                await pubsub.subscribe(*self._channels())
                 self.redis, self.pubsub = client, pubsub
                 self.subscribed.set()
                 backoff = 0.1
@@ -105,6 +165,17 @@ class BoundedRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python-so
                     await client.aclose()
             await asyncio.sleep(backoff)
             backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    def _channels(self) -> list[str]:
+        return [self.channel] + ([self.worker_channel(self.worker_id)] if self.worker_id else [])
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        # python-socketio's own keeps only the broadcast channel's messages.
+        names = self._channels()
+        channels = {*names, *(c.encode() for c in names)}
+        async for message in self._redis_listen_with_retries():
+            if message.get("type") == "message" and message.get("channel") in channels and "data" in message:
+                yield message["data"]
 
     async def start_listening(self, timeout: float) -> bool:  # noqa: ASYNC109 - start-up waits a bounded time
         """Subscribe now rather than at the first connection (python-socketio's default).

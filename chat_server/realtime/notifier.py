@@ -39,8 +39,13 @@ class SocketNotifier:
         if self.sio is not None:
             await self.sio.emit(event, data, room=staff_room(staff_id), namespace=events.STAFF_NAMESPACE)
 
-    async def _emit_together(self, emits: list[tuple[str, Mapping[str, Any], str, str]]) -> None:
-        """Emits that belong together: one Redis publish for all of them where workers share Redis."""
+    async def _emit_together(self, emits: list[tuple[str, Mapping[str, Any], str, str]],
+                             workers: frozenset[str] | None = None) -> None:
+        """Emits that belong together: one Redis publish for all of them where workers share Redis.
+
+        `workers`: the workers holding the rooms' sockets, when the store knows them: the publish
+        goes to each of those (other than this one) only; None: to every worker.
+        """
         for event, _data, namespace, _room in emits:
             # The same rule as _to_visitor: the visitor namespace gets the visitor vocabulary only.
             if namespace == events.VISITOR_NAMESPACE and event not in events.VISITOR_SERVER_EVENTS:
@@ -49,7 +54,7 @@ class SocketNotifier:
             return
         manager = self.sio.manager
         if isinstance(manager, BoundedRedisManager):
-            await manager.emit_together(emits)
+            await manager.emit_together(emits, workers)
             return
         for event, data, namespace, room in emits:
             await self.sio.emit(event, data, room=room, namespace=namespace)
@@ -68,23 +73,24 @@ class SocketNotifier:
 
     async def message_new(self, chat_id: str, payload: events.MessageView, staff_id: int | None,
                           staff_payload: events.StaffMessageView, *, staff_first: bool,
-                          also: int | None = None) -> None:
+                          also: int | None = None, workers: frozenset[str] | None = None) -> None:
         """One message to its visitor room and (when the chat has a member) to the member's staff room.
 
         Two emits on two namespaces, each with its own payload and room (principle 6: the visitor
-        room gets the visitor payload only), sent together: with Redis in one publish.
+        room gets the visitor payload only), sent together: with Redis in one publish, to the
+        workers that hold those rooms' sockets only (`workers`, from the store; None: to all).
         """
         side = "staff" if payload["sender"] == "staff" else "visitor"
         self.relayed[side] += 1
         visitor = (events.MESSAGE_NEW, payload, events.VISITOR_NAMESPACE, chat_room(chat_id))
         if staff_id is None:
-            await self._emit_together([visitor])
+            await self._emit_together([visitor], workers)
             return
         staff = (events.MESSAGE_NEW, staff_payload, events.STAFF_NAMESPACE, staff_room(staff_id))
         emits: list[tuple[str, Mapping[str, Any], str, str]] = [staff, visitor] if staff_first else [visitor, staff]
         if also is not None and also != staff_id:
             emits.append((events.MESSAGE_NEW, staff_payload, events.STAFF_NAMESPACE, staff_room(also)))
-        await self._emit_together(emits)
+        await self._emit_together(emits, workers)
 
     async def visitor_typing(self, chat_id: str, payload: events.StaffTyping) -> None:
         await self._to_visitor(chat_id, events.TYPING, payload)

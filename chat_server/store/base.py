@@ -389,6 +389,10 @@ class Sent:
     visitor_messages: int
     # A second responder or listener of the chat (gets a staff copy too), or None.
     second_id: int | None = None
+    # The workers holding a socket of anyone the message goes to (the visitor, the member, the
+    # second), as the store counted them when it appended: the emit is published to those only.
+    # None: not known (the memory store, one process), so every worker hears it.
+    workers: frozenset[str] | None = None
 class NotInThread(Exception):
     """thread_append refused: the writer is neither the chat's staff member nor a member of its thread."""
 

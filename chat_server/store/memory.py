@@ -8,8 +8,9 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from chat_server.chat.models import (
     Chat,
@@ -44,6 +45,23 @@ def _message(chat_id: str, seq: int, stored: _Stored) -> Message:
     return Message(chat_id, seq, Sender(sender), client_id, text, sent_at, staff_id, alias)
 
 
+_CHAT_FIELDS = tuple(f.name for f in fields(Chat))
+_chat_values = attrgetter(*_CHAT_FIELDS)
+
+
+def _counted(chat: Chat, seq: int, sender: Sender) -> Chat:
+    """The chat after one more message: `replace` without its per-call field walk (message hot path)."""
+    copy = object.__new__(Chat)
+    for name, value in zip(_CHAT_FIELDS, _chat_values(chat), strict=True):
+        object.__setattr__(copy, name, value)
+    object.__setattr__(copy, "last_seq", seq)
+    if sender is Sender.VISITOR:
+        object.__setattr__(copy, "visitor_messages", chat.visitor_messages + 1)
+    else:
+        object.__setattr__(copy, "staff_messages", chat.staff_messages + 1)
+    return copy
+
+
 def _dedupe_key(sender: Sender, client_id: str) -> str:
     """One string per (sender, client id): a dict of str to int stays untracked by the collector."""
     return sender.value[0] + client_id
@@ -71,6 +89,10 @@ class _ChatTable(dict[str, Chat]):
             for member in (chat.staff_id, chat.second_id):
                 if member is not None:
                     self.active.setdefault(member, set()).add(chat_id)
+
+    def put_same(self, chat_id: str, chat: Chat) -> None:
+        """Replace a chat by a copy with the same state and members, without recounting them."""
+        super().__setitem__(chat_id, chat)
 
     def __delitem__(self, chat_id: str) -> None:
         self._forget(self[chat_id])
@@ -351,11 +373,8 @@ class MemoryChatStore:
         message = Message(chat_id, seq, sender, client_id, text, now, staff_id, alias)
         self._messages[chat_id].append(_stored(message))
         seen[key] = seq
-        if sender is Sender.VISITOR:
-            chat = replace(chat, last_seq=seq, visitor_messages=chat.visitor_messages + 1)
-        else:
-            chat = replace(chat, last_seq=seq, staff_messages=chat.staff_messages + 1)
-        self._chats[chat_id] = chat
+        # State and members are unchanged: the table's per-member and per-state counts stay as they are.
+        self._chats.put_same(chat_id, _counted(chat, seq, sender))
         return message, False
 
     async def send_message(

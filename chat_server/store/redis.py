@@ -783,10 +783,10 @@ class RedisChatStore:
             return SendRefusal(result[1])
         if result[0] == -1:
             raise ChatFull(chat_id)
-        _, duplicate, member, staff, state, visitor_messages, second = result
+        _, duplicate, member, staff, state, visitor_messages, second, workers = result
         return Sent(
             _message(chat_id, member), bool(int(duplicate)), int(staff) if staff else None, ChatState(state),
-            int(visitor_messages), int(second) if second else None,
+            int(visitor_messages), int(second) if second else None, frozenset(workers.split()),
         )
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:

@@ -8,9 +8,11 @@
 -- The chat's second (second_join.lua) may write as a member too, unless a listener.
 -- Returns {0, 'not_held'}, {0, 'not_active'} or {0, 'listener'} (nothing changed), {-1} (the chat
 -- is full), or {1, duplicate 0/1, "{seq} {payload}", staff id or '', state, visitor messages,
--- second's staff id or ''}.
+-- second's staff id or '', workers} where workers names, space-separated, every worker that holds
+-- a socket of someone the message goes to (the visitor's, and the member's and second's sockets
+-- as their presence counts them per worker): the emit is published to those workers only.
 local held = redis.call('HMGET', KEYS[1], 'state', 'visitor_sid', 'staff_id', 'last_seq', 'text_bytes',
-  'visitor_messages', 'second_id', 'second_as')
+  'visitor_messages', 'second_id', 'second_as', 'visitor_worker')
 local state, staff, second = held[1], held[3], held[7]
 if ARGV[10] == 'visitor' then
   if not state or state == 'ended' or held[2] ~= ARGV[11] then return {0, 'not_held'} end
@@ -20,6 +22,20 @@ else
   if staff ~= ARGV[11] and held[8] == 'listener' then return {0, 'listener'} end
 end
 local visitor_messages = tonumber(held[6] or '0')
+local function workers()
+  local out = {held[9] or nil}
+  for _, id in ipairs({staff, second}) do
+    if id then
+      local counts = redis.call('HGETALL', prefix .. 'presence:' .. id)
+      for i = 1, #counts, 2 do
+        if string.sub(counts[i], 1, 2) == 'w:' and tonumber(counts[i + 1]) > 0 then
+          table.insert(out, string.sub(counts[i], 3))
+        end
+      end
+    end
+  end
+  return table.concat(out, ' ')
+end
 local seen = redis.call('HGET', KEYS[3], ARGV[4])
 if seen then
   local first = redis.call('ZRANGEBYSCORE', KEYS[2], seen, seen)
@@ -27,7 +43,7 @@ if seen then
   -- which may have run on another connection and not reached a replica yet.
   if first[1] then
     touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
-    return {1, 1, first[1], staff or '', state, visitor_messages, second or ''}
+    return {1, 1, first[1], staff or '', state, visitor_messages, second or '', ''}
   end
 end
 -- per-chat caps, atomic with the append: messages so far (both senders) and bytes of text
@@ -47,4 +63,4 @@ local member = seq .. ' ' .. payload
 redis.call('ZADD', KEYS[2], seq, member)
 redis.call('HSET', KEYS[3], ARGV[4], seq)
 touch_chat(ARGV[3], KEYS[4], KEYS[5], KEYS[6])
-return {1, 0, member, staff or '', state, visitor_messages, second or ''}
+return {1, 0, member, staff or '', state, visitor_messages, second or '', workers()}
