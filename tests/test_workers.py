@@ -269,7 +269,7 @@ async def test_visitor_on_one_worker_and_staff_on_the_other_chat_normally(
 async def test_a_message_is_published_only_to_the_workers_whose_sockets_get_it(
     tmp_path: Path, redis_url: str, redis_prefix: str, pg_url: str
 ) -> None:
-    """Sent.workers: none when everyone is on the sender's worker, else once per other worker, never broadcast."""
+    """Sent.workers: none when everyone is on the sender's worker, else once per other worker; all when unknown."""
     broadcast = redis_prefix + "socketio"
     listener = aioredis.Redis.from_url(redis_url)
     pubsub = listener.pubsub(ignore_subscribe_messages=True)
@@ -328,6 +328,16 @@ async def test_a_message_is_published_only_to_the_workers_whose_sockets_get_it(
             assert len(published) == 1 and published[0][0] != broadcast, published
             seqs = sorted(m["seq"] for m in staff.received["message:new"] if m["chat_id"] == v1.chat_id)
             assert seqs == [1, 2, 3, 4, 5]
+
+            # v2 goes away (within the grace time): nobody knows where its next socket will be, so
+            # the member's message goes to every worker, as python-socketio's own emit would.
+            published.clear()
+            await v2.disconnect()
+            await staff.wait_for("chat:presence", lambda p: p == {"chat_id": v2.chat_id, "visitor_connected": False})
+            assert (await staff.send(v2.chat_id, "are you there?", "away"))["ok"]
+            await staff.wait_for("message:new", lambda m: m["chat_id"] == v2.chat_id and m["seq"] == 5)
+            await asyncio.sleep(0.3)
+            assert [channel for channel, _data in published] == [broadcast]
         finally:
             await disconnect_all(v1, v2, staff, second_tab)
             recorder.cancel()

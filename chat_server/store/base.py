@@ -391,7 +391,8 @@ class Sent:
     second_id: int | None = None
     # The workers holding a socket of anyone the message goes to (the visitor, the member, the
     # second), as the store counted them when it appended: the emit is published to those only.
-    # None: not known (the memory store, one process), so every worker hears it.
+    # None: not known (the memory store, one process; or a recipient with no socket counted
+    # anywhere, such as a visitor away), so every worker hears it.
     workers: frozenset[str] | None = None
 class NotInThread(Exception):
     """thread_append refused: the writer is neither the chat's staff member nor a member of its thread."""

@@ -786,7 +786,8 @@ class RedisChatStore:
         _, duplicate, member, staff, state, visitor_messages, second, workers = result
         return Sent(
             _message(chat_id, member), bool(int(duplicate)), int(staff) if staff else None, ChatState(state),
-            int(visitor_messages), int(second) if second else None, frozenset(workers.split()),
+            int(visitor_messages), int(second) if second else None,
+            None if workers == "*" else frozenset(workers.split()),
         )
 
     async def messages_after(self, chat_id: str, after_seq: int, limit: int = 0) -> list[Message]:

@@ -11,6 +11,7 @@
 -- second's staff id or '', workers} where workers names, space-separated, every worker that holds
 -- a socket of someone the message goes to (the visitor's, and the member's and second's sockets
 -- as their presence counts them per worker): the emit is published to those workers only.
+-- A duplicate returns '' (nothing is emitted).
 local held = redis.call('HMGET', KEYS[1], 'state', 'visitor_sid', 'staff_id', 'last_seq', 'text_bytes',
   'visitor_messages', 'second_id', 'second_as', 'visitor_worker')
 local state, staff, second = held[1], held[3], held[7]
@@ -22,16 +23,22 @@ else
   if staff ~= ARGV[11] and held[8] == 'listener' then return {0, 'listener'} end
 end
 local visitor_messages = tonumber(held[6] or '0')
+-- '*' when a recipient's sockets are not known to be anywhere (a visitor away, a member
+-- between connections): then the emit goes to every worker, as python-socketio's would.
 local function workers()
-  local out = {held[9] or nil}
+  if not held[9] then return '*' end
+  local out = {held[9]}
   for _, id in ipairs({staff, second}) do
     if id then
       local counts = redis.call('HGETALL', prefix .. 'presence:' .. id)
+      local found = false
       for i = 1, #counts, 2 do
         if string.sub(counts[i], 1, 2) == 'w:' and tonumber(counts[i + 1]) > 0 then
           table.insert(out, string.sub(counts[i], 3))
+          found = true
         end
       end
+      if not found then return '*' end
     end
   end
   return table.concat(out, ' ')
