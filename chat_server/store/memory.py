@@ -8,9 +8,8 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from operator import attrgetter
 
 from chat_server.chat.models import (
     Chat,
@@ -43,23 +42,6 @@ def _stored(message: Message) -> _Stored:
 def _message(chat_id: str, seq: int, stored: _Stored) -> Message:
     sender, client_id, text, sent_at, staff_id, alias = stored
     return Message(chat_id, seq, Sender(sender), client_id, text, sent_at, staff_id, alias)
-
-
-_CHAT_FIELDS = tuple(f.name for f in fields(Chat))
-_chat_values = attrgetter(*_CHAT_FIELDS)
-
-
-def _counted(chat: Chat, seq: int, sender: Sender) -> Chat:
-    """The chat after one more message: `replace` without its per-call field walk (message hot path)."""
-    copy = object.__new__(Chat)
-    for name, value in zip(_CHAT_FIELDS, _chat_values(chat), strict=True):
-        object.__setattr__(copy, name, value)
-    object.__setattr__(copy, "last_seq", seq)
-    if sender is Sender.VISITOR:
-        object.__setattr__(copy, "visitor_messages", chat.visitor_messages + 1)
-    else:
-        object.__setattr__(copy, "staff_messages", chat.staff_messages + 1)
-    return copy
 
 
 def _dedupe_key(sender: Sender, client_id: str) -> str:
@@ -373,8 +355,12 @@ class MemoryChatStore:
         message = Message(chat_id, seq, sender, client_id, text, now, staff_id, alias)
         self._messages[chat_id].append(_stored(message))
         seen[key] = seq
+        if sender is Sender.VISITOR:
+            chat = replace(chat, last_seq=seq, visitor_messages=chat.visitor_messages + 1)
+        else:
+            chat = replace(chat, last_seq=seq, staff_messages=chat.staff_messages + 1)
         # State and members are unchanged: the table's per-member and per-state counts stay as they are.
-        self._chats.put_same(chat_id, _counted(chat, seq, sender))
+        self._chats.put_same(chat_id, chat)
         return message, False
 
     async def send_message(
